@@ -1,0 +1,59 @@
+/**
+ * circuit-lens: the engine from a terminal. Errors the user can fix print one line and exit with 2.
+ */
+import { EngineError } from '../engine/errors';
+import { hooksCommand } from './hooks-command';
+import { traceCommand } from './trace-command';
+import { benchCommand } from './bench-command';
+
+const HELP = `circuit-lens: trace transformer language models and read every TransformerLens hook point.
+
+Usage:
+  circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N]
+                     [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
+  circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
+  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick]
+
+--model takes a Hugging Face checkpoint folder, a models--ORG--NAME cache folder, ORG/NAME from the
+Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  switch (command) {
+    case 'trace':
+      await traceCommand(rest, abort.signal);
+      return 0;
+    case 'hooks':
+      hooksCommand(rest);
+      return 0;
+    case 'bench':
+      await benchCommand(rest);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(HELP);
+      return 0;
+    default:
+      console.error(`circuit-lens: unknown command ${JSON.stringify(command)}.\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof EngineError) {
+      console.error(`circuit-lens: ${e.message}`);
+      process.exitCode = 2;
+    } else {
+      console.error(`circuit-lens: internal error: ${(e as Error)?.message ?? e}${process.env.CIRCUIT_LENS_DEBUG ? `\n${(e as Error)?.stack}` : ' (set CIRCUIT_LENS_DEBUG=1 for details)'}`);
+      process.exitCode = 1;
+    }
+  },
+);

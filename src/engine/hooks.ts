@@ -1,0 +1,106 @@
+/**
+ * TransformerLens hook points: names, shapes and the graph output that holds each one. Shapes use the
+ * symbolic dims 'batch' and 'pos'; everything else is a number fixed by the model.
+ */
+import { fail } from './errors';
+import type { ModelConfig } from './config';
+
+export type Dim = number | 'batch' | 'pos';
+
+export interface HookPoint {
+  name: string;
+  shape: Dim[];
+  /** The graph output that holds this hook's value (hook_resid_pre of block L > 0 is block L-1's resid_post). */
+  output: string;
+  /** Only computed by the graph variant with per-head results (TransformerLens' use_attn_result). */
+  needsAttnResult: boolean;
+}
+
+/** Every hook point of a GPT-2-family model, in forward order (TransformerLens names and shapes). */
+export function gpt2HookPoints(c: ModelConfig): HookPoint[] {
+  const { dModel: d, nHeads: h, dHead: dh, dMlp: m } = c;
+  const hooks: HookPoint[] = [];
+  const add = (name: string, shape: Dim[], output = name, needsAttnResult = false) => hooks.push({ name, shape, output, needsAttnResult });
+  add('hook_embed', ['batch', 'pos', d]);
+  add('hook_pos_embed', ['batch', 'pos', d]);
+  for (let l = 0; l < c.nLayers; l++) {
+    const b = `blocks.${l}.`;
+    add(b + 'hook_resid_pre', ['batch', 'pos', d], l === 0 ? b + 'hook_resid_pre' : `blocks.${l - 1}.hook_resid_post`);
+    add(b + 'ln1.hook_scale', ['batch', 'pos', 1]);
+    add(b + 'ln1.hook_normalized', ['batch', 'pos', d]);
+    add(b + 'attn.hook_q', ['batch', 'pos', h, dh]);
+    add(b + 'attn.hook_k', ['batch', 'pos', h, dh]);
+    add(b + 'attn.hook_v', ['batch', 'pos', h, dh]);
+    add(b + 'attn.hook_attn_scores', ['batch', h, 'pos', 'pos']);
+    add(b + 'attn.hook_pattern', ['batch', h, 'pos', 'pos']);
+    add(b + 'attn.hook_z', ['batch', 'pos', h, dh]);
+    add(b + 'attn.hook_result', ['batch', 'pos', h, d], b + 'attn.hook_result', true);
+    add(b + 'hook_attn_out', ['batch', 'pos', d]);
+    add(b + 'hook_resid_mid', ['batch', 'pos', d]);
+    add(b + 'ln2.hook_scale', ['batch', 'pos', 1]);
+    add(b + 'ln2.hook_normalized', ['batch', 'pos', d]);
+    add(b + 'mlp.hook_pre', ['batch', 'pos', m]);
+    add(b + 'mlp.hook_post', ['batch', 'pos', m]);
+    add(b + 'hook_mlp_out', ['batch', 'pos', d]);
+    add(b + 'hook_resid_post', ['batch', 'pos', d]);
+  }
+  add('ln_final.hook_scale', ['batch', 'pos', 1]);
+  add('ln_final.hook_normalized', ['batch', 'pos', d]);
+  return hooks;
+}
+
+/** Concrete shape of a hook for a run of `batch` sequences of `pos` tokens. */
+export function concreteShape(shape: Dim[], batch: number, pos: number): number[] {
+  return shape.map((d) => (d === 'batch' ? batch : d === 'pos' ? pos : d));
+}
+
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${body}$`);
+}
+
+/** Edit distance, for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cur = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+  }
+  return row[b.length];
+}
+
+export function closestHookName(name: string, hooks: readonly HookPoint[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const h of hooks) {
+    const d = distance(name, h.name);
+    if (d < bestD) [best, bestD] = [h.name, d];
+  }
+  return best;
+}
+
+/**
+ * Hook points selected by comma-separated globs (`*` any characters, `?` one), in forward order.
+ * A glob that matches nothing is an error naming the closest hook.
+ */
+export function selectHooks(hooks: readonly HookPoint[], globs: string, argName = '--hooks'): HookPoint[] {
+  const patterns = globs.split(',').map((g) => g.trim()).filter(Boolean);
+  if (patterns.length === 0) fail('UNKNOWN_HOOK', { field: argName }, 'no hook pattern given.', 'Example: blocks.*.attn.hook_pattern');
+  const chosen = new Set<string>();
+  for (const p of patterns) {
+    const re = globToRegExp(p);
+    const matched = hooks.filter((h) => re.test(h.name));
+    if (matched.length === 0) {
+      const near = closestHookName(p.replace(/[*?]/g, '0'), hooks);
+      fail('UNKNOWN_HOOK', { field: argName }, `${JSON.stringify(p)} matches no hook point of this model.`,
+        `${near ? `Closest: ${near}. ` : ''}List them with: circuit-lens hooks --model <model>`);
+    }
+    for (const h of matched) chosen.add(h.name);
+  }
+  return hooks.filter((h) => chosen.has(h.name));
+}

@@ -1,0 +1,42 @@
+/** Small numeric helpers on flat rows of logits. */
+
+/** Probabilities of one row of logits (numerically stable softmax). */
+export function softmax(row: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  const out = new Float32Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += out[i] = Math.exp(row[i] - max);
+  for (let i = 0; i < row.length; i++) out[i] /= sum;
+  return out;
+}
+
+/** log softmax of one row, in float64 for the normaliser. */
+export function logSoftmax(row: Float32Array): Float64Array {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  const lse = max + Math.log(sum);
+  return Float64Array.from(row, (v) => v - lse);
+}
+
+export interface Ranked {
+  index: number;
+  value: number;
+}
+
+/** The k largest entries of a row, largest first (ties: lower index first). */
+export function topK(row: ArrayLike<number>, k: number): Ranked[] {
+  const n = Math.min(k, row.length);
+  const best: Ranked[] = [];
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (best.length === n && v <= best[n - 1].value) continue;
+    let j = best.length < n ? best.length : n - 1;
+    while (j > 0 && best[j - 1].value < v) j--;
+    best.splice(j, 0, { index: i, value: v });
+    if (best.length > n) best.pop();
+  }
+  return best;
+}

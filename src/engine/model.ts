@@ -1,0 +1,64 @@
+/**
+ * A checkpoint opened for use: its config, weight index, GPT-2 parameter map, tokenizer and hook points.
+ * Opening reads only headers and small JSON files, so it is fast and can happen in any thread.
+ */
+import * as path from 'node:path';
+import { ModelConfig, readConfig } from './config';
+import { ResolveOptions, WeightIndex, openWeights, resolveCheckpointDir } from './checkpoint';
+import { fail } from './errors';
+import { Gpt2Weights, findGpt2Weights } from './gpt2/weights';
+import { HookPoint, gpt2HookPoints } from './hooks';
+import { ModelTokenizer, Token } from './tokenizer';
+
+export interface Checkpoint {
+  /** What the user named: a folder, ORG/NAME or a bundled model name. */
+  spec: string;
+  dir: string;
+  name: string;
+  config: ModelConfig;
+  weights: WeightIndex;
+  gpt2: Gpt2Weights;
+  tokenizer: ModelTokenizer | null;
+  hooks: HookPoint[];
+}
+
+export function openCheckpoint(spec: string, opts: ResolveOptions = {}): Checkpoint {
+  const dir = resolveCheckpointDir(spec, opts);
+  const configPath = path.join(dir, 'config.json');
+  const config = readConfig(configPath);
+  const weights = openWeights(dir);
+  const gpt2 = findGpt2Weights(config, weights, configPath);
+  const tokenizer = ModelTokenizer.fromDir(dir, config.bosTokenId);
+  return { spec, dir, name: displayName(spec, dir), config, weights, gpt2, tokenizer, hooks: gpt2HookPoints(config) };
+}
+
+function displayName(spec: string, dir: string): string {
+  const m = /models--([^/\\]+)--([^/\\]+)[/\\]snapshots/.exec(dir);
+  return m ? `${m[1]}/${m[2]}` : spec.includes('/') || spec.includes('\\') ? path.basename(dir) : spec;
+}
+
+/** Tokens for a text prompt, checked against the context length. */
+export function tokenizePrompt(ckpt: Checkpoint, text: string, prependBos = true): Token[] {
+  if (!ckpt.tokenizer) fail('BAD_INPUT', { file: ckpt.dir, field: '--prompt' }, 'this checkpoint has no tokenizer files (tokenizer.json or vocab.json + merges.txt).', 'Give token ids with --tokens instead.');
+  const tokens = ckpt.tokenizer.encode(text, { prependBos });
+  checkLength(ckpt, tokens.length, '--prompt');
+  return tokens;
+}
+
+/** Token ids given directly, used as given (no BOS added), checked against the vocabulary and context. */
+export function tokensFromIds(ckpt: Checkpoint, ids: number[], field = '--tokens'): Token[] {
+  if (ids.length === 0) fail('BAD_INPUT', { field }, 'no token ids given.', 'Example: --tokens 50256,15496,995');
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0 || id >= ckpt.config.dVocab) {
+      fail('BAD_INPUT', { field }, `token id ${id} is outside the vocabulary [0, ${ckpt.config.dVocab}).`);
+    }
+  }
+  checkLength(ckpt, ids.length, field);
+  return ids.map((id) => ({ id, text: ckpt.tokenizer ? ckpt.tokenizer.decode([id]) : `<${id}>`, start: 0, end: 0 }));
+}
+
+function checkLength(ckpt: Checkpoint, n: number, field: string): void {
+  if (n > ckpt.config.nCtx) {
+    fail('BAD_INPUT', { field }, `${n} tokens exceed the model's context of ${ckpt.config.nCtx} (n_positions).`, 'Shorten the prompt.');
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * Tokenizer from a checkpoint's own files, through @huggingface/tokenizers: tokenizer.json, or GPT-2's
+ * vocab.json + merges.txt (assembled into the equivalent byte-level BPE tokenizer.json in memory).
+ * Every token carries its character range in the prompt (UTF-16 code units, as editors count them).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { fail } from './errors';
+
+export interface Token {
+  id: number;
+  /** The token decoded on its own (a piece of a multi-byte character decodes to U+FFFD). */
+  text: string;
+  /** Character range [start, end) in the prompt; a prepended BOS has start = end = 0. */
+  start: number;
+  end: number;
+}
+
+export interface EncodeOptions {
+  /** Prepend the BOS token, as TransformerLens does by default. */
+  prependBos?: boolean;
+}
+
+/** GPT-2's reversible map from bytes to printable characters, inverted: character -> byte. */
+function unicodeToByte(): Map<string, number> {
+  const map = new Map<string, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    map.set(String.fromCharCode(printable ? b : 256 + extra++), b);
+  }
+  return map;
+}
+const BYTE_OF = unicodeToByte();
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    fail('BAD_TOKENIZER', { file }, `cannot read it as JSON (${(e as Error).message}).`);
+  }
+}
+
+/** tokenizer.json equivalent of GPT-2's vocab.json + merges.txt (byte-level BPE, no prefix space). */
+function byteLevelBpe(vocab: Record<string, number>, merges: string[], specials: string[]): object {
+  const added = specials
+    .filter((s) => s in vocab)
+    .map((s) => ({ id: vocab[s], content: s, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }));
+  return {
+    version: '1.0',
+    added_tokens: added,
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: null,
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, byte_fallback: false, vocab, merges },
+  };
+}
+
+function tokenString(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
+  return undefined;
+}
+
+export class ModelTokenizer {
+  private readonly added = new Set<number>();
+  private readonly byteLevel: boolean;
+
+  private constructor(
+    private readonly tok: Tokenizer,
+    readonly bosTokenId: number | null,
+    readonly vocabSize: number,
+    json: { pre_tokenizer?: unknown; decoder?: unknown },
+  ) {
+    for (const id of tok.get_added_tokens_decoder().keys()) this.added.add(id);
+    this.byteLevel = JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel');
+  }
+
+  /** Loads the tokenizer of a checkpoint folder, or returns null when it has no tokenizer files. */
+  static fromDir(dir: string, configBosId: number | null): ModelTokenizer | null {
+    const tjPath = path.join(dir, 'tokenizer.json');
+    const vocabPath = path.join(dir, 'vocab.json');
+    const mergesPath = path.join(dir, 'merges.txt');
+    const cfgPath = path.join(dir, 'tokenizer_config.json');
+    const config = (fs.existsSync(cfgPath) ? readJson(cfgPath) : {}) as Record<string, unknown>;
+    let json: Record<string, unknown>;
+    if (fs.existsSync(tjPath)) {
+      json = readJson(tjPath) as Record<string, unknown>;
+    } else if (fs.existsSync(vocabPath) && fs.existsSync(mergesPath)) {
+      const vocab = readJson(vocabPath) as Record<string, number>;
+      if (typeof vocab !== 'object' || vocab === null) fail('BAD_TOKENIZER', { file: vocabPath }, 'not a token -> id object.');
+      const merges = fs.readFileSync(mergesPath, 'utf8').split(/\r?\n/).filter((l) => l && !l.startsWith('#version'));
+      const specials = ['bos_token', 'eos_token', 'unk_token', 'pad_token'].map((k) => tokenString(config[k])).filter((s): s is string => !!s);
+      json = byteLevelBpe(vocab, merges, specials.length ? specials : ['<|endoftext|>']) as Record<string, unknown>;
+    } else {
+      return null;
+    }
+    let tok: Tokenizer;
+    try {
+      tok = new Tokenizer(json, config);
+    } catch (e) {
+      fail('BAD_TOKENIZER', { file: fs.existsSync(tjPath) ? tjPath : vocabPath }, `cannot build the tokenizer (${(e as Error).message}).`);
+    }
+    const bosText = tokenString(config.bos_token);
+    const bosId = (bosText !== undefined ? tok.token_to_id(bosText) : undefined) ?? configBosId;
+    return new ModelTokenizer(tok, bosId ?? null, tok.get_vocab(true).size, json);
+  }
+
+  /** Tokens of `text` with their character ranges; BOS first when asked (and the model has one). */
+  encode(text: string, opts: EncodeOptions = {}): Token[] {
+    const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
+    const tokens = this.withOffsets(text, ids);
+    if (opts.prependBos ?? true) {
+      if (this.bosTokenId === null) fail('BAD_INPUT', { field: 'prepend_bos' }, 'this model has no BOS token.', 'Turn prepend_bos off.');
+      tokens.unshift({ id: this.bosTokenId, text: this.decode([this.bosTokenId]), start: 0, end: 0 });
+    }
+    return tokens;
+  }
+
+  decode(ids: number[]): string {
+    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  /** The raw vocabulary string of one id, for display when decoding would lose information. */
+  idToToken(id: number): string | undefined {
+    return this.tok.id_to_token(id);
+  }
+
+  /**
+   * Character ranges. Byte-level BPE tokens spell UTF-8 bytes, so walking the prompt's bytes gives exact
+   * ranges; a token that ends inside a multi-byte character covers that whole character.
+   */
+  private withOffsets(text: string, ids: number[]): Token[] {
+    const bytes = new TextEncoder().encode(text);
+    // utf16At[i] = UTF-16 index of the character that byte i starts or continues; utf16At[len] = text.length.
+    const utf16At = new Int32Array(bytes.length + 1);
+    let b = 0;
+    for (let i = 0; i < text.length; i++) {
+      const cp = text.codePointAt(i)!;
+      const n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+      for (let k = 0; k < n; k++) utf16At[b++] = i;
+      if (cp >= 0x10000) i++;
+    }
+    utf16At[bytes.length] = text.length;
+    const charEnd = (byteEnd: number): number => {
+      if (byteEnd >= bytes.length) return text.length;
+      // The byte at byteEnd starts a new character unless it is a continuation byte (10xxxxxx).
+      let e = byteEnd;
+      while (e < bytes.length && (bytes[e] & 0xc0) === 0x80) e++;
+      return utf16At[e];
+    };
+    let cursor = 0;
+    return ids.map((id) => {
+      const len = this.byteLength(id);
+      const start = utf16At[Math.min(cursor, bytes.length)];
+      cursor = len === undefined ? cursor : cursor + len;
+      return { id, text: this.decode([id]), start, end: len === undefined ? start : charEnd(cursor) };
+    });
+  }
+
+  private byteLength(id: number): number | undefined {
+    const piece = this.tok.id_to_token(id);
+    if (piece === undefined) return undefined;
+    if (this.added.has(id) || !this.byteLevel) return new TextEncoder().encode(piece).length;
+    let n = 0;
+    for (const ch of piece) if (BYTE_OF.has(ch)) n++;
+    return n;
+  }
+}

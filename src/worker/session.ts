@@ -1,0 +1,92 @@
+/**
+ * onnxruntime sessions for one checkpoint, one per graph variant (with or without per-head results),
+ * created on first use. Weights are read from the safetensors files through external data.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { buildGpt2Graph, GraphOptions } from '../engine/gpt2/graph';
+import type { Checkpoint } from '../engine/model';
+import { fail } from '../engine/errors';
+import type { Backend, SessionOptions } from '../protocol/engine';
+
+export function defaultThreads(): number {
+  return Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1);
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library was installed (the opt-in GPU step in the README).
+ * Without it, 'auto' goes straight to the CPU instead of failing a CUDA session first.
+ */
+export function cudaProviderInstalled(): boolean {
+  const bindingDir = path.join(path.dirname(require.resolve('onnxruntime-node')), '..', 'bin', 'napi-v6', process.platform, process.arch);
+  return fs.existsSync(path.join(bindingDir, 'libonnxruntime_providers_cuda.so'));
+}
+
+function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: opts.threads ?? defaultThreads(),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    extra: {
+      session: {
+        // Resolve external data against the real folder of the safetensors files (not a symlink).
+        model_external_initializers_file_folder_path: ckpt.weights.dataDir,
+        // A spinning second thread slows everything down on small, shared machines.
+        'intra_op.allow_spinning': '0',
+        disable_prepacking: opts.prepack ? '0' : '1',
+      },
+    },
+  };
+}
+
+export class ModelSessions {
+  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  backend: Backend = 'cpu';
+  backendNote?: string;
+
+  constructor(readonly ckpt: Checkpoint, private readonly opts: SessionOptions) {}
+
+  /** Creates the default variant now, choosing the backend (CUDA falls back to CPU with a note). */
+  async init(): Promise<void> {
+    const want = this.opts.backend ?? 'auto';
+    const installed = cudaProviderInstalled();
+    if (want === 'cuda' && !installed) {
+      fail('RUNTIME', { field: 'backend' }, "CUDA was asked for but onnxruntime-node's CUDA provider is not installed.", 'Run the opt-in GPU step in the README ("GPU"), or use the cpu backend.');
+    }
+    if (want !== 'cpu' && installed) {
+      try {
+        this.backend = 'cuda';
+        await this.session({ attnResult: false });
+        return;
+      } catch (e) {
+        this.sessions.clear();
+        this.backend = 'cpu';
+        const why = String((e as Error).message).split('\n')[0];
+        if (want === 'cuda') fail('RUNTIME', { field: 'backend' }, `CUDA session failed (${why}).`, 'Check CUDA 12 and cuDNN 9 (README "GPU"), or use the cpu backend.');
+        this.backendNote = `CUDA unavailable (${why}); using the CPU.`;
+      }
+    }
+    await this.session({ attnResult: false });
+  }
+
+  session(variant: GraphOptions): Promise<ort.InferenceSession> {
+    const key = JSON.stringify(variant);
+    let s = this.sessions.get(key);
+    if (!s) {
+      const model = buildGpt2Graph(this.ckpt.config, this.ckpt.gpt2, variant);
+      s = ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
+      this.sessions.set(key, s);
+      s.catch(() => this.sessions.delete(key));
+    }
+    return s;
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s.catch(() => undefined))?.release();
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,293 @@
+#!/usr/bin/env python3
+"""Independent GPT-2 reference for Circuit Lens' tests and benchmark (Debian's python3-torch, CPU).
+
+Written from the GPT-2 paper and Hugging Face's GPT2LMHeadModel semantics, with TransformerLens hook
+names and shapes (as from_pretrained_no_processing: no folding, no centering). It shares no code with the
+TypeScript engine: its own safetensors reader and writer, its own forward.
+
+  gpt2_reference.py make-random --out DIR [--layers 2 --d-model 64 --heads 4 --d-mlp 256 --vocab 500
+                                --ctx 64 --dtype F32|F16|BF16 --act gelu_new --untied --no-prefix --seed 0]
+  gpt2_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR   (writes HOOK.npy and logits.npy)
+  gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+
+DTYPES = {'F32': (np.float32, 4), 'F16': (np.float16, 2), 'BF16': (None, 2)}
+
+
+# ---------------------------------------------------------------- safetensors (own reader and writer)
+def read_safetensors(path):
+    """Returns {name: float32 torch tensor}; f16 and bf16 are upcast exactly."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    (n,) = struct.unpack('<Q', raw[:8])
+    header = json.loads(raw[8:8 + n].decode('utf-8'))
+    base = 8 + n
+    out = {}
+    for name, e in header.items():
+        if name == '__metadata__':
+            continue
+        b, end = e['data_offsets']
+        buf = raw[base + b: base + end]
+        if e['dtype'] == 'F32':
+            a = np.frombuffer(buf, dtype='<f4')
+        elif e['dtype'] == 'F16':
+            a = np.frombuffer(buf, dtype='<f2').astype(np.float32)
+        elif e['dtype'] == 'BF16':
+            a = (np.frombuffer(buf, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
+        else:
+            continue
+        out[name] = torch.from_numpy(a.reshape(e['shape']).copy())
+    return out
+
+
+def write_safetensors(path, tensors, dtype):
+    """tensors: {name: float32 numpy array}; stored as dtype (F32, F16 or BF16, round-to-nearest-even)."""
+    header, blobs, off = {}, [], 0
+    for name, a in tensors.items():
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        if dtype == 'F32':
+            b = a.astype('<f4').tobytes()
+        elif dtype == 'F16':
+            b = a.astype('<f2').tobytes()
+        else:
+            u = a.view(np.uint32).astype(np.uint64)
+            u = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype('<u2')
+            b = u.tobytes()
+        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
+        blobs.append(b)
+        off += len(b)
+    h = json.dumps(header).encode('utf-8')
+    h += b' ' * ((8 - len(h) % 8) % 8)
+    tmp = path + '.tmp'
+    with open(tmp, 'wb') as f:
+        f.write(struct.pack('<Q', len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------- random checkpoints
+def make_random(a):
+    g = np.random.default_rng(a.seed)
+    d, m, v, c = a.d_model, a.d_mlp, a.vocab, a.ctx
+    mat = lambda i, o: (g.standard_normal((i, o)) / math.sqrt(i)).astype(np.float32)
+    vec = lambda n, s=0.1: (s * g.standard_normal(n)).astype(np.float32)
+    t = {
+        'wte.weight': (0.5 * g.standard_normal((v, d))).astype(np.float32),
+        'wpe.weight': (0.5 * g.standard_normal((c, d))).astype(np.float32),
+    }
+    for l in range(a.layers):
+        p = f'h.{l}.'
+        t[p + 'ln_1.weight'] = 1 + vec(d)
+        t[p + 'ln_1.bias'] = vec(d)
+        t[p + 'attn.c_attn.weight'] = 2 * mat(d, 3 * d)  # sharper attention than N(0, 1/d)
+        t[p + 'attn.c_attn.bias'] = vec(3 * d)
+        t[p + 'attn.c_proj.weight'] = mat(d, d)
+        t[p + 'attn.c_proj.bias'] = vec(d)
+        t[p + 'ln_2.weight'] = 1 + vec(d)
+        t[p + 'ln_2.bias'] = vec(d)
+        t[p + 'mlp.c_fc.weight'] = mat(d, m)
+        t[p + 'mlp.c_fc.bias'] = vec(m)
+        t[p + 'mlp.c_proj.weight'] = mat(m, d)
+        t[p + 'mlp.c_proj.bias'] = vec(d)
+    t['ln_f.weight'] = 1 + vec(d)
+    t['ln_f.bias'] = vec(d)
+    prefix = '' if a.no_prefix else 'transformer.'
+    tensors = {prefix + k: val for k, val in t.items()}
+    if a.untied:
+        tensors['lm_head.weight'] = (0.5 * g.standard_normal((v, d))).astype(np.float32)
+    os.makedirs(a.out, exist_ok=True)
+    write_safetensors(os.path.join(a.out, 'model.safetensors'), tensors, a.dtype)
+    config = {
+        'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'], 'n_layer': a.layers, 'n_embd': d,
+        'n_head': a.heads, 'n_inner': m, 'n_positions': c, 'n_ctx': c, 'vocab_size': v,
+        'layer_norm_epsilon': 1e-5, 'activation_function': a.act, 'tie_word_embeddings': not a.untied,
+        'bos_token_id': v - 1, 'eos_token_id': v - 1,
+    }
+    with open(os.path.join(a.out, 'config.json'), 'w') as f:
+        json.dump(config, f, indent=1)
+
+
+# ---------------------------------------------------------------- the model
+class Gpt2Reference:
+    def __init__(self, model_dir):
+        with open(os.path.join(model_dir, 'config.json')) as f:
+            cfg = json.load(f)
+        self.L, self.d, self.H = cfg['n_layer'], cfg['n_embd'], cfg['n_head']
+        self.dh = self.d // self.H
+        self.eps = cfg.get('layer_norm_epsilon', 1e-5)
+        self.act = cfg.get('activation_function', 'gelu_new')
+        self.scale_attn = cfg.get('scale_attn_weights', True)
+        self.inv_layer = cfg.get('scale_attn_by_inverse_layer_idx', False)
+        raw = read_safetensors(os.path.join(model_dir, 'model.safetensors'))
+        self.w = {(k[len('transformer.'):] if k.startswith('transformer.') else k): val for k, val in raw.items()}
+        tied = cfg.get('tie_word_embeddings', True) or 'lm_head.weight' not in self.w
+        self.W_U = (self.w['wte.weight'] if tied else self.w['lm_head.weight']).t().contiguous()  # [d_model, d_vocab]
+
+    def layer_norm(self, x, w, b, name, cache):
+        x = x - x.mean(-1, keepdim=True)
+        scale = (x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt()  # [batch, pos, 1]
+        out = x / scale * w + b
+        if cache is not None:
+            cache[name + '.hook_scale'] = scale
+            cache[name + '.hook_normalized'] = out
+        return out
+
+    def activation(self, x):
+        if self.act in ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'):
+            return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+        if self.act == 'gelu':
+            return torch.nn.functional.gelu(x)
+        if self.act == 'relu':
+            return torch.relu(x)
+        raise ValueError(self.act)
+
+    @torch.inference_mode()
+    def forward(self, tokens, cache=None):
+        """tokens: [batch, pos] int64. cache: dict to fill with every hook point, or None."""
+        w, H, dh, d = self.w, self.H, self.dh, self.d
+        B, P = tokens.shape
+        put = (lambda k, v: cache.__setitem__(k, v)) if cache is not None else (lambda k, v: None)
+        embed = w['wte.weight'][tokens]  # [batch, pos, d_model]
+        pos_embed = w['wpe.weight'][:P].unsqueeze(0).expand(B, P, d)
+        put('hook_embed', embed)
+        put('hook_pos_embed', pos_embed)
+        resid = embed + pos_embed
+        future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)  # [query, key]: key after query
+        for l in range(self.L):
+            p = f'h.{l}.'
+            n = f'blocks.{l}.'
+            put(n + 'hook_resid_pre', resid)
+            x = self.layer_norm(resid, w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], n + 'ln1', cache)
+            qkv = x @ w[p + 'attn.c_attn.weight'] + w[p + 'attn.c_attn.bias']  # [batch, pos, 3 d_model]
+            q, k, v = (t.reshape(B, P, H, dh) for t in qkv.split(d, dim=-1))  # [batch, pos, head, d_head]
+            put(n + 'attn.hook_q', q)
+            put(n + 'attn.hook_k', k)
+            put(n + 'attn.hook_v', v)
+            scores = torch.einsum('bqhd,bkhd->bhqk', q, k)
+            if self.scale_attn:
+                scores = scores / math.sqrt(dh)
+            if self.inv_layer:
+                scores = scores / (l + 1)
+            scores = scores.masked_fill(future, float('-inf'))  # [batch, head, query_pos, key_pos]
+            put(n + 'attn.hook_attn_scores', scores)
+            pattern = torch.softmax(scores, dim=-1)
+            put(n + 'attn.hook_pattern', pattern)
+            z = torch.einsum('bhqk,bkhd->bqhd', pattern, v)  # [batch, pos, head, d_head]
+            put(n + 'attn.hook_z', z)
+            W_O = w[p + 'attn.c_proj.weight'].reshape(H, dh, d)  # [head, d_head, d_model]
+            result = torch.einsum('bqhd,hdm->bqhm', z, W_O)  # [batch, pos, head, d_model]
+            put(n + 'attn.hook_result', result)
+            attn_out = result.sum(dim=2) + w[p + 'attn.c_proj.bias']
+            put(n + 'hook_attn_out', attn_out)
+            resid = resid + attn_out
+            put(n + 'hook_resid_mid', resid)
+            x = self.layer_norm(resid, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], n + 'ln2', cache)
+            pre = x @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias']  # [batch, pos, d_mlp]
+            put(n + 'mlp.hook_pre', pre)
+            post = self.activation(pre)
+            put(n + 'mlp.hook_post', post)
+            mlp_out = post @ w[p + 'mlp.c_proj.weight'] + w[p + 'mlp.c_proj.bias']
+            put(n + 'hook_mlp_out', mlp_out)
+            resid = resid + mlp_out
+            put(n + 'hook_resid_post', resid)
+        x = self.layer_norm(resid, w['ln_f.weight'], w['ln_f.bias'], 'ln_final', cache)
+        return x @ self.W_U  # [batch, pos, d_vocab]
+
+
+def parse_tokens(text):
+    rows = [[int(t) for t in row.split(',') if t.strip()] for row in text.split(';') if row.strip()]
+    return torch.tensor(rows, dtype=torch.int64)
+
+
+def write_npy(path, t):
+    tmp = path + '.tmp.npy'
+    np.save(tmp, t.detach().contiguous().numpy().astype(np.float32))
+    os.replace(tmp, path)
+
+
+def forward_cmd(a):
+    m = Gpt2Reference(a.model)
+    cache = {}
+    logits = m.forward(parse_tokens(a.tokens), cache)
+    os.makedirs(a.out, exist_ok=True)
+    write_npy(os.path.join(a.out, 'logits.npy'), logits)
+    for k, v in cache.items():
+        write_npy(os.path.join(a.out, k + '.npy'), v)
+
+
+def bench_cmd(a):
+    torch.set_num_threads(a.threads)
+    gen = torch.Generator().manual_seed(0)
+    # fp32 GEMM throughput at this thread count: the limit the engine and this reference are judged against.
+    n = 1024
+    x, y = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
+    for _ in range(3):
+        x @ y
+    reps, t0 = 10, time.perf_counter()
+    for _ in range(reps):
+        x @ y
+    gflops = 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+    t0 = time.perf_counter()
+    m = Gpt2Reference(a.model)
+    load_ms = (time.perf_counter() - t0) * 1000
+    vocab = m.W_U.shape[1]
+    tokens = torch.randint(0, vocab, (1, a.pos), generator=gen)
+    out = {'gemmGflops': gflops, 'loadMs': load_ms, 'threads': a.threads, 'torch': torch.__version__}
+    for name, full in (('logits', False), ('fullCache', True)):
+        for _ in range(2):
+            m.forward(tokens, {} if full else None)
+        times = []
+        for _ in range(a.repeats):
+            t0 = time.perf_counter()
+            m.forward(tokens, {} if full else None)
+            times.append((time.perf_counter() - t0) * 1000)
+        out[name + 'Ms'] = sorted(times)[len(times) // 2]
+    if sys.platform.startswith('linux'):
+        import resource
+        out['peakRssMb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    r = sub.add_parser('make-random')
+    r.add_argument('--out', required=True)
+    r.add_argument('--layers', type=int, default=2)
+    r.add_argument('--d-model', type=int, default=64)
+    r.add_argument('--heads', type=int, default=4)
+    r.add_argument('--d-mlp', type=int, default=256)
+    r.add_argument('--vocab', type=int, default=500)
+    r.add_argument('--ctx', type=int, default=64)
+    r.add_argument('--dtype', default='F32', choices=list(DTYPES))
+    r.add_argument('--act', default='gelu_new')
+    r.add_argument('--untied', action='store_true')
+    r.add_argument('--no-prefix', action='store_true')
+    r.add_argument('--seed', type=int, default=0)
+    f = sub.add_parser('forward')
+    f.add_argument('--model', required=True)
+    f.add_argument('--tokens', required=True)
+    f.add_argument('--out', required=True)
+    b = sub.add_parser('bench')
+    b.add_argument('--model', required=True)
+    b.add_argument('--pos', type=int, default=128)
+    b.add_argument('--threads', type=int, default=1)
+    b.add_argument('--repeats', type=int, default=5)
+    a = ap.parse_args()
+    {'make-random': make_random, 'forward': forward_cmd, 'bench': bench_cmd}[a.cmd](a)
+
+
+if __name__ == '__main__':
+    main()
