@@ -4,6 +4,7 @@
  */
 import type { EngineErrorInfo } from '../engine/errors';
 import type { TensorData } from './tensor';
+import type { LensRows } from '../engine/logit-lens';
 
 export type Backend = 'cpu' | 'cuda';
 export type BackendPreference = Backend | 'auto';
@@ -44,11 +45,22 @@ export interface RunResult {
   runMs: number;
 }
 
+export interface LensParams {
+  /** Residual rows [rows, d_model]; each gets the final LayerNorm afresh, then the unembedding. */
+  resid: TensorData;
+  k: number;
+  targetId?: number;
+}
+
+export type LensResult = LensRows;
+
 export type WorkerRequest =
   | { type: 'load'; id: number; params: LoadParams }
-  | { type: 'run'; id: number; params: RunParams };
+  | { type: 'run'; id: number; params: RunParams }
+  | { type: 'lens'; id: number; params: LensParams };
 
 export type WorkerReply =
   | { type: 'loaded'; id: number; result: LoadResult }
   | { type: 'ran'; id: number; result: RunResult }
+  | { type: 'lensed'; id: number; result: LensResult }
   | { type: 'failed'; id: number; error: EngineErrorInfo };

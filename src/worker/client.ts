@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../engine/errors';
-import type { LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
+import type { LensParams, LensResult, LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
 import { assertNever } from '../protocol/assert';
 
 type Pending = { resolve: (r: WorkerReply) => void; reject: (e: Error) => void };
@@ -38,11 +38,15 @@ export class WorkerClient {
 
   run(params: RunParams, signal?: AbortSignal): Promise<RunResult> {
     return this.enqueue(async () => {
-      if (this.needsReload && this.loaded) {
-        expect(await this.request({ type: 'load', id: 0, params: this.loaded }, signal), 'loaded');
-        this.needsReload = false;
-      }
+      await this.reloadIfNeeded(signal);
       return expect(await this.request({ type: 'run', id: 0, params }, signal), 'ran');
+    });
+  }
+
+  lens(params: LensParams, signal?: AbortSignal): Promise<LensResult> {
+    return this.enqueue(async () => {
+      await this.reloadIfNeeded(signal);
+      return expect(await this.request({ type: 'lens', id: 0, params }, signal), 'lensed');
     });
   }
 
@@ -50,6 +54,13 @@ export class WorkerClient {
   async dispose(): Promise<void> {
     await this.kill('the engine was shut down');
     this.loaded = undefined;
+  }
+
+  /** After a cancel or crash the fresh worker has no model: load the last one again. */
+  private async reloadIfNeeded(signal?: AbortSignal): Promise<void> {
+    if (!this.needsReload || !this.loaded) return;
+    expect(await this.request({ type: 'load', id: 0, params: this.loaded }, signal), 'loaded');
+    this.needsReload = false;
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -117,12 +128,14 @@ function cancelled(): EngineError {
 
 function expect(reply: WorkerReply, type: 'loaded'): LoadResult;
 function expect(reply: WorkerReply, type: 'ran'): RunResult;
-function expect(reply: WorkerReply, type: 'loaded' | 'ran'): LoadResult | RunResult {
+function expect(reply: WorkerReply, type: 'lensed'): LensResult;
+function expect(reply: WorkerReply, type: WorkerReply['type']): LoadResult | RunResult | LensResult {
   switch (reply.type) {
     case 'failed':
       throw EngineError.fromInfo(reply.error);
     case 'loaded':
     case 'ran':
+    case 'lensed':
       if (reply.type !== type) throw new EngineError({ code: 'RUNTIME', message: `engine worker replied ${reply.type}, expected ${type}.` });
       return reply.result;
     default:

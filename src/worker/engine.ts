@@ -7,10 +7,14 @@ import type { ResolveOptions } from '../engine/checkpoint';
 import { fail } from '../engine/errors';
 import { HookPoint, concreteShape } from '../engine/hooks';
 import { Checkpoint, openCheckpoint, tokenizePrompt } from '../engine/model';
+import { LogitLens, lensInput } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { LoadResult, SessionOptions } from '../protocol/engine';
 import type { TensorData } from '../protocol/tensor';
 import { WorkerClient } from './client';
+
+/** Hook points a trace needs for logitLens(): every residual stream point. */
+export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
 
 export interface OpenOptions {
   resolve?: ResolveOptions;
@@ -68,6 +72,18 @@ export class Engine {
       tensors.set(h.name, t);
     }
     return { tokens: batch, logits: result.tensors.logits, cache: new ActivationCache(tensors, this.ckpt.config), runMs: result.runMs };
+  }
+
+  /**
+   * Logit lens of batch item 0: each residual component (before every layer, and the final one) gets
+   * the final LayerNorm afresh and the unembedding; returns top-k tokens per component and position,
+   * and the probability and rank of `targetId` when given. The trace must hold LOGIT_LENS_HOOKS.
+   */
+  async logitLens(trace: Trace, opts: { k?: number; targetId?: number; signal?: AbortSignal } = {}): Promise<LogitLens> {
+    const { labels, resid } = trace.cache.accumulatedResid(); // [component, batch, pos, d_model]
+    const k = opts.k ?? 5;
+    const rows = await this.client.lens({ resid: lensInput(resid, 0), k, targetId: opts.targetId }, opts.signal);
+    return { ...rows, labels, pos: resid.dims[2] };
   }
 
   dispose(): Promise<void> {

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildGpt2Graph, GraphOptions } from '../engine/gpt2/graph';
+import { buildGpt2Graph } from '../engine/gpt2/graph';
+import { buildUnembedGraph } from '../engine/gpt2/unembed-graph';
 import type { Checkpoint } from '../engine/model';
 import { fail } from '../engine/errors';
 import type { Backend, SessionOptions } from '../protocol/engine';
@@ -43,6 +44,9 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
   };
 }
 
+/** The graphs a checkpoint runs: the instrumented model (with or without per-head results), and the logit-lens unembedding. */
+export type GraphVariant = { kind: 'model'; attnResult: boolean } | { kind: 'unembed' };
+
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
   backend: Backend = 'cpu';
@@ -60,7 +64,7 @@ export class ModelSessions {
     if (want !== 'cpu' && installed) {
       try {
         this.backend = 'cuda';
-        await this.session({ attnResult: false });
+        await this.session({ kind: 'model', attnResult: false });
         return;
       } catch (e) {
         this.sessions.clear();
@@ -70,14 +74,15 @@ export class ModelSessions {
         this.backendNote = `CUDA unavailable (${why}); using the CPU.`;
       }
     }
-    await this.session({ attnResult: false });
+    await this.session({ kind: 'model', attnResult: false });
   }
 
-  session(variant: GraphOptions): Promise<ort.InferenceSession> {
+  session(variant: GraphVariant): Promise<ort.InferenceSession> {
     const key = JSON.stringify(variant);
     let s = this.sessions.get(key);
     if (!s) {
-      const model = buildGpt2Graph(this.ckpt.config, this.ckpt.gpt2, variant);
+      const { config, gpt2 } = this.ckpt;
+      const model = variant.kind === 'model' ? buildGpt2Graph(config, gpt2, variant) : buildUnembedGraph(config, gpt2);
       s = ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
       this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));

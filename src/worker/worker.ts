@@ -7,7 +7,8 @@ import * as ort from 'onnxruntime-node';
 import { EngineError, fail } from '../engine/errors';
 import { openCheckpoint } from '../engine/model';
 import { assertNever } from '../protocol/assert';
-import type { LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
+import type { LensParams, LensResult, LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
+import { summariseLensRows } from '../engine/logit-lens';
 import type { TensorData } from '../protocol/tensor';
 import { ModelSessions } from './session';
 
@@ -26,7 +27,7 @@ async function load(p: LoadParams): Promise<LoadResult> {
 async function run(p: RunParams): Promise<RunResult> {
   if (!model) fail('RUNTIME', {}, 'no model is loaded in the engine worker.');
   const attnResult = p.fetch.some((f) => f.endsWith('attn.hook_result'));
-  const session = await model.session({ attnResult });
+  const session = await model.session({ kind: 'model', attnResult });
   const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids, (v) => BigInt(v)), [p.batch, p.pos]);
   const t0 = performance.now();
   const out = await session.run({ input_ids: ids }, p.fetch);
@@ -37,6 +38,32 @@ async function run(p: RunParams): Promise<RunResult> {
     tensors[name] = { dims: t.dims.map(Number), data: t.data as Float32Array };
   }
   return { tensors, runMs };
+}
+
+/** Rows per unembedding run: bounds the logits held at once to LENS_CHUNK x d_vocab floats. */
+const LENS_CHUNK = 128;
+
+async function lens(p: LensParams): Promise<LensResult> {
+  if (!model) fail('RUNTIME', {}, 'no model is loaded in the engine worker.');
+  const session = await model.session({ kind: 'unembed' });
+  const [rows, d] = p.resid.dims;
+  const vocab = model.ckpt.config.dVocab;
+  if (p.targetId !== undefined && !(Number.isInteger(p.targetId) && p.targetId >= 0 && p.targetId < vocab)) {
+    fail('BAD_INPUT', { field: 'target' }, `token id ${p.targetId} is outside the vocabulary [0, ${vocab}).`);
+  }
+  const out: LensResult = {
+    k: p.k,
+    topIds: new Int32Array(rows * p.k),
+    topProbs: new Float32Array(rows * p.k),
+    ...(p.targetId !== undefined ? { targetProbs: new Float32Array(rows), targetRanks: new Int32Array(rows) } : {}),
+  };
+  for (let first = 0; first < rows; first += LENS_CHUNK) {
+    const n = Math.min(LENS_CHUNK, rows - first);
+    const x = new ort.Tensor('float32', p.resid.data.subarray(first * d, (first + n) * d), [n, d]);
+    const { logits } = await session.run({ resid: x }, ['logits']);
+    summariseLensRows(logits.data as Float32Array, vocab, first, n, out, p.targetId);
+  }
+  return out;
 }
 
 function errorInfo(e: unknown) {
@@ -59,6 +86,12 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
         // Outputs move to the caller without a copy.
         const buffers = [...new Set(Object.values(result.tensors).map((t) => t.data.buffer as ArrayBuffer))];
         post({ type: 'ran', id: msg.id, result }, buffers);
+        break;
+      }
+      case 'lens': {
+        const result = await lens(msg.params);
+        const buffers = [result.topIds, result.topProbs, result.targetProbs, result.targetRanks].filter((a) => a !== undefined).map((a) => a!.buffer as ArrayBuffer);
+        post({ type: 'lensed', id: msg.id, result }, buffers);
         break;
       }
       default:

@@ -7,6 +7,7 @@ import { GraphBuilder } from '../onnx/builder';
 import type { ModelConfig } from '../config';
 import { gpt2HookPoints } from '../hooks';
 import type { Gpt2Weights, WeightRef } from './weights';
+import { weightInput } from './weight-input';
 
 export interface GraphOptions {
   /** Also compute `attn.hook_result` (per-head outputs, [batch, pos, head, d_model]); costs one more matmul per layer. */
@@ -20,16 +21,10 @@ export function buildGpt2Graph(c: ModelConfig, w: Gpt2Weights, opts: GraphOption
   const g = new GraphBuilder();
   const { dModel: d, nHeads: h, dHead: dh } = c;
 
-  const weight = (ref: WeightRef): string => {
-    const stored = ref.dtype === 'F32' ? ref.name : `${ref.name}.${ref.dtype.toLowerCase()}`;
-    g.externalInit(stored, ref.dtype === 'F32' ? 'float' : ref.dtype === 'F16' ? 'float16' : 'bfloat16', ref.shape, ref);
-    // Half-precision weights are upcast once at session creation (constant folding), computed in fp32.
-    return ref.dtype === 'F32' ? stored : g.op('Cast', [stored], { to: 1 });
-  };
   const cache = new Map<string, string>();
   const W = (ref: WeightRef): string => {
     let name = cache.get(ref.name);
-    if (!name) cache.set(ref.name, (name = weight(ref)));
+    if (!name) cache.set(ref.name, (name = weightInput(g, ref)));
     return name;
   };
 

