@@ -1,7 +1,10 @@
 /**
- * The caller's side of the engine worker: a promise per request, cancellation by AbortSignal. Cancelling
- * terminates the worker thread (session.run cannot be interrupted from JavaScript); the next request
- * starts a fresh worker and reloads the model it had.
+ * The caller's side of the engine worker: a promise per request, cancellation by AbortSignal.
+ *
+ * Cancelling rejects the promise at once and raises a flag in shared memory that the worker checks
+ * between chunks of work (batch rows, logit-lens rows), so it stops at the next chunk boundary. The
+ * worker thread is never terminated while onnxruntime is inside session.run: terminating a thread in
+ * the middle of that native call aborts the whole process (measured with onnxruntime-node 1.30).
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -18,8 +21,12 @@ export interface WorkerClientOptions {
 
 export class WorkerClient {
   private worker: Worker | undefined;
+  /** [0] = id of the request the worker should abandon. */
+  private cancelFlag = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  /** Requests whose reply has not arrived, including abandoned (cancelled) ones. */
+  private readonly outstanding = new Map<number, Pending | undefined>();
+  private idleWaiters: (() => void)[] = [];
   private loaded: LoadParams | undefined;
   private needsReload = false;
   /** Requests run one at a time, in order: two traces never interleave in the worker. */
@@ -50,13 +57,17 @@ export class WorkerClient {
     });
   }
 
-  /** Stops the worker; pending requests fail with CANCELLED. */
+  /** Cancels what is in flight, waits for the worker to return from native code, then stops it. */
   async dispose(): Promise<void> {
-    await this.kill('the engine was shut down');
+    for (const id of this.outstanding.keys()) Atomics.store(this.cancelFlag, 0, id);
+    await this.idle();
+    const w = this.worker;
+    this.worker = undefined;
     this.loaded = undefined;
+    await w?.terminate();
   }
 
-  /** After a cancel or crash the fresh worker has no model: load the last one again. */
+  /** After a crash the fresh worker has no model: load the last one again. */
   private async reloadIfNeeded(signal?: AbortSignal): Promise<void> {
     if (!this.needsReload || !this.loaded) return;
     expect(await this.request({ type: 'load', id: 0, params: this.loaded }, signal), 'loaded');
@@ -69,21 +80,30 @@ export class WorkerClient {
     return result;
   }
 
+  private idle(): Promise<void> {
+    if (this.outstanding.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private settle(id: number): Pending | undefined {
+    const p = this.outstanding.get(id);
+    this.outstanding.delete(id);
+    if (this.outstanding.size === 0) for (const w of this.idleWaiters.splice(0)) w();
+    return p;
+  }
+
   private spawn(): Worker {
     const file = this.opts.workerPath ?? path.join(__dirname, 'worker.js');
-    const w = new Worker(file);
-    w.on('message', (reply: WorkerReply) => {
-      const p = this.pending.get(reply.id);
-      if (!p) return;
-      this.pending.delete(reply.id);
-      p.resolve(reply);
-    });
+    this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(file, { workerData: { cancelFlag: this.cancelFlag } });
+    w.on('message', (reply: WorkerReply) => this.settle(reply.id)?.resolve(reply));
     const crash = (why: string) => {
       if (this.worker !== w) return;
       this.worker = undefined;
       this.needsReload = true;
-      for (const p of this.pending.values()) p.reject(new EngineError({ code: 'RUNTIME', message: `the engine worker stopped (${why}); the next run starts a fresh one.` }));
-      this.pending.clear();
+      for (const id of [...this.outstanding.keys()]) {
+        this.settle(id)?.reject(new EngineError({ code: 'RUNTIME', message: `the engine worker stopped (${why}); the next run starts a fresh one.` }));
+      }
     };
     w.on('error', (e) => crash(e.message));
     w.on('exit', (code) => crash(`exit code ${code}`));
@@ -97,28 +117,19 @@ export class WorkerClient {
     const worker = this.worker;
     return new Promise<WorkerReply>((resolve, reject) => {
       const onAbort = () => {
-        this.pending.delete(id);
+        // Abandon: the reply, when it comes, settles nothing; the worker stops at its next chunk.
+        this.outstanding.set(id, undefined);
+        Atomics.store(this.cancelFlag, 0, id);
         reject(cancelled());
-        void this.kill('cancelled');
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const done = (f: () => void) => {
         signal?.removeEventListener('abort', onAbort);
         f();
       };
-      this.pending.set(id, { resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)) });
+      this.outstanding.set(id, { resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)) });
       worker.postMessage({ ...msg, id });
     });
-  }
-
-  private async kill(why: string): Promise<void> {
-    const w = this.worker;
-    if (!w) return;
-    this.worker = undefined;
-    this.needsReload = true;
-    for (const p of this.pending.values()) p.reject(new EngineError({ code: 'CANCELLED', message: why }));
-    this.pending.clear();
-    await w.terminate();
   }
 }
 

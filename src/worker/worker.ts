@@ -2,7 +2,7 @@
  * The engine worker: a worker_threads entry point that owns the onnxruntime sessions, so the blocking
  * session.run never stalls the extension host or the CLI's event loop. Cancel = terminate this thread.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { EngineError, fail } from '../engine/errors';
 import { openCheckpoint } from '../engine/model';
@@ -13,6 +13,9 @@ import type { TensorData } from '../protocol/tensor';
 import { ModelSessions } from './session';
 
 let model: ModelSessions | undefined;
+const cancelFlag: Int32Array = (workerData as { cancelFlag: Int32Array }).cancelFlag;
+/** Requests are handled one after another, even while one awaits onnxruntime. */
+let queue: Promise<void> = Promise.resolve();
 
 async function load(p: LoadParams): Promise<LoadResult> {
   const t0 = performance.now();
@@ -24,18 +27,41 @@ async function load(p: LoadParams): Promise<LoadResult> {
   return { backend: sessions.backend, backendNote: sessions.backendNote, loadMs: performance.now() - t0 };
 }
 
-async function run(p: RunParams): Promise<RunResult> {
+/** Tokens per forward on the CPU: a batch is split into rows of about this many tokens, and a cancel takes effect between them. */
+const CPU_CHUNK_TOKENS = 1024;
+const CUDA_CHUNK_TOKENS = 16384;
+
+/** Throws CANCELLED when the client has abandoned request `id`. */
+function checkCancelled(id: number): void {
+  if (Atomics.load(cancelFlag, 0) === id) throw new EngineError({ code: 'CANCELLED', message: 'cancelled.' });
+}
+
+async function run(id: number, p: RunParams): Promise<RunResult> {
   if (!model) fail('RUNTIME', {}, 'no model is loaded in the engine worker.');
   const attnResult = p.fetch.some((f) => f.endsWith('attn.hook_result'));
   const session = await model.session({ kind: 'model', attnResult });
-  const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids, (v) => BigInt(v)), [p.batch, p.pos]);
-  const t0 = performance.now();
-  const out = await session.run({ input_ids: ids }, p.fetch);
-  const runMs = performance.now() - t0;
+  const chunkTokens = model.backend === 'cuda' ? CUDA_CHUNK_TOKENS : CPU_CHUNK_TOKENS;
+  const rowsPerChunk = Math.max(1, Math.floor(chunkTokens / p.pos));
   const tensors: Record<string, TensorData> = {};
-  for (const name of p.fetch) {
-    const t = out[name];
-    tensors[name] = { dims: t.dims.map(Number), data: t.data as Float32Array };
+  let runMs = 0;
+  for (let first = 0; first < p.batch; first += rowsPerChunk) {
+    checkCancelled(id);
+    const rows = Math.min(rowsPerChunk, p.batch - first);
+    const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids.slice(first * p.pos, (first + rows) * p.pos), (v) => BigInt(v)), [rows, p.pos]);
+    const t0 = performance.now();
+    const out = await session.run({ input_ids: ids }, p.fetch);
+    runMs += performance.now() - t0;
+    for (const name of p.fetch) {
+      const t = out[name];
+      const data = t.data as Float32Array;
+      if (rows === p.batch) {
+        tensors[name] = { dims: t.dims.map(Number), data };
+        continue;
+      }
+      // Every output has the batch as its first dimension: copy this chunk's rows into place.
+      tensors[name] ??= { dims: [p.batch, ...t.dims.slice(1).map(Number)], data: new Float32Array((data.length / rows) * p.batch) };
+      tensors[name].data.set(data, (data.length / rows) * first);
+    }
   }
   return { tensors, runMs };
 }
@@ -43,7 +69,7 @@ async function run(p: RunParams): Promise<RunResult> {
 /** Rows per unembedding run: bounds the logits held at once to LENS_CHUNK x d_vocab floats. */
 const LENS_CHUNK = 128;
 
-async function lens(p: LensParams): Promise<LensResult> {
+async function lens(id: number, p: LensParams): Promise<LensResult> {
   if (!model) fail('RUNTIME', {}, 'no model is loaded in the engine worker.');
   const session = await model.session({ kind: 'unembed' });
   const [rows, d] = p.resid.dims;
@@ -58,6 +84,7 @@ async function lens(p: LensParams): Promise<LensResult> {
     ...(p.targetId !== undefined ? { targetProbs: new Float32Array(rows), targetRanks: new Int32Array(rows) } : {}),
   };
   for (let first = 0; first < rows; first += LENS_CHUNK) {
+    checkCancelled(id);
     const n = Math.min(LENS_CHUNK, rows - first);
     const x = new ort.Tensor('float32', p.resid.data.subarray(first * d, (first + n) * d), [n, d]);
     const { logits } = await session.run({ resid: x }, ['logits']);
@@ -75,21 +102,21 @@ function post(reply: WorkerReply, transfer: ArrayBuffer[] = []): void {
   parentPort!.postMessage(reply, transfer);
 }
 
-parentPort!.on('message', async (msg: WorkerRequest) => {
+async function handle(msg: WorkerRequest): Promise<void> {
   try {
     switch (msg.type) {
       case 'load':
         post({ type: 'loaded', id: msg.id, result: await load(msg.params) });
         break;
       case 'run': {
-        const result = await run(msg.params);
+        const result = await run(msg.id, msg.params);
         // Outputs move to the caller without a copy.
         const buffers = [...new Set(Object.values(result.tensors).map((t) => t.data.buffer as ArrayBuffer))];
         post({ type: 'ran', id: msg.id, result }, buffers);
         break;
       }
       case 'lens': {
-        const result = await lens(msg.params);
+        const result = await lens(msg.id, msg.params);
         const buffers = [result.topIds, result.topProbs, result.targetProbs, result.targetRanks].filter((a) => a !== undefined).map((a) => a!.buffer as ArrayBuffer);
         post({ type: 'lensed', id: msg.id, result }, buffers);
         break;
@@ -100,4 +127,8 @@ parentPort!.on('message', async (msg: WorkerRequest) => {
   } catch (e) {
     post({ type: 'failed', id: msg.id, error: errorInfo(e) });
   }
+}
+
+parentPort!.on('message', (msg: WorkerRequest) => {
+  queue = queue.then(() => handle(msg));
 });

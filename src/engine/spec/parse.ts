@@ -1,0 +1,149 @@
+/**
+ * Parses the text of a `*.circuit.json` (JSONC: comments and trailing commas allowed) into an
+ * ExperimentSpec with a source range on every field, plus structural problems. Never throws: a spec
+ * being typed is usually invalid, and the editor still wants whatever parts make sense.
+ */
+import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { ANALYSIS_KINDS, AnalysisKind, AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
+
+export interface ParsedSpec {
+  spec: ExperimentSpec;
+  problems: SpecProblem[];
+}
+
+const DEFAULT_TOP_K = 5;
+
+function rangeOf(n: Node): SourceRange {
+  return { offset: n.offset, length: n.length };
+}
+
+function isAnalysisKind(k: unknown): k is AnalysisKind {
+  return (ANALYSIS_KINDS as readonly unknown[]).includes(k);
+}
+
+class SpecReader {
+  readonly problems: SpecProblem[] = [];
+
+  error(n: Node | SourceRange, message: string): void {
+    this.problems.push({ severity: 'error', message, range: 'type' in n ? rangeOf(n) : n });
+  }
+
+  string(obj: Node, key: string, required = false): Located<string> | undefined {
+    const n = findNodeAtLocation(obj, [key]);
+    if (!n) {
+      if (required) this.error(obj, `"${key}" is required.`);
+      return undefined;
+    }
+    if (n.type !== 'string') {
+      this.error(n, `"${key}" must be a string.`);
+      return undefined;
+    }
+    return { value: n.value as string, range: rangeOf(n) };
+  }
+
+  integer(n: Node | undefined, what: string): Located<number> | undefined {
+    if (!n) return undefined;
+    if (n.type !== 'number' || !Number.isInteger(n.value) || n.value < 0) {
+      this.error(n, `${what} must be a whole number >= 0.`);
+      return undefined;
+    }
+    return { value: n.value as number, range: rangeOf(n) };
+  }
+
+  array(obj: Node, key: string): Node[] | undefined {
+    const n = findNodeAtLocation(obj, [key]);
+    if (!n) return undefined;
+    if (n.type !== 'array') {
+      this.error(n, `"${key}" must be an array.`);
+      return undefined;
+    }
+    return n.children ?? [];
+  }
+
+  prompt(n: Node, i: number): PromptSpec | undefined {
+    if (n.type === 'string') {
+      const text = { value: n.value as string, range: rangeOf(n) };
+      return { name: { value: `prompt${i}`, range: rangeOf(n) }, text, range: rangeOf(n) };
+    }
+    if (n.type !== 'object') {
+      this.error(n, 'a prompt is a string or an object {"name", "text", "answer"?, "counterfactual"?}.');
+      return undefined;
+    }
+    const text = this.string(n, 'text', true);
+    if (!text) return undefined;
+    const name = this.string(n, 'name') ?? { value: `prompt${i}`, range: text.range };
+    return { name, text, answer: this.string(n, 'answer'), counterfactual: this.string(n, 'counterfactual'), range: rangeOf(n) };
+  }
+
+  analysis(n: Node, index: number): AnalysisSpec | undefined {
+    if (n.type !== 'object') {
+      this.error(n, 'an analysis is an object with a "kind".');
+      return undefined;
+    }
+    const kindNode = findNodeAtLocation(n, ['kind']);
+    if (!kindNode) {
+      this.error(n, `"kind" is required: one of ${ANALYSIS_KINDS.join(', ')}.`);
+      return undefined;
+    }
+    if (!isAnalysisKind(kindNode.value)) {
+      this.error(kindNode, `unknown analysis kind ${JSON.stringify(kindNode.value)}: one of ${ANALYSIS_KINDS.join(', ')}.`);
+      return undefined;
+    }
+    const kind = kindNode.value;
+    const title = this.string(n, 'name')?.value ?? `${kind} #${index + 1}`;
+    const base = { index, title, prompt: this.string(n, 'prompt'), range: rangeOf(n) };
+    switch (kind) {
+      case 'attention': {
+        const layers = this.array(n, 'layers')?.map((l) => this.integer(l, 'a layer')).filter((l): l is Located<number> => !!l);
+        const focusNode = findNodeAtLocation(n, ['focus']);
+        let focus: { layer: Located<number>; head: Located<number> } | undefined;
+        if (focusNode) {
+          const layer = this.integer(findNodeAtLocation(focusNode, ['layer']), '"focus.layer"');
+          const head = this.integer(findNodeAtLocation(focusNode, ['head']), '"focus.head"');
+          if (layer && head) focus = { layer, head };
+          else if (!layer && !head) this.error(focusNode, '"focus" needs "layer" and "head".');
+        }
+        return { ...base, kind, layers, focus };
+      }
+      case 'logitLens': {
+        const k = this.integer(findNodeAtLocation(n, ['topK']), '"topK"');
+        if (k && (k.value < 1 || k.value > 20)) this.error(k.range, '"topK" must be between 1 and 20.');
+        return { ...base, kind, target: this.string(n, 'target'), topK: k && k.value >= 1 && k.value <= 20 ? k.value : DEFAULT_TOP_K };
+      }
+    }
+  }
+}
+
+export function parseSpec(text: string): ParsedSpec {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  const r = new SpecReader();
+  for (const e of errors) r.error({ offset: e.offset, length: Math.max(1, e.length) }, `JSON syntax: ${printParseErrorCode(e.error)}.`);
+  const empty: ExperimentSpec = { prompts: [], analyses: [], cache: [] };
+  if (!root || root.type !== 'object') {
+    if (root) r.error(root, 'an experiment spec is a JSON object.');
+    return { spec: empty, problems: r.problems };
+  }
+  const prompts = (r.array(root, 'prompts') ?? []).map((p, i) => r.prompt(p, i)).filter((p): p is PromptSpec => !!p);
+  const analyses = (r.array(root, 'analyses') ?? []).map((a, i) => r.analysis(a, i)).filter((a): a is AnalysisSpec => !!a);
+  const cache = (r.array(root, 'cache') ?? []).flatMap((c) => {
+    if (c.type === 'string') return [{ value: c.value as string, range: rangeOf(c) }];
+    r.error(c, 'a hook name or glob (a string).');
+    return [];
+  });
+  if (prompts.length === 0 && !findNodeAtLocation(root, ['prompts'])) r.error({ offset: root.offset, length: 1 }, '"prompts" is required: at least one prompt.');
+  const names = new Set<string>();
+  for (const p of prompts) {
+    if (names.has(p.name.value)) r.error(p.name.range, `two prompts are named ${JSON.stringify(p.name.value)}.`);
+    names.add(p.name.value);
+  }
+  for (const a of analyses) {
+    if (a.prompt && !names.has(a.prompt.value)) r.error(a.prompt.range, `no prompt is named ${JSON.stringify(a.prompt.value)}; prompts: ${[...names].join(', ') || 'none'}.`);
+  }
+  return { spec: { model: r.string(root, 'model'), prompts, analyses, cache }, problems: r.problems };
+}
+
+/** The prompt an analysis runs on: the one it names, else the first. */
+export function promptOf(spec: ExperimentSpec, a: AnalysisSpec): PromptSpec | undefined {
+  return a.prompt ? spec.prompts.find((p) => p.name.value === a.prompt!.value) : spec.prompts[0];
+}

@@ -1,0 +1,135 @@
+/**
+ * The analysis panels: one per (source, view), created or revealed on show, updated in place when the
+ * same analysis runs again, revived after a window reload as a panel that says the run must be repeated.
+ */
+import * as vscode from 'vscode';
+import { assertNever } from '../../protocol/assert';
+import {
+  HostToWebview, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, parsePanelState, parseWebviewMessage,
+} from '../../protocol/panels';
+import { panelHtml, webviewOptions } from './html';
+
+/** What a click in a panel asks the rest of the extension to do. */
+export interface PanelHandler {
+  revealToken(payload: PanelPayload, pos: number): void;
+  revealSpec(source: PanelSource): void;
+  rerun(source: PanelSource, view: PanelView): void;
+}
+
+const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens' };
+const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens' };
+
+export function panelKey(source: PanelSource, view: PanelView): string {
+  return source.kind === 'spec' ? `${view}|${source.specUri}#${source.analysisIndex}` : `${view}|prompt`;
+}
+
+function panelTitle(source: PanelSource, view: PanelView): string {
+  return source.kind === 'spec' ? `${VIEW_TITLES[view]}: ${source.analysisTitle}` : `${VIEW_TITLES[view]}: ${source.model}`;
+}
+
+class AnalysisPanel {
+  private ready = false;
+  private pending: HostToWebview | undefined;
+  payload: PanelPayload | undefined;
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly view: PanelView, public source: PanelSource, private readonly handler: PanelHandler, onDispose: () => void) {
+    panel.onDidDispose(onDispose);
+    panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
+  }
+
+  post(msg: HostToWebview): void {
+    if (msg.type === 'show') this.payload = msg.payload;
+    if (this.ready) void this.panel.webview.postMessage(msg);
+    else this.pending = msg;
+  }
+
+  private receive(raw: unknown): void {
+    const msg = parseWebviewMessage(raw);
+    if (!msg) return; // not ours, or malformed: ignored
+    switch (msg.type) {
+      case 'ready':
+        if (msg.version !== PANEL_PROTOCOL_VERSION) return;
+        this.ready = true;
+        if (this.pending) void this.panel.webview.postMessage(this.pending);
+        this.pending = undefined;
+        return;
+      case 'revealToken':
+        if (this.payload && msg.pos < this.payload.tokens.length) this.handler.revealToken(this.payload, msg.pos);
+        return;
+      case 'revealSpec':
+        this.handler.revealSpec(this.source);
+        return;
+      case 'rerun':
+        this.handler.rerun(this.source, this.view);
+        return;
+      default:
+        assertNever(msg, 'webview message');
+    }
+  }
+}
+
+export class PanelManager implements vscode.Disposable {
+  private readonly panels = new Map<string, AnalysisPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly handler: PanelHandler) {
+    for (const view of Object.keys(VIEW_TYPES) as PanelView[]) {
+      this.disposables.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[view], {
+        deserializeWebviewPanel: async (panel, state) => this.revive(panel, view, state),
+      }));
+    }
+  }
+
+  /** Shows a payload: in its existing panel when that analysis is open, else in a new one. */
+  show(payload: PanelPayload, preserveFocus = false): vscode.WebviewPanel {
+    const key = panelKey(payload.source, payload.view);
+    let p = this.panels.get(key);
+    if (!p) {
+      const panel = vscode.window.createWebviewPanel(VIEW_TYPES[payload.view], panelTitle(payload.source, payload.view),
+        { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, webviewOptions(this.extensionUri));
+      p = this.adopt(panel, payload.view, payload.source);
+    } else {
+      p.panel.reveal(undefined, preserveFocus);
+    }
+    p.source = payload.source;
+    p.panel.title = panelTitle(payload.source, payload.view);
+    p.post({ type: 'show', payload });
+    return p.panel;
+  }
+
+  /** Tells the open panel of an analysis that a run is under way. */
+  busy(source: PanelSource, view: PanelView, message: string): void {
+    this.panels.get(panelKey(source, view))?.post({ type: 'busy', message });
+  }
+
+  /** Payloads of the open panels (for the integration tests and the inline views). */
+  payloads(): PanelPayload[] {
+    return [...this.panels.values()].flatMap((p) => (p.payload ? [p.payload] : []));
+  }
+
+  private adopt(panel: vscode.WebviewPanel, view: PanelView, source: PanelSource): AnalysisPanel {
+    const key = panelKey(source, view);
+    panel.webview.options = webviewOptions(this.extensionUri);
+    panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
+    const p = new AnalysisPanel(panel, view, source, this.handler, () => {
+      if (this.panels.get(key) === p) this.panels.delete(key);
+    });
+    this.panels.set(key, p);
+    return p;
+  }
+
+  private revive(panel: vscode.WebviewPanel, view: PanelView, raw: unknown): void {
+    const state = parsePanelState(raw);
+    if (!state || state.view !== view) {
+      panel.dispose();
+      return;
+    }
+    this.adopt(panel, view, state.source).post({ type: 'stale', message: 'This panel was restored after a reload; activations are not kept across reloads, so the run must be repeated.' });
+  }
+
+  dispose(): void {
+    for (const p of this.panels.values()) p.panel.dispose();
+    this.panels.clear();
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * What the editor shows inline for a traced prompt: the prediction after the last token, and per token
+ * its top next tokens, its logit-lens trajectory and the heads that attend most from it.
+ */
+import { softmax, topK } from '../../engine/math';
+import type { PromptRun } from './prompt-run';
+
+export interface Prediction {
+  text: string;
+  prob: number;
+}
+
+export interface HeadFocus {
+  layer: number;
+  head: number;
+  /** The key position attended to most. */
+  key: number;
+  keyText: string;
+  weight: number;
+}
+
+export interface TokenInsight {
+  pos: number;
+  text: string;
+  start: number;
+  end: number;
+  /** Next-token predictions after this token (final logits). */
+  next: Prediction[];
+  /** The lens's top token at this position, per residual component (label, prediction). */
+  trajectory: { label: string; top: Prediction }[];
+  /** The heads whose attention from this token is most concentrated on one earlier token. */
+  heads: HeadFocus[];
+}
+
+export function tokenInsights(run: PromptRun, decode: (id: number) => string, k = 5, nHeadsShown = 3): TokenInsight[] {
+  const [, pos, vocab] = run.trace.logits.dims; // [batch, pos, d_vocab]
+  const { nLayers, nHeads } = run.trace.cache.config;
+  const { lens } = run;
+  const patterns = Array.from({ length: nLayers }, (_, l) => run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data); // each [batch, head, q, k]
+  return run.tokens.map((t, q) => {
+    const probs = softmax(run.trace.logits.data.subarray(q * vocab, (q + 1) * vocab));
+    const next = topK(probs, k).map(({ index, value }) => ({ text: decode(index), prob: value }));
+    const trajectory = lens.labels.map((label, c) => {
+      const i = (c * lens.pos + q) * lens.k; // topIds is [component, pos, k]
+      return { label, top: { text: decode(lens.topIds[i]), prob: lens.topProbs[i] } };
+    });
+    const heads: HeadFocus[] = [];
+    for (let l = 0; l < nLayers; l++) {
+      for (let h = 0; h < nHeads; h++) {
+        const row = patterns[l].subarray((h * pos + q) * pos, (h * pos + q + 1) * pos); // [key]
+        let key = 0;
+        for (let j = 1; j <= q; j++) if (row[j] > row[key]) key = j;
+        heads.push({ layer: l, head: h, key, keyText: run.tokens[key].text, weight: row[key] });
+      }
+    }
+    heads.sort((a, b) => b.weight - a.weight);
+    return { pos: q, text: t.text, start: t.start, end: t.end, next, trajectory, heads: heads.slice(0, nHeadsShown) };
+  });
+}
