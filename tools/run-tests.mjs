@@ -14,7 +14,11 @@ if (!hasTorch()) {
     process.exit(1);
   }
   console.log('Installing Debian python3-torch for the reference tests...');
-  execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch', 'python3-numpy', 'libopenblas0-pthread'], { stdio: 'inherit' });
+  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'python3-torch', 'python3-numpy', 'libopenblas0-pthread'], { stdio: 'inherit' }).status === 0;
+  if (!install()) {
+    execFileSync('apt-get', ['update'], { stdio: 'inherit' });
+    if (!install()) process.exit(1);
+  }
 }
 
 const only = process.argv.slice(2);

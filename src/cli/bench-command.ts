@@ -1,1 +1,113 @@
-export async function benchCommand(_argv: string[]): Promise<void> { throw new Error("todo"); }
+/**
+ * `circuit-lens bench`: the engine against the PyTorch reference (test/reference/gpt2_reference.py) on
+ * the same random GPT-2-small-shaped weights, 1x128 tokens, equal thread counts; ratios, the fraction
+ * of the machine's fp32 GEMM limit, load time and peak memory. Medians of --repeats runs.
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { fail } from '../engine/errors';
+import { tokensFromIds } from '../engine/model';
+import { GraphBuilder } from '../engine/onnx/builder';
+import { Engine } from '../worker/engine';
+import { intArg, parse } from './args';
+import { writeFileAtomic } from './atomic';
+
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
+const ROOT = path.join(__dirname, '..');
+const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
+const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function timeIt(repeats: number, f: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 2; i++) await f();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await f();
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** fp32 GEMM throughput of onnxruntime's own MatMul (1024^3) at `threads`, in GFLOP/s. */
+async function ortGemmGflops(threads: number): Promise<number> {
+  const n = 1024;
+  const g = new GraphBuilder();
+  g.op('MatMul', [g.input('a', 'float', [n, n]), g.input('b', 'float', [n, n])], {}, 'c');
+  g.output('c', 'float', [n, n]);
+  const s = await ort.InferenceSession.create(g.build('gemm', 17), { intraOpNumThreads: threads, extra: { session: { 'intra_op.allow_spinning': '0' } } });
+  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => Math.random()), [n, n]);
+  const ms = await timeIt(10, () => s.run({ a, b: a }));
+  await s.release();
+  return (2 * n ** 3) / (ms / 1000) / 1e9;
+}
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' } }, USAGE);
+  const threads = intArg(values.threads, '--threads', 1, 1, 256);
+  const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);
+  const pos = intArg(values.pos, '--pos', 128, 1, SHAPE.ctx);
+  const python = values.python ?? process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
+  if (!fs.existsSync(REFERENCE)) fail('NOT_FOUND', { file: REFERENCE }, 'the PyTorch reference is missing.', 'Run the benchmark from a clone of the repository.');
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
+
+  const modelDir = path.resolve('.bench', 'gpt2-small-random');
+  if (!fs.existsSync(path.join(modelDir, 'model.safetensors'))) {
+    console.log(`writing random GPT-2-small-shaped weights to ${modelDir} ...`);
+    execFileSync(python, [REFERENCE, 'make-random', '--out', modelDir, '--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
+      '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx), '--seed', '0'], { env, stdio: 'inherit' });
+  }
+
+  // Load time, both ways: prepacked weights (faster runs) and weights used in place (faster load, less RAM).
+  const loadInPlace = await Engine.open(modelDir, { session: { threads, prepack: false } });
+  const loadInPlaceMs = loadInPlace.loadInfo.loadMs;
+  await loadInPlace.dispose();
+  const engine = await Engine.open(modelDir, { session: { threads, prepack: true } });
+  const ids = Array.from({ length: pos }, (_, i) => (i * 7919) % SHAPE.vocab);
+  const batch = [tokensFromIds(engine.ckpt, ids)];
+  const logitsMs = await timeIt(repeats, () => engine.trace(batch));
+  const allHooks = engine.ckpt.hooks.filter((h) => !h.needsAttnResult);
+  const fullMs = await timeIt(repeats, () => engine.trace(batch, { hooks: allHooks }));
+  const loadPrepackMs = engine.loadInfo.loadMs;
+  await engine.dispose();
+  const enginePeakMb = process.resourceUsage().maxRSS / 1024;
+  const ortGflops = await ortGemmGflops(threads);
+
+  console.log(`running the PyTorch reference (${threads} thread${threads > 1 ? 's' : ''}) ...`);
+  const ref = JSON.parse(execFileSync(python, [REFERENCE, 'bench', '--model', modelDir, '--pos', String(pos), '--threads', String(threads), '--repeats', String(repeats)], { env, encoding: 'utf8' }));
+
+  const { dModel: d, dMlp: m, vocab: v, layers: L } = SHAPE;
+  const flopsPerToken = 2 * L * (4 * d * d + 2 * d * m) + 2 * d * v; // GEMMs: qkv, out, MLP in/out; unembedding
+  const gemmGflops = Math.max(ortGflops, ref.gemmGflops);
+  const limitMs = ((flopsPerToken * pos) / (gemmGflops * 1e9)) * 1000;
+  const weightsMb = fs.statSync(path.join(modelDir, 'model.safetensors')).size / 2 ** 20;
+  const cases = [
+    { name: `logits 1x${pos}`, engineMs: logitsMs, referenceMs: ref.logitsMs },
+    { name: `full cache 1x${pos} (${allHooks.length} hook points)`, engineMs: fullMs, referenceMs: ref.fullCacheMs },
+  ].map((c) => ({ ...c, ratio: c.engineMs / c.referenceMs, gemmBoundMs: limitMs, fractionOfLimit: limitMs / c.engineMs }));
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, threads, onnxruntime: ort.env.versions.node ?? 'unknown', torch: ref.torch,
+    gemmGflopsOnnxruntime: ortGflops, gemmGflopsTorch: ref.gemmGflops, flopsPerToken,
+  };
+  const load = { engineInPlaceMs: loadInPlaceMs, enginePrepackedMs: loadPrepackMs, referenceMs: ref.loadMs };
+  const memory = { weightsMb, enginePeakRssMb: enginePeakMb, referencePeakRssMb: ref.peakRssMb };
+
+  console.log(`\n${machine.cpu}, ${threads} thread(s); fp32 GEMM ${ortGflops.toFixed(1)} GFLOP/s (onnxruntime), ${ref.gemmGflops.toFixed(1)} (torch ${ref.torch}); ${(flopsPerToken / 1e6).toFixed(0)} MFLOP/token`);
+  console.log('case                                   engine ms   torch ms   ratio   GEMM-bound ms   of limit');
+  for (const c of cases) {
+    console.log(`${c.name.padEnd(38)} ${c.engineMs.toFixed(1).padStart(9)} ${c.referenceMs.toFixed(1).padStart(10)} ${c.ratio.toFixed(2).padStart(7)} ${c.gemmBoundMs.toFixed(1).padStart(15)} ${(100 * c.fractionOfLimit).toFixed(0).padStart(9)}%`);
+  }
+  console.log(`load (safetensors to ready session): ${loadInPlaceMs.toFixed(0)} ms in place, ${loadPrepackMs.toFixed(0)} ms prepacked; torch reference ${ref.loadMs.toFixed(0)} ms`);
+  console.log(`peak RSS: engine process ${enginePeakMb.toFixed(0)} MB, reference ${ref.peakRssMb.toFixed(0)} MB; weights ${weightsMb.toFixed(0)} MB`);
+  if (values.json) {
+    writeFileAtomic(values.json, JSON.stringify({ machine, cases, load, memory }, null, 1) + '\n');
+    console.log(`wrote ${values.json}`);
+  }
+}
