@@ -1,0 +1,57 @@
+/**
+ * The bundled models through the engine, on the shipped weights (issue 3's bar):
+ * - demo: on BOS + 50 random tokens repeated once, a head in layer >= 1 with induction score >= 0.7, a
+ *   layer-0 head with previous-token score >= 0.7, and the repeated half's loss at least 2 nats lower.
+ * - planted-induction: the detectors rank the planted heads (0.0 previous-token, 1.1 induction) first
+ *   with scores >= 0.95, on sequences the build script never saw.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Engine } from '../../src/worker/engine';
+import { selectHooks } from '../../src/engine/hooks';
+import { tokensFromIds } from '../../src/engine/model';
+import { detectHeads, rankHeads, repeatedRandomTokens } from '../../src/engine/analysis/head-detectors';
+import { tokenLosses } from '../../src/engine/analysis/loss';
+import { ROOT, WORKER } from '../helpers/reference';
+
+const MODELS = path.join(ROOT, 'media', 'models');
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+async function repeatedTrace(name: string, seed: number) {
+  const engine = await Engine.open(name, { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  const { dVocab } = engine.ckpt.config;
+  const bos = engine.ckpt.tokenizer!.bosTokenId!;
+  const rows = repeatedRandomTokens(16, 50, dVocab, bos, seed); // [16][101]
+  const trace = await engine.trace(rows.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: selectHooks(engine.ckpt.hooks, 'blocks.*.attn.hook_pattern') });
+  await engine.dispose();
+  const losses = tokenLosses(trace.logits, rows); // losses[b][p] predicts token p + 1
+  return {
+    rows,
+    trace,
+    firstHalfLoss: mean(losses.flatMap((r) => r.slice(0, 50))), // targets 1..50
+    repeatedHalfLoss: mean(losses.flatMap((r) => r.slice(51, 100))), // targets 52..100
+  };
+}
+
+test('demo model: an induction head after layer 0, a previous-token head in layer 0, and in-context copying', { skip: !fs.existsSync(path.join(MODELS, 'demo', 'model.safetensors')) && 'the demo model is not built yet' }, async () => {
+  const r = await repeatedTrace('demo', 2026);
+  const induction = rankHeads(detectHeads(r.trace.cache, r.rows, 'induction')).filter((h) => h.layer >= 1);
+  const previous = rankHeads(detectHeads(r.trace.cache, r.rows, 'previous-token')).filter((h) => h.layer === 0);
+  assert.ok(induction[0].score >= 0.7, `best induction head ${induction[0].layer}.${induction[0].head}: ${induction[0].score.toFixed(3)}`);
+  assert.ok(previous[0].score >= 0.7, `best previous-token head 0.${previous[0].head}: ${previous[0].score.toFixed(3)}`);
+  assert.ok(r.firstHalfLoss - r.repeatedHalfLoss >= 2, `loss ${r.firstHalfLoss.toFixed(2)} -> ${r.repeatedHalfLoss.toFixed(2)}`);
+});
+
+test('planted-induction model: detectors rank the planted heads first with scores >= 0.95', async () => {
+  const r = await repeatedTrace('planted-induction', 777);
+  const previous = rankHeads(detectHeads(r.trace.cache, r.rows, 'previous-token'));
+  const induction = rankHeads(detectHeads(r.trace.cache, r.rows, 'induction'));
+  assert.deepEqual([previous[0].layer, previous[0].head], [0, 0]);
+  assert.ok(previous[0].score >= 0.95, `0.0 previous-token ${previous[0].score}`);
+  assert.deepEqual([induction[0].layer, induction[0].head], [1, 1]);
+  assert.ok(induction[0].score >= 0.95, `1.1 induction ${induction[0].score}`);
+  assert.ok(previous[1].score < 0.5 && induction[1].score < 0.5, 'no other head looks planted');
+  assert.ok(r.firstHalfLoss - r.repeatedHalfLoss >= 2, `the induction head copies: loss ${r.firstHalfLoss.toFixed(2)} -> ${r.repeatedHalfLoss.toFixed(2)}`);
+});
