@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { fail } from '../engine/errors';
 import { tokensFromIds } from '../engine/model';
-import { GraphBuilder } from '../engine/onnx/builder';
+import { GraphBuilder } from '../engine/graph/builder';
 import { Engine } from '../worker/engine';
 import { intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';

@@ -5,6 +5,7 @@
 import type { EngineErrorInfo } from '../engine/errors';
 import type { TensorData } from './tensor';
 import type { LensRows } from '../engine/logit-lens';
+import type { GraphVariant } from '../engine/graph/hooked-graph';
 
 export type Backend = 'cpu' | 'cuda';
 export type BackendPreference = Backend | 'auto';
@@ -31,11 +32,21 @@ export interface LoadResult {
   loadMs: number;
 }
 
+/** x' = x * keep + add at a hook point; keep and add broadcast to the hook's shape (batch first). */
+export interface Intervention {
+  hook: string;
+  keep: TensorData;
+  add: TensorData;
+}
+
 export interface RunParams {
   /** Token ids, row-major [batch, pos]. */
   ids: number[];
   batch: number;
   pos: number;
+  variant: GraphVariant;
+  /** One per name in variant.interventions. */
+  interventions: Intervention[];
   /** Graph outputs to fetch: `logits` and hook outputs. */
   fetch: string[];
 }

@@ -5,11 +5,12 @@
 import { ActivationCache } from '../engine/cache';
 import type { ResolveOptions } from '../engine/checkpoint';
 import { fail } from '../engine/errors';
-import { HookPoint, concreteShape } from '../engine/hooks';
+import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
 import { Checkpoint, openCheckpoint, tokenizePrompt } from '../engine/model';
 import { LogitLens, lensInput } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
-import type { LoadResult, SessionOptions } from '../protocol/engine';
+import type { Intervention, LoadResult, SessionOptions } from '../protocol/engine';
+import { GraphVariant, outputFor } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { WorkerClient } from './client';
 
@@ -26,6 +27,8 @@ export interface OpenOptions {
 export interface TraceOptions {
   /** Hook points to cache (default none: logits only). */
   hooks?: readonly HookPoint[];
+  /** Interventions applied during the run; cached hooks hold the values after them. */
+  interventions?: readonly Intervention[];
   signal?: AbortSignal;
 }
 
@@ -62,16 +65,39 @@ export class Engine {
     const pos = batch[0]?.length ?? 0;
     if (pos === 0 || batch.some((row) => row.length !== pos)) fail('BAD_INPUT', { field: 'tokens' }, 'every sequence of a batch needs the same, non-zero number of tokens.');
     const hooks = opts.hooks ?? [];
-    const fetch = [...new Set(['logits', ...hooks.map((h) => h.output)])];
-    const result = await this.client.run({ ids: batch.flatMap((row) => row.map((t) => t.id)), batch: batch.length, pos, fetch }, opts.signal);
+    const interventions = opts.interventions ?? [];
+    const variant: GraphVariant = {
+      attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      interventions: interventions.map((iv) => iv.hook),
+    };
+    if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
+    const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])];
+    const ids = batch.flatMap((row) => row.map((t) => t.id));
+    const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
+    const result = await this.client.run({ ids, batch: batch.length, pos, variant, interventions: fed, fetch }, opts.signal);
     const tensors = new Map<string, TensorData>();
     for (const h of hooks) {
-      const t = result.tensors[h.output];
+      const t = result.tensors[outputFor(h, variant)];
       const want = concreteShape(h.shape, batch.length, pos);
       if (t.dims.join() !== want.join()) fail('RUNTIME', { field: h.name }, `engine returned shape [${t.dims}], expected [${want}].`);
       tensors.set(h.name, t);
     }
     return { tokens: batch, logits: result.tensors.logits, cache: new ActivationCache(tensors, this.ckpt.config), runMs: result.runMs };
+  }
+
+  /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
+  private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
+    const hook = this.ckpt.hooks.find((h) => h.name === iv.hook);
+    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.ckpt.hooks)}.`);
+    const shape = concreteShape(hook.shape, batch, pos);
+    const fit = (t: TensorData, what: string): TensorData => {
+      if (t.dims.length > shape.length) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has rank ${t.dims.length}, the hook has rank ${shape.length}.`);
+      const dims = [...Array(shape.length - t.dims.length).fill(1), ...t.dims];
+      if (dims.some((d, i) => d !== 1 && d !== shape[i])) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `shape [${t.dims}] does not broadcast to the hook's [${shape}].`);
+      if (t.data.length !== dims.reduce((a, b) => a * b, 1)) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has ${t.data.length} values for shape [${t.dims}].`);
+      return { dims, data: t.data };
+    };
+    return { hook: iv.hook, keep: fit(iv.keep, 'keep'), add: fit(iv.add, 'add') };
   }
 
   /**

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { buildGpt2Graph } from '../engine/gpt2/graph';
 import { buildUnembedGraph } from '../engine/gpt2/unembed-graph';
+import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
 import type { Checkpoint } from '../engine/model';
 import { fail } from '../engine/errors';
 import type { Backend, SessionOptions } from '../protocol/engine';
@@ -44,8 +45,11 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
   };
 }
 
-/** The graphs a checkpoint runs: the instrumented model (with or without per-head results), and the logit-lens unembedding. */
-export type GraphVariant = { kind: 'model'; attnResult: boolean } | { kind: 'unembed' };
+/** The graphs a checkpoint runs: the instrumented model in one of its variants, and the logit-lens unembedding. */
+export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'unembed' };
+
+/** Sessions kept per checkpoint; the least recently used beyond this is released (each may hold packed weights). */
+const MAX_SESSIONS = 4;
 
 export class ModelSessions {
   private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
@@ -64,7 +68,7 @@ export class ModelSessions {
     if (want !== 'cpu' && installed) {
       try {
         this.backend = 'cuda';
-        await this.session({ kind: 'model', attnResult: false });
+        await this.session({ kind: 'model', variant: PLAIN_VARIANT });
         return;
       } catch (e) {
         this.sessions.clear();
@@ -74,18 +78,25 @@ export class ModelSessions {
         this.backendNote = `CUDA unavailable (${why}); using the CPU.`;
       }
     }
-    await this.session({ kind: 'model', attnResult: false });
+    await this.session({ kind: 'model', variant: PLAIN_VARIANT });
   }
 
-  session(variant: GraphVariant): Promise<ort.InferenceSession> {
-    const key = JSON.stringify(variant);
+  session(which: SessionKind): Promise<ort.InferenceSession> {
+    const key = which.kind === 'unembed' ? 'unembed' : JSON.stringify([which.variant.attnResult, [...which.variant.interventions].sort()]);
     let s = this.sessions.get(key);
-    if (!s) {
+    if (s) {
+      this.sessions.delete(key); // re-insert: Map order is the recency order
+    } else {
       const { config, gpt2 } = this.ckpt;
-      const model = variant.kind === 'model' ? buildGpt2Graph(config, gpt2, variant) : buildUnembedGraph(config, gpt2);
+      const model = which.kind === 'model' ? buildGpt2Graph(config, gpt2, which.variant) : buildUnembedGraph(config, gpt2);
       s = ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
-      this.sessions.set(key, s);
       s.catch(() => this.sessions.delete(key));
+    }
+    this.sessions.set(key, s);
+    for (const [old, session] of this.sessions) {
+      if (this.sessions.size <= MAX_SESSIONS) break;
+      this.sessions.delete(old);
+      void session.then((x) => x.release(), () => undefined);
     }
     return s;
   }

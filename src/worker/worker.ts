@@ -9,6 +9,7 @@ import { openCheckpoint } from '../engine/model';
 import { assertNever } from '../protocol/assert';
 import type { LensParams, LensResult, LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
 import { summariseLensRows } from '../engine/logit-lens';
+import { addInput, keepInput } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { ModelSessions } from './session';
 
@@ -31,6 +32,13 @@ async function load(p: LoadParams): Promise<LoadResult> {
 const CPU_CHUNK_TOKENS = 1024;
 const CUDA_CHUNK_TOKENS = 16384;
 
+/** Rows [first, first + rows) of an intervention tensor whose first dim is the batch (or 1: broadcast). */
+function batchRows(t: TensorData, first: number, rows: number, batch: number): ort.Tensor {
+  if (t.dims[0] !== batch || rows === batch) return new ort.Tensor('float32', t.data, t.dims);
+  const per = t.data.length / batch;
+  return new ort.Tensor('float32', t.data.subarray(first * per, (first + rows) * per), [rows, ...t.dims.slice(1)]);
+}
+
 /** Throws CANCELLED when the client has abandoned request `id`. */
 function checkCancelled(id: number): void {
   if (Atomics.load(cancelFlag, 0) === id) throw new EngineError({ code: 'CANCELLED', message: 'cancelled.' });
@@ -38,8 +46,7 @@ function checkCancelled(id: number): void {
 
 async function run(id: number, p: RunParams): Promise<RunResult> {
   if (!model) fail('RUNTIME', {}, 'no model is loaded in the engine worker.');
-  const attnResult = p.fetch.some((f) => f.endsWith('attn.hook_result'));
-  const session = await model.session({ kind: 'model', attnResult });
+  const session = await model.session({ kind: 'model', variant: p.variant });
   const chunkTokens = model.backend === 'cuda' ? CUDA_CHUNK_TOKENS : CPU_CHUNK_TOKENS;
   const rowsPerChunk = Math.max(1, Math.floor(chunkTokens / p.pos));
   const tensors: Record<string, TensorData> = {};
@@ -49,7 +56,12 @@ async function run(id: number, p: RunParams): Promise<RunResult> {
     const rows = Math.min(rowsPerChunk, p.batch - first);
     const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids.slice(first * p.pos, (first + rows) * p.pos), (v) => BigInt(v)), [rows, p.pos]);
     const t0 = performance.now();
-    const out = await session.run({ input_ids: ids }, p.fetch);
+    const feeds: Record<string, ort.Tensor> = { input_ids: ids };
+    for (const iv of p.interventions) {
+      feeds[keepInput(iv.hook)] = batchRows(iv.keep, first, rows, p.batch);
+      feeds[addInput(iv.hook)] = batchRows(iv.add, first, rows, p.batch);
+    }
+    const out = await session.run(feeds, p.fetch);
     runMs += performance.now() - t0;
     for (const name of p.fetch) {
       const t = out[name];

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeNpy } from '../../src/engine/npy';
+import { decodeNpy, encodeNpy } from '../../src/engine/npy';
+import type { Intervention } from '../../src/protocol/engine';
 import type { TensorData } from '../../src/protocol/tensor';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -46,9 +47,16 @@ export function makeRandomCheckpoint(spec: RandomSpec, dir = tmpDir('ckpt')): st
 }
 
 /** Runs the reference forward on [batch][pos] token ids; returns every hook point and `logits`. */
-export function referenceActivations(modelDir: string, batch: number[][]): Map<string, TensorData> {
+export function referenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
   const out = tmpDir('ref');
-  execFileSync(PYTHON, [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out], { env: pyEnv, stdio: 'pipe' });
+  const args = [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out];
+  interventions.forEach((iv, i) => {
+    const [keep, add] = ['keep', 'add'].map((k) => path.join(out, `_iv${i}.${k}.bin`));
+    fs.writeFileSync(keep, encodeNpy(iv.keep));
+    fs.writeFileSync(add, encodeNpy(iv.add));
+    args.push('--intervene', iv.hook, keep, add);
+  });
+  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
   return readNpyDir(out);
 }
 

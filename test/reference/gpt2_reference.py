@@ -7,7 +7,8 @@ TypeScript engine: its own safetensors reader and writer, its own forward.
 
   gpt2_reference.py make-random --out DIR [--layers 2 --d-model 64 --heads 4 --d-mlp 256 --vocab 500
                                 --ctx 64 --dtype F32|F16|BF16 --act gelu_new --untied --no-prefix --seed 0]
-  gpt2_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR   (writes HOOK.npy and logits.npy)
+  gpt2_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
+                                                                         (writes HOOK.npy and logits.npy)
   gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
 """
 import argparse
@@ -135,14 +136,10 @@ class Gpt2Reference:
         tied = cfg.get('tie_word_embeddings', True) or 'lm_head.weight' not in self.w
         self.W_U = (self.w['wte.weight'] if tied else self.w['lm_head.weight']).t().contiguous()  # [d_model, d_vocab]
 
-    def layer_norm(self, x, w, b, name, cache):
+    def layer_norm(self, x, w, b, name, hp):
         x = x - x.mean(-1, keepdim=True)
-        scale = (x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt()  # [batch, pos, 1]
-        out = x / scale * w + b
-        if cache is not None:
-            cache[name + '.hook_scale'] = scale
-            cache[name + '.hook_normalized'] = out
-        return out
+        scale = hp(name + '.hook_scale', (x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt())  # [batch, pos, 1]
+        return hp(name + '.hook_normalized', x / scale * w + b)
 
     def activation(self, x):
         if self.act in ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'):
@@ -154,55 +151,51 @@ class Gpt2Reference:
         raise ValueError(self.act)
 
     @torch.inference_mode()
-    def forward(self, tokens, cache=None):
-        """tokens: [batch, pos] int64. cache: dict to fill with every hook point, or None."""
+    def forward(self, tokens, cache=None, interventions=None):
+        """tokens: [batch, pos] int64. cache: dict to fill with every hook point, or None.
+        interventions: {hook: (keep, add)}: the hook's value becomes x * keep + add, downstream too."""
         w, H, dh, d = self.w, self.H, self.dh, self.d
         B, P = tokens.shape
-        put = (lambda k, v: cache.__setitem__(k, v)) if cache is not None else (lambda k, v: None)
-        embed = w['wte.weight'][tokens]  # [batch, pos, d_model]
-        pos_embed = w['wpe.weight'][:P].unsqueeze(0).expand(B, P, d)
-        put('hook_embed', embed)
-        put('hook_pos_embed', pos_embed)
+        interventions = interventions or {}
+
+        def hp(name, x):  # a hook point: intervene, then cache
+            if name in interventions:
+                keep, add = interventions[name]
+                x = x * keep + add
+            if cache is not None:
+                cache[name] = x
+            return x
+
+        embed = hp('hook_embed', w['wte.weight'][tokens])  # [batch, pos, d_model]
+        pos_embed = hp('hook_pos_embed', w['wpe.weight'][:P].unsqueeze(0).expand(B, P, d))
         resid = embed + pos_embed
         future = torch.triu(torch.ones(P, P, dtype=torch.bool), diagonal=1)  # [query, key]: key after query
         for l in range(self.L):
             p = f'h.{l}.'
             n = f'blocks.{l}.'
-            put(n + 'hook_resid_pre', resid)
-            x = self.layer_norm(resid, w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], n + 'ln1', cache)
+            resid = hp(n + 'hook_resid_pre', resid)
+            x = self.layer_norm(resid, w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], n + 'ln1', hp)
             qkv = x @ w[p + 'attn.c_attn.weight'] + w[p + 'attn.c_attn.bias']  # [batch, pos, 3 d_model]
             q, k, v = (t.reshape(B, P, H, dh) for t in qkv.split(d, dim=-1))  # [batch, pos, head, d_head]
-            put(n + 'attn.hook_q', q)
-            put(n + 'attn.hook_k', k)
-            put(n + 'attn.hook_v', v)
+            q, k, v = hp(n + 'attn.hook_q', q), hp(n + 'attn.hook_k', k), hp(n + 'attn.hook_v', v)
             scores = torch.einsum('bqhd,bkhd->bhqk', q, k)
             if self.scale_attn:
                 scores = scores / math.sqrt(dh)
             if self.inv_layer:
                 scores = scores / (l + 1)
-            scores = scores.masked_fill(future, float('-inf'))  # [batch, head, query_pos, key_pos]
-            put(n + 'attn.hook_attn_scores', scores)
-            pattern = torch.softmax(scores, dim=-1)
-            put(n + 'attn.hook_pattern', pattern)
-            z = torch.einsum('bhqk,bkhd->bqhd', pattern, v)  # [batch, pos, head, d_head]
-            put(n + 'attn.hook_z', z)
+            scores = hp(n + 'attn.hook_attn_scores', scores.masked_fill(future, float('-inf')))  # [batch, head, query_pos, key_pos]
+            pattern = hp(n + 'attn.hook_pattern', torch.softmax(scores, dim=-1))
+            z = hp(n + 'attn.hook_z', torch.einsum('bhqk,bkhd->bqhd', pattern, v))  # [batch, pos, head, d_head]
             W_O = w[p + 'attn.c_proj.weight'].reshape(H, dh, d)  # [head, d_head, d_model]
-            result = torch.einsum('bqhd,hdm->bqhm', z, W_O)  # [batch, pos, head, d_model]
-            put(n + 'attn.hook_result', result)
-            attn_out = result.sum(dim=2) + w[p + 'attn.c_proj.bias']
-            put(n + 'hook_attn_out', attn_out)
-            resid = resid + attn_out
-            put(n + 'hook_resid_mid', resid)
-            x = self.layer_norm(resid, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], n + 'ln2', cache)
-            pre = x @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias']  # [batch, pos, d_mlp]
-            put(n + 'mlp.hook_pre', pre)
-            post = self.activation(pre)
-            put(n + 'mlp.hook_post', post)
-            mlp_out = post @ w[p + 'mlp.c_proj.weight'] + w[p + 'mlp.c_proj.bias']
-            put(n + 'hook_mlp_out', mlp_out)
-            resid = resid + mlp_out
-            put(n + 'hook_resid_post', resid)
-        x = self.layer_norm(resid, w['ln_f.weight'], w['ln_f.bias'], 'ln_final', cache)
+            result = hp(n + 'attn.hook_result', torch.einsum('bqhd,hdm->bqhm', z, W_O))  # [batch, pos, head, d_model]
+            attn_out = hp(n + 'hook_attn_out', result.sum(dim=2) + w[p + 'attn.c_proj.bias'])
+            resid = hp(n + 'hook_resid_mid', resid + attn_out)
+            x = self.layer_norm(resid, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], n + 'ln2', hp)
+            pre = hp(n + 'mlp.hook_pre', x @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias'])  # [batch, pos, d_mlp]
+            post = hp(n + 'mlp.hook_post', self.activation(pre))
+            mlp_out = hp(n + 'hook_mlp_out', post @ w[p + 'mlp.c_proj.weight'] + w[p + 'mlp.c_proj.bias'])
+            resid = hp(n + 'hook_resid_post', resid + mlp_out)
+        x = self.layer_norm(resid, w['ln_f.weight'], w['ln_f.bias'], 'ln_final', hp)
         return x @ self.W_U  # [batch, pos, d_vocab]
 
 
@@ -220,7 +213,8 @@ def write_npy(path, t):
 def forward_cmd(a):
     m = Gpt2Reference(a.model)
     cache = {}
-    logits = m.forward(parse_tokens(a.tokens), cache)
+    interventions = {hook: (torch.from_numpy(np.load(keep)), torch.from_numpy(np.load(add))) for hook, keep, add in a.intervene or []}
+    logits = m.forward(parse_tokens(a.tokens), cache, interventions)
     os.makedirs(a.out, exist_ok=True)
     write_npy(os.path.join(a.out, 'logits.npy'), logits)
     for k, v in cache.items():
@@ -280,6 +274,7 @@ def main():
     f.add_argument('--model', required=True)
     f.add_argument('--tokens', required=True)
     f.add_argument('--out', required=True)
+    f.add_argument('--intervene', nargs=3, action='append', metavar=('HOOK', 'KEEP_NPY', 'ADD_NPY'))
     b = sub.add_parser('bench')
     b.add_argument('--model', required=True)
     b.add_argument('--pos', type=int, default=128)

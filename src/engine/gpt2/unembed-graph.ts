@@ -2,7 +2,7 @@
  * A small graph for the logit lens: the final LayerNorm, applied afresh to each residual row, then the
  * unembedding. Shares the checkpoint's weights through external data.
  */
-import { GraphBuilder } from '../onnx/builder';
+import { GraphBuilder } from '../graph/builder';
 import type { ModelConfig } from '../config';
 import type { Gpt2Weights } from './weights';
 import { weightInput } from './weight-input';

@@ -1,4 +1,4 @@
-import type { GraphBuilder } from '../onnx/builder';
+import type { GraphBuilder } from '../graph/builder';
 import type { WeightRef } from './weights';
 
 /**

@@ -3,7 +3,7 @@
  * ExperimentSpec with a source range on every field, plus structural problems. Never throws: a spec
  * being typed is usually invalid, and the editor still wants whatever parts make sense.
  */
-import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser';
+import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
 import { ANALYSIS_KINDS, AnalysisKind, AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
 
 export interface ParsedSpec {

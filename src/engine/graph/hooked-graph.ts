@@ -1,0 +1,91 @@
+/**
+ * Hook points inside a graph being built: each hook's tensor is a named graph output, and a hook can
+ * carry an intervention, x' = x * keep + add, with `keep` and `add` graph inputs of any shape that
+ * broadcasts to the hook's shape. That one form covers zero and mean ablation (keep 0, add the mean),
+ * patching from another run (keep = 1 - mask, add = mask * cached) and steering (keep 1, add alpha v).
+ * The hook's value (and everything downstream) is the value after the intervention.
+ */
+import { fail } from '../errors';
+import type { HookPoint } from '../hooks';
+import type { GraphBuilder } from './builder';
+
+export interface GraphVariant {
+  /** Also compute `attn.hook_result` (TransformerLens' use_attn_result). */
+  attnResult: boolean;
+  /** Hook names with an intervention input pair. */
+  interventions: readonly string[];
+}
+
+export const PLAIN_VARIANT: GraphVariant = { attnResult: false, interventions: [] };
+
+export function keepInput(hook: string): string {
+  return `${hook}::keep`;
+}
+export function addInput(hook: string): string {
+  return `${hook}::add`;
+}
+
+/** Hooks whose value is consumed inside a fused operator, so an intervention could not reach downstream. */
+export function isIntervenable(h: HookPoint): boolean {
+  return !h.name.endsWith('.hook_scale');
+}
+
+export class HookedGraph {
+  private readonly points: Map<string, HookPoint>;
+  private readonly intervened: Set<string>;
+  private readonly emitted = new Set<string>();
+
+  constructor(readonly g: GraphBuilder, points: readonly HookPoint[], readonly variant: GraphVariant) {
+    this.points = new Map(points.map((p) => [p.name, p]));
+    this.intervened = new Set(variant.interventions);
+    for (const name of variant.interventions) {
+      const p = this.points.get(name);
+      if (!p) fail('UNKNOWN_HOOK', { field: name }, 'no such hook point for an intervention.');
+      if (!isIntervenable(p)) fail('BAD_INPUT', { field: name }, 'interventions on LayerNorm scales are not supported.', 'Intervene on hook_normalized instead.');
+      if (p.needsAttnResult && !variant.attnResult) fail('BAD_INPUT', { field: name }, 'needs the per-head result variant.');
+    }
+  }
+
+  has(name: string): boolean {
+    return this.intervened.has(name);
+  }
+
+  /**
+   * Emits hook `name`: `produce(out)` builds the hook's value into tensor `out`. Returns the tensor
+   * downstream nodes must use (the value after any intervention).
+   */
+  hook(name: string, produce: (out: string) => string): string {
+    if (!this.points.has(name)) fail('RUNTIME', { field: name }, 'graph builder emitted an unknown hook point.');
+    this.emitted.add(name);
+    if (!this.intervened.has(name)) return produce(name);
+    return this.intervene(name, produce(this.g.tmp('pre_intervention')));
+  }
+
+  /**
+   * A hook that is another hook's tensor (resid_pre of block L > 0 is resid_post of block L - 1): no
+   * tensor of its own unless it carries an intervention.
+   */
+  alias(name: string, source: string): string {
+    if (!this.intervened.has(name)) return source;
+    this.emitted.add(name);
+    return this.intervene(name, source);
+  }
+
+  private intervene(name: string, x: string): string {
+    const dims = this.points.get(name)!.shape.map((_, i) => `${name}::d${i}`);
+    const keep = this.g.input(keepInput(name), 'float', dims);
+    const add = this.g.input(addInput(name), 'float', dims.map((d) => d + 'a'));
+    return this.g.op('Add', [this.g.op('Mul', [x, keep]), add], {}, name);
+  }
+
+  /** Declares `logits` and every emitted hook as graph outputs. */
+  declareOutputs(logitsDims: (number | string)[]): void {
+    this.g.output('logits', 'float', logitsDims);
+    for (const p of this.points.values()) if (this.emitted.has(p.name)) this.g.output(p.name, 'float', p.shape);
+  }
+}
+
+/** The graph output holding a hook's value in a variant: an alias reads its source unless intervened. */
+export function outputFor(h: HookPoint, variant: GraphVariant): string {
+  return variant.interventions.includes(h.name) ? h.name : h.output;
+}

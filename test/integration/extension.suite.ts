@@ -1,0 +1,122 @@
+// Integration tests in a real VS Code: commands, diagnostics, a traced prompt's panel payloads, inline
+// decorations. No mocks: this runs in code-server's extension host against the bundled model.
+import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+import type { CircuitLensApi } from '../../src/host/extension';
+import type { AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
+
+const EXT_ID = 'circuit-lens.circuit-lens';
+const MODEL = 'planted-induction'; // 2 layers, 2 heads
+
+async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function fixture(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the suite needs the fixtures workspace open');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+export function addSuite(root: Mocha.Suite): void {
+  const suite = Mocha.Suite.create(root, 'Circuit Lens in VS Code');
+  let api: CircuitLensApi;
+
+  suite.beforeAll(async () => {
+    const ext = vscode.extensions.getExtension<CircuitLensApi>(EXT_ID);
+    assert.ok(ext, `${EXT_ID} is not installed`);
+    api = await ext.activate();
+  });
+
+  suite.addTest(new Mocha.Test('registers every command of its manifest', async () => {
+    const ext = vscode.extensions.getExtension(EXT_ID)!;
+    const declared = (ext.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    const all = new Set(await vscode.commands.getCommands(true));
+    assert.ok(declared.length >= 7);
+    for (const c of declared) assert.ok(all.has(c), `${c} is declared but not registered`);
+  }));
+
+  suite.addTest(new Mocha.Test('puts semantic diagnostics on a broken spec', async () => {
+    const uri = fixture('broken.circuit.json');
+    await vscode.window.showTextDocument(uri);
+    const diags = await until('diagnostics', () => {
+      const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'Circuit Lens');
+      return d.length >= 4 ? d : undefined;
+    });
+    const text = diags.map((d) => d.message).join('\n');
+    assert.match(text, /layer 7 is out of range: this model has 2/);
+    assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
+    assert.match(text, /answer " mat" is 2 tokens/);
+    assert.match(text, /no prompt is named "nope"/);
+  }));
+
+  suite.addTest(new Mocha.Test('says when a spec\'s model folder is missing', async () => {
+    const uri = fixture('missing-model.circuit.json');
+    await vscode.window.showTextDocument(uri);
+    const d = await until('diagnostics', () => vscode.languages.getDiagnostics(uri).find((x) => x.source === 'Circuit Lens'));
+    assert.match(d.message, /^model: .*no-such-checkpoint/);
+  }));
+
+  suite.addTest(new Mocha.Test('Trace Prompt on the bundled model opens panels with payloads of the right shapes', async () => {
+    const prompt = 'The cat sat on the mat. The cat sat on the';
+    const payloads = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.tracePrompt', MODEL, prompt);
+    assert.ok(payloads, 'the trace failed (see the Circuit Lens log)');
+    const att = payloads.find((p): p is AttentionPayload => p.view === 'attention');
+    const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
+    assert.ok(att && lens);
+    const pos = att.tokens.length;
+    assert.equal(pos, 18); // BOS + 17 tokens (see the CLI trace of the same prompt)
+    assert.deepEqual(att.patterns.dims, [2, 2, pos, pos]);
+    assert.equal(att.patterns.data.length, 2 * 2 * pos * pos);
+    // Rows of a causal pattern sum to one over the visible keys.
+    for (let q = 0; q < pos; q++) {
+      let s = 0;
+      for (let k = 0; k <= q; k++) s += att.patterns.data[q * pos + k];
+      assert.ok(Math.abs(s - 1) < 1e-4, `row ${q} sums to ${s}`);
+    }
+    assert.deepEqual(lens.labels, ['0_pre', '1_pre', 'final_post']);
+    assert.equal(lens.topTexts.length, 3 * pos * lens.k);
+    assert.equal(lens.topProbs.length, 3 * pos * lens.k);
+    const open = api.panelPayloads().map((p) => p.view).sort();
+    assert.deepEqual(open, ['attention', 'logitLens']);
+  }));
+
+  suite.addTest(new Mocha.Test('Run Experiment shows its analyses and decorates the prompt', async () => {
+    const uri = fixture('induction.circuit.json');
+    await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
+    const payloads = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.runExperiment', uri);
+    assert.ok(payloads && payloads.length === 2, 'the run failed (see the Circuit Lens log)');
+    const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
+    assert.ok(lens?.target, 'the answer colours the lens');
+    assert.equal(lens.target.text, ' the');
+    assert.equal(lens.target.probs.length, 3 * lens.tokens.length);
+    await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
+    const n = await until('inline decorations', () => api.inlineDecorations().get(uri.toString()) || undefined);
+    assert.equal(n, 1);
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const at = doc.positionAt(doc.getText().indexOf('cat sat') + 1);
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, at);
+    const md = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+    assert.match(md, /Next token/);
+    assert.match(md, /Logit lens/);
+    assert.match(md, /Heads attending most/);
+    const spec = path.basename(uri.fsPath);
+    assert.ok(payloads.every((p) => p.source.kind === 'spec' && p.source.specName === spec));
+  }));
+
+  suite.addTest(new Mocha.Test('Toggle Inline Activations hides and shows them', async () => {
+    const uri = fixture('induction.circuit.json');
+    await vscode.commands.executeCommand('circuitLens.toggleInlineActivations');
+    assert.equal(api.inlineDecorations().size, 0);
+    await vscode.commands.executeCommand('circuitLens.toggleInlineActivations');
+    assert.equal(await until('decorations back', () => api.inlineDecorations().get(uri.toString()) || undefined), 1);
+  }));
+}
