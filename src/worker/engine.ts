@@ -5,7 +5,7 @@
 import { ActivationCache } from '../engine/cache';
 import type { ResolveOptions } from '../engine/checkpoint';
 import { fail } from '../engine/errors';
-import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
+import { closestHookName, concreteShape } from '../engine/hooks';
 import { Checkpoint, openCheckpoint, tokenizePrompt } from '../engine/model';
 import { LogitLens, lensInput } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
@@ -13,6 +13,9 @@ import type { Intervention, LoadResult, SessionOptions } from '../protocol/engin
 import { GraphVariant, outputFor } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { WorkerClient } from './client';
+import type { Runner, Trace, TraceOptions } from '../engine/runner';
+
+export type { Trace, TraceOptions } from '../engine/runner';
 
 /** Hook points a trace needs for logitLens(): every residual stream point. */
 export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
@@ -24,24 +27,7 @@ export interface OpenOptions {
   signal?: AbortSignal;
 }
 
-export interface TraceOptions {
-  /** Hook points to cache (default none: logits only). */
-  hooks?: readonly HookPoint[];
-  /** Interventions applied during the run; cached hooks hold the values after them. */
-  interventions?: readonly Intervention[];
-  signal?: AbortSignal;
-}
-
-export interface Trace {
-  /** [batch][pos] tokens that ran. */
-  tokens: Token[][];
-  /** [batch, pos, d_vocab] */
-  logits: TensorData;
-  cache: ActivationCache;
-  runMs: number;
-}
-
-export class Engine {
+export class Engine implements Runner {
   private constructor(readonly ckpt: Checkpoint, readonly loadInfo: LoadResult, private readonly client: WorkerClient) {}
 
   static async open(spec: string, opts: OpenOptions = {}): Promise<Engine> {

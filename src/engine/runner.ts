@@ -1,0 +1,32 @@
+/**
+ * What an analysis needs from the engine: the checkpoint and a trace function. The worker-backed Engine
+ * (src/worker/engine.ts) implements it; analyses in src/engine/analysis/ depend only on this.
+ */
+import type { ActivationCache } from './cache';
+import type { HookPoint } from './hooks';
+import type { Checkpoint } from './model';
+import type { Token } from './tokenizer';
+import type { Intervention } from '../protocol/engine';
+import type { TensorData } from '../protocol/tensor';
+
+export interface TraceOptions {
+  /** Hook points to cache (default none: logits only). */
+  hooks?: readonly HookPoint[];
+  /** Interventions applied during the run; cached hooks hold the values after them. */
+  interventions?: readonly Intervention[];
+  signal?: AbortSignal;
+}
+
+export interface Trace {
+  /** [batch][pos] tokens that ran. */
+  tokens: Token[][];
+  /** [batch, pos, d_vocab] */
+  logits: TensorData;
+  cache: ActivationCache;
+  runMs: number;
+}
+
+export interface Runner {
+  readonly ckpt: Checkpoint;
+  trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
+}
