@@ -85,3 +85,10 @@ export function randomTokens(rows: number, len: number, vocab: number, seed: num
   const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   return Array.from({ length: rows }, () => Array.from({ length: len }, () => Math.floor(next() * vocab)));
 }
+
+/** The reference's denoising patching sweep with the logit-difference metric. */
+export function referencePatching(modelDir: string, clean: number[], corrupted: number[], target: string, answer: number, counterfactual: number): { values: number[][]; clean: number; corrupted: number } {
+  const out = execFileSync(PYTHON, [SCRIPT, 'patch', '--model', modelDir, '--clean', clean.join(','), '--corrupted', corrupted.join(','), '--target', target,
+    '--answer', String(answer), '--counterfactual', String(counterfactual)], { env: pyEnv, encoding: 'utf8' });
+  return JSON.parse(out);
+}

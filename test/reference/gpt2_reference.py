@@ -9,6 +9,8 @@ TypeScript engine: its own safetensors reader and writer, its own forward.
                                 --ctx 64 --dtype F32|F16|BF16 --act gelu_new --untied --no-prefix --seed 0]
   gpt2_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
                                                                          (writes HOOK.npy and logits.npy)
+  gpt2_reference.py patch --model DIR --clean 1,2,3 --corrupted 1,2,4 --target resid_pre|attn_out|mlp_out|heads|heads_pos
+                          --answer ID --counterfactual ID                  (prints JSON: normalized sweep)
   gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
 """
 import argparse
@@ -221,6 +223,46 @@ def forward_cmd(a):
         write_npy(os.path.join(a.out, k + '.npy'), v)
 
 
+PATCH_HOOK = {'resid_pre': 'hook_resid_pre', 'attn_out': 'hook_attn_out', 'mlp_out': 'hook_mlp_out',
+              'heads': 'attn.hook_z', 'heads_pos': 'attn.hook_z'}
+
+
+def patching_sweep(m, clean, corrupted, target, answer, cf):
+    """Denoising activation patching, one forward per (layer, unit), each with a hook that overwrites
+    the unit's slice with the clean run's value. Returns (normalized [layer][unit], clean, corrupted)."""
+    def logit_diff(logits):
+        return (logits[0, -1, answer] - logits[0, -1, cf]).item()
+    clean_cache = {}
+    m_clean = logit_diff(m.forward(clean, clean_cache))
+    m_corr = logit_diff(m.forward(corrupted))
+    P, H = clean.shape[1], m.H
+    if target == 'heads':
+        units = [(None, h) for h in range(H)]
+    elif target == 'heads_pos':
+        units = [(p, h) for h in range(H) for p in range(P)]
+    else:
+        units = [(p, None) for p in range(P)]
+    out = []
+    for l in range(m.L):
+        hook = f'blocks.{l}.{PATCH_HOOK[target]}'
+        src = clean_cache[hook]
+        row = []
+        for p, h in units:
+            keep = torch.ones_like(src)
+            sl = (slice(None), slice(None) if p is None else p) + ((slice(None) if h is None else h,) if src.dim() == 4 else ())
+            keep[sl] = 0
+            add = src * (1 - keep)
+            row.append((logit_diff(m.forward(corrupted, None, {hook: (keep, add)})) - m_corr) / (m_clean - m_corr))
+        out.append(row)
+    return out, m_clean, m_corr
+
+
+def patch_cmd(a):
+    m = Gpt2Reference(a.model)
+    values, m_clean, m_corr = patching_sweep(m, parse_tokens(a.clean), parse_tokens(a.corrupted), a.target, a.answer, a.counterfactual)
+    print(json.dumps({'values': values, 'clean': m_clean, 'corrupted': m_corr}))
+
+
 def bench_cmd(a):
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(0)
@@ -275,13 +317,20 @@ def main():
     f.add_argument('--tokens', required=True)
     f.add_argument('--out', required=True)
     f.add_argument('--intervene', nargs=3, action='append', metavar=('HOOK', 'KEEP_NPY', 'ADD_NPY'))
+    pa = sub.add_parser('patch')
+    pa.add_argument('--model', required=True)
+    pa.add_argument('--clean', required=True)
+    pa.add_argument('--corrupted', required=True)
+    pa.add_argument('--target', required=True, choices=list(PATCH_HOOK))
+    pa.add_argument('--answer', type=int, required=True)
+    pa.add_argument('--counterfactual', type=int, required=True)
     b = sub.add_parser('bench')
     b.add_argument('--model', required=True)
     b.add_argument('--pos', type=int, default=128)
     b.add_argument('--threads', type=int, default=1)
     b.add_argument('--repeats', type=int, default=5)
     a = ap.parse_args()
-    {'make-random': make_random, 'forward': forward_cmd, 'bench': bench_cmd}[a.cmd](a)
+    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'bench': bench_cmd}[a.cmd](a)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,146 @@
+/**
+ * Activation patching for a clean/corrupted prompt pair (same length): the activation of one unit
+ * (a layer's residual stream / attention output / MLP output at one position, or a head's z at all or
+ * one position) is taken from the source run and patched into the receiving run, and the metric is
+ * normalized to 0 = corrupted, 1 = clean. Denoising (default) patches clean into corrupted; noising
+ * patches corrupted into clean.
+ *
+ * Batched: one run per layer (split only to bound memory) whose rows are the clean run, the corrupted
+ * run, and one patched row per unit; clean and corrupted baselines come from the same runs as the
+ * patched rows, so patching every unit of a layer reproduces the clean metric exactly.
+ */
+import { fail } from '../errors';
+import { selectHooks } from '../hooks';
+import type { Runner } from '../runner';
+import type { Token } from '../tokenizer';
+import type { Intervention } from '../../protocol/engine';
+import type { TensorData } from '../../protocol/tensor';
+import { MetricSpec, metricName, metricValues, normalizeMetric } from './metrics';
+
+export type PatchTarget = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads' | 'heads_pos';
+export const PATCH_TARGETS: readonly PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads', 'heads_pos'];
+
+const HOOK: Record<PatchTarget, string> = {
+  resid_pre: 'hook_resid_pre',
+  attn_out: 'hook_attn_out',
+  mlp_out: 'hook_mlp_out',
+  heads: 'attn.hook_z',
+  heads_pos: 'attn.hook_z',
+};
+
+/** One patched row: which positions (and heads, for z) it takes from the source run. */
+interface Unit {
+  label: string;
+  position?: number;
+  head?: number;
+}
+
+export interface PatchingOptions {
+  target: PatchTarget;
+  metric: MetricSpec;
+  direction?: 'denoise' | 'noise';
+  /** Layers to sweep (default all). */
+  layers?: number[];
+  /** Positions to sweep (default all) for the per-position targets. */
+  positions?: number[];
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+  /** Upper bound on the bytes of one run's patch values (default 64 MiB). */
+  maxPatchBytes?: number;
+}
+
+export interface PatchingResult {
+  target: PatchTarget;
+  metric: string;
+  direction: 'denoise' | 'noise';
+  /** Row axis: layers. */
+  layers: number[];
+  /** Column axis: unit labels (positions as "pos 3 'tok'", heads as "H5", or "H5 pos 3"). */
+  units: string[];
+  /** [layer, unit] normalized metric (0 = corrupted, 1 = clean). */
+  values: Float32Array;
+  /** [layer, unit] raw metric. */
+  raw: Float64Array;
+  clean: number;
+  corrupted: number;
+}
+
+function unitsFor(target: PatchTarget, tokens: readonly Token[], nHeads: number, positions: number[]): Unit[] {
+  const posLabel = (p: number) => `pos ${p} ${JSON.stringify(tokens[p].text)}`;
+  switch (target) {
+    case 'heads':
+      return Array.from({ length: nHeads }, (_, h) => ({ label: `H${h}`, head: h }));
+    case 'heads_pos':
+      return Array.from({ length: nHeads }, (_, h) => positions.map((p) => ({ label: `H${h} ${posLabel(p)}`, head: h, position: p }))).flat();
+    default:
+      return positions.map((p) => ({ label: posLabel(p), position: p }));
+  }
+}
+
+/** keep/add for rows [identity clean, identity corrupted, ...units]: keep 0 and the source value where a unit patches. */
+function patchTensors(source: TensorData, units: Unit[], base: number): { keep: TensorData; add: TensorData } {
+  const [, pos, ...rest] = source.dims; // source: [1, pos, ...] (d_model, or head x d_head)
+  const inner = rest.reduce((a, b) => a * b, 1);
+  const heads = rest.length === 2 ? rest[0] : 1;
+  const perHead = inner / heads;
+  const rows = base + units.length;
+  const keep = new Float32Array(rows * pos * heads).fill(1); // [rows, pos, heads or 1, (1)]
+  const add = new Float32Array(rows * pos * inner); // [rows, pos, ...rest]
+  units.forEach((u, i) => {
+    const r = base + i;
+    for (let p = 0; p < pos; p++) {
+      if (u.position !== undefined && u.position !== p) continue;
+      for (let h = 0; h < heads; h++) {
+        if (u.head !== undefined && u.head !== h) continue;
+        keep[(r * pos + p) * heads + h] = 0;
+        const from = (p * heads + h) * perHead;
+        add.set(source.data.subarray(from, from + perHead), ((r * pos + p) * heads + h) * perHead);
+      }
+    }
+  });
+  const keepDims = rest.length === 2 ? [rows, pos, heads, 1] : [rows, pos, 1];
+  return { keep: { dims: keepDims, data: keep }, add: { dims: [rows, pos, ...rest], data: add } };
+}
+
+export async function activationPatching(runner: Runner, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
+  const { config, hooks } = runner.ckpt;
+  if (clean.length !== corrupted.length) {
+    fail('BAD_INPUT', { field: 'corrupted' }, `the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; patching needs equal lengths.`, 'Edit the corrupted prompt so it tokenizes to the same length.');
+  }
+  const pos = clean.length;
+  const layers = opts.layers ?? Array.from({ length: config.nLayers }, (_, l) => l);
+  const positions = opts.positions ?? Array.from({ length: pos }, (_, p) => p);
+  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= config.nLayers) fail('BAD_INPUT', { field: 'layers' }, `layer ${l} is outside [0, ${config.nLayers}).`);
+  for (const p of positions) if (!Number.isInteger(p) || p < 0 || p >= pos) fail('BAD_INPUT', { field: 'positions' }, `position ${p} is outside [0, ${pos}).`);
+  const direction = opts.direction ?? 'denoise';
+  const [receiving, sourceTokens] = direction === 'denoise' ? [corrupted, clean] : [clean, corrupted];
+  const hookNames = layers.map((l) => `blocks.${l}.${HOOK[opts.target]}`);
+  const source = await runner.trace([sourceTokens], { hooks: selectHooks(hooks, hookNames.join(',')), signal: opts.signal });
+  const units = unitsFor(opts.target, clean, config.nHeads, positions);
+
+  const bytesPerRow = (source.cache.get(hookNames[0]).data.length + pos * config.nHeads) * 4;
+  const perRun = Math.max(1, Math.floor((opts.maxPatchBytes ?? 64 * 2 ** 20) / bytesPerRow) - 2);
+  const raw = new Float64Array(layers.length * units.length);
+  let clean0 = NaN;
+  let corrupted0 = NaN;
+  let done = 0;
+  const total = layers.length * Math.ceil(units.length / perRun);
+  const values = new Float32Array(layers.length * units.length);
+  for (const [li, hook] of hookNames.entries()) {
+    for (let first = 0; first < units.length; first += perRun) {
+      const chunk = units.slice(first, first + perRun);
+      const { keep, add } = patchTensors(source.cache.get(hook), chunk, 2);
+      const iv: Intervention = { hook, keep, add };
+      const batch = [clean, corrupted, ...chunk.map(() => receiving)];
+      const run = await runner.trace(batch, { interventions: [iv], signal: opts.signal });
+      const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
+      if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
+      chunk.forEach((_, i) => {
+        raw[li * units.length + first + i] = m[2 + i];
+        values[li * units.length + first + i] = normalizeMetric(m[2 + i], m[0], m[1]);
+      });
+      opts.onProgress?.(++done, total);
+    }
+  }
+  return { target: opts.target, metric: metricName(opts.metric), direction, layers, units: units.map((u) => u.label), values, raw, clean: clean0, corrupted: corrupted0 };
+}
