@@ -51,5 +51,5 @@ export function metricValues(logits: TensorData, m: MetricSpec, tokens: readonly
 export function normalizeMetric(value: number, clean: number, corrupted: number): number {
   const span = clean - corrupted;
   if (span === 0) fail('BAD_INPUT', { field: 'metric' }, 'the clean and corrupted runs give the same metric, so it cannot be normalized.', 'Choose prompts or answer tokens that the model tells apart.');
-  return (value - corrupted) / span;
+  return (value - corrupted) / span + 0; // + 0 turns -0 into 0
 }
