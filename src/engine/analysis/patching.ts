@@ -13,9 +13,8 @@ import { fail } from '../errors';
 import { selectHooks } from '../hooks';
 import type { Runner } from '../runner';
 import type { Token } from '../tokenizer';
-import type { Intervention } from '../../protocol/engine';
-import type { TensorData } from '../../protocol/tensor';
 import { MetricSpec, metricName, metricValues, normalizeMetric } from './metrics';
+import { rowIntervention } from './row-interventions';
 
 export type PatchTarget = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads' | 'heads_pos';
 export const PATCH_TARGETS: readonly PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads', 'heads_pos'];
@@ -77,31 +76,6 @@ function unitsFor(target: PatchTarget, tokens: readonly Token[], nHeads: number,
   }
 }
 
-/** keep/add for rows [identity clean, identity corrupted, ...units]: keep 0 and the source value where a unit patches. */
-function patchTensors(source: TensorData, units: Unit[], base: number): { keep: TensorData; add: TensorData } {
-  const [, pos, ...rest] = source.dims; // source: [1, pos, ...] (d_model, or head x d_head)
-  const inner = rest.reduce((a, b) => a * b, 1);
-  const heads = rest.length === 2 ? rest[0] : 1;
-  const perHead = inner / heads;
-  const rows = base + units.length;
-  const keep = new Float32Array(rows * pos * heads).fill(1); // [rows, pos, heads or 1, (1)]
-  const add = new Float32Array(rows * pos * inner); // [rows, pos, ...rest]
-  units.forEach((u, i) => {
-    const r = base + i;
-    for (let p = 0; p < pos; p++) {
-      if (u.position !== undefined && u.position !== p) continue;
-      for (let h = 0; h < heads; h++) {
-        if (u.head !== undefined && u.head !== h) continue;
-        keep[(r * pos + p) * heads + h] = 0;
-        const from = (p * heads + h) * perHead;
-        add.set(source.data.subarray(from, from + perHead), ((r * pos + p) * heads + h) * perHead);
-      }
-    }
-  });
-  const keepDims = rest.length === 2 ? [rows, pos, heads, 1] : [rows, pos, 1];
-  return { keep: { dims: keepDims, data: keep }, add: { dims: [rows, pos, ...rest], data: add } };
-}
-
 export async function activationPatching(runner: Runner, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
   const { config, hooks } = runner.ckpt;
   if (clean.length !== corrupted.length) {
@@ -129,8 +103,8 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
   for (const [li, hook] of hookNames.entries()) {
     for (let first = 0; first < units.length; first += perRun) {
       const chunk = units.slice(first, first + perRun);
-      const { keep, add } = patchTensors(source.cache.get(hook), chunk, 2);
-      const iv: Intervention = { hook, keep, add };
+      const src = source.cache.get(hook); // [1, pos, ...rest]
+      const iv = rowIntervention(hook, src.dims.slice(1), [null, null, ...chunk.map((u) => ({ positions: u.position === undefined ? undefined : [u.position], component: u.head, values: src.data }))]);
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
       const run = await runner.trace(batch, { interventions: [iv], signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
