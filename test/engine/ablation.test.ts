@@ -1,0 +1,70 @@
+/**
+ * Ablation: zero ablation of a head and of a layer against the PyTorch reference with the same
+ * intervention; mean ablation with the mean over the prompt itself changes nothing; resample ablation
+ * averages over its sources; neuron ablation in bounded chunks.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Engine } from '../../src/worker/engine';
+import { tokensFromIds } from '../../src/engine/model';
+import { ablate } from '../../src/engine/analysis/ablation';
+import { metricValues } from '../../src/engine/analysis/metrics';
+import { WORKER, makeRandomCheckpoint, referenceActivations } from '../helpers/reference';
+
+const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 48, vocab: 100, ctx: 16, dtype: 'F32', seed: 61 });
+const ids = [4, 8, 15, 16, 23, 42, 7];
+const metric = { kind: 'logitDiff' as const, answer: 3, counterfactual: 9 };
+const one = (dims: number[], f: (i: number) => number) => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
+
+async function withEngine<T>(f: (e: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    return await f(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+test('zero ablation of heads and layers matches the reference with the same interventions', () => withEngine(async (engine) => {
+  const prompt = tokensFromIds(engine.ckpt, ids);
+  const heads = await ablate(engine, prompt, { unit: 'heads', kind: 'zero', metric });
+  const layers = await ablate(engine, prompt, { unit: 'layers', kind: 'zero', metric });
+  const ld = (ivs: Parameters<typeof referenceActivations>[2]) => metricValues(referenceActivations(dir, [ids], ivs).get('logits')!, metric, [ids])[0];
+  const base = ld([]);
+  assert.ok(Math.abs(heads.baseline - base) < 1e-4);
+  for (const [l, h] of [[0, 1], [1, 3]]) {
+    const ref = ld([{ hook: `blocks.${l}.attn.hook_z`, keep: one([1, 1, 4, 1], (i) => (i === h ? 0 : 1)), add: one([1], () => 0) }]);
+    assert.ok(Math.abs(heads.change[l * 4 + h] - (ref - base)) < 1e-4, `head ${l}.${h}`);
+  }
+  const zero = one([1], () => 0);
+  const refLayer1 = ld([{ hook: 'blocks.1.hook_attn_out', keep: zero, add: zero }, { hook: 'blocks.1.hook_mlp_out', keep: zero, add: zero }]);
+  assert.ok(Math.abs(layers.change[1] - (refLayer1 - base)) < 1e-4);
+  assert.ok(heads.change.some((c) => Math.abs(c) > 1e-2), 'some head matters');
+}));
+
+test('mean ablation with the mean over the prompt itself is no change', () => withEngine(async (engine) => {
+  const prompt = tokensFromIds(engine.ckpt, ids);
+  for (const unit of ['heads', 'neurons', 'layers'] as const) {
+    const r = await ablate(engine, prompt, { unit, kind: 'mean', metric, reference: [prompt], neurons: [0, 5, 47] });
+    assert.ok(r.change.every((c) => c === 0), `${unit}: ${[...r.change]}`);
+  }
+}));
+
+test('resample ablation averages the change over its sources; chosen positions only', () => withEngine(async (engine) => {
+  const prompt = tokensFromIds(engine.ckpt, ids);
+  const [a, b] = [[1, 2, 3, 4, 5, 6, 7], [9, 9, 9, 9, 9, 9, 9]].map((r) => tokensFromIds(engine.ckpt, r));
+  const both = await ablate(engine, prompt, { unit: 'heads', kind: 'resample', metric, reference: [a, b], positions: [6] });
+  const ra = await ablate(engine, prompt, { unit: 'heads', kind: 'resample', metric, reference: [a], positions: [6] });
+  const rb = await ablate(engine, prompt, { unit: 'heads', kind: 'resample', metric, reference: [b], positions: [6] });
+  both.change.forEach((c, i) => assert.ok(Math.abs(c - (ra.change[i] + rb.change[i]) / 2) < 1e-5));
+}));
+
+test('neuron ablation runs in chunks bounded by maxPatchBytes, with the same result', () => withEngine(async (engine) => {
+  const prompt = tokensFromIds(engine.ckpt, ids);
+  let runs = 0;
+  const small = await ablate(engine, prompt, { unit: 'neurons', kind: 'zero', metric, layers: [1], maxPatchBytes: 4000, onProgress: () => runs++ });
+  const big = await ablate(engine, prompt, { unit: 'neurons', kind: 'zero', metric, layers: [1] });
+  assert.ok(runs > 4);
+  assert.equal(small.units.length, 48);
+  small.change.forEach((c, i) => assert.ok(Math.abs(c - big.change[i]) < 1e-5));
+}));
