@@ -92,3 +92,10 @@ export function referencePatching(modelDir: string, clean: number[], corrupted: 
     '--answer', String(answer), '--counterfactual', String(counterfactual)], { env: pyEnv, encoding: 'utf8' });
   return JSON.parse(out);
 }
+
+/** The reference's direct logit attribution at the last position. */
+export function referenceAttribution(modelDir: string, ids: number[], answer: number, counterfactual?: number): { values: number[]; heads: number[][] } {
+  const args = [SCRIPT, 'dla', '--model', modelDir, '--tokens', ids.join(','), '--answer', String(answer)];
+  if (counterfactual !== undefined) args.push('--counterfactual', String(counterfactual));
+  return JSON.parse(execFileSync(PYTHON, args, { env: pyEnv, encoding: 'utf8' }));
+}

@@ -11,6 +11,7 @@ TypeScript engine: its own safetensors reader and writer, its own forward.
                                                                          (writes HOOK.npy and logits.npy)
   gpt2_reference.py patch --model DIR --clean 1,2,3 --corrupted 1,2,4 --target resid_pre|attn_out|mlp_out|heads|heads_pos
                           --answer ID --counterfactual ID                  (prints JSON: normalized sweep)
+  gpt2_reference.py dla --model DIR --tokens 1,2,3 --answer ID [--counterfactual ID]   (prints JSON)
   gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
 """
 import argparse
@@ -263,6 +264,29 @@ def patch_cmd(a):
     print(json.dumps({'values': values, 'clean': m_clean, 'corrupted': m_corr}))
 
 
+def dla_cmd(a):
+    """Direct logit attribution at the last position: components centred, divided by the final
+    LayerNorm scale, dotted with ln_f.weight * (W_U[answer] - W_U[counterfactual]); plus ln_f.bias's term."""
+    m = Gpt2Reference(a.model)
+    cache = {}
+    tokens = parse_tokens(a.tokens)
+    m.forward(tokens, cache)
+    u = m.W_U[:, a.answer] - (m.W_U[:, a.counterfactual] if a.counterfactual is not None else 0)  # [d_model]
+    direction = u * m.w['ln_f.weight']
+    scale = cache['ln_final.hook_scale'][0, -1, 0]
+
+    def contrib(v):  # [..., d_model] -> [...]
+        return ((v - v.mean(-1, keepdim=True)) / scale) @ direction
+
+    values = [contrib(cache['hook_embed'][0, -1]), contrib(cache['hook_pos_embed'][0, -1])]
+    heads = []
+    for l in range(m.L):
+        values += [contrib(cache[f'blocks.{l}.hook_attn_out'][0, -1]), contrib(cache[f'blocks.{l}.hook_mlp_out'][0, -1])]
+        heads.append(contrib(cache[f'blocks.{l}.attn.hook_result'][0, -1]).tolist())
+    values.append(u @ m.w['ln_f.bias'])
+    print(json.dumps({'values': [float(v) for v in values], 'heads': heads}))
+
+
 def bench_cmd(a):
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(0)
@@ -324,13 +348,18 @@ def main():
     pa.add_argument('--target', required=True, choices=list(PATCH_HOOK))
     pa.add_argument('--answer', type=int, required=True)
     pa.add_argument('--counterfactual', type=int, required=True)
+    dl = sub.add_parser('dla')
+    dl.add_argument('--model', required=True)
+    dl.add_argument('--tokens', required=True)
+    dl.add_argument('--answer', type=int, required=True)
+    dl.add_argument('--counterfactual', type=int)
     b = sub.add_parser('bench')
     b.add_argument('--model', required=True)
     b.add_argument('--pos', type=int, default=128)
     b.add_argument('--threads', type=int, default=1)
     b.add_argument('--repeats', type=int, default=5)
     a = ap.parse_args()
-    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'bench': bench_cmd}[a.cmd](a)
+    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'dla': dla_cmd, 'bench': bench_cmd}[a.cmd](a)
 
 
 if __name__ == '__main__':
