@@ -1,0 +1,67 @@
+/**
+ * Continuations, greedy or sampled (temperature, top-k, seeded), with optional interventions applied
+ * at every step (steering). No key/value cache: each step runs the whole sequence, which is fine for
+ * the short continuations read in a panel.
+ */
+import { fail } from '../errors';
+import { softmax, topK } from '../math';
+import type { Runner } from '../runner';
+import type { Token } from '../tokenizer';
+import type { Intervention } from '../../protocol/engine';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** 0 (default) = greedy. */
+  temperature?: number;
+  /** Sample among the k most likely tokens (default: all). */
+  topK?: number;
+  seed?: number;
+  /** Interventions whose keep/add broadcast over positions (no position axis of a fixed size). */
+  interventions?: readonly Intervention[];
+  /** Stop after this token (for example end-of-text). */
+  stopToken?: number;
+  signal?: AbortSignal;
+}
+
+/** A small seeded generator (mulberry32), so sampled continuations reproduce. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Picks the next token from one row of logits. */
+export function pickToken(logits: Float32Array, temperature: number, k: number | undefined, random: () => number): number {
+  if (temperature <= 0) return topK(logits, 1)[0].index;
+  const candidates = topK(logits, k ?? logits.length);
+  const probs = softmax(Float32Array.from(candidates, (c) => c.value / temperature));
+  let u = random();
+  for (let i = 0; i < candidates.length; i++) {
+    u -= probs[i];
+    if (u <= 0) return candidates[i].index;
+  }
+  return candidates[candidates.length - 1].index;
+}
+
+/** Token ids of the continuation (without the prompt). */
+export async function generate(runner: Runner, prompt: Token[], opts: GenerateOptions): Promise<number[]> {
+  const { nCtx, dVocab } = runner.ckpt.config;
+  if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) fail('BAD_INPUT', { field: 'maxNewTokens' }, `must be a non-negative integer, got ${opts.maxNewTokens}.`);
+  const random = seededRandom(opts.seed ?? 0);
+  const seq = [...prompt];
+  const out: number[] = [];
+  while (out.length < opts.maxNewTokens && seq.length < nCtx) {
+    const run = await runner.trace([seq], { interventions: opts.interventions, signal: opts.signal });
+    const last = run.logits.data.subarray((seq.length - 1) * dVocab, seq.length * dVocab);
+    const next = pickToken(last, opts.temperature ?? 0, opts.topK, random);
+    out.push(next);
+    if (next === opts.stopToken) break;
+    seq.push({ id: next, text: '', start: 0, end: 0 });
+  }
+  return out;
+}

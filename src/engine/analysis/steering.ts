@@ -1,0 +1,96 @@
+/**
+ * Steering: add coefficient x vector at a hook point at every position. The vector is given, or is the
+ * difference of the mean activations (over all tokens) of two prompt sets. Reports how the next-token
+ * distribution after the prompt changes and a continuation with and without steering.
+ */
+import { fail } from '../errors';
+import { concreteShape, selectHooks } from '../hooks';
+import { softmax, topK } from '../math';
+import type { Runner } from '../runner';
+import type { Token } from '../tokenizer';
+import type { Intervention } from '../../protocol/engine';
+import { GenerateOptions, generate } from './generate';
+
+export interface SteeringOptions {
+  hook: string;
+  coefficient: number;
+  vector?: Float32Array;
+  positive?: Token[][];
+  negative?: Token[][];
+  k?: number;
+  generation?: Omit<GenerateOptions, 'interventions' | 'signal'>;
+  signal?: AbortSignal;
+}
+
+export interface TokenChange {
+  id: number;
+  before: number;
+  after: number;
+}
+
+export interface SteeringResult {
+  hook: string;
+  coefficient: number;
+  vectorNorm: number;
+  /** Top-k next tokens by probability, before and after steering. */
+  topBefore: { id: number; prob: number }[];
+  topAfter: { id: number; prob: number }[];
+  /** Tokens whose logit rose most and fell most (logit values before and after). */
+  increased: TokenChange[];
+  decreased: TokenChange[];
+  continuationBefore: number[];
+  continuationAfter: number[];
+}
+
+/** Mean of a hook's per-position values over every token of every prompt: [...rest]. */
+async function meanActivation(runner: Runner, prompts: Token[][], hook: string, signal?: AbortSignal): Promise<Float32Array> {
+  const point = selectHooks(runner.ckpt.hooks, hook, 'hook');
+  let sum: Float64Array | undefined;
+  let count = 0;
+  for (const p of prompts) {
+    const t = (await runner.trace([p], { hooks: point, signal })).cache.get(hook); // [1, pos, ...rest]
+    const per = t.data.length / p.length;
+    sum ??= new Float64Array(per);
+    for (let i = 0; i < t.data.length; i++) sum[i % per] += t.data[i];
+    count += p.length;
+  }
+  return Float32Array.from(sum!, (v) => v / count);
+}
+
+export async function steer(runner: Runner, prompt: Token[], opts: SteeringOptions): Promise<SteeringResult> {
+  const point = runner.ckpt.hooks.find((h) => h.name === opts.hook);
+  if (!point) selectHooks(runner.ckpt.hooks, opts.hook, 'hook'); // throws with the closest name
+  const rest = concreteShape(point!.shape, 1, 1).slice(2); // per-position shape
+  const width = rest.reduce((a, b) => a * b, 1);
+  let vector = opts.vector;
+  if (!vector) {
+    if (!opts.positive?.length || !opts.negative?.length) fail('BAD_INPUT', { field: 'vector' }, 'give a vector, or positive and negative prompt sets to take the difference of their means.');
+    const [pos, neg] = [await meanActivation(runner, opts.positive!, opts.hook, opts.signal), await meanActivation(runner, opts.negative!, opts.hook, opts.signal)];
+    vector = pos.map((v, i) => v - neg[i]);
+  }
+  if (vector.length !== width) fail('BAD_INPUT', { field: 'vector' }, `has ${vector.length} values; ${opts.hook} has ${width} per position.`);
+  const iv: Intervention = { hook: opts.hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: rest, data: vector.map((v) => v * opts.coefficient) } };
+
+  const { dVocab } = runner.ckpt.config;
+  const lastRow = async (ivs: Intervention[]) => {
+    const run = await runner.trace([prompt], { interventions: ivs, signal: opts.signal });
+    return run.logits.data.slice((prompt.length - 1) * dVocab, prompt.length * dVocab);
+  };
+  const [before, after] = [await lastRow([]), await lastRow([iv])];
+  const [pb, pa] = [softmax(before), softmax(after)];
+  const k = opts.k ?? 10;
+  const diff = after.map((v, i) => v - before[i]);
+  const change = (id: number): TokenChange => ({ id, before: before[id], after: after[id] });
+  const gen = opts.generation ?? { maxNewTokens: 20 };
+  return {
+    hook: opts.hook,
+    coefficient: opts.coefficient,
+    vectorNorm: Math.hypot(...vector),
+    topBefore: topK(pb, k).map((r) => ({ id: r.index, prob: r.value })),
+    topAfter: topK(pa, k).map((r) => ({ id: r.index, prob: r.value })),
+    increased: topK(diff, k).map((r) => change(r.index)),
+    decreased: topK(diff.map((v) => -v), k).map((r) => change(r.index)),
+    continuationBefore: await generate(runner, prompt, { ...gen, signal: opts.signal }),
+    continuationAfter: await generate(runner, prompt, { ...gen, interventions: [iv], signal: opts.signal }),
+  };
+}

@@ -1,0 +1,76 @@
+/** Generation and steering against the PyTorch reference. */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { Engine } from '../../src/worker/engine';
+import { tokensFromIds } from '../../src/engine/model';
+import { generate } from '../../src/engine/analysis/generate';
+import { steer } from '../../src/engine/analysis/steering';
+import { topK } from '../../src/engine/math';
+import { WORKER, makeRandomCheckpoint, maxAbsDiff, referenceActivations } from '../helpers/reference';
+
+const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 80, ctx: 24, dtype: 'F32', seed: 81 });
+const ids = [3, 14, 15, 9, 26];
+
+async function withEngine<T>(f: (e: Engine) => Promise<T>): Promise<T> {
+  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    return await f(engine);
+  } finally {
+    await engine.dispose();
+  }
+}
+
+test('greedy generation follows the reference argmax step by step; sampling reproduces by seed', () => withEngine(async (engine) => {
+  const out = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 4 });
+  let seq = [...ids];
+  for (const next of out) {
+    const logits = referenceActivations(dir, [seq]).get('logits')!;
+    assert.equal(next, topK(logits.data.subarray((seq.length - 1) * 80), 1)[0].index);
+    seq = [...seq, next];
+  }
+  const s1 = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 8, temperature: 1, seed: 1 });
+  const s1again = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 8, temperature: 1, seed: 1 });
+  const s2 = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 8, temperature: 1, seed: 2 });
+  assert.deepEqual(s1, s1again);
+  assert.notDeepEqual(s1, s2);
+  const capped = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 100 });
+  assert.equal(capped.length, 24 - ids.length, 'stops at the context length');
+}));
+
+test('steering by the difference of means: the vector, the steered logits and the continuation match the reference', () => withEngine(async (engine) => {
+  const hook = 'blocks.0.hook_resid_post';
+  const positive = [[1, 2, 3], [4, 5, 6, 7]];
+  const negative = [[10, 11], [12, 13, 14]];
+  const r = await steer(engine, tokensFromIds(engine.ckpt, ids), {
+    hook, coefficient: 3, k: 5,
+    positive: positive.map((p) => tokensFromIds(engine.ckpt, p)), negative: negative.map((p) => tokensFromIds(engine.ckpt, p)),
+    generation: { maxNewTokens: 3 },
+  });
+  const mean = (prompts: number[][]) => {
+    const sum = new Float64Array(32);
+    let n = 0;
+    for (const p of prompts) {
+      const t = referenceActivations(dir, [p]).get(hook)!.data;
+      t.forEach((v, i) => (sum[i % 32] += v));
+      n += p.length;
+    }
+    return Float32Array.from(sum, (v) => v / n);
+  };
+  const [mp, mn] = [mean(positive), mean(negative)];
+  const vector = mp.map((v, i) => 3 * (v - mn[i]));
+  assert.ok(Math.abs(r.vectorNorm * 3 - Math.hypot(...vector)) < 1e-4);
+  const steered = referenceActivations(dir, [ids], [{ hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: [32], data: vector } }]).get('logits')!;
+  const last = steered.data.subarray(4 * 80, 5 * 80);
+  r.increased.forEach((c) => assert.ok(Math.abs(c.after - last[c.id]) < 1e-4));
+  assert.equal(r.topAfter[0].id, topK(last, 1)[0].index);
+  assert.ok(r.increased[0].after - r.increased[0].before > 0.1, 'steering moved the logits');
+  assert.equal(r.continuationAfter[0], r.topAfter[0].id);
+  assert.equal(r.continuationBefore[0], r.topBefore[0].id);
+}));
+
+test('steering with coefficient 0 changes nothing', () => withEngine(async (engine) => {
+  const r = await steer(engine, tokensFromIds(engine.ckpt, ids), { hook: 'blocks.1.hook_mlp_out', coefficient: 0, vector: new Float32Array(32).fill(1), generation: { maxNewTokens: 3 } });
+  assert.deepEqual(r.topAfter, r.topBefore);
+  assert.deepEqual(r.continuationAfter, r.continuationBefore);
+  assert.ok(r.increased.every((c) => maxAbsDiff(Float32Array.of(c.before), Float32Array.of(c.after)) === 0));
+}));
