@@ -58,6 +58,29 @@ function byteLevelBpe(vocab: Record<string, number>, merges: string[], specials:
   };
 }
 
+/**
+ * A BPE vocabulary and merge list that the tokenizer library can run: ids are distinct non-negative
+ * integers, and every merge joins two vocabulary entries into a third. (The library loops forever on
+ * some inconsistent files, so they are refused here with the line at fault.)
+ */
+function checkBpe(vocab: unknown, merges: unknown, file: string): void {
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) fail('BAD_TOKENIZER', { file, field: 'vocab' }, 'is not a token -> id object.');
+  const ids = new Set<number>();
+  for (const [token, id] of Object.entries(vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 24) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${JSON.stringify(id)} is not an integer in [0, 2^24).`);
+    if (ids.has(id as number)) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${id} is used twice.`);
+    ids.add(id as number);
+  }
+  if (!Array.isArray(merges)) fail('BAD_TOKENIZER', { file, field: 'merges' }, 'is not a list.');
+  const known = vocab as Record<string, number>;
+  merges.forEach((m, i) => {
+    const pair = typeof m === 'string' ? m.split(' ') : m;
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string' && x in known) || !(pair.join('') in known)) {
+      fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} does not join two vocabulary entries into a third.`);
+    }
+  });
+}
+
 function tokenString(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string') return (v as { content: string }).content;
@@ -73,6 +96,7 @@ export class ModelTokenizer {
     readonly bosTokenId: number | null,
     readonly vocabSize: number,
     json: { pre_tokenizer?: unknown; decoder?: unknown },
+    private readonly source: string,
   ) {
     for (const id of tok.get_added_tokens_decoder().keys()) this.added.add(id);
     this.byteLevel = JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel');
@@ -88,10 +112,14 @@ export class ModelTokenizer {
     let json: Record<string, unknown>;
     if (fs.existsSync(tjPath)) {
       json = readJson(tjPath) as Record<string, unknown>;
+      if (typeof json !== 'object' || json === null) fail('BAD_TOKENIZER', { file: tjPath }, 'is not a JSON object.');
+      const model = json.model as { type?: unknown; vocab?: unknown; merges?: unknown } | undefined;
+      if (model?.type === 'BPE') checkBpe(model.vocab, model.merges, tjPath);
     } else if (fs.existsSync(vocabPath) && fs.existsSync(mergesPath)) {
       const vocab = readJson(vocabPath) as Record<string, number>;
       if (typeof vocab !== 'object' || vocab === null) fail('BAD_TOKENIZER', { file: vocabPath }, 'not a token -> id object.');
       const merges = fs.readFileSync(mergesPath, 'utf8').split(/\r?\n/).filter((l) => l && !l.startsWith('#version'));
+      checkBpe(vocab, merges, mergesPath);
       const specials = ['bos_token', 'eos_token', 'unk_token', 'pad_token'].map((k) => tokenString(config[k])).filter((s): s is string => !!s);
       json = byteLevelBpe(vocab, merges, specials.length ? specials : ['<|endoftext|>']) as Record<string, unknown>;
     } else {
@@ -105,12 +133,15 @@ export class ModelTokenizer {
     }
     const bosText = tokenString(config.bos_token);
     const bosId = (bosText !== undefined ? tok.token_to_id(bosText) : undefined) ?? configBosId;
-    return new ModelTokenizer(tok, bosId ?? null, tok.get_vocab(true).size, json);
+    const source = fs.existsSync(tjPath) ? tjPath : vocabPath;
+    const made = new ModelTokenizer(tok, bosId ?? null, tok.get_vocab(true).size, json, source);
+    made.encode('Hello, world! é 😀 123', { prependBos: false }); // fail at load, not at the first prompt
+    return made;
   }
 
   /** Tokens of `text` with their character ranges; BOS first when asked (and the model has one). */
   encode(text: string, opts: EncodeOptions = {}): Token[] {
-    const ids = this.tok.encode(text, { add_special_tokens: false }).ids;
+    const ids = this.guard(() => this.tok.encode(text, { add_special_tokens: false }).ids);
     const tokens = this.withOffsets(text, ids);
     if (opts.prependBos ?? true) {
       if (this.bosTokenId === null) fail('BAD_INPUT', { field: 'prepend_bos' }, 'this model has no BOS token.', 'Turn prepend_bos off.');
@@ -120,7 +151,16 @@ export class ModelTokenizer {
   }
 
   decode(ids: number[]): string {
-    return this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+    return this.guard(() => this.tok.decode(ids, { skip_special_tokens: false, clean_up_tokenization_spaces: false }));
+  }
+
+  /** The tokenizer library's own errors (from malformed files) become one clear error naming the file. */
+  private guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      fail('BAD_TOKENIZER', { file: this.source }, `the tokenizer failed (${(e as Error)?.message ?? e}).`, 'The tokenizer files are malformed: restore them from the model\'s source.');
+    }
   }
 
   /** The raw vocabulary string of one id, for display when decoding would lose information. */
