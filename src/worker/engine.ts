@@ -6,6 +6,7 @@ import { ActivationCache } from '../engine/cache';
 import type { ResolveOptions } from '../engine/checkpoint';
 import { fail } from '../engine/errors';
 import { closestHookName, concreteShape } from '../engine/hooks';
+import { checkMemory, runBytes } from '../engine/memory';
 import { Checkpoint, openCheckpoint, tokenizePrompt } from '../engine/model';
 import { LogitLens, lensInput } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
@@ -25,17 +26,24 @@ export interface OpenOptions {
   session?: SessionOptions;
   workerPath?: string;
   signal?: AbortSignal;
+  /** Refuse a trace whose logits and cached activations would exceed this many bytes. */
+  memoryLimitBytes?: number;
 }
 
 export class Engine implements Runner {
-  private constructor(readonly ckpt: Checkpoint, readonly loadInfo: LoadResult, private readonly client: WorkerClient) {}
+  private constructor(
+    readonly ckpt: Checkpoint,
+    readonly loadInfo: LoadResult,
+    private readonly client: WorkerClient,
+    private readonly memoryLimitBytes?: number,
+  ) {}
 
   static async open(spec: string, opts: OpenOptions = {}): Promise<Engine> {
     const ckpt = openCheckpoint(spec, opts.resolve);
     const client = new WorkerClient({ workerPath: opts.workerPath });
     try {
       const info = await client.load({ dir: ckpt.dir, options: opts.session ?? {} }, opts.signal);
-      return new Engine(ckpt, info, client);
+      return new Engine(ckpt, info, client, opts.memoryLimitBytes);
     } catch (e) {
       await client.dispose();
       throw e;
@@ -57,6 +65,7 @@ export class Engine implements Runner {
       interventions: interventions.map((iv) => iv.hook),
     };
     if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
+    checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos), this.memoryLimitBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
     const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])];
     const ids = batch.flatMap((row) => row.map((t) => t.id));
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));

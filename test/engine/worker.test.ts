@@ -109,3 +109,30 @@ test('accumulatedResid with apply_ln divides the centred residual by the final s
     await engine.dispose();
   }
 });
+
+test('EXPECTED FAILURE - a trace over the memory limit is refused before it runs, naming the setting', async () => {
+  const engine = await Engine.open(small, { workerPath: WORKER, session: { threads: 1 }, memoryLimitBytes: 200_000 });
+  try {
+    const batch = randomTokens(4, 30, 300, 3).map((r) => tokensFromIds(engine.ckpt, r));
+    await assert.rejects(engine.trace(batch, { hooks: engine.ckpt.hooks }), (e: unknown) => e instanceof EngineError && /over the limit of 0.2 MB.*cacheMemoryLimitMB/.test(e.message));
+    const ok = await engine.trace([batch[0].slice(0, 2)]); // logits of 2 tokens fit
+    assert.deepEqual(ok.logits.dims, [1, 2, 300]);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('a worker that dies is reported, and the next run starts a fresh worker with the model reloaded', async () => {
+  const engine = await Engine.open(small, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    const prompt = [tokensFromIds(engine.ckpt, [5, 6, 7])];
+    const before = await engine.trace(prompt);
+    // Simulate a crash of the worker thread (an abnormal exit between requests).
+    const worker = (engine as unknown as { client: { worker: import('node:worker_threads').Worker } }).client.worker;
+    await worker.terminate();
+    const after = await engine.trace(prompt);
+    assert.equal(maxAbsDiff(before.logits.data, after.logits.data), 0);
+  } finally {
+    await engine.dispose();
+  }
+});
