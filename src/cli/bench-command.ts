@@ -14,8 +14,9 @@ import { GraphBuilder } from '../engine/graph/builder';
 import { Engine } from '../worker/engine';
 import { intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';
+import { measureResponsiveness } from './bench/responsiveness';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -50,7 +51,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' } }, USAGE);
   const threads = intArg(values.threads, '--threads', 1, 1, 256);
   const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);
   const pos = intArg(values.pos, '--pos', 128, 1, SHAPE.ctx);
@@ -63,6 +64,13 @@ export async function benchCommand(argv: string[]): Promise<void> {
     console.log(`writing random GPT-2-small-shaped weights to ${modelDir} ...`);
     execFileSync(python, [REFERENCE, 'make-random', '--out', modelDir, '--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
       '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx), '--seed', '0'], { env, stdio: 'inherit' });
+  }
+
+  if (values.responsiveness) {
+    for (const r of await measureResponsiveness(modelDir, threads, pos)) {
+      console.log(`${r.case}: ${r.wallMs.toFixed(0)} ms, event-loop delay max ${r.maxDelayMs.toFixed(1)} ms, p99 ${r.p99DelayMs.toFixed(1)} ms`);
+    }
+    return;
   }
 
   // Load time, both ways: prepacked weights (faster runs) and weights used in place (faster load, less RAM).

@@ -7,9 +7,9 @@ import { HookPoint, concreteShape } from './hooks';
 import type { ModelConfig } from './config';
 
 /** Bytes of the logits and the fetched hooks (each graph output counted once) for batch x pos tokens. */
-export function runBytes(config: ModelConfig, hooks: readonly HookPoint[], batch: number, pos: number): number {
+export function runBytes(config: ModelConfig, hooks: readonly HookPoint[], batch: number, pos: number, lastPositionLogits = false): number {
   const outputs = new Map<string, number>();
-  outputs.set('logits', batch * pos * config.dVocab * 4);
+  outputs.set('logits', batch * (lastPositionLogits ? 1 : pos) * config.dVocab * 4);
   for (const h of hooks) outputs.set(h.output, concreteShape(h.shape, batch, pos).reduce((a, b) => a * b, 1) * 4);
   return [...outputs.values()].reduce((a, b) => a + b, 0);
 }

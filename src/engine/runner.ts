@@ -14,13 +14,15 @@ export interface TraceOptions {
   hooks?: readonly HookPoint[];
   /** Interventions applied during the run; cached hooks hold the values after them. */
   interventions?: readonly Intervention[];
+  /** 'last': logits of the last position only ([batch, 1, d_vocab]), much cheaper. Default 'all'. */
+  logits?: 'all' | 'last';
   signal?: AbortSignal;
 }
 
 export interface Trace {
   /** [batch][pos] tokens that ran. */
   tokens: Token[][];
-  /** [batch, pos, d_vocab] */
+  /** [batch, pos, d_vocab], or [batch, 1, d_vocab] when only the last position was asked for */
   logits: TensorData;
   cache: ActivationCache;
   runMs: number;

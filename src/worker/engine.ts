@@ -63,9 +63,10 @@ export class Engine implements Runner {
     const variant: GraphVariant = {
       attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
       interventions: interventions.map((iv) => iv.hook),
+      lastPositionLogits: opts.logits === 'last',
     };
     if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
-    checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos), this.memoryLimitBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
+    checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos, opts.logits === 'last'), this.memoryLimitBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
     const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])];
     const ids = batch.flatMap((row) => row.map((t) => t.id));
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));

@@ -10,7 +10,7 @@ import type { Runner } from '../runner';
 import type { Token } from '../tokenizer';
 import type { Intervention } from '../../protocol/engine';
 import type { TensorData } from '../../protocol/tensor';
-import { MetricSpec, metricName, metricValues } from './metrics';
+import { MetricSpec, logitsNeeded, metricName, metricValues } from './metrics';
 import { RowPatch, rowIntervention } from './row-interventions';
 
 export type AblationUnit = 'heads' | 'neurons' | 'layers';
@@ -112,7 +112,7 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
         ...chunk.map(({ unit, source }): RowPatch => ({ positions: opts.positions, component: units[unit].component, values: sources.get(hook)![source] })),
       ]));
       const batch = [prompt, ...chunk.map(() => prompt)];
-      const run = await runner.trace(batch, { interventions, signal: opts.signal });
+      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       baseline = m[0];
       chunk.forEach(({ unit }, i) => (change[li * units.length + unit] += (m[1 + i] - m[0]) / nSources));

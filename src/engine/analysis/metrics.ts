@@ -18,6 +18,11 @@ export function metricName(m: MetricSpec): string {
   return m.kind === 'logitDiff' ? 'logit difference' : m.kind === 'answerProb' ? 'answer probability' : 'loss';
 }
 
+/** Which logits a metric reads: only the last position's (cheap) unless it needs others. */
+export function logitsNeeded(m: MetricSpec): 'all' | 'last' {
+  return m.kind !== 'loss' && m.position === undefined ? 'last' : 'all';
+}
+
 /** The metric of each batch row. `tokens` are the rows' token ids (needed by `loss`). */
 export function metricValues(logits: TensorData, m: MetricSpec, tokens: readonly (readonly number[])[]): Float64Array {
   const [batch, pos, vocab] = logits.dims; // [batch, pos, d_vocab]

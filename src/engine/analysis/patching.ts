@@ -13,7 +13,7 @@ import { fail } from '../errors';
 import { selectHooks } from '../hooks';
 import type { Runner } from '../runner';
 import type { Token } from '../tokenizer';
-import { MetricSpec, metricName, metricValues, normalizeMetric } from './metrics';
+import { MetricSpec, logitsNeeded, metricName, metricValues, normalizeMetric } from './metrics';
 import { rowIntervention } from './row-interventions';
 
 export type PatchTarget = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads' | 'heads_pos';
@@ -106,7 +106,7 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
       const src = source.cache.get(hook); // [1, pos, ...rest]
       const iv = rowIntervention(hook, src.dims.slice(1), [null, null, ...chunk.map((u) => ({ positions: u.position === undefined ? undefined : [u.position], component: u.head, values: src.data }))]);
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
-      const run = await runner.trace(batch, { interventions: [iv], signal: opts.signal });
+      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
       chunk.forEach((_, i) => {

@@ -28,7 +28,6 @@ export function buildGpt2Graph(c: ModelConfig, w: Gpt2Weights, variant: GraphVar
   };
 
   const ids = g.input('input_ids', 'int64', ['batch', 'pos']); // [batch, pos]
-  const idsShape = g.op('Shape', [ids]); // [2] = (batch, pos)
   const posLen = g.op('Shape', [ids], { start: 1, end: 2 }); // [1] = (pos)
 
   // Embeddings.
@@ -110,10 +109,7 @@ export function buildGpt2Graph(c: ModelConfig, w: Gpt2Weights, variant: GraphVar
   }
 
   const xf = layerNorm(resid, w.lnFW, w.lnFB, 'ln_final'); // [batch, pos, d_model]
-  // Unembedding as Gemm(x, W_U^T) on a 2-D view: MatMul with a Transpose would be folded into a second copy.
-  const flat = g.op('Reshape', [xf, g.constI([-1, d])]); // [batch * pos, d_model]
-  const logits2d = g.op('Gemm', [flat, W(w.unembed)], { transB: 1 }); // [batch * pos, d_vocab]
-  g.op('Reshape', [logits2d, g.op('Concat', [idsShape, g.constI([c.dVocab])], { axis: 0 })], {}, 'logits');
-  hg.declareOutputs(['batch', 'pos', c.dVocab]);
+  hg.logits(xf, W(w.unembed), d, c.dVocab);
+  hg.declareOutputs();
   return g.build('gpt2', OPSET);
 }

@@ -14,6 +14,8 @@ export interface GraphVariant {
   attnResult: boolean;
   /** Hook names with an intervention input pair. */
   interventions: readonly string[];
+  /** Unembed only the last position (logits [batch, 1, d_vocab]): what patching metrics read, for a fraction of the cost. */
+  lastPositionLogits?: boolean;
 }
 
 export const PLAIN_VARIANT: GraphVariant = { attnResult: false, interventions: [] };
@@ -78,9 +80,24 @@ export class HookedGraph {
     return this.g.op('Add', [this.g.op('Mul', [x, keep]), add], {}, name);
   }
 
-  /** Declares `logits` and every emitted hook as graph outputs. */
-  declareOutputs(logitsDims: (number | string)[]): void {
-    this.g.output('logits', 'float', logitsDims);
+  /**
+   * `logits` from the final normalized residual x [batch, pos, d_model] and an unembedding weight
+   * [d_vocab, d_model], at every position or only the last. Gemm on a 2-D view with transB: a MatMul
+   * with a Transpose would be constant-folded into a second copy of the unembedding.
+   */
+  logits(x: string, unembed: string, dModel: number, dVocab: number): void {
+    const g = this.g;
+    const last = !!this.variant.lastPositionLogits;
+    const rows = last ? g.op('Slice', [x, g.constI([-1]), g.constI([2 ** 31 - 1]), g.constI([1])]) : x; // [batch, pos or 1, d_model]
+    const lead = g.op('Shape', [rows], { start: 0, end: 2 }); // (batch, pos or 1)
+    const flat = g.op('Reshape', [rows, g.constI([-1, dModel])]); // [rows, d_model]
+    const logits2d = g.op('Gemm', [flat, unembed], { transB: 1 }); // [rows, d_vocab]
+    g.op('Reshape', [logits2d, g.op('Concat', [lead, g.constI([dVocab])], { axis: 0 })], {}, 'logits');
+    g.output('logits', 'float', ['batch', last ? 1 : 'pos', dVocab]);
+  }
+
+  /** Declares every emitted hook as a graph output. */
+  declareOutputs(): void {
     for (const p of this.points.values()) if (this.emitted.has(p.name)) this.g.output(p.name, 'float', p.shape);
   }
 }
