@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Engine } from '../../src/worker/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { tokensFromIds } from '../../src/engine/model';
-import { detectHeads, rankHeads, repeatedRandomTokens } from '../../src/engine/analysis/head-detectors';
+import { detectHeads, rankHeads, repeatedRandomTokens, runHeadDetectors } from '../../src/engine/analysis/head-detectors';
 import { tokenLosses } from '../../src/engine/analysis/loss';
 import { ROOT, WORKER } from '../helpers/reference';
 
@@ -42,6 +42,18 @@ test('demo model: an induction head after layer 0, a previous-token head in laye
   assert.ok(induction[0].score >= 0.7, `best induction head ${induction[0].layer}.${induction[0].head}: ${induction[0].score.toFixed(3)}`);
   assert.ok(previous[0].score >= 0.7, `best previous-token head 0.${previous[0].head}: ${previous[0].score.toFixed(3)}`);
   assert.ok(r.firstHalfLoss - r.repeatedHalfLoss >= 2, `loss ${r.firstHalfLoss.toFixed(2)} -> ${r.repeatedHalfLoss.toFixed(2)}`);
+});
+
+test('runHeadDetectors on generated repeated random tokens finds the planted heads', async () => {
+  const engine = await Engine.open('planted-induction', { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  try {
+    const r = await runHeadDetectors(engine, { random: { rows: 4, length: 30, seed: 99 } });
+    const [prev, , induction] = r.scores.map(rankHeads);
+    assert.deepEqual([prev[0].layer, prev[0].head, induction[0].layer, induction[0].head], [0, 0, 1, 1]);
+    assert.ok(prev[0].score >= 0.95 && induction[0].score >= 0.95);
+  } finally {
+    await engine.dispose();
+  }
 });
 
 test('planted-induction model: detectors rank the planted heads first with scores >= 0.95', async () => {

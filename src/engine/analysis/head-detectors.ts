@@ -7,6 +7,10 @@
  */
 import { fail } from '../errors';
 import type { ActivationCache } from '../cache';
+import { selectHooks } from '../hooks';
+import { tokensFromIds } from '../model';
+import type { Runner } from '../runner';
+import type { Token } from '../tokenizer';
 
 export type DetectorKind = 'previous-token' | 'duplicate-token' | 'induction';
 export const DETECTOR_KINDS: readonly DetectorKind[] = ['previous-token', 'duplicate-token', 'induction'];
@@ -93,4 +97,34 @@ export function repeatedRandomTokens(rows: number, n: number, vocab: number, bos
     }
     return [bos, ...half, ...half];
   });
+}
+
+export interface DetectorRun {
+  /** The sequences scored: the prompt, or generated repeated random tokens. */
+  source: 'prompt' | 'repeated-random';
+  scores: HeadScores[];
+}
+
+/**
+ * Scores every head for each detector kind on the prompt, or on `random.rows` sequences of BOS and
+ * `random.length` random tokens repeated once (seeded).
+ */
+export async function runHeadDetectors(
+  runner: Runner,
+  input: { prompt: Token[] } | { random: { rows: number; length: number; seed: number } },
+  kinds: readonly DetectorKind[] = DETECTOR_KINDS,
+  signal?: AbortSignal,
+): Promise<DetectorRun> {
+  const { ckpt } = runner;
+  let batch: number[][];
+  if ('prompt' in input) {
+    batch = [input.prompt.map((t) => t.id)];
+  } else {
+    const bos = ckpt.tokenizer?.bosTokenId ?? ckpt.config.bosTokenId;
+    if (bos === null || bos === undefined) fail('BAD_INPUT', { field: 'source' }, 'this model has no BOS token to start random sequences with.', 'Score the prompt instead.');
+    if (2 * input.random.length + 1 > ckpt.config.nCtx) fail('BAD_INPUT', { field: 'length' }, `2 x ${input.random.length} + 1 tokens exceed the context of ${ckpt.config.nCtx}.`);
+    batch = repeatedRandomTokens(input.random.rows, input.random.length, ckpt.config.dVocab, bos, input.random.seed);
+  }
+  const run = await runner.trace(batch.map((ids) => tokensFromIds(ckpt, ids)), { hooks: selectHooks(ckpt.hooks, 'blocks.*.attn.hook_pattern'), logits: 'last', signal });
+  return { source: 'prompt' in input ? 'prompt' : 'repeated-random', scores: kinds.map((k) => detectHeads(run.cache, batch, k)) };
 }
