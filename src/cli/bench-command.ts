@@ -15,8 +15,9 @@ import { Engine } from '../worker/engine';
 import { intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';
 import { measureResponsiveness } from './bench/responsiveness';
+import { benchPatching } from './bench/patching';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -51,7 +52,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' } }, USAGE);
+  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
   const threads = intArg(values.threads, '--threads', 1, 1, 256);
   const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);
   const pos = intArg(values.pos, '--pos', 128, 1, SHAPE.ctx);
@@ -96,10 +97,15 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const gemmGflops = Math.max(ortGflops, ref.gemmGflops);
   const limitMs = ((flopsPerToken * pos) / (gemmGflops * 1e9)) * 1000;
   const weightsMb = fs.statSync(path.join(modelDir, 'model.safetensors')).size / 2 ** 20;
-  const cases = [
+  const cases: { name: string; engineMs: number; referenceMs: number; ratio: number; gemmBoundMs?: number; fractionOfLimit: number }[] = [
     { name: `logits 1x${pos}`, engineMs: logitsMs, referenceMs: ref.logitsMs },
     { name: `full cache 1x${pos} (${allHooks.length} hook points)`, engineMs: fullMs, referenceMs: ref.fullCacheMs },
   ].map((c) => ({ ...c, ratio: c.engineMs / c.referenceMs, gemmBoundMs: limitMs, fractionOfLimit: limitMs / c.engineMs }));
+  if (values.patching) {
+    console.log('running the patching sweep (engine, then PyTorch) ...');
+    const p = await benchPatching(modelDir, threads, 64, python, REFERENCE, env, gemmGflops);
+    cases.push({ name: p.name, engineMs: p.engineMs, referenceMs: p.referenceMs, ratio: p.ratio, fractionOfLimit: p.fractionOfGemm });
+  }
   const machine = {
     cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, threads, onnxruntime: ort.env.versions.node ?? 'unknown', torch: ref.torch,
     gemmGflopsOnnxruntime: ortGflops, gemmGflopsTorch: ref.gemmGflops, flopsPerToken,
@@ -110,7 +116,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   console.log(`\n${machine.cpu}, ${threads} thread(s); fp32 GEMM ${ortGflops.toFixed(1)} GFLOP/s (onnxruntime), ${ref.gemmGflops.toFixed(1)} (torch ${ref.torch}); ${(flopsPerToken / 1e6).toFixed(0)} MFLOP/token`);
   console.log('case                                   engine ms   torch ms   ratio   GEMM-bound ms   of limit');
   for (const c of cases) {
-    console.log(`${c.name.padEnd(38)} ${c.engineMs.toFixed(1).padStart(9)} ${c.referenceMs.toFixed(1).padStart(10)} ${c.ratio.toFixed(2).padStart(7)} ${c.gemmBoundMs.toFixed(1).padStart(15)} ${(100 * c.fractionOfLimit).toFixed(0).padStart(9)}%`);
+    console.log(`${c.name.padEnd(38)} ${c.engineMs.toFixed(1).padStart(9)} ${c.referenceMs.toFixed(1).padStart(10)} ${c.ratio.toFixed(2).padStart(7)} ${(c.gemmBoundMs?.toFixed(1) ?? '-').padStart(15)} ${(100 * c.fractionOfLimit).toFixed(0).padStart(9)}%`);
   }
   console.log(`load (safetensors to ready session): ${loadInPlaceMs.toFixed(0)} ms in place, ${loadPrepackMs.toFixed(0)} ms prepacked; torch reference ${ref.loadMs.toFixed(0)} ms`);
   console.log(`peak RSS: engine process ${enginePeakMb.toFixed(0)} MB, reference ${ref.peakRssMb.toFixed(0)} MB; weights ${weightsMb.toFixed(0)} MB`);

@@ -13,6 +13,7 @@ TypeScript engine: its own safetensors reader and writer, its own forward.
                           --answer ID --counterfactual ID                  (prints JSON: normalized sweep)
   gpt2_reference.py dla --model DIR --tokens 1,2,3 --answer ID [--counterfactual ID]   (prints JSON)
   gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
+  gpt2_reference.py bench-patch --model DIR --pos 64 --threads 1            (times a residual patching sweep)
 """
 import argparse
 import json
@@ -287,6 +288,33 @@ def dla_cmd(a):
     print(json.dumps({'values': [float(v) for v in values], 'heads': heads}))
 
 
+def bench_patch_cmd(a):
+    """Times a denoising residual-stream patching sweep (every layer x every position of a prompt of
+    --pos tokens) done as a TransformerLens user would: per layer, one batched forward of the corrupted
+    prompt whose hook overwrites row i's position i with the clean run's value; metric from the logits."""
+    torch.set_num_threads(a.threads)
+    m = Gpt2Reference(a.model)
+    gen = torch.Generator().manual_seed(0)
+    vocab = m.W_U.shape[1]
+    clean = torch.randint(0, vocab, (1, a.pos), generator=gen)
+    corrupted = clean.clone()
+    corrupted[0, a.pos - 4] = (corrupted[0, a.pos - 4] + 1) % vocab
+    t0 = time.perf_counter()
+    cache = {}
+    m.forward(clean, cache)
+    rows = torch.arange(a.pos)
+    results = []
+    for l in range(m.L):
+        hook = f'blocks.{l}.hook_resid_pre'
+        keep = torch.ones(a.pos, a.pos, 1)
+        keep[rows, rows] = 0
+        add = (1 - keep) * cache[hook]  # [rows, pos, d_model]: row i carries the clean value at position i
+        logits = m.forward(corrupted.expand(a.pos, a.pos), None, {hook: (keep, add)})
+        results.append(logits[:, -1, 1] - logits[:, -1, 2])
+    ms = (time.perf_counter() - t0) * 1000
+    print(json.dumps({'sweepMs': ms, 'rows': m.L * a.pos, 'pos': a.pos}))
+
+
 def bench_cmd(a):
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(0)
@@ -358,8 +386,12 @@ def main():
     b.add_argument('--pos', type=int, default=128)
     b.add_argument('--threads', type=int, default=1)
     b.add_argument('--repeats', type=int, default=5)
+    bp = sub.add_parser('bench-patch')
+    bp.add_argument('--model', required=True)
+    bp.add_argument('--pos', type=int, default=64)
+    bp.add_argument('--threads', type=int, default=1)
     a = ap.parse_args()
-    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'dla': dla_cmd, 'bench': bench_cmd}[a.cmd](a)
+    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'dla': dla_cmd, 'bench': bench_cmd, 'bench-patch': bench_patch_cmd}[a.cmd](a)
 
 
 if __name__ == '__main__':
