@@ -7,13 +7,13 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../../src/worker/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { tokensFromIds } from '../../src/engine/model';
 import { detectHeads, rankHeads, repeatedRandomTokens, runHeadDetectors } from '../../src/engine/analysis/head-detectors';
 import { tokenLosses } from '../../src/engine/analysis/loss';
+import { activationPatching } from '../../src/engine/analysis/patching';
 import { ROOT, WORKER } from '../helpers/reference';
 
 const MODELS = path.join(ROOT, 'media', 'models');
@@ -35,7 +35,7 @@ async function repeatedTrace(name: string, seed: number) {
   };
 }
 
-test('demo model: an induction head after layer 0, a previous-token head in layer 0, and in-context copying', { skip: !fs.existsSync(path.join(MODELS, 'demo', 'model.safetensors')) && 'the demo model is not built yet' }, async () => {
+test('demo model: an induction head after layer 0, a previous-token head in layer 0, and in-context copying', async () => {
   const r = await repeatedTrace('demo', 2026);
   const induction = rankHeads(detectHeads(r.trace.cache, r.rows, 'induction')).filter((h) => h.layer >= 1);
   const previous = rankHeads(detectHeads(r.trace.cache, r.rows, 'previous-token')).filter((h) => h.layer === 0);
@@ -66,4 +66,25 @@ test('planted-induction model: detectors rank the planted heads first with score
   assert.ok(induction[0].score >= 0.95, `1.1 induction ${induction[0].score}`);
   assert.ok(previous[1].score < 0.5 && induction[1].score < 0.5, 'no other head looks planted');
   assert.ok(r.firstHalfLoss - r.repeatedHalfLoss >= 2, `the induction head copies: loss ${r.firstHalfLoss.toFixed(2)} -> ${r.repeatedHalfLoss.toFixed(2)}`);
+});
+
+test('demo model: patching the induction head\'s output on a repeated sequence moves the metric more than any other head', async () => {
+  const engine = await Engine.open('demo', { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  try {
+    const { dVocab } = engine.ckpt.config;
+    const bos = engine.ckpt.tokenizer!.bosTokenId!;
+    const [repeated] = repeatedRandomTokens(1, 30, dVocab, bos, 4242); // BOS A A
+    const [other] = repeatedRandomTokens(1, 30, dVocab, bos, 4343);
+    const broken = [...repeated.slice(0, 31), ...other.slice(31)]; // BOS A B: nothing to copy
+    const metric = { kind: 'loss' as const, from: 32, to: 61 }; // the second half's tokens
+    const r = await activationPatching(engine, tokensFromIds(engine.ckpt, repeated), tokensFromIds(engine.ckpt, broken), { target: 'heads', metric, direction: 'noise' });
+    const moved = Array.from(r.values, (v, i) => ({ head: `${r.layers[Math.floor(i / r.units.length)]}.${i % r.units.length}`, by: Math.abs(1 - v) }));
+    moved.sort((a, b) => b.by - a.by);
+    const detectors = await runHeadDetectors(engine, { random: { rows: 8, length: 50, seed: 7 } }, ['induction']);
+    const best = rankHeads(detectors.scores[0])[0];
+    assert.equal(moved[0].head, `${best.layer}.${best.head}`, JSON.stringify(moved));
+    assert.ok(moved[0].by > 2 * moved[1].by, JSON.stringify(moved));
+  } finally {
+    await engine.dispose();
+  }
 });
