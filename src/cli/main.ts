@@ -5,12 +5,14 @@ import { EngineError } from '../engine/errors';
 import { hooksCommand } from './hooks-command';
 import { traceCommand } from './trace-command';
 import { benchCommand } from './bench-command';
+import { runCommand } from './run-command';
 
 const HELP = `circuit-lens: trace transformer language models and read every TransformerLens hook point.
 
 Usage:
   circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N]
                      [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
+  circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M]
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
   circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick]
 
@@ -27,6 +29,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'hooks':
       hooksCommand(rest);
+      return 0;
+    case 'run':
+      await runCommand(rest, abort.signal);
       return 0;
     case 'bench':
       await benchCommand(rest);

@@ -4,6 +4,7 @@
  * being typed is usually invalid, and the editor still wants whatever parts make sense.
  */
 import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
+import { readCircuitAnalysis } from './circuit-kinds';
 import { ANALYSIS_KINDS, AnalysisKind, AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
 
 export interface ParsedSpec {
@@ -110,6 +111,8 @@ class SpecReader {
         if (k && (k.value < 1 || k.value > 20)) this.error(k.range, '"topK" must be between 1 and 20.');
         return { ...base, kind, target: this.string(n, 'target'), topK: k && k.value >= 1 && k.value <= 20 ? k.value : DEFAULT_TOP_K };
       }
+      default:
+        return readCircuitAnalysis(this, n, kind, base);
     }
   }
 }
@@ -138,9 +141,26 @@ export function parseSpec(text: string): ParsedSpec {
     names.add(p.name.value);
   }
   for (const a of analyses) {
-    if (a.prompt && !names.has(a.prompt.value)) r.error(a.prompt.range, `no prompt is named ${JSON.stringify(a.prompt.value)}; prompts: ${[...names].join(', ') || 'none'}.`);
+    for (const ref of promptReferences(a)) {
+      if (!names.has(ref.value)) r.error(ref.range, `no prompt is named ${JSON.stringify(ref.value)}; prompts: ${[...names].join(', ') || 'none'}.`);
+    }
   }
   return { spec: { model: r.string(root, 'model'), prompts, analyses, cache }, problems: r.problems };
+}
+
+/** Every prompt name an analysis refers to. */
+function promptReferences(a: AnalysisSpec): Located<string>[] {
+  const refs = a.prompt ? [a.prompt] : [];
+  switch (a.kind) {
+    case 'patching':
+      return [...refs, a.corrupted];
+    case 'ablation':
+      return [...refs, ...a.reference];
+    case 'steering':
+      return [...refs, ...a.positive, ...a.negative];
+    default:
+      return refs;
+  }
 }
 
 /** The prompt an analysis runs on: the one it names, else the first. */

@@ -3,6 +3,8 @@
  * the source range it came from, so diagnostics, CodeLenses and "Reveal in spec" point at exact text.
  */
 
+import { CIRCUIT_KINDS, CircuitAnalysis } from './circuit-kinds';
+
 /** A character range [offset, offset + length) in the spec's text. */
 export interface SourceRange {
   offset: number;
@@ -26,8 +28,8 @@ export interface PromptSpec {
   range: SourceRange;
 }
 
-/** The analysis kinds this version runs; the interventions issue adds more. */
-export const ANALYSIS_KINDS = ['attention', 'logitLens'] as const;
+/** The analysis kinds: the two views, then the circuit analyses (circuit-kinds.ts). */
+export const ANALYSIS_KINDS = ['attention', 'logitLens', ...CIRCUIT_KINDS] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
 
 interface AnalysisBase {
@@ -57,7 +59,7 @@ export interface LogitLensAnalysis extends AnalysisBase {
   topK: number;
 }
 
-export type AnalysisSpec = AttentionAnalysis | LogitLensAnalysis;
+export type AnalysisSpec = AttentionAnalysis | LogitLensAnalysis | CircuitAnalysis;
 
 export interface ExperimentSpec {
   model?: Located<string>;

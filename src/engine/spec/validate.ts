@@ -12,6 +12,8 @@ export interface ModelFacts {
   nLayers: number;
   nHeads: number;
   nCtx: number;
+  /** MLP width, for neuron indices. */
+  dMlp?: number;
   hooks: readonly HookPoint[];
   /** Token count of a text (with BOS when `prependBos`), or null when the model has no tokenizer. */
   countTokens: ((text: string, prependBos: boolean) => number) | null;
@@ -49,6 +51,17 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         break;
       case 'logitLens':
         singleToken(problems, facts, a.target, 'target');
+        break;
+      case 'patching':
+      case 'ablation':
+        for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
+        if (a.kind === 'ablation' && facts.dMlp !== undefined) for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
+        break;
+      case 'steering':
+        if (!facts.hooks.some((h) => h.name === a.hook.value)) {
+          const near = closestHookName(a.hook.value, facts.hooks);
+          problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(a.hook.value)}.${near ? ` Closest: ${near}.` : ''}`, range: a.hook.range, suggestion: near });
+        }
         break;
     }
   }
