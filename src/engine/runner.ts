@@ -16,6 +16,11 @@ export interface TraceOptions {
   interventions?: readonly Intervention[];
   /** 'last': logits of the last position only ([batch, 1, d_vocab]), much cheaper. Default 'all'. */
   logits?: 'all' | 'last';
+  /**
+   * Start at a block from given residuals (blocks.L.hook_resid_pre, [batch, pos, d_model]) instead of the
+   * tokens' embeddings: earlier layers are not run and their hooks cannot be cached.
+   */
+  startAt?: { layer: number; resid: TensorData };
   signal?: AbortSignal;
 }
 

@@ -47,6 +47,8 @@ export interface RunParams {
   variant: GraphVariant;
   /** One per name in variant.interventions. */
   interventions: Intervention[];
+  /** blocks.{variant.startLayer}.hook_resid_pre [batch, pos, d_model] when the variant starts later. */
+  startResid?: TensorData;
   /** Graph outputs to fetch: `logits` and hook outputs. */
   fetch: string[];
 }

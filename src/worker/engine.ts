@@ -11,7 +11,7 @@ import { Checkpoint, openCheckpoint, tokenizePrompt } from '../engine/model';
 import { LogitLens, lensInput } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Intervention, LoadResult, SessionOptions } from '../protocol/engine';
-import { GraphVariant, outputFor } from '../engine/graph/hooked-graph';
+import { GraphVariant, START_INPUT, computedIn, outputFor } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { WorkerClient } from './client';
 import type { Runner, Trace, TraceOptions } from '../engine/runner';
@@ -64,21 +64,36 @@ export class Engine implements Runner {
       attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
+      startLayer: opts.startAt?.layer,
     };
+    if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
+    const notComputed = hooks.find((h) => !computedIn(h.name, variant));
+    if (notComputed) fail('BAD_INPUT', { field: notComputed.name }, `is before layer ${variant.startLayer}, where this run starts.`);
     if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
     checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos, opts.logits === 'last'), this.memoryLimitBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
     const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])];
     const ids = batch.flatMap((row) => row.map((t) => t.id));
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
-    const result = await this.client.run({ ids, batch: batch.length, pos, variant, interventions: fed, fetch }, opts.signal);
+    const fromGraph = fetch.filter((f) => f !== START_INPUT);
+    const result = await this.client.run({ ids, batch: batch.length, pos, variant, interventions: fed, fetch: fromGraph, startResid: opts.startAt?.resid }, opts.signal);
     const tensors = new Map<string, TensorData>();
     for (const h of hooks) {
-      const t = result.tensors[outputFor(h, variant)];
+      const out = outputFor(h, variant);
+      const t = out === START_INPUT ? opts.startAt!.resid : result.tensors[out];
       const want = concreteShape(h.shape, batch.length, pos);
       if (t.dims.join() !== want.join()) fail('RUNTIME', { field: h.name }, `engine returned shape [${t.dims}], expected [${want}].`);
       tensors.set(h.name, t);
     }
     return { tokens: batch, logits: result.tensors.logits, cache: new ActivationCache(tensors, this.ckpt.config), runMs: result.runMs };
+  }
+
+  private checkStart(start: { layer: number; resid: TensorData }, batch: number, pos: number): void {
+    const { nLayers, dModel } = this.ckpt.config;
+    if (!Number.isInteger(start.layer) || start.layer < 0 || start.layer >= nLayers) fail('BAD_INPUT', { field: 'startAt.layer' }, `must be in [0, ${nLayers}), got ${start.layer}.`);
+    const want = [batch, pos, dModel];
+    if (start.resid.dims.join() !== want.join() || start.resid.data.length !== batch * pos * dModel) {
+      fail('BAD_INPUT', { field: 'startAt.resid' }, `has shape [${start.resid.dims}], expected [${want}].`);
+    }
   }
 
   /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */

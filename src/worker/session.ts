@@ -82,7 +82,7 @@ export class ModelSessions {
   }
 
   session(which: SessionKind): Promise<ort.InferenceSession> {
-    const key = which.kind === 'unembed' ? 'unembed' : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, [...which.variant.interventions].sort()]);
+    const key = which.kind === 'unembed' ? 'unembed' : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort()]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order

@@ -9,7 +9,7 @@ import { openCheckpoint } from '../engine/model';
 import { assertNever } from '../protocol/assert';
 import type { LensParams, LensResult, LoadParams, LoadResult, RunParams, RunResult, WorkerReply, WorkerRequest } from '../protocol/engine';
 import { summariseLensRows } from '../engine/logit-lens';
-import { addInput, keepInput } from '../engine/graph/hooked-graph';
+import { START_INPUT, addInput, keepInput } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { ModelSessions } from './session';
 
@@ -54,9 +54,14 @@ async function run(id: number, p: RunParams): Promise<RunResult> {
   for (let first = 0; first < p.batch; first += rowsPerChunk) {
     checkCancelled(id);
     const rows = Math.min(rowsPerChunk, p.batch - first);
-    const ids = new ort.Tensor('int64', BigInt64Array.from(p.ids.slice(first * p.pos, (first + rows) * p.pos), (v) => BigInt(v)), [rows, p.pos]);
+    const feeds: Record<string, ort.Tensor> = {};
+    if (p.variant.startLayer !== undefined) {
+      if (!p.startResid) fail('BAD_INPUT', { field: 'startResid' }, 'a run that starts after layer 0 needs its residual input.');
+      feeds[START_INPUT] = batchRows(p.startResid, first, rows, p.batch);
+    } else {
+      feeds.input_ids = new ort.Tensor('int64', BigInt64Array.from(p.ids.slice(first * p.pos, (first + rows) * p.pos), (v) => BigInt(v)), [rows, p.pos]);
+    }
     const t0 = performance.now();
-    const feeds: Record<string, ort.Tensor> = { input_ids: ids };
     for (const iv of p.interventions) {
       feeds[keepInput(iv.hook)] = batchRows(iv.keep, first, rows, p.batch);
       feeds[addInput(iv.hook)] = batchRows(iv.add, first, rows, p.batch);

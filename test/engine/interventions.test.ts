@@ -67,3 +67,25 @@ test('EXPECTED FAILURE - an intervention on a LayerNorm scale is refused with a 
     await engine.dispose();
   }
 });
+
+test('a run started at layer L from the residual stream matches the reference from L on', async () => {
+  const ref = referenceActivations(dir, ids);
+  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    for (const layer of [0, 2]) {
+      const resid = ref.get(`blocks.${layer}.hook_resid_pre`)!;
+      const later = engine.ckpt.hooks.filter((h) => h.name.startsWith('blocks.') && Number(h.name.split('.')[1]) >= layer);
+      const t = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: later, startAt: { layer, resid } });
+      for (const name of ['logits', ...t.cache.names()]) {
+        const mine = name === 'logits' ? t.logits : t.cache.get(name);
+        assert.ok(maxAbsDiff(mine.data, ref.get(name)!.data) <= 1e-4, `start ${layer}: ${name}`);
+      }
+      if (layer > 0) {
+        await assert.rejects(engine.trace([tokensFromIds(engine.ckpt, ids[0])], { hooks: engine.ckpt.hooks.slice(0, 1), startAt: { layer, resid: { dims: [1, 9, 48], data: resid.data.slice(0, 9 * 48) } } }),
+          (e: unknown) => e instanceof EngineError && /before layer 2/.test(e.message));
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+});

@@ -32,10 +32,12 @@ export async function benchPatching(modelDir: string, threads: number, pos: numb
   } finally {
     await engine.dispose();
   }
-  // What the engine ran: the clean run (all positions unembedded), then per layer pos + 2 rows through
-  // every block, each unembedding its last position only.
-  const blockFlops = 2 * L * (4 * d * d + 2 * d * m); // per token
-  const flops = pos * (blockFlops + 2 * d * V) + L * (pos + 2) * (pos * blockFlops + 2 * d * V);
+  // What the engine ran: the clean and corrupted runs, then for each layer l, pos + 2 rows through
+  // blocks l..L-1 only (they start from the runs' own residual stream), each unembedding its last
+  // position only.
+  const layerFlops = 2 * (4 * d * d + 2 * d * m); // per token and block
+  let flops = 2 * (pos * L * layerFlops + 2 * d * V);
+  for (let l = 0; l < L; l++) flops += (pos + 2) * (pos * (L - l) * layerFlops + 2 * d * V);
   const ref = JSON.parse(execFileSync(python, [reference, 'bench-patch', '--model', modelDir, '--pos', String(pos), '--threads', String(threads)], { env, encoding: 'utf8' }));
   return {
     name: `resid_pre patching sweep ${L} layers x ${pos} positions`,

@@ -11,7 +11,7 @@ import type { Token } from '../tokenizer';
 import type { Intervention } from '../../protocol/engine';
 import type { TensorData } from '../../protocol/tensor';
 import { MetricSpec, logitsNeeded, metricName, metricValues } from './metrics';
-import { RowPatch, rowIntervention } from './row-interventions';
+import { RowPatch, rowIntervention, stackRows } from './row-interventions';
 
 export type AblationUnit = 'heads' | 'neurons' | 'layers';
 export type AblationKind = 'zero' | 'mean' | 'resample';
@@ -94,6 +94,9 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
   const nSources = opts.kind === 'resample' ? reference.length : 1;
   const shapeOf = (hook: string) => hooks.find((h) => h.name === hook)!.shape.slice(1).map((d) => (d === 'pos' ? prompt.length : (d as number)));
 
+  // Each layer's runs start at that layer from the prompt's own residual stream.
+  const starts = layers.map((l) => `blocks.${l}.hook_resid_pre`);
+  const own = await runner.trace([prompt], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
   const change = new Float32Array(layers.length * units.length);
   let baseline = NaN;
   // Rows of one layer: each unit x each source; runs split so replacement values stay bounded.
@@ -112,7 +115,8 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
         ...chunk.map(({ unit, source }): RowPatch => ({ positions: opts.positions, component: units[unit].component, values: sources.get(hook)![source] })),
       ]));
       const batch = [prompt, ...chunk.map(() => prompt)];
-      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), signal: opts.signal });
+      const resid = stackRows(batch.map(() => own.cache.get(starts[li])));
+      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), startAt: { layer, resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       baseline = m[0];
       chunk.forEach(({ unit }, i) => (change[li * units.length + unit] += (m[1 + i] - m[0]) / nSources));

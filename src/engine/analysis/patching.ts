@@ -14,7 +14,7 @@ import { selectHooks } from '../hooks';
 import type { Runner } from '../runner';
 import type { Token } from '../tokenizer';
 import { MetricSpec, logitsNeeded, metricName, metricValues, normalizeMetric } from './metrics';
-import { rowIntervention } from './row-interventions';
+import { rowIntervention, stackRows } from './row-interventions';
 
 export type PatchTarget = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads' | 'heads_pos';
 export const PATCH_TARGETS: readonly PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads', 'heads_pos'];
@@ -89,7 +89,12 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
   const direction = opts.direction ?? 'denoise';
   const [receiving, sourceTokens] = direction === 'denoise' ? [corrupted, clean] : [clean, corrupted];
   const hookNames = layers.map((l) => `blocks.${l}.${HOOK[opts.target]}`);
-  const source = await runner.trace([sourceTokens], { hooks: selectHooks(hooks, hookNames.join(',')), signal: opts.signal });
+  // Each layer's runs start at that layer from the runs' own residual streams (earlier layers are
+  // identical to the receiving run), so the source and receiving runs cache every swept resid_pre.
+  const starts = layers.map((l) => `blocks.${l}.hook_resid_pre`);
+  const source = await runner.trace([sourceTokens], { hooks: selectHooks(hooks, [...new Set([...hookNames, ...starts])].join(',')), logits: 'last', signal: opts.signal });
+  const target = await runner.trace([receiving], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
+  const [cleanRun, corruptedRun] = direction === 'denoise' ? [source, target] : [target, source];
   const units = unitsFor(opts.target, clean, config.nHeads, positions);
 
   const bytesPerRow = (source.cache.get(hookNames[0]).data.length + pos * config.nHeads) * 4;
@@ -106,7 +111,9 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
       const src = source.cache.get(hook); // [1, pos, ...rest]
       const iv = rowIntervention(hook, src.dims.slice(1), [null, null, ...chunk.map((u) => ({ positions: u.position === undefined ? undefined : [u.position], component: u.head, values: src.data }))]);
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
-      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), signal: opts.signal });
+      const startHook = starts[li];
+      const resid = stackRows([cleanRun.cache.get(startHook), corruptedRun.cache.get(startHook), ...chunk.map(() => target.cache.get(startHook))]);
+      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
       chunk.forEach((_, i) => {

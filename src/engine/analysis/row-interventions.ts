@@ -6,6 +6,7 @@
  * The hook's per-row shape is [pos, ...rest]; components, when the hook has them, are rest[0].
  */
 import type { Intervention } from '../../protocol/engine';
+import type { TensorData } from '../../protocol/tensor';
 
 export interface RowPatch {
   /** Positions this row patches (default: all). */
@@ -52,4 +53,12 @@ export function rowIntervention(hook: string, rowDims: number[], rows: (RowPatch
   });
   const keepDims = axis === 'none' ? [rows.length, pos, 1] : rest.length === 2 ? [rows.length, pos, comps, 1] : [rows.length, pos, comps];
   return { hook, keep: { dims: keepDims, data: keep }, add: { dims: [rows.length, ...rowDims], data: add } };
+}
+
+/** Rows [1, ...rest] stacked into [rows, ...rest]. */
+export function stackRows(rows: TensorData[]): TensorData {
+  const per = rows[0].data.length;
+  const data = new Float32Array(per * rows.length);
+  rows.forEach((r, i) => data.set(r.data, i * per));
+  return { dims: [rows.length, ...rows[0].dims.slice(1)], data };
 }

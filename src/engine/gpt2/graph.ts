@@ -5,7 +5,7 @@
  * safetensors file as external data.
  */
 import { GraphBuilder } from '../graph/builder';
-import { GraphVariant, HookedGraph } from '../graph/hooked-graph';
+import { GraphVariant, HookedGraph, START_INPUT } from '../graph/hooked-graph';
 import type { ModelConfig } from '../config';
 import { gpt2HookPoints } from '../hooks';
 import type { Gpt2Weights, WeightRef } from './weights';
@@ -27,14 +27,20 @@ export function buildGpt2Graph(c: ModelConfig, w: Gpt2Weights, variant: GraphVar
     return name;
   };
 
-  const ids = g.input('input_ids', 'int64', ['batch', 'pos']); // [batch, pos]
-  const posLen = g.op('Shape', [ids], { start: 1, end: 2 }); // [1] = (pos)
-
-  // Embeddings.
-  const embed = hook('hook_embed', (o) => g.op('Gather', [W(w.wte), ids], { axis: 0 }, o)); // [batch, pos, d_model]
-  const posRows = g.op('Slice', [W(w.wpe), g.constI([0]), posLen, g.constI([0])]); // [pos, d_model]
-  const posEmbed = hook('hook_pos_embed', (o) => g.op('Expand', [posRows, g.op('Shape', [embed])], {}, o)); // [batch, pos, d_model]
-  let resid = hook('blocks.0.hook_resid_pre', (o) => g.op('Add', [embed, posEmbed], {}, o)); // [batch, pos, d_model]
+  const start = variant.startLayer ?? 0;
+  let resid: string;
+  let posLen: string;
+  if (variant.startLayer === undefined) {
+    const ids = g.input('input_ids', 'int64', ['batch', 'pos']); // [batch, pos]
+    posLen = g.op('Shape', [ids], { start: 1, end: 2 }); // [1] = (pos)
+    const embed = hook('hook_embed', (o) => g.op('Gather', [W(w.wte), ids], { axis: 0 }, o)); // [batch, pos, d_model]
+    const posRows = g.op('Slice', [W(w.wpe), g.constI([0]), posLen, g.constI([0])]); // [pos, d_model]
+    const posEmbed = hook('hook_pos_embed', (o) => g.op('Expand', [posRows, g.op('Shape', [embed])], {}, o)); // [batch, pos, d_model]
+    resid = hook('blocks.0.hook_resid_pre', (o) => g.op('Add', [embed, posEmbed], {}, o)); // [batch, pos, d_model]
+  } else {
+    resid = g.input(START_INPUT, 'float', ['batch', 'pos', d]); // blocks.start.hook_resid_pre
+    posLen = g.op('Shape', [resid], { start: 1, end: 2 });
+  }
 
   // Causal mask, shared by all layers: true on and below the diagonal.
   const square = g.op('Concat', [posLen, posLen], { axis: 0 });
@@ -68,10 +74,10 @@ export function buildGpt2Graph(c: ModelConfig, w: Gpt2Weights, variant: GraphVar
 
   const headsShape = g.constI([0, 0, h, dh]);
   const flatShape = g.constI([0, 0, d]);
-  for (let l = 0; l < c.nLayers; l++) {
+  for (let l = start; l < c.nLayers; l++) {
     const b = w.blocks[l];
     const p = `blocks.${l}.`;
-    if (l > 0) resid = hg.alias(p + 'hook_resid_pre', resid);
+    if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
     const x1 = layerNorm(resid, b.ln1W, b.ln1B, p + 'ln1'); // [batch, pos, d_model]
     const qkv = linear(x1, b.attnW, b.attnB); // [batch, pos, 3 d_model]
     const [qf, kf, vf] = [g.tmp('q'), g.tmp('k'), g.tmp('v')];

@@ -16,6 +16,23 @@ export interface GraphVariant {
   interventions: readonly string[];
   /** Unembed only the last position (logits [batch, 1, d_vocab]): what patching metrics read, for a fraction of the cost. */
   lastPositionLogits?: boolean;
+  /**
+   * Start at this block (undefined: from the tokens): the graph input `resid_start` is blocks.L.hook_resid_pre and nothing before it
+   * is computed (hooks of earlier layers do not exist in this variant). Patching at layer L reuses the
+   * runs' own earlier layers this way instead of recomputing them.
+   */
+  startLayer?: number;
+}
+
+/** The graph input holding blocks.startLayer.hook_resid_pre in a variant that starts there. */
+export const START_INPUT = 'resid_start';
+
+/** Whether a hook is computed by a variant (not before its start layer). */
+export function computedIn(hookName: string, variant: GraphVariant): boolean {
+  const start = variant.startLayer;
+  if (start === undefined) return true;
+  const m = /^blocks\.(\d+)\./.exec(hookName);
+  return m ? Number(m[1]) >= start : !hookName.startsWith('hook_');
 }
 
 export const PLAIN_VARIANT: GraphVariant = { attnResult: false, interventions: [] };
@@ -45,6 +62,7 @@ export class HookedGraph {
       if (!p) fail('UNKNOWN_HOOK', { field: name }, 'no such hook point for an intervention.');
       if (!isIntervenable(p)) fail('BAD_INPUT', { field: name }, 'interventions on LayerNorm scales are not supported.', 'Intervene on hook_normalized instead.');
       if (p.needsAttnResult && !variant.attnResult) fail('BAD_INPUT', { field: name }, 'needs the per-head result variant.');
+      if (!computedIn(name, variant)) fail('BAD_INPUT', { field: name }, `is before the start layer ${variant.startLayer} of this run.`);
     }
   }
 
@@ -104,5 +122,8 @@ export class HookedGraph {
 
 /** The graph output holding a hook's value in a variant: an alias reads its source unless intervened. */
 export function outputFor(h: HookPoint, variant: GraphVariant): string {
-  return variant.interventions.includes(h.name) ? h.name : h.output;
+  if (variant.interventions.includes(h.name)) return h.name;
+  // A run that starts at layer L has no block L-1 output: its resid_pre is the input.
+  if (variant.startLayer !== undefined && h.name === `blocks.${variant.startLayer}.hook_resid_pre`) return START_INPUT;
+  return h.output;
 }
