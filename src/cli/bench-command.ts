@@ -14,6 +14,7 @@ import { GraphBuilder } from '../engine/graph/builder';
 import { Engine } from '../worker/engine';
 import { intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';
+import { benchLlama } from './bench-llama';
 
 const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
 const ROOT = path.join(__dirname, '..');
@@ -50,6 +51,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
+  if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' } }, USAGE);
   const threads = intArg(values.threads, '--threads', 1, 1, 256);
   const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);

@@ -12,7 +12,7 @@ Usage:
   circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N]
                      [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
-  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick]
+  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama]
 
 --model takes a Hugging Face checkpoint folder, a models--ORG--NAME cache folder, ORG/NAME from the
 Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.`;

@@ -129,8 +129,10 @@ export class ModelTokenizer {
   }
 
   /**
-   * Character ranges. Byte-level BPE tokens spell UTF-8 bytes, so walking the prompt's bytes gives exact
-   * ranges; a token that ends inside a multi-byte character covers that whole character.
+   * Character ranges. Byte-level BPE tokens spell UTF-8 bytes, and sentencepiece-style tokens (Llama,
+   * Mistral) spell text with '▁' for a space and <0xNN> for a fallback byte, so walking the prompt's
+   * bytes gives exact ranges; a token that ends inside a multi-byte character covers that whole
+   * character. A space the tokenizer prepends (sentencepiece's dummy prefix) belongs to no character.
    */
   private withOffsets(text: string, ids: number[]): Token[] {
     const bytes = new TextEncoder().encode(text);
@@ -151,19 +153,22 @@ export class ModelTokenizer {
       while (e < bytes.length && (bytes[e] & 0xc0) === 0x80) e++;
       return utf16At[e];
     };
-    let cursor = 0;
-    return ids.map((id) => {
-      const len = this.byteLength(id);
-      const start = utf16At[Math.min(cursor, bytes.length)];
+    const lengths = ids.map((id) => this.byteLength(id));
+    // Bytes the tokenizer added in front of the prompt (a prepended '▁'): the first token's start absorbs them.
+    let cursor = Math.min(0, bytes.length - lengths.reduce<number>((a, n) => a + (n ?? 0), 0));
+    return ids.map((id, i) => {
+      const len = lengths[i];
+      const start = utf16At[Math.min(Math.max(cursor, 0), bytes.length)];
       cursor = len === undefined ? cursor : cursor + len;
-      return { id, text: this.decode([id]), start, end: len === undefined ? start : charEnd(cursor) };
+      return { id, text: this.decode([id]), start, end: len === undefined ? start : charEnd(Math.max(cursor, 0)) };
     });
   }
 
   private byteLength(id: number): number | undefined {
     const piece = this.tok.id_to_token(id);
     if (piece === undefined) return undefined;
-    if (this.added.has(id) || !this.byteLevel) return new TextEncoder().encode(piece).length;
+    if (this.added.has(id)) return new TextEncoder().encode(piece).length;
+    if (!this.byteLevel) return /^<0x[0-9A-Fa-f]{2}>$/.test(piece) ? 1 : new TextEncoder().encode(piece.replaceAll('\u2581', ' ')).length;
     let n = 0;
     for (const ch of piece) if (BYTE_OF.has(ch)) n++;
     return n;
