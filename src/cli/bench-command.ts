@@ -16,6 +16,7 @@ import { intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';
 import { measureResponsiveness } from './bench/responsiveness';
 import { benchPatching } from './bench/patching';
+import { benchLlama } from './bench/llama';
 
 const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
 const ROOT = path.join(__dirname, '..');
@@ -52,6 +53,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 }
 
 export async function benchCommand(argv: string[]): Promise<void> {
+  if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
   const threads = intArg(values.threads, '--threads', 1, 1, 256);
   const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);

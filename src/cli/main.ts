@@ -14,7 +14,7 @@ Usage:
                      [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
   circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M]
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
-  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick]
+  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama]
 
 --model takes a Hugging Face checkpoint folder, a models--ORG--NAME cache folder, ORG/NAME from the
 Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.`;

@@ -2,7 +2,7 @@
  * Activations of one run keyed by TransformerLens hook name, with TransformerLens' accumulated_resid.
  */
 import { fail } from './errors';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from './model-config';
 import type { TensorData } from '../protocol/tensor';
 
 export interface AccumulatedResid {
@@ -36,9 +36,9 @@ export class ActivationCache {
 
   /**
    * The residual stream before each layer up to `layer` (default: all layers plus the final
-   * resid_post), optionally with each resid_mid, optionally scaled by the cached final LayerNorm
-   * (centred and divided by ln_final.hook_scale, without its weight and bias, as TransformerLens'
-   * apply_ln_to_stack).
+   * resid_post), optionally with each resid_mid, optionally scaled by the cached final norm
+   * (centred for LayerNorm, not for RMSNorm, and divided by ln_final.hook_scale, without its weight and
+   * bias, as TransformerLens' apply_ln_to_stack).
    */
   accumulatedResid(opts: { layer?: number; inclMid?: boolean; applyLn?: boolean } = {}): AccumulatedResid {
     const n = this.config.nLayers;
@@ -57,12 +57,15 @@ export class ActivationCache {
     parts.forEach((p, c) => out.set(p.data, c * rows * d));
     if (opts.applyLn) {
       const scale = this.get('ln_final.hook_scale').data; // [batch, pos, 1]
+      const centre = this.config.normalization === 'layernorm'; // RMSNorm does not centre
       for (let c = 0; c < parts.length; c++) {
         for (let r = 0; r < rows; r++) {
           const base = (c * rows + r) * d;
           let mean = 0;
-          for (let i = 0; i < d; i++) mean += out[base + i];
-          mean /= d;
+          if (centre) {
+            for (let i = 0; i < d; i++) mean += out[base + i];
+            mean /= d;
+          }
           for (let i = 0; i < d; i++) out[base + i] = (out[base + i] - mean) / scale[r];
         }
       }

@@ -3,7 +3,7 @@
  * symbolic dims 'batch' and 'pos'; everything else is a number fixed by the model.
  */
 import { fail } from './errors';
-import type { ModelConfig } from './config';
+import type { ModelConfig } from './model-config';
 
 export type Dim = number | 'batch' | 'pos';
 
@@ -16,30 +16,41 @@ export interface HookPoint {
   needsAttnResult: boolean;
 }
 
-/** Every hook point of a GPT-2-family model, in forward order (TransformerLens names and shapes). */
-export function gpt2HookPoints(c: ModelConfig): HookPoint[] {
-  const { dModel: d, nHeads: h, dHead: dh, dMlp: m } = c;
+/**
+ * Every hook point of a model, in forward order, with TransformerLens' names and shapes: rotary models
+ * have no hook_pos_embed (blocks.0.hook_resid_pre is hook_embed) and add attn.hook_rot_q/hook_rot_k;
+ * hook_k, hook_v and hook_rot_k have the key/value head count; parallel attention and MLP (GPT-NeoX)
+ * have no hook_resid_mid; gated MLPs add mlp.hook_pre_linear.
+ */
+export function hookPoints(c: ModelConfig): HookPoint[] {
+  const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh, dMlp: m } = c;
+  const rotary = c.positional === 'rotary';
   const hooks: HookPoint[] = [];
   const add = (name: string, shape: Dim[], output = name, needsAttnResult = false) => hooks.push({ name, shape, output, needsAttnResult });
   add('hook_embed', ['batch', 'pos', d]);
-  add('hook_pos_embed', ['batch', 'pos', d]);
+  if (!rotary) add('hook_pos_embed', ['batch', 'pos', d]);
   for (let l = 0; l < c.nLayers; l++) {
     const b = `blocks.${l}.`;
-    add(b + 'hook_resid_pre', ['batch', 'pos', d], l === 0 ? b + 'hook_resid_pre' : `blocks.${l - 1}.hook_resid_post`);
+    add(b + 'hook_resid_pre', ['batch', 'pos', d], l > 0 ? `blocks.${l - 1}.hook_resid_post` : rotary ? 'hook_embed' : b + 'hook_resid_pre');
     add(b + 'ln1.hook_scale', ['batch', 'pos', 1]);
     add(b + 'ln1.hook_normalized', ['batch', 'pos', d]);
     add(b + 'attn.hook_q', ['batch', 'pos', h, dh]);
-    add(b + 'attn.hook_k', ['batch', 'pos', h, dh]);
-    add(b + 'attn.hook_v', ['batch', 'pos', h, dh]);
+    add(b + 'attn.hook_k', ['batch', 'pos', kv, dh]);
+    add(b + 'attn.hook_v', ['batch', 'pos', kv, dh]);
+    if (rotary) {
+      add(b + 'attn.hook_rot_q', ['batch', 'pos', h, dh]);
+      add(b + 'attn.hook_rot_k', ['batch', 'pos', kv, dh]);
+    }
     add(b + 'attn.hook_attn_scores', ['batch', h, 'pos', 'pos']);
     add(b + 'attn.hook_pattern', ['batch', h, 'pos', 'pos']);
     add(b + 'attn.hook_z', ['batch', 'pos', h, dh]);
     add(b + 'attn.hook_result', ['batch', 'pos', h, d], b + 'attn.hook_result', true);
     add(b + 'hook_attn_out', ['batch', 'pos', d]);
-    add(b + 'hook_resid_mid', ['batch', 'pos', d]);
+    if (!c.parallelAttnMlp) add(b + 'hook_resid_mid', ['batch', 'pos', d]);
     add(b + 'ln2.hook_scale', ['batch', 'pos', 1]);
     add(b + 'ln2.hook_normalized', ['batch', 'pos', d]);
     add(b + 'mlp.hook_pre', ['batch', 'pos', m]);
+    if (c.gatedMlp) add(b + 'mlp.hook_pre_linear', ['batch', 'pos', m]);
     add(b + 'mlp.hook_post', ['batch', 'pos', m]);
     add(b + 'hook_mlp_out', ['batch', 'pos', d]);
     add(b + 'hook_resid_post', ['batch', 'pos', d]);

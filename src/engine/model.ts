@@ -1,13 +1,15 @@
 /**
- * A checkpoint opened for use: its config, weight index, GPT-2 parameter map, tokenizer and hook points.
+ * A checkpoint opened for use: its config, weight index, family-neutral parameter map, tokenizer and hook points.
  * Opening reads only headers and small JSON files, so it is fast and can happen in any thread.
  */
 import * as path from 'node:path';
-import { ModelConfig, readConfig } from './config';
+import { readConfig } from './config';
+import type { ModelConfig } from './model-config';
 import { ResolveOptions, WeightIndex, openWeights, resolveCheckpointDir } from './checkpoint';
 import { fail } from './errors';
-import { Gpt2Weights, findGpt2Weights } from './gpt2/weights';
-import { HookPoint, gpt2HookPoints } from './hooks';
+import { familyOf } from './families/registry';
+import { HookPoint, hookPoints } from './hooks';
+import type { ModelParams } from './params';
 import { ModelTokenizer, Token } from './tokenizer';
 
 export interface Checkpoint {
@@ -17,7 +19,11 @@ export interface Checkpoint {
   name: string;
   config: ModelConfig;
   weights: WeightIndex;
-  gpt2: Gpt2Weights;
+  /**
+   * Where each parameter is, family-neutral: `params.finalNorm` (kind: `config.normalization`) and
+   * `params.unembed` ([d_vocab, d_model]) serve direct logit attribution.
+   */
+  params: ModelParams;
   tokenizer: ModelTokenizer | null;
   hooks: HookPoint[];
 }
@@ -27,9 +33,9 @@ export function openCheckpoint(spec: string, opts: ResolveOptions = {}): Checkpo
   const configPath = path.join(dir, 'config.json');
   const config = readConfig(configPath);
   const weights = openWeights(dir);
-  const gpt2 = findGpt2Weights(config, weights, configPath);
+  const params = familyOf(config).findParams(config, weights, configPath);
   const tokenizer = ModelTokenizer.fromDir(dir, config.bosTokenId);
-  return { spec, dir, name: displayName(spec, dir), config, weights, gpt2, tokenizer, hooks: gpt2HookPoints(config) };
+  return { spec, dir, name: displayName(spec, dir), config, weights, params, tokenizer, hooks: hookPoints(config) };
 }
 
 function displayName(spec: string, dir: string): string {
@@ -59,6 +65,6 @@ export function tokensFromIds(ckpt: Checkpoint, ids: number[], field = '--tokens
 
 function checkLength(ckpt: Checkpoint, n: number, field: string): void {
   if (n > ckpt.config.nCtx) {
-    fail('BAD_INPUT', { field }, `${n} tokens exceed the model's context of ${ckpt.config.nCtx} (n_positions).`, 'Shorten the prompt.');
+    fail('BAD_INPUT', { field }, `${n} tokens exceed the model's context of ${ckpt.config.nCtx} (${familyOf(ckpt.config).contextField} in config.json).`, 'Shorten the prompt.');
   }
 }

@@ -60,8 +60,8 @@ function byteLevelBpe(vocab: Record<string, number>, merges: string[], specials:
 
 /**
  * A BPE vocabulary and merge list that the tokenizer library can run: ids are distinct non-negative
- * integers, and every merge joins two vocabulary entries into a third. (The library loops forever on
- * some inconsistent files, so they are refused here with the line at fault.)
+ * integers and every merge is a pair of two non-empty tokens. (The library loops forever on some
+ * malformed files, so they are refused here with the entry at fault.)
  */
 function checkBpe(vocab: unknown, merges: unknown, file: string): void {
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) fail('BAD_TOKENIZER', { file, field: 'vocab' }, 'is not a token -> id object.');
@@ -72,11 +72,10 @@ function checkBpe(vocab: unknown, merges: unknown, file: string): void {
     ids.add(id as number);
   }
   if (!Array.isArray(merges)) fail('BAD_TOKENIZER', { file, field: 'merges' }, 'is not a list.');
-  const known = vocab as Record<string, number>;
   merges.forEach((m, i) => {
     const pair = typeof m === 'string' ? m.split(' ') : m;
-    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string' && x in known) || !(pair.join('') in known)) {
-      fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} does not join two vocabulary entries into a third.`);
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string' && x.length > 0)) {
+      fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} is not a pair of two tokens.`);
     }
   });
 }
@@ -169,8 +168,10 @@ export class ModelTokenizer {
   }
 
   /**
-   * Character ranges. Byte-level BPE tokens spell UTF-8 bytes, so walking the prompt's bytes gives exact
-   * ranges; a token that ends inside a multi-byte character covers that whole character.
+   * Character ranges. Byte-level BPE tokens spell UTF-8 bytes, and sentencepiece-style tokens (Llama,
+   * Mistral) spell text with '▁' for a space and <0xNN> for a fallback byte, so walking the prompt's
+   * bytes gives exact ranges; a token that ends inside a multi-byte character covers that whole
+   * character. A space the tokenizer prepends (sentencepiece's dummy prefix) belongs to no character.
    */
   private withOffsets(text: string, ids: number[]): Token[] {
     const bytes = new TextEncoder().encode(text);
@@ -191,19 +192,22 @@ export class ModelTokenizer {
       while (e < bytes.length && (bytes[e] & 0xc0) === 0x80) e++;
       return utf16At[e];
     };
-    let cursor = 0;
-    return ids.map((id) => {
-      const len = this.byteLength(id);
-      const start = utf16At[Math.min(cursor, bytes.length)];
+    const lengths = ids.map((id) => this.byteLength(id));
+    // Bytes the tokenizer added in front of the prompt (a prepended '▁'): the first token's start absorbs them.
+    let cursor = Math.min(0, bytes.length - lengths.reduce<number>((a, n) => a + (n ?? 0), 0));
+    return ids.map((id, i) => {
+      const len = lengths[i];
+      const start = utf16At[Math.min(Math.max(cursor, 0), bytes.length)];
       cursor = len === undefined ? cursor : cursor + len;
-      return { id, text: this.decode([id]), start, end: len === undefined ? start : charEnd(cursor) };
+      return { id, text: this.decode([id]), start, end: len === undefined ? start : charEnd(Math.max(cursor, 0)) };
     });
   }
 
   private byteLength(id: number): number | undefined {
     const piece = this.tok.id_to_token(id);
     if (piece === undefined) return undefined;
-    if (this.added.has(id) || !this.byteLevel) return new TextEncoder().encode(piece).length;
+    if (this.added.has(id)) return new TextEncoder().encode(piece).length;
+    if (!this.byteLevel) return /^<0x[0-9A-Fa-f]{2}>$/.test(piece) ? 1 : new TextEncoder().encode(piece.replaceAll('\u2581', ' ')).length;
     let n = 0;
     for (const ch of piece) if (BYTE_OF.has(ch)) n++;
     return n;

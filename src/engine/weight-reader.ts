@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { toFloat32 } from './dtype';
 import { fail } from './errors';
-import type { WeightRef } from './gpt2/weights';
+import type { WeightRef } from './params';
 
 /** Rows of a 2-D weight (all of a 1-D one when `rows` is absent), as float32. */
 export function readWeightRows(dataDir: string, ref: WeightRef, rows?: readonly number[]): Float32Array[] {

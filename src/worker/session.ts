@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { buildGpt2Graph } from '../engine/gpt2/graph';
-import { buildUnembedGraph } from '../engine/gpt2/unembed-graph';
+import { buildModelGraph } from '../engine/graph/model-graph';
+import { buildUnembedGraph } from '../engine/graph/unembed-graph';
 import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
 import type { Checkpoint } from '../engine/model';
 import { fail } from '../engine/errors';
@@ -87,8 +87,8 @@ export class ModelSessions {
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order
     } else {
-      const { config, gpt2 } = this.ckpt;
-      const model = which.kind === 'model' ? buildGpt2Graph(config, gpt2, which.variant) : buildUnembedGraph(config, gpt2);
+      const { config, params } = this.ckpt;
+      const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant) : buildUnembedGraph(config, params);
       s = ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
       s.catch(() => this.sessions.delete(key));
     }

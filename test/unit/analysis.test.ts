@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import { detectionTargets, detectHeads, repeatedRandomTokens } from '../../src/engine/analysis/head-detectors';
 import { tokenLosses } from '../../src/engine/analysis/loss';
 import { ActivationCache } from '../../src/engine/cache';
-import { parseGpt2Config } from '../../src/engine/config';
+import { parseConfig } from '../../src/engine/config';
 import { topK, softmax } from '../../src/engine/math';
 
 test('detection targets follow the token sequence', () => {
@@ -14,7 +14,7 @@ test('detection targets follow the token sequence', () => {
 });
 
 test('a perfect previous-token head scores 1 and a uniform head scores 1/(q+1) on average', () => {
-  const config = parseGpt2Config({ model_type: 'gpt2', n_layer: 1, n_embd: 4, n_head: 2, n_positions: 8, vocab_size: 10 }, 'config.json');
+  const config = parseConfig({ model_type: 'gpt2', n_layer: 1, n_embd: 4, n_head: 2, n_positions: 8, vocab_size: 10 }, 'config.json');
   const pos = 4;
   const data = new Float32Array(2 * pos * pos); // [batch 1, head 2, q, k]
   for (let q = 0; q < pos; q++) {

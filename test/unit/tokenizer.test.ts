@@ -70,3 +70,37 @@ test('tokenizer.json gives the same ids as vocab.json + merges.txt', () => {
 test('a folder without tokenizer files has no tokenizer', () => {
   assert.equal(ModelTokenizer.fromDir(tmpDir('empty'), null), null);
 });
+
+/** A small sentencepiece-style tokenizer.json (Llama / Mistral): '▁' for spaces, a prepended '▁', byte fallback. */
+function sentencepieceDir(style: 'normalizer' | 'metaspace'): string {
+  const dir = tmpDir('sptok');
+  const pieces = ['<unk>', '<s>', '</s>', ...Array.from({ length: 256 }, (_, b) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`),
+    '▁', 'H', 'e', 'l', 'o', 'w', 'r', 'd', '▁H', 'll', 'llo', 'ello', '▁Hello', '▁w', 'rl', 'rld', '▁東'];
+  const vocab = Object.fromEntries(pieces.map((p, i) => [p, i]));
+  const merges = ['▁ H', 'l l', 'll o', 'e llo', '▁H ello', '▁ w', 'r l', 'rl d', '▁ 東'];
+  const spaces = style === 'normalizer'
+    ? { normalizer: { type: 'Sequence', normalizers: [{ type: 'Prepend', prepend: '▁' }, { type: 'Replace', pattern: { String: ' ' }, content: '▁' }] }, pre_tokenizer: null }
+    : { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: false } };
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+    version: '1.0',
+    added_tokens: [0, 1, 2].map((id) => ({ id, content: pieces[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
+    ...spaces,
+    post_processor: null,
+    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }, { type: 'Strip', content: ' ', start: 1, stop: 0 }] },
+    model: { type: 'BPE', dropout: null, unk_token: '<unk>', continuing_subword_prefix: null, end_of_word_suffix: null, fuse_unk: true, byte_fallback: true, vocab, merges },
+  }));
+  fs.writeFileSync(path.join(dir, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<s>' }));
+  return dir;
+}
+
+for (const style of ['normalizer', 'metaspace'] as const) {
+  test(`sentencepiece-style tokens (${style}) get exact character ranges: '▁' is one space, <0xNN> one byte, the dummy prefix none`, () => {
+    const tok = ModelTokenizer.fromDir(sentencepieceDir(style), null)!;
+    const text = 'Hello wörld 東';
+    const t = tok.encode(text, { prependBos: false });
+    const spans = t.map((x) => text.slice(x.start, x.end));
+    // 'ö' is two fallback bytes: both cover the whole character.
+    assert.deepEqual(spans, ['Hello', ' w', 'ö', 'ö', 'rld', ' 東']);
+    assert.equal(tok.bosTokenId, 1);
+  });
+}

@@ -1,7 +1,7 @@
 /**
  * Direct logit attribution (TransformerLens' decompose_resid / stack_head_results with apply_ln): each
- * component written to the residual stream at one position, centred and divided by that position's
- * final LayerNorm scale from the run, dotted with the direction that the final LayerNorm's weight and
+ * component written to the residual stream at one position, centred (LayerNorm models) and divided by
+ * that position's final norm scale from the run, dotted with the direction that the final LayerNorm's weight and
  * the unembedding give the logit difference (answer - counterfactual, or the answer's logit alone).
  * The final LayerNorm's bias adds a constant term, reported as its own component, so the components
  * sum to the logit difference.
@@ -34,21 +34,23 @@ export interface AttributionResult {
 }
 
 export async function directLogitAttribution(runner: Runner, prompt: Token[], opts: AttributionOptions): Promise<AttributionResult> {
-  const { config, hooks, gpt2, weights } = runner.ckpt;
+  const { config, hooks, params, weights } = runner.ckpt;
   const { nLayers, nHeads, dModel: d, dVocab } = config;
   const pos = opts.position ?? prompt.length - 1;
   if (!Number.isInteger(pos) || pos < 0 || pos >= prompt.length) fail('BAD_INPUT', { field: 'position' }, `must be in [0, ${prompt.length}), got ${pos}.`);
   for (const [field, id] of [['answer', opts.answer], ['counterfactual', opts.counterfactual]] as const) {
     if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < dVocab)) fail('BAD_INPUT', { field }, `token id ${id} is outside the vocabulary [0, ${dVocab}).`);
   }
-  const names = 'hook_embed,hook_pos_embed,blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_result,ln_final.hook_scale';
+  const hasPos = hooks.some((h) => h.name === 'hook_pos_embed'); // rotary models have none
+  const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_result,ln_final.hook_scale`;
   const run = await runner.trace([prompt], { hooks: selectHooks(hooks, names), signal: opts.signal });
 
   // The logit-difference direction in the residual stream, after the final LayerNorm's weight.
   const ids = opts.counterfactual === undefined ? [opts.answer] : [opts.answer, opts.counterfactual];
-  const rows = readWeightRows(weights.dataDir, gpt2.unembed, ids); // [n, d_model]
-  const [lnW] = readWeightRows(weights.dataDir, gpt2.lnFW);
-  const [lnB] = readWeightRows(weights.dataDir, gpt2.lnFB);
+  const rows = readWeightRows(weights.dataDir, params.unembed, ids); // [n, d_model]
+  const [lnW] = readWeightRows(weights.dataDir, params.finalNorm.w);
+  const lnB = params.finalNorm.b ? readWeightRows(weights.dataDir, params.finalNorm.b)[0] : undefined; // RMSNorm has none
+  const center = config.normalization === 'layernorm';
   const unembedDiff = Float64Array.from({ length: d }, (_, i) => rows[0][i] - (rows[1]?.[i] ?? 0));
   const direction = unembedDiff.map((u, i) => u * lnW[i]);
   const scale = run.cache.get('ln_final.hook_scale').data[pos]; // [1, pos, 1]
@@ -56,15 +58,17 @@ export async function directLogitAttribution(runner: Runner, prompt: Token[], op
   /** Contribution of a d_model vector at `offset` in `data`. */
   const contribution = (data: Float32Array, offset: number): number => {
     let mean = 0;
-    for (let i = 0; i < d; i++) mean += data[offset + i];
-    mean /= d;
+    if (center) {
+      for (let i = 0; i < d; i++) mean += data[offset + i];
+      mean /= d;
+    }
     let dot = 0;
     for (let i = 0; i < d; i++) dot += (data[offset + i] - mean) * direction[i];
     return dot / scale;
   };
   const at = (hook: string) => contribution(run.cache.get(hook).data, pos * d); // [1, pos, d_model]
-  const labels = ['embed', 'pos_embed'];
-  const values = [at('hook_embed'), at('hook_pos_embed')];
+  const labels = hasPos ? ['embed', 'pos_embed'] : ['embed'];
+  const values = hasPos ? [at('hook_embed'), at('hook_pos_embed')] : [at('hook_embed')];
   const heads = new Float32Array(nLayers * nHeads);
   for (let l = 0; l < nLayers; l++) {
     labels.push(`L${l} attn`, `L${l} mlp`);
@@ -72,8 +76,10 @@ export async function directLogitAttribution(runner: Runner, prompt: Token[], op
     const result = run.cache.get(`blocks.${l}.attn.hook_result`).data; // [1, pos, head, d_model]
     for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d);
   }
-  labels.push('ln_final bias');
-  values.push(unembedDiff.reduce((a, u, i) => a + u * lnB[i], 0));
+  if (lnB) {
+    labels.push('ln_final bias');
+    values.push(unembedDiff.reduce((a, u, i) => a + u * lnB[i], 0));
+  }
   const logits = run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab);
   return {
     labels,

@@ -1,5 +1,5 @@
 import type { GraphBuilder } from '../graph/builder';
-import type { WeightRef } from './weights';
+import type { WeightRef } from '../params';
 
 /**
  * Declares a checkpoint tensor as an external-data initializer and returns the name of its fp32 value:

@@ -1,0 +1,64 @@
+/**
+ * Llama-style config.json (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM): RMSNorm, rotary
+ * embeddings over the whole head (rope_theta, rope_scaling), SwiGLU MLP, grouped-query attention
+ * (num_key_value_heads), optional head_dim; Qwen2's q/k/v biases; Mistral's and Qwen2's sliding window.
+ */
+import type { ModelConfig } from '../../model-config';
+import { fail } from '../../errors';
+import { ConfigFields } from '../config-fields';
+import { rotaryConfig } from '../rope';
+
+/** Per-layer attention windows: Mistral's sliding_window on every layer, Qwen2's from max_window_layers on, or layer_types. */
+function windows(f: ConfigFields, nLayers: number): (number | null)[] {
+  const none = Array<number | null>(nLayers).fill(null);
+  const type = f.raw.model_type;
+  // Hugging Face defaults: Mistral slides over 4096 positions unless sliding_window is null; Qwen2 only with use_sliding_window.
+  const enabled = type === 'mistral' ? f.raw.sliding_window !== null : type === 'qwen2' ? f.bool('use_sliding_window', false) && f.raw.sliding_window !== null : false;
+  if (!enabled) return none;
+  const w = f.int('sliding_window', 1 << 24, 4096);
+  const types = f.raw.layer_types;
+  if (Array.isArray(types)) {
+    if (types.length !== nLayers) fail('BAD_CONFIG', { file: f.path, field: 'layer_types' }, `has ${types.length} entries for ${nLayers} layers.`);
+    return types.map((t) => (t === 'sliding_attention' ? w : null));
+  }
+  const first = type === 'qwen2' ? f.int('max_window_layers', 1 << 20, 28) : 0;
+  return none.map((_, l) => (l >= first ? w : null));
+}
+
+export function parseLlamaConfig(raw: Record<string, unknown>, path: string): ModelConfig {
+  const f = new ConfigFields(raw, path);
+  const type = raw.model_type as string;
+  const nLayers = f.int('num_hidden_layers', 1024);
+  const dModel = f.int('hidden_size', 1 << 16);
+  const nHeads = f.int('num_attention_heads', 1024);
+  const nKvHeads = f.int('num_key_value_heads', 1024, nHeads);
+  if (nHeads % nKvHeads !== 0) fail('BAD_CONFIG', { file: path, field: 'num_key_value_heads' }, `${nKvHeads} does not divide num_attention_heads ${nHeads}.`);
+  const dHead = raw.head_dim == null ? f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size') : f.int('head_dim', 1 << 16);
+  const dVocab = f.int('vocab_size', 1 << 24);
+  const attentionBias = type === 'llama' && f.bool('attention_bias', false);
+  return {
+    architecture: 'llama',
+    modelType: type,
+    nLayers,
+    dModel,
+    nHeads,
+    nKvHeads,
+    dHead,
+    dMlp: f.int('intermediate_size', 1 << 20),
+    nCtx: f.int('max_position_embeddings', 1 << 24, 2048),
+    dVocab,
+    normalization: 'rmsnorm',
+    lnEps: f.positive('rms_norm_eps', 1, 1e-6),
+    act: f.activation('hidden_act', 'silu'),
+    positional: 'rotary',
+    rotary: rotaryConfig(f, dHead, raw.head_dim == null ? 'num_attention_heads' : 'head_dim'),
+    parallelAttnMlp: false,
+    gatedMlp: true,
+    scaleAttnWeights: true,
+    scaleAttnByInverseLayerIdx: false,
+    attnWindows: windows(f, nLayers),
+    biases: { qkv: type === 'qwen2' || attentionBias, attnOut: attentionBias, mlp: type === 'llama' && f.bool('mlp_bias', false) },
+    tieWordEmbeddings: f.bool('tie_word_embeddings', false),
+    bosTokenId: f.bosTokenId(dVocab),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * GPT-NeoX / Pythia config.json (GPTNeoXForCausalLM): hidden_size, num_attention_heads, rotary_pct,
+ * rotary_emb_base / rope_theta, use_parallel_residual, attention_bias, untied embed_out by default.
+ */
+import type { ModelConfig } from '../../model-config';
+import { ConfigFields } from '../config-fields';
+import { rotaryConfig } from '../rope';
+
+export function parseNeoxConfig(raw: Record<string, unknown>, path: string): ModelConfig {
+  const f = new ConfigFields(raw, path);
+  const nLayers = f.int('num_hidden_layers', 1024);
+  const dModel = f.int('hidden_size', 1 << 16);
+  const nHeads = f.int('num_attention_heads', 1024);
+  const dHead = f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size');
+  const dVocab = f.int('vocab_size', 1 << 24);
+  // Hugging Face truncates: rotary_ndims = int(head_size * rotary_pct).
+  const pctField = raw.rotary_pct == null && raw.partial_rotary_factor != null ? 'partial_rotary_factor' : 'rotary_pct';
+  const rotaryPct = f.positive(pctField, 1, 0.25);
+  const attentionBias = f.bool('attention_bias', true);
+  return {
+    architecture: 'neox',
+    modelType: 'gpt_neox',
+    nLayers,
+    dModel,
+    nHeads,
+    nKvHeads: nHeads,
+    dHead,
+    dMlp: f.int('intermediate_size', 1 << 20, 4 * dModel),
+    nCtx: f.int('max_position_embeddings', 1 << 24, 2048),
+    dVocab,
+    normalization: 'layernorm',
+    lnEps: f.positive('layer_norm_eps', 1, 1e-5),
+    act: f.activation('hidden_act', 'gelu'),
+    positional: 'rotary',
+    rotary: rotaryConfig(f, Math.floor(dHead * rotaryPct), pctField),
+    parallelAttnMlp: f.bool('use_parallel_residual', true),
+    gatedMlp: false,
+    scaleAttnWeights: true,
+    scaleAttnByInverseLayerIdx: false,
+    attnWindows: Array(nLayers).fill(null),
+    biases: { qkv: attentionBias, attnOut: attentionBias, mlp: true },
+    tieWordEmbeddings: f.bool('tie_word_embeddings', false),
+    bosTokenId: f.bosTokenId(dVocab),
+  };
+}
+

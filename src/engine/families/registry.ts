@@ -1,0 +1,43 @@
+/**
+ * The model families the engine reads: for each, the config.json model_type values it accepts, how to
+ * read its config and where its tensors are. The graph builder, hook list and unembedding are shared and
+ * driven by the family-neutral ModelConfig and ModelParams.
+ */
+import type { Architecture, ModelConfig } from '../model-config';
+import type { WeightIndex } from '../checkpoint';
+import type { ModelParams } from '../params';
+import { parseGpt2Config } from './gpt2/config';
+import { findGpt2Weights } from './gpt2/weights';
+import { parseGptNeoConfig } from './gptneo/config';
+import { findGptNeoWeights } from './gptneo/weights';
+import { parseLlamaConfig } from './llama/config';
+import { findLlamaWeights } from './llama/weights';
+import { parseNeoxConfig } from './neox/config';
+import { findNeoxWeights } from './neox/weights';
+
+export interface Family {
+  architecture: Architecture;
+  /** How the family is called in messages and `circuit-lens hooks`. */
+  label: string;
+  /** config.json model_type values of this family. */
+  modelTypes: readonly string[];
+  /** The config.json field holding the context length (named in errors). */
+  contextField: string;
+  parseConfig(raw: Record<string, unknown>, path: string): ModelConfig;
+  findParams(c: ModelConfig, index: WeightIndex, configPath: string): ModelParams;
+}
+
+export const FAMILIES: readonly Family[] = [
+  { architecture: 'gpt2', label: 'GPT-2', modelTypes: ['gpt2'], contextField: 'n_positions', parseConfig: parseGpt2Config, findParams: findGpt2Weights },
+  { architecture: 'neox', label: 'GPT-NeoX', modelTypes: ['gpt_neox'], contextField: 'max_position_embeddings', parseConfig: parseNeoxConfig, findParams: findNeoxWeights },
+  { architecture: 'llama', label: 'Llama-style', modelTypes: ['llama', 'mistral', 'qwen2'], contextField: 'max_position_embeddings', parseConfig: parseLlamaConfig, findParams: findLlamaWeights },
+  { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
+];
+
+export function familyForModelType(modelType: unknown): Family | undefined {
+  return FAMILIES.find((f) => typeof modelType === 'string' && f.modelTypes.includes(modelType));
+}
+
+export function familyOf(c: ModelConfig): Family {
+  return FAMILIES.find((f) => f.architecture === c.architecture)!;
+}

@@ -1,0 +1,166 @@
+/**
+ * The instrumented model graph for every family: Hugging Face's forward (TransformerLens'
+ * from_pretrained_no_processing: no folded norms, no centering), with every TransformerLens hook point a
+ * named graph output and optional interventions (see hooked-graph.ts). Weights stay in the safetensors
+ * files as external data. What differs between families comes from the config (norm kind, positions,
+ * parallel attention and MLP, gated MLP, key/value heads, attention windows) and the params' layouts.
+ */
+import { GraphBuilder } from './builder';
+import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
+import type { ModelConfig } from '../model-config';
+import { hookPoints } from '../hooks';
+import type { BlockParams, ModelParams } from '../params';
+import { activation } from './activation';
+import { GraphContext } from './context';
+import { normalize } from './norm';
+import { RotaryTables, applyRotary, rotaryTables } from './rotary';
+
+/** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
+const OPSET = 17;
+
+/** Attention masks by window (0: plain causal), built once per graph. */
+class Masks {
+  private readonly masks = new Map<number, string>();
+  private readonly lower: string;
+
+  constructor(private readonly g: GraphBuilder, posLen: string) {
+    const square = g.op('Concat', [posLen, posLen], { axis: 0 });
+    const ones = g.op('ConstantOfShape', [square], { value: { tensor: { dataType: 1, dims: [1], floatData: [1] } } }); // [pos, pos]
+    this.lower = g.op('Trilu', [ones], { upper: 0 }); // 1 on and below the diagonal
+  }
+
+  /** [pos, pos] bool, true where query q may attend to key k: k <= q, and q - k < window when windowed. */
+  get(window: number | null): string {
+    const key = window ?? 0;
+    let m = this.masks.get(key);
+    if (!m) {
+      const band = window === null ? this.lower : this.g.op('Trilu', [this.lower, this.g.constI([1 - window], [])], { upper: 1 });
+      this.masks.set(key, (m = this.g.op('Cast', [band], { to: 9 })));
+    }
+    return m;
+  }
+}
+
+export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant): Uint8Array {
+  const g = new GraphBuilder();
+  const ctx = new GraphContext(g);
+  const hg = new HookedGraph(g, hookPoints(c), variant);
+  const hook = hg.hook.bind(hg);
+  const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh } = c;
+
+  const start = variant.startLayer ?? 0;
+  let resid: string;
+  if (variant.startLayer !== undefined) {
+    resid = ctx.startFromResidual(START_INPUT, d); // blocks.start.hook_resid_pre [batch, pos, d_model]
+  } else {
+    const embed = hook('hook_embed', (o) => g.op('Gather', [ctx.W(w.embed), ctx.ids], { axis: 0 }, o)); // [batch, pos, d_model]
+    if (w.posEmbed) {
+      const posRows = g.op('Slice', [ctx.W(w.posEmbed), g.constI([0]), ctx.posLen, g.constI([0])]); // [pos, d_model]
+      const posEmbed = hook('hook_pos_embed', (o) => g.op('Expand', [posRows, g.op('Shape', [embed])], {}, o)); // [batch, pos, d_model]
+      resid = hook('blocks.0.hook_resid_pre', (o) => g.op('Add', [embed, posEmbed], {}, o));
+    } else {
+      resid = hg.alias('blocks.0.hook_resid_pre', embed);
+    }
+  }
+
+  const masks = new Masks(g, ctx.posLen);
+  const rotary = c.rotary ? rotaryTables(ctx, c.rotary) : null;
+  const minusInf = g.constF([-Infinity], []);
+  const headsShape = (n: number) => g.constI([0, 0, n, dh]);
+  const norm = (x: string, n: BlockParams['ln1'], prefix: string) => normalize(ctx, hg, c.normalization, c.lnEps, x, n, prefix);
+
+  /** q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary. */
+  const projectQkv = (x: string, b: BlockParams, p: string): [string, string, string] => {
+    const names = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v'].map((n) => p + n);
+    const heads = [h, kv, kv];
+    if (b.qkv.kind === 'separate') {
+      const lin = [b.qkv.q, b.qkv.k, b.qkv.v];
+      return names.map((n, i) => hook(n, (o) => g.op('Reshape', [ctx.linear(x, lin[i]), headsShape(heads[i])], {}, o))) as [string, string, string];
+    }
+    const fused = ctx.linear(x, b.qkv.proj); // [batch, pos, 3 * n_heads * d_head]
+    const parts = [g.tmp('q'), g.tmp('k'), g.tmp('v')];
+    if (b.qkv.order === 'blocks') {
+      g.op('Split', [fused, g.constI([h * dh, h * dh, h * dh])], { axis: 2 }, parts);
+    } else {
+      // GPT-NeoX: [head, (q | k | v), d_head]
+      g.op('Split', [g.op('Reshape', [fused, g.constI([0, 0, h, 3 * dh])]), g.constI([dh, dh, dh])], { axis: 3 }, parts);
+    }
+    return names.map((n, i) => hook(n, (o) => g.op('Reshape', [parts[i], headsShape(h)], {}, o))) as [string, string, string];
+  };
+
+  /**
+   * [batch, kv_heads, a, b] -> [batch, n_heads, a, b] (`target` gives a and b, one of them -1): each
+   * key/value head serves n_heads / kv_heads consecutive query heads.
+   */
+  const repeatKv = (x: string, target: [number, number]): string => {
+    if (kv === h) return x;
+    const expanded = g.op('Expand', [g.op('Unsqueeze', [x, g.constI([2])]), g.constI([1, 1, h / kv, 1, 1])]); // [batch, kv, rep, a, b]
+    return g.op('Reshape', [expanded, g.constI([0, h, ...target])]);
+  };
+
+  const attention = (x: string, b: BlockParams, l: number, p: string, rot: RotaryTables | null): string => {
+    let [q, k, v] = projectQkv(x, b, p);
+    if (rot && c.rotary) {
+      q = hook(p + 'attn.hook_rot_q', (o) => applyRotary(ctx, q, rot, c.rotary!.dims, dh, o));
+      k = hook(p + 'attn.hook_rot_k', (o) => applyRotary(ctx, k, rot, c.rotary!.dims, dh, o));
+    }
+    const qT = g.op('Transpose', [q], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
+    const kT = repeatKv(g.op('Transpose', [k], { perm: [0, 2, 3, 1] }), [dh, -1]); // [batch, head, d_head, pos]
+    const vT = repeatKv(g.op('Transpose', [v], { perm: [0, 2, 1, 3] }), [-1, dh]); // [batch, head, pos, d_head]
+    let scale = c.scaleAttnWeights ? 1 / Math.sqrt(dh) : 1;
+    if (c.scaleAttnByInverseLayerIdx) scale /= l + 1;
+    const qk = g.op('MatMul', [qT, kT]); // [batch, head, query_pos, key_pos]
+    const raw = scale === 1 ? qk : g.op('Mul', [qk, g.constF([scale], [])]);
+    const scores = hook(p + 'attn.hook_attn_scores', (o) => g.op('Where', [masks.get(c.attnWindows[l]), raw, minusInf], {}, o));
+    const pattern = hook(p + 'attn.hook_pattern', (o) => g.op('Softmax', [scores], { axis: -1 }, o));
+    const z = hook(p + 'attn.hook_z', (o) => g.op('Transpose', [g.op('MatMul', [pattern, vT])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_head]
+    const zFlat = () => g.op('Reshape', [z, g.constI([0, 0, h * dh])]); // [batch, pos, head * d_head]
+    if (!variant.attnResult) return hook(p + 'hook_attn_out', (o) => ctx.linear(zFlat(), b.out, o)); // [batch, pos, d_model]
+    const wO = b.out.layout === 'in-out'
+      ? g.op('Reshape', [ctx.W(b.out.w), g.constI([h, dh, d])])
+      : g.op('Transpose', [g.op('Reshape', [ctx.W(b.out.w), g.constI([d, h, dh])])], { perm: [1, 2, 0] }); // [head, d_head, d_model]
+    const zT = g.op('Transpose', [z], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
+    const result = hook(p + 'attn.hook_result', (o) => g.op('Transpose', [g.op('MatMul', [zT, wO])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_model]
+    if (!hg.has(p + 'attn.hook_result')) return hook(p + 'hook_attn_out', (o) => ctx.linear(zFlat(), b.out, o));
+    // With an intervention on the per-head results, the attention output is their sum (as TransformerLens).
+    return hook(p + 'hook_attn_out', (o) => {
+      const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : o);
+      return b.out.b ? g.op('Add', [sum, ctx.W(b.out.b)], {}, o) : sum;
+    });
+  };
+
+  const mlp = (x: string, b: BlockParams, p: string): string => {
+    let post: string;
+    if (b.mlpGate) {
+      const gate = hook(p + 'mlp.hook_pre', (o) => ctx.linear(x, b.mlpGate!, o)); // [batch, pos, d_mlp]
+      const linear = hook(p + 'mlp.hook_pre_linear', (o) => ctx.linear(x, b.mlpIn, o));
+      post = hook(p + 'mlp.hook_post', (o) => g.op('Mul', [activation(g, c.act, gate), linear], {}, o));
+    } else {
+      const pre = hook(p + 'mlp.hook_pre', (o) => ctx.linear(x, b.mlpIn, o)); // [batch, pos, d_mlp]
+      post = hook(p + 'mlp.hook_post', (o) => activation(g, c.act, pre, o));
+    }
+    return hook(p + 'hook_mlp_out', (o) => ctx.linear(post, b.mlpOut, o)); // [batch, pos, d_model]
+  };
+
+  for (let l = start; l < c.nLayers; l++) {
+    const b = w.blocks[l];
+    const p = `blocks.${l}.`;
+    if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
+    const attnOut = attention(norm(resid, b.ln1, p + 'ln1'), b, l, p, rotary);
+    if (c.parallelAttnMlp) {
+      // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.
+      const mlpOut = mlp(norm(resid, b.ln2, p + 'ln2'), b, p);
+      const pre = resid;
+      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attnOut, mlpOut]), pre], {}, o));
+    } else {
+      const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attnOut], {}, o));
+      const mlpOut = mlp(norm(mid, b.ln2, p + 'ln2'), b, p);
+      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpOut], {}, o));
+    }
+  }
+
+  const xf = normalize(ctx, hg, c.normalization, c.lnEps, resid, w.finalNorm, 'ln_final'); // [batch, pos, d_model]
+  hg.logits(xf, ctx.W(w.unembed), d, c.dVocab);
+  hg.declareOutputs();
+  return g.build(c.architecture, OPSET);
+}

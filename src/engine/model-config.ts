@@ -1,0 +1,58 @@
+/**
+ * The engine's family-neutral model description, with TransformerLens' names (n_layers, d_model,
+ * n_heads, d_head, d_mlp, n_ctx, d_vocab) and what differs between families. Types only, free of
+ * Node APIs, so protocol and webview code can refer to it; config.ts reads it from config.json.
+ */
+export type Architecture = 'gpt2' | 'neox' | 'llama' | 'gptneo';
+export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
+export type NormKind = 'layernorm' | 'rmsnorm';
+
+/** Hugging Face `rope_scaling`, applied to the rotary inverse frequencies as transformers does. */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+
+export interface RotaryConfig {
+  /** Rotated dimensions at the start of each head (GPT-NeoX: rotary_pct * d_head; Llama: d_head). */
+  dims: number;
+  base: number;
+  scaling: RopeScaling | null;
+}
+
+export interface ModelConfig {
+  architecture: Architecture;
+  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'gpt_neo', ...). */
+  modelType: string;
+  nLayers: number;
+  dModel: number;
+  nHeads: number;
+  /** Key/value heads: fewer than nHeads with grouped-query attention (hook_k and hook_v have this many). */
+  nKvHeads: number;
+  dHead: number;
+  dMlp: number;
+  nCtx: number;
+  dVocab: number;
+  normalization: NormKind;
+  lnEps: number;
+  act: Activation;
+  /** 'learned': added position embeddings (hook_pos_embed); 'rotary': rotated q and k (hook_rot_q, hook_rot_k). */
+  positional: 'learned' | 'rotary';
+  rotary: RotaryConfig | null;
+  /** Attention and MLP both read resid_pre and add to it (GPT-NeoX): no hook_resid_mid. */
+  parallelAttnMlp: boolean;
+  /** act(x W_gate) * (x W_in) (Llama's SwiGLU): mlp.hook_pre is the gate, mlp.hook_pre_linear the linear path. */
+  gatedMlp: boolean;
+  /** Divide attention scores by sqrt(d_head) (GPT-2 `scale_attn_weights`; GPT-Neo does not). */
+  scaleAttnWeights: boolean;
+  /** Also divide layer L's scores by L + 1 (GPT-2 `scale_attn_by_inverse_layer_idx`). */
+  scaleAttnByInverseLayerIdx: boolean;
+  /**
+   * Per layer: a query attends to keys at most `window - 1` positions back (GPT-Neo local layers, Mistral's
+   * sliding window), or null for plain causal attention.
+   */
+  attnWindows: (number | null)[];
+  /** Which linear maps have biases: q/k/v, the attention output, the MLP. */
+  biases: { qkv: boolean; attnOut: boolean; mlp: boolean };
+  tieWordEmbeddings: boolean;
+  bosTokenId: number | null;
+}

@@ -1,0 +1,68 @@
+/**
+ * A model's parameters in family-neutral form: references to tensors in the checkpoint's safetensors
+ * files (never their values), grouped the way the graph builder uses them. Each family maps its own
+ * Hugging Face tensor names onto this (src/engine/families/<family>/weights.ts).
+ */
+import type { FloatDtype } from './dtype';
+
+export interface WeightRef {
+  /** The Hugging Face tensor name. */
+  name: string;
+  dtype: FloatDtype;
+  shape: number[];
+  /** File name inside the weight index's data folder, and the byte range. */
+  location: string;
+  offset: number;
+  length: number;
+}
+
+/**
+ * A linear map y = x W (+ b). 'in-out': W is [in, out] (GPT-2's Conv1D); 'out-in': W is [out, in]
+ * (torch.nn.Linear), applied without materializing its transpose.
+ */
+export interface Linear {
+  w: WeightRef;
+  b?: WeightRef;
+  layout: 'in-out' | 'out-in';
+}
+
+/** LayerNorm (weight and bias) or RMSNorm (weight only); the kind is the config's `normalization`. */
+export interface Norm {
+  w: WeightRef;
+  b?: WeightRef;
+}
+
+/**
+ * Query, key and value projections: three matrices, or one fused matrix whose outputs are
+ * [q | k | v] ('blocks', GPT-2) or [q | k | v] within each head ('per-head', GPT-NeoX).
+ */
+export type Qkv =
+  | { kind: 'separate'; q: Linear; k: Linear; v: Linear }
+  | { kind: 'fused'; proj: Linear; order: 'blocks' | 'per-head' };
+
+export interface BlockParams {
+  ln1: Norm;
+  ln2: Norm;
+  qkv: Qkv;
+  /** [n_heads * d_head -> d_model] */
+  out: Linear;
+  /** [d_model -> d_mlp]: the MLP input, or the linear path of a gated MLP (W_in, hook_pre_linear). */
+  mlpIn: Linear;
+  /** [d_model -> d_mlp]: the gate of a gated MLP (W_gate, hook_pre). */
+  mlpGate?: Linear;
+  /** [d_mlp -> d_model] */
+  mlpOut: Linear;
+}
+
+export interface ModelParams {
+  /** [d_vocab, d_model] */
+  embed: WeightRef;
+  /** [n_ctx, d_model], for learned absolute positions. */
+  posEmbed?: WeightRef;
+  blocks: BlockParams[];
+  /** The final norm (TransformerLens' ln_final); its kind is the config's `normalization`. */
+  finalNorm: Norm;
+  /** The unembedding as [d_vocab, d_model] (W_U transposed): lm_head / embed_out, or the embedding when tied. */
+  unembed: WeightRef;
+  tied: boolean;
+}

@@ -1,0 +1,176 @@
+/**
+ * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2, GPT-Neo) on
+ * random-weight checkpoints: logits and every hook point (per-head results included) within 1e-4 in fp32,
+ * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers,
+ * F32/F16/BF16 weights and tied/untied unembeddings; interventions per family; sharded weights;
+ * the logit lens' final norm; `circuit-lens hooks`.
+ */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Engine, LOGIT_LENS_HOOKS } from '../../src/worker/engine';
+import { selectHooks } from '../../src/engine/hooks';
+import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
+import { EngineError } from '../../src/engine/errors';
+import { readSafetensorsHeader } from '../../src/engine/safetensors';
+import type { Intervention } from '../../src/protocol/engine';
+import { CLI, WORKER, maxAbsDiff, randomTokens, tmpDir } from '../helpers/reference';
+import { writeSafetensors } from '../helpers/safetensors-writer';
+import { FamilySpec, familyReferenceActivations, makeFamilyCheckpoint, mismatches } from '../helpers/family-reference';
+
+const TOLERANCE = 1e-4;
+
+const CASES: [string, FamilySpec][] = [
+  ['neox: rotary 0.25, parallel, untied, F32', { family: 'neox', layers: 2, dModel: 64, heads: 4, dMlp: 256, vocab: 500, ctx: 64, dtype: 'F32', seed: 11 }],
+  ['neox: 5 heads, rotary 0.5, sequential, tied, F16', { family: 'neox', layers: 3, dModel: 60, heads: 5, dMlp: 120, vocab: 300, ctx: 32, dtype: 'F16', tied: true, seed: 12, extra: ['--rotary-pct', '0.5', '--sequential'] }],
+  ['neox: full rotary, 1 head, BF16', { family: 'neox', layers: 1, dModel: 32, heads: 1, dMlp: 64, vocab: 200, ctx: 24, dtype: 'BF16', seed: 13, extra: ['--rotary-pct', '1.0', '--act', 'gelu_new'] }],
+  ['llama: 6 heads / 2 kv heads, F32', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 128, vocab: 400, ctx: 64, dtype: 'F32', seed: 21, extra: ['--kv-heads', '2'] }],
+  ['llama: 4 heads / 1 kv head, head_dim 24, llama3 rope scaling, attention bias, tied, BF16', { family: 'llama', layers: 2, dModel: 64, heads: 4, dMlp: 96, vocab: 300, ctx: 64, dtype: 'BF16', tied: true, seed: 22, extra: ['--kv-heads', '1', '--head-dim', '24', '--rope-scaling', 'llama3:8:16', '--attention-bias'] }],
+  ['qwen2: q/k/v biases, sliding window from layer 1, rope_theta 1e6, F16', { family: 'llama', layers: 2, dModel: 40, heads: 5, dMlp: 80, vocab: 350, ctx: 32, dtype: 'F16', seed: 23, extra: ['--model-type', 'qwen2', '--window', '4', '--rope-theta', '1000000'] }],
+  ['mistral: 6 heads / 3 kv heads, sliding window 5, linear rope scaling, F32', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 24, extra: ['--model-type', 'mistral', '--kv-heads', '3', '--window', '5', '--rope-scaling', 'linear:2'] }],
+  ['gptneo: global/local window 4, F32', { family: 'gptneo', layers: 2, dModel: 48, heads: 3, dMlp: 96, vocab: 400, ctx: 32, dtype: 'F32', seed: 31 }],
+  ['gptneo: local/global window 3, relu, F16', { family: 'gptneo', layers: 4, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 24, dtype: 'F16', seed: 32, extra: ['--attention-pattern', 'local,global', '--window', '3', '--act', 'relu'] }],
+];
+
+for (const [label, spec] of CASES) {
+  test(`matches the ${spec.family} reference on every hook point: ${label}`, async () => {
+    const dir = makeFamilyCheckpoint(spec);
+    const ids = randomTokens(2, Math.min(spec.ctx, 19), spec.vocab, spec.seed);
+    const ref = familyReferenceActivations(dir, ids);
+    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    try {
+      const batch = ids.map((row) => tokensFromIds(engine.ckpt, row));
+      const trace = await engine.trace(batch, { hooks: engine.ckpt.hooks });
+      assert.equal(trace.cache.names().length, engine.ckpt.hooks.length);
+      assert.deepEqual(mismatches(trace, ref, TOLERANCE), []);
+      assert.ok(Math.max(...trace.logits.data.map(Math.abs)) > 1, 'logits are not vacuous');
+      // The plain graph (no per-head results) gives the same logits.
+      const plain = await engine.trace(batch);
+      assert.ok(maxAbsDiff(plain.logits.data, ref.get('logits')!.data) <= TOLERANCE);
+      // The logit lens' final component (final norm + unembedding afresh) is the model's own prediction.
+      const lensTrace = await engine.trace(batch, { hooks: selectHooks(engine.ckpt.hooks, LOGIT_LENS_HOOKS) });
+      const lens = await engine.logitLens(lensTrace, { k: 1 });
+      const { pos } = lens;
+      const v = spec.vocab;
+      for (let p = 0; p < pos; p++) {
+        const row = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0
+        const max = Math.max(...row);
+        const top = 1 / row.reduce((a, x) => a + Math.exp(x - max), 0);
+        assert.ok(Math.abs(lens.topProbs[(lens.labels.length - 1) * pos + p] - top) < 1e-4, `lens final_post at ${p}`);
+      }
+    } finally {
+      await engine.dispose();
+    }
+  });
+}
+
+const full = (dims: number[], f: (i: number) => number) => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
+
+/** Head ablation, a residual patch on an alias hook, steering, a per-head result ablation, and one family-specific hook. */
+function interventionsFor(d: number, heads: number, kvHeads: number, dHead: number, specific: string): Intervention[] {
+  return [
+    { hook: 'blocks.0.attn.hook_z', keep: full([1, 1, heads, 1], (i) => (i === heads - 1 ? 0 : 1)), add: full([1], () => 0) },
+    { hook: 'blocks.1.hook_resid_pre', keep: full([2, 9, 1], (i) => (i % 9 === 3 ? 0 : 1)), add: full([2, 9, d], (i) => (Math.floor(i / d) % 9 === 3 ? Math.sin(i) : 0)) },
+    { hook: 'blocks.1.hook_resid_post', keep: full([1], () => 1), add: full([d], (i) => 0.3 * Math.cos(i)) },
+    { hook: 'blocks.1.attn.hook_result', keep: full([1, 1, heads, 1], (i) => (i === 0 ? 0 : 1)), add: full([1], () => 0) },
+    specific === 'blocks.0.attn.hook_rot_k'
+      ? { hook: specific, keep: full([1, 1, kvHeads, 1], (i) => (i === 0 ? 0.5 : 1)), add: full([dHead], (i) => 0.1 * i) }
+      : { hook: specific, keep: full([1], () => 0.5), add: full([1], () => 0.25) },
+  ];
+}
+
+const IV_CASES: [string, FamilySpec, (s: FamilySpec) => Intervention[]][] = [
+  ['neox (resid_pre of block 0 is hook_embed)', { family: 'neox', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 41 },
+    (s) => [...interventionsFor(s.dModel, 4, 4, 8, 'blocks.0.attn.hook_rot_k'), { hook: 'blocks.0.hook_resid_pre', keep: full([1], () => 1), add: full([s.dModel], (i) => 0.1 * i) }]],
+  ['llama GQA (hook_k with kv heads, RMSNorm hook_normalized)', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 42, extra: ['--kv-heads', '2'] },
+    (s) => [...interventionsFor(s.dModel, 6, 2, 8, 'blocks.0.attn.hook_rot_k'), { hook: 'blocks.1.ln1.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) },
+      { hook: 'blocks.0.mlp.hook_pre_linear', keep: full([1], () => 0), add: full([1], () => 0.2) }]],
+  ['gptneo (local attention)', { family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 43 },
+    (s) => interventionsFor(s.dModel, 4, 4, 8, 'blocks.1.attn.hook_pattern')],
+];
+
+for (const [label, spec, make] of IV_CASES) {
+  test(`interventions match the reference: ${label}`, async () => {
+    const dir = makeFamilyCheckpoint(spec);
+    const ids = randomTokens(2, 9, spec.vocab, spec.seed);
+    const interventions = make(spec);
+    const ref = familyReferenceActivations(dir, ids, interventions);
+    const plain = familyReferenceActivations(dir, ids);
+    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    try {
+      const trace = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: engine.ckpt.hooks, interventions });
+      assert.deepEqual(mismatches(trace, ref, TOLERANCE), []);
+      assert.ok(maxAbsDiff(trace.logits.data, plain.get('logits')!.data) > 0.1, 'the interventions changed the logits');
+    } finally {
+      await engine.dispose();
+    }
+  });
+}
+
+test('circuit-lens hooks lists each family with TransformerLens names and shapes', () => {
+  const hooksOf = (spec: FamilySpec) => JSON.parse(execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint(spec), '--json'], { encoding: 'utf8' })) as Record<string, unknown[]>;
+  const neox = hooksOf({ family: 'neox', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1 });
+  assert.deepEqual(neox['blocks.1.attn.hook_rot_q'], ['batch', 'pos', 4, 8]);
+  assert.equal(neox['blocks.0.hook_resid_mid'], undefined, 'parallel attention and MLP: no resid_mid');
+  assert.equal(neox.hook_pos_embed, undefined);
+  assert.equal(Object.keys(neox).length, 2 * 19 + 3);
+  const llama = hooksOf({ family: 'llama', layers: 1, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, extra: ['--kv-heads', '2'] });
+  assert.deepEqual(llama['blocks.0.attn.hook_k'], ['batch', 'pos', 2, 8]);
+  assert.deepEqual(llama['blocks.0.attn.hook_rot_k'], ['batch', 'pos', 2, 8]);
+  assert.deepEqual(llama['blocks.0.attn.hook_z'], ['batch', 'pos', 6, 8]);
+  assert.deepEqual(llama['blocks.0.attn.hook_pattern'], ['batch', 6, 'pos', 'pos']);
+  assert.deepEqual(llama['blocks.0.mlp.hook_pre_linear'], ['batch', 'pos', 64]);
+  assert.equal(Object.keys(llama).length, 21 + 3);
+  const neo = hooksOf({ family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1 });
+  assert.deepEqual(neo.hook_pos_embed, ['batch', 'pos', 32]);
+  assert.equal(Object.keys(neo).length, 2 * 18 + 4);
+  const text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 2, extra: ['--model-type', 'qwen2'] })], { encoding: 'utf8' });
+  assert.match(text, /Llama-style \(qwen2\), 1 layers/);
+});
+
+test('a sharded BF16 Llama checkpoint (model.safetensors.index.json) loads its shards', async () => {
+  const source = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 150, ctx: 16, dtype: 'BF16', seed: 51, extra: ['--kv-heads', '2'] });
+  const ids = [[3, 1, 4, 1, 5, 9, 2, 6]];
+  const reference = familyReferenceActivations(source, ids).get('logits')!;
+  const dir = tmpDir('llama-shards');
+  fs.copyFileSync(path.join(source, 'config.json'), path.join(dir, 'config.json'));
+  const st = readSafetensorsHeader(path.join(source, 'model.safetensors'));
+  const bytes = fs.readFileSync(st.path);
+  const names = [...st.tensors.keys()];
+  const weightMap: Record<string, string> = {};
+  for (let s = 0; s < 3; s++) {
+    const file = `model-0000${s + 1}-of-00003.safetensors`;
+    const part = names.filter((_, i) => i % 3 === s);
+    writeSafetensors(path.join(dir, file), Object.fromEntries(part.map((n) => {
+      const e = st.tensors.get(n)!;
+      weightMap[n] = file;
+      return [n, { dtype: e.dtype, shape: e.shape, bytes: bytes.subarray(e.offset, e.offset + e.byteLength) }];
+    })));
+  }
+  fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    assert.equal(engine.ckpt.weights.files.length, 3);
+    const { logits } = await engine.trace([tokensFromIds(engine.ckpt, ids[0])]);
+    assert.ok(maxAbsDiff(logits.data, reference.data) <= TOLERANCE);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test('EXPECTED FAILURE - weights that do not fit the config name the tensor, the file and the fix', () => {
+  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 52, extra: ['--kv-heads', '2'] });
+  const configPath = path.join(dir, 'config.json');
+  const config = JSON.parse(fs.readFileSync(configPath, 'utf8'));
+  fs.writeFileSync(configPath, JSON.stringify({ ...config, num_key_value_heads: 4 }));
+  assert.throws(() => openCheckpoint(dir), (e: unknown) => e instanceof EngineError && e.code === 'BAD_WEIGHTS' &&
+    /model\.safetensors: model\.layers\.0\.self_attn\.k_proj\.weight: shape \[16,32\] does not match \[32,32\] implied by .*config\.json\. The config and the weights belong to different models\./.test(e.message));
+  fs.writeFileSync(configPath, JSON.stringify({ ...config, tie_word_embeddings: false }));
+  const st = path.join(dir, 'model.safetensors');
+  const header = readSafetensorsHeader(st);
+  writeSafetensors(st, Object.fromEntries([...header.tensors.values()].filter((t) => t.name !== 'lm_head.weight')
+    .map((t) => [t.name, { dtype: t.dtype, shape: t.shape, bytes: fs.readFileSync(st).subarray(t.offset, t.offset + t.byteLength) }])));
+  assert.throws(() => openCheckpoint(dir), (e: unknown) => e instanceof EngineError && /lm_head\.weight: missing while config\.json says tie_word_embeddings: false/.test(e.message));
+});

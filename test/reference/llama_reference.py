@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Independent Llama-style reference (Llama, Mistral, Qwen2) for Circuit Lens' tests (python3-torch, CPU).
+
+From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM config
+semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
+whole head with rope_theta and rope_scaling (linear, llama3), SwiGLU (hook_pre = x W_gate, hook_pre_linear =
+x W_up, hook_post = silu(gate) * up), grouped-query attention (hook_k, hook_v, hook_rot_k with the key/value
+head count), Qwen2's q/k/v biases, Mistral's sliding window.
+
+  llama_reference.py make-random --out DIR [--layers --d-model --heads --d-mlp --vocab --ctx --dtype --tied --seed
+                                 --model-type llama|mistral|qwen2 --kv-heads N --head-dim N --rope-theta 10000
+                                 --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias]
+  llama_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
+  llama_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5
+"""
+import math
+
+import torch
+
+from reference_common import (activation, apply_rope, attend, attn_output, hook_fn, linear, load_model_dir, main, rms_norm,
+                              rng_tensors, rope_inv_freq, rope_tables, save_checkpoint)
+
+
+def make_random(a):
+    mat, vec, emb = rng_tensors(a.seed)
+    d, m, v = a.d_model, a.d_mlp, a.vocab
+    kvh = a.kv_heads or a.heads
+    dh = a.head_dim or d // a.heads
+    qkv_bias = a.model_type == 'qwen2' or a.attention_bias
+    t = {'model.embed_tokens.weight': emb(v, d)}
+    for l in range(a.layers):
+        p = f'model.layers.{l}.'
+        t[p + 'input_layernorm.weight'] = 1 + vec(d)
+        t[p + 'post_attention_layernorm.weight'] = 1 + vec(d)
+        for name, rows in (('q', a.heads * dh), ('k', kvh * dh), ('v', kvh * dh)):
+            t[p + f'self_attn.{name}_proj.weight'] = mat(rows, d, 2.0)
+            if qkv_bias:
+                t[p + f'self_attn.{name}_proj.bias'] = vec(rows)
+        t[p + 'self_attn.o_proj.weight'] = mat(d, a.heads * dh)
+        if a.attention_bias:
+            t[p + 'self_attn.o_proj.bias'] = vec(d)
+        t[p + 'mlp.gate_proj.weight'] = mat(m, d)
+        t[p + 'mlp.up_proj.weight'] = mat(m, d)
+        t[p + 'mlp.down_proj.weight'] = mat(d, m)
+    t['model.norm.weight'] = 1 + vec(d)
+    if not a.tied:
+        t['lm_head.weight'] = emb(v, d)
+    arch = {'llama': 'LlamaForCausalLM', 'mistral': 'MistralForCausalLM', 'qwen2': 'Qwen2ForCausalLM'}[a.model_type]
+    config = {
+        'model_type': a.model_type, 'architectures': [arch], 'num_hidden_layers': a.layers, 'hidden_size': d,
+        'num_attention_heads': a.heads, 'num_key_value_heads': kvh, 'intermediate_size': m, 'max_position_embeddings': a.ctx,
+        'vocab_size': v, 'rms_norm_eps': 1e-6, 'hidden_act': 'silu', 'rope_theta': a.rope_theta, 'rope_scaling': None,
+        'tie_word_embeddings': a.tied, 'bos_token_id': 1, 'eos_token_id': 2,
+    }
+    if a.head_dim:
+        config['head_dim'] = dh
+    if a.model_type == 'llama':
+        config['attention_bias'] = a.attention_bias
+    if a.rope_scaling:
+        kind, *rest = a.rope_scaling.split(':')
+        config['rope_scaling'] = {'rope_type': kind, 'factor': float(rest[0])}
+        if kind == 'llama3':
+            config['rope_scaling'].update({'low_freq_factor': 1.0, 'high_freq_factor': 4.0, 'original_max_position_embeddings': int(rest[1])})
+    if a.model_type == 'mistral':
+        config['sliding_window'] = a.window
+    if a.model_type == 'qwen2':
+        config.update({'use_sliding_window': a.window is not None, 'sliding_window': a.window, 'max_window_layers': 1})
+    save_checkpoint(a.out, t, a.dtype, config)
+
+
+class LlamaReference:
+    def __init__(self, model_dir):
+        cfg, self.w = load_model_dir(model_dir, 'model.')
+        self.L, self.d, self.H = cfg['num_hidden_layers'], cfg['hidden_size'], cfg['num_attention_heads']
+        self.KV = cfg.get('num_key_value_heads') or self.H
+        self.dh = cfg.get('head_dim') or self.d // self.H
+        self.inv_freq = rope_inv_freq(self.dh, cfg.get('rope_theta', 10000), cfg.get('rope_scaling'))
+        self.eps = cfg.get('rms_norm_eps', 1e-6)
+        self.act = cfg.get('hidden_act', 'silu')
+        kind, window = cfg['model_type'], cfg.get('sliding_window')
+        if kind == 'mistral':
+            self.windows = [window] * self.L
+        elif kind == 'qwen2' and cfg.get('use_sliding_window'):
+            self.windows = [window if l >= cfg.get('max_window_layers', 0) else None for l in range(self.L)]
+        else:
+            self.windows = [None] * self.L
+        tied = cfg.get('tie_word_embeddings', False)
+        self.W_U = (self.w['embed_tokens.weight'] if tied else self.w['lm_head.weight']).t().contiguous()  # [d_model, d_vocab]
+
+    def forward(self, tokens, cache=None, interventions=None):
+        w, H, KV, dh = self.w, self.H, self.KV, self.dh
+        B, P = tokens.shape
+        hp = hook_fn(cache, interventions or {})
+        cos, sin = rope_tables(P, self.inv_freq)
+        resid = hp('hook_embed', w['embed_tokens.weight'][tokens])  # [batch, pos, d_model]
+        for l in range(self.L):
+            p, n = f'layers.{l}.self_attn.', f'blocks.{l}.'
+            resid = hp(n + 'hook_resid_pre', resid)
+            x = rms_norm(resid, w[f'layers.{l}.input_layernorm.weight'], self.eps, n + 'ln1', hp)
+            q = hp(n + 'attn.hook_q', linear(x, w[p + 'q_proj.weight'], w.get(p + 'q_proj.bias')).reshape(B, P, H, dh))
+            k = hp(n + 'attn.hook_k', linear(x, w[p + 'k_proj.weight'], w.get(p + 'k_proj.bias')).reshape(B, P, KV, dh))
+            v = hp(n + 'attn.hook_v', linear(x, w[p + 'v_proj.weight'], w.get(p + 'v_proj.bias')).reshape(B, P, KV, dh))
+            q = hp(n + 'attn.hook_rot_q', apply_rope(q, cos, sin))
+            k = hp(n + 'attn.hook_rot_k', apply_rope(k, cos, sin))
+            z = attend(q, k, v, 1 / math.sqrt(dh), self.windows[l], n, hp)
+            attn_out = attn_output(z, w[p + 'o_proj.weight'], w.get(p + 'o_proj.bias'), n, hp)
+            mid = hp(n + 'hook_resid_mid', resid + attn_out)
+            x2 = rms_norm(mid, w[f'layers.{l}.post_attention_layernorm.weight'], self.eps, n + 'ln2', hp)
+            mp = f'layers.{l}.mlp.'
+            gate = hp(n + 'mlp.hook_pre', linear(x2, w[mp + 'gate_proj.weight']))  # [batch, pos, d_mlp]
+            up = hp(n + 'mlp.hook_pre_linear', linear(x2, w[mp + 'up_proj.weight']))
+            post = hp(n + 'mlp.hook_post', activation(self.act, gate) * up)
+            mlp_out = hp(n + 'hook_mlp_out', linear(post, w[mp + 'down_proj.weight']))
+            resid = hp(n + 'hook_resid_post', mid + mlp_out)
+        x = rms_norm(resid, w['norm.weight'], self.eps, 'ln_final', hp)
+        return x @ self.W_U  # [batch, pos, d_vocab]
+
+
+def add_args(r):
+    r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2'])
+    r.add_argument('--kv-heads', type=int)
+    r.add_argument('--head-dim', type=int)
+    r.add_argument('--rope-theta', type=float, default=10000.0)
+    r.add_argument('--rope-scaling')
+    r.add_argument('--window', type=int)
+    r.add_argument('--attention-bias', action='store_true')
+
+
+if __name__ == '__main__':
+    main(LlamaReference, make_random, add_args)

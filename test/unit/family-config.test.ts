@@ -1,0 +1,42 @@
+/** config.json of each family: TransformerLens dimensions and the errors that name the field to fix. */
+import { test } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { parseConfig } from '../../src/engine/config';
+import { EngineError } from '../../src/engine/errors';
+import { inverseFrequencies } from '../../src/engine/families/rope';
+
+const llama = { model_type: 'llama', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 128, vocab_size: 100 };
+const neox = { model_type: 'gpt_neox', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, intermediate_size: 256, vocab_size: 100, rotary_pct: 0.25 };
+const neo = { model_type: 'gpt_neo', num_layers: 2, hidden_size: 64, num_heads: 4, vocab_size: 100, attention_types: [[['global', 'local'], 1]], window_size: 8 };
+
+test('each family reads its own fields into the family-neutral config', () => {
+  const l = parseConfig(llama, 'config.json');
+  assert.deepEqual([l.architecture, l.normalization, l.nKvHeads, l.dHead, l.gatedMlp, l.positional, l.rotary?.dims, l.tieWordEmbeddings], ['llama', 'rmsnorm', 2, 16, true, 'rotary', 16, false]);
+  const n = parseConfig(neox, 'config.json');
+  assert.deepEqual([n.architecture, n.parallelAttnMlp, n.rotary?.dims, n.act, n.biases.qkv], ['neox', true, 4, 'gelu', true]);
+  const g = parseConfig(neo, 'config.json');
+  assert.deepEqual([g.architecture, g.scaleAttnWeights, g.attnWindows, g.dMlp], ['gptneo', false, [null, 8], 256]);
+  const q = parseConfig({ ...llama, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 1 }, 'config.json');
+  assert.deepEqual([q.biases, q.attnWindows], [{ qkv: true, attnOut: false, mlp: false }, [null, 4]]);
+  assert.deepEqual(parseConfig({ ...llama, model_type: 'mistral' }, 'config.json').attnWindows, [4096, 4096], "Mistral's default window");
+  assert.deepEqual(parseConfig({ ...llama, model_type: 'mistral', sliding_window: null }, 'config.json').attnWindows, [null, null]);
+  assert.equal(parseConfig({ ...llama, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, 'config.json').rotary?.base, 500000);
+});
+
+test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends the band between', () => {
+  const inv = inverseFrequencies({ dims: 16, base: 10000, scaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
+  const plain = inverseFrequencies({ dims: 16, base: 10000, scaling: null });
+  assert.equal(inv[0], plain[0]); // wavelength 2 pi < 64 / 4
+  assert.ok(Math.abs(inv[7] - plain[7] / 8) < 1e-15); // wavelength far above 64
+  assert.ok(inv[1] < plain[1] && inv[1] > plain[1] / 8); // in between
+});
+
+test('EXPECTED FAILURE - family configs name the field at fault and the fix', () => {
+  const bad = (raw: Record<string, unknown>, code: string, message: RegExp) => assert.throws(() => parseConfig(raw, 'config.json'),
+    (e: unknown) => e instanceof EngineError && e.code === code && message.test(e.message), JSON.stringify(raw));
+  bad({ ...llama, num_key_value_heads: 3 }, 'BAD_CONFIG', /num_key_value_heads: 3 does not divide num_attention_heads 4/);
+  bad({ ...llama, rope_scaling: { rope_type: 'yarn', factor: 4 } }, 'UNSUPPORTED', /rope_scaling.rope_type: "yarn" is not supported. Supported rope_scaling types: 'linear', 'llama3'/);
+  bad({ ...neox, rotary_pct: 0.1 }, 'UNSUPPORTED', /rotary_pct: gives 1 rotary dimensions per head/);
+  bad({ ...neo, attention_types: [[['global', 'local'], 2]] }, 'BAD_CONFIG', /attention_types: describes 4 layers but num_layers is 2/);
+  bad({ ...llama, hidden_act: 'mish' }, 'UNSUPPORTED', /hidden_act: "mish" is not supported/);
+});
