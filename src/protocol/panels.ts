@@ -11,7 +11,7 @@ export type PanelView = 'attention' | 'logitLens';
 /** Where a panel's data came from: an analysis in a spec file, or a prompt traced from the palette. */
 export type PanelSource =
   | { kind: 'spec'; specUri: string; specName: string; analysisIndex: number; analysisTitle: string }
-  | { kind: 'prompt'; model: string; prompt: string };
+  | { kind: 'prompt'; model: string; prompt: string; target?: string };
 
 export interface PanelToken {
   text: string;
@@ -72,7 +72,9 @@ export type WebviewToHost =
   | { type: 'ready'; version: number }
   | { type: 'revealToken'; pos: number }
   | { type: 'revealSpec' }
-  | { type: 'rerun' };
+  | { type: 'rerun' }
+  /** Colour a palette trace's logit lens by this token (one token of the model's vocabulary). */
+  | { type: 'setTarget'; text: string };
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -90,6 +92,8 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
       return { type: 'revealSpec' };
     case 'rerun':
       return { type: 'rerun' };
+    case 'setTarget':
+      return typeof x.text === 'string' && x.text.length > 0 && x.text.length <= 200 ? { type: 'setTarget', text: x.text } : undefined;
     default:
       return undefined;
   }
@@ -102,8 +106,8 @@ export function parsePanelState(x: unknown): PanelState | undefined {
   if (s.kind === 'spec' && typeof s.specUri === 'string' && typeof s.specName === 'string' && Number.isInteger(s.analysisIndex) && typeof s.analysisTitle === 'string') {
     return { view: x.view, source: { kind: 'spec', specUri: s.specUri, specName: s.specName, analysisIndex: s.analysisIndex as number, analysisTitle: s.analysisTitle } };
   }
-  if (s.kind === 'prompt' && typeof s.model === 'string' && typeof s.prompt === 'string') {
-    return { view: x.view, source: { kind: 'prompt', model: s.model, prompt: s.prompt } };
+  if (s.kind === 'prompt' && typeof s.model === 'string' && typeof s.prompt === 'string' && (s.target === undefined || typeof s.target === 'string')) {
+    return { view: x.view, source: { kind: 'prompt', model: s.model, prompt: s.prompt, ...(typeof s.target === 'string' ? { target: s.target } : {}) } };
   }
   return undefined;
 }

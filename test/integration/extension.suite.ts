@@ -56,6 +56,13 @@ export function addSuite(root: Mocha.Suite): void {
     assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
     assert.match(text, /answer " mat" is 2 tokens/);
     assert.match(text, /no prompt is named "nope"/);
+    const hook = diags.find((d) => d.message.startsWith('unknown hook point'))!;
+    // Diagnostics reach the code-action machinery asynchronously: ask until the fix is offered.
+    const fix = await until('a quick fix with the closest hook name', async () => {
+      const actions = await vscode.commands.executeCommand<vscode.CodeAction[]>('vscode.executeCodeActionProvider', uri, hook.range);
+      return actions.find((a) => a.title === 'Change to "blocks.0.hook_resid_pre"');
+    }, 10_000);
+    assert.ok(fix.edit);
   }));
 
   suite.addTest(new Mocha.Test('says when a spec\'s model folder is missing', async () => {
@@ -87,6 +94,12 @@ export function addSuite(root: Mocha.Suite): void {
     assert.equal(lens.topProbs.length, 3 * pos * lens.k);
     const open = api.panelPayloads().map((p) => p.view).sort();
     assert.deepEqual(open, ['attention', 'logitLens']);
+    // A target token colours the lens; the same panels are updated.
+    const again = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.tracePrompt', MODEL, prompt, ' the');
+    const targeted = again?.find((p): p is LogitLensPayload => p.view === 'logitLens');
+    assert.equal(targeted?.target?.text, ' the');
+    assert.equal(targeted.target.ranks.length, 3 * pos);
+    assert.equal(api.panelPayloads().length, 2);
   }));
 
   suite.addTest(new Mocha.Test('Run Experiment shows its analyses and decorates the prompt', async () => {
@@ -110,6 +123,12 @@ export function addSuite(root: Mocha.Suite): void {
     assert.match(md, /Heads attending most/);
     const spec = path.basename(uri.fsPath);
     assert.ok(payloads.every((p) => p.source.kind === 'spec' && p.source.specName === spec));
+    // Running one analysis again updates its open panel instead of opening another.
+    const before = api.panelPayloads().length;
+    const again = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.runAnalysis', uri, 1);
+    assert.ok(again && again.length === 1);
+    assert.equal(api.panelPayloads().length, before);
+    assert.ok(api.panelPayloads().includes(again[0]));
   }));
 
   suite.addTest(new Mocha.Test('Toggle Inline Activations hides and shows them', async () => {

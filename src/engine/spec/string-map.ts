@@ -24,9 +24,3 @@ export function literalOffsets(literal: string): number[] {
   map.push(Math.max(1, end));
   return map;
 }
-
-/** Source range (absolute offsets) of value characters [start, end) of a literal at `literalOffset`. */
-export function valueRangeToSource(map: readonly number[], literalOffset: number, start: number, end: number): { start: number; end: number } {
-  const at = (i: number) => literalOffset + map[Math.max(0, Math.min(i, map.length - 1))];
-  return { start: at(start), end: at(end) };
-}

@@ -14,12 +14,14 @@ export interface PanelHandler {
   revealToken(payload: PanelPayload, pos: number): void;
   revealSpec(source: PanelSource): void;
   rerun(source: PanelSource, view: PanelView): void;
+  /** Re-traces a palette prompt with the lens coloured by `text`. */
+  setTarget(source: PanelSource, text: string): void;
 }
 
 const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens' };
 const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens' };
 
-export function panelKey(source: PanelSource, view: PanelView): string {
+function panelKey(source: PanelSource, view: PanelView): string {
   return source.kind === 'spec' ? `${view}|${source.specUri}#${source.analysisIndex}` : `${view}|prompt`;
 }
 
@@ -62,6 +64,9 @@ class AnalysisPanel {
       case 'rerun':
         this.handler.rerun(this.source, this.view);
         return;
+      case 'setTarget':
+        this.handler.setTarget(this.source, msg.text);
+        return;
       default:
         assertNever(msg, 'webview message');
     }
@@ -71,6 +76,8 @@ class AnalysisPanel {
 export class PanelManager implements vscode.Disposable {
   private readonly panels = new Map<string, AnalysisPanel>();
   private readonly disposables: vscode.Disposable[] = [];
+  /** The column panels open in, while any is open. */
+  private column: vscode.ViewColumn | undefined;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly handler: PanelHandler) {
     for (const view of Object.keys(VIEW_TYPES) as PanelView[]) {
@@ -85,8 +92,13 @@ export class PanelManager implements vscode.Disposable {
     const key = panelKey(payload.source, payload.view);
     let p = this.panels.get(key);
     if (!p) {
+      // New panels join the open ones as tabs, else open right of the active editor; never over it.
+      const editorColumn = vscode.window.activeTextEditor?.viewColumn;
+      const column = this.column !== undefined && this.column !== editorColumn ? this.column
+        : editorColumn !== undefined ? editorColumn + 1 : vscode.ViewColumn.One;
       const panel = vscode.window.createWebviewPanel(VIEW_TYPES[payload.view], panelTitle(payload.source, payload.view),
-        { viewColumn: vscode.ViewColumn.Beside, preserveFocus }, webviewOptions(this.extensionUri));
+        { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
+      this.column = panel.viewColumn ?? column;
       p = this.adopt(panel, payload.view, payload.source);
     } else {
       p.panel.reveal(undefined, preserveFocus);
@@ -113,6 +125,10 @@ export class PanelManager implements vscode.Disposable {
     panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
     const p = new AnalysisPanel(panel, view, source, this.handler, () => {
       if (this.panels.get(key) === p) this.panels.delete(key);
+      if (this.panels.size === 0) this.column = undefined;
+    });
+    panel.onDidChangeViewState((e) => {
+      if (e.webviewPanel.viewColumn !== undefined) this.column = e.webviewPanel.viewColumn;
     });
     this.panels.set(key, p);
     return p;

@@ -2,7 +2,8 @@
  * One traced prompt and everything the panels and inline views derive from it. No `vscode` here: this
  * is plain data and engine calls, so it runs (and is tested) in plain Node.
  */
-import { selectHooks } from '../../engine/hooks';
+import { HookPoint, concreteShape, selectHooks } from '../../engine/hooks';
+import { fail } from '../../engine/errors';
 import type { LogitLens } from '../../engine/logit-lens';
 import type { Token } from '../../engine/tokenizer';
 import { Engine, LOGIT_LENS_HOOKS, Trace } from '../../worker/engine';
@@ -27,6 +28,10 @@ export interface PromptRunOptions {
   /** A single-token string whose probability the lens tracks. */
   target?: string;
   k?: number;
+  /** Refuse prompts longer than this many tokens (BOS included). */
+  maxTokens?: number;
+  /** Refuse runs whose cache would exceed this many bytes. */
+  maxCacheBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -39,10 +44,22 @@ export function singleTokenId(engine: Engine, text: string): number | undefined 
 export async function runPrompt(engine: Engine, prompt: string, opts: PromptRunOptions = {}): Promise<PromptRun> {
   const started = performance.now();
   const tokens = engine.tokenize(prompt, true);
+  if (opts.maxTokens !== undefined && tokens.length > opts.maxTokens) {
+    fail('BAD_INPUT', { field: 'circuitLens.maxPromptTokens' }, `the prompt is ${tokens.length} tokens, over the limit of ${opts.maxTokens}.`, 'Shorten the prompt or raise the limit.');
+  }
   const globs = [ATTENTION_HOOKS, LOGIT_LENS_HOOKS, ...(opts.extraHooks ?? [])].join(',');
   const hooks = selectHooks(engine.ckpt.hooks, globs, 'cache');
+  const bytes = cacheBytes(hooks, tokens.length);
+  if (opts.maxCacheBytes !== undefined && bytes > opts.maxCacheBytes) {
+    fail('BAD_INPUT', { field: 'circuitLens.cacheMemoryLimitMB' }, `this run would cache ${(bytes / 2 ** 20).toFixed(0)} MB of activations, over the limit of ${(opts.maxCacheBytes / 2 ** 20).toFixed(0)} MB.`, 'Shorten the prompt or raise the limit.');
+  }
   const trace = await engine.trace([tokens], { hooks, signal: opts.signal });
   const targetId = opts.target !== undefined ? singleTokenId(engine, opts.target) : undefined;
   const lens = await engine.logitLens(trace, { k: opts.k ?? 5, targetId, signal: opts.signal });
   return { model: engine.ckpt.name, prompt, tokens, trace, lens, targetId, ms: performance.now() - started };
+}
+
+/** Bytes the cached hook points of a run of `pos` tokens take, to check against the memory limit. */
+export function cacheBytes(hooks: readonly HookPoint[], pos: number): number {
+  return hooks.reduce((sum, h) => sum + 4 * concreteShape(h.shape, 1, pos).reduce((a, b) => a * b, 1), 0);
 }

@@ -1,0 +1,58 @@
+/**
+ * Circuit Lens in VS Code. activate() only wires the parts together; each part is a disposable in
+ * context.subscriptions. Returns a small API the integration tests (and other extensions) can read.
+ */
+import * as vscode from 'vscode';
+import type { PanelPayload } from '../protocol/panels';
+import { AnalysisRunner } from './analysis-runner';
+import { registerCommands } from './commands';
+import { EngineSession } from './engine-session';
+import { InlineView } from './inline/inline-view';
+import { PanelManager } from './panels/panel-manager';
+import { PROMPT_SCHEME, PromptDocuments, revealSpec, revealToken } from './reveal';
+import { readSettings } from './settings';
+import { registerSpecCodeLenses } from './spec/codelens';
+import { SpecDiagnostics } from './spec/diagnostics';
+import { registerSpecQuickFixes } from './spec/quick-fixes';
+import { ModelFactsCache } from './spec/model-ref';
+import { SpecDocuments } from './spec/spec-documents';
+import { StatusBar } from './status-bar';
+
+export interface CircuitLensApi {
+  /** Payloads of the open panels. */
+  panelPayloads(): PanelPayload[];
+  /** Spec editors with inline activations, by document uri: how many prompts are decorated. */
+  inlineDecorations(): Map<string, number>;
+}
+
+export function activate(context: vscode.ExtensionContext): CircuitLensApi {
+  const subs = context.subscriptions;
+  const log = vscode.window.createOutputChannel('Circuit Lens', { log: true });
+  subs.push(log);
+  const session = new EngineSession(context.extensionUri, readSettings, log);
+  const status = new StatusBar();
+  subs.push(session, status, session.onDidChangeModel((m) => status.setModel(m)));
+
+  const docs = new SpecDocuments();
+  const diagnostics = new SpecDiagnostics(docs, new ModelFactsCache(session.bundledModelsDir), () => readSettings().defaultModel || undefined);
+  const inline = new InlineView(docs, readSettings().inlineActivations);
+  const prompts = new PromptDocuments();
+  subs.push(diagnostics, inline, registerSpecCodeLenses(docs), registerSpecQuickFixes(diagnostics), vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, prompts));
+
+  let runner: AnalysisRunner | undefined;
+  const panels = new PanelManager(context.extensionUri, {
+    revealToken: (payload, pos) => void revealToken(prompts, payload, pos),
+    revealSpec: (source) => void revealSpec(source, prompts),
+    rerun: (source, view) => void runner?.rerun(source, view),
+    setTarget: (source, text) => source.kind === 'prompt' && void runner?.tracePrompt(source.model, source.prompt, text, 'logitLens'),
+  });
+  subs.push(panels);
+  runner = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, docs, diagnostics });
+  subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner, inline, log, settings: readSettings }));
+  subs.push(vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('circuitLens.inlineActivations')) inline.setEnabled(readSettings().inlineActivations);
+  }));
+  log.info('Circuit Lens activated.');
+  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts() };
+}
+

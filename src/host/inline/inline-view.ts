@@ -1,0 +1,135 @@
+/**
+ * Inline activations on `*.circuit.json` prompts after a run: the model's prediction after each traced
+ * prompt (an `after` decoration), and a hover on any prompt token with its top next tokens, logit-lens
+ * trajectory and the heads attending most from it. Decoration types are made once; updates debounced.
+ */
+import * as vscode from 'vscode';
+import { literalOffsets } from '../../engine/spec/string-map';
+import type { PromptSpec } from '../../engine/spec/types';
+import type { TokenInsight } from '../run/inline-data';
+import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
+
+export interface PromptInsights {
+  model: string;
+  /** The prompt text the run used: insights are shown only while the spec still says the same. */
+  text: string;
+  tokens: TokenInsight[];
+}
+
+const pct = (p: number) => `${(p * 100).toFixed(p >= 0.1 ? 0 : 1)}%`;
+const show = (s: string) => JSON.stringify(s);
+/** A token as inline markdown code, quoted so whitespace shows (backticks cannot appear inside). */
+const code = (s: string) => `\`${show(s).replace(/`/g, "'")}\``;
+
+export class InlineView implements vscode.Disposable {
+  /** spec uri -> prompt name -> insights of its last run */
+  private readonly runs = new Map<string, Map<string, PromptInsights>>();
+  private readonly prediction = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 1.5em', fontStyle: 'italic' },
+  });
+  private readonly tokenMark = vscode.window.createTextEditorDecorationType({
+    borderColor: new vscode.ThemeColor('editorCodeLens.foreground'),
+    borderStyle: 'none none dotted none',
+    borderWidth: '0 0 1px 0',
+  });
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[];
+
+  constructor(private readonly docs: SpecDocuments, private enabled: boolean) {
+    this.disposables = [
+      this.prediction,
+      this.tokenMark,
+      vscode.window.onDidChangeVisibleTextEditors(() => this.schedule()),
+      vscode.workspace.onDidChangeTextDocument((e) => isSpecDocument(e.document) && this.schedule()),
+      vscode.languages.registerHoverProvider(SPEC_SELECTOR, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+    ];
+  }
+
+  get isEnabled(): boolean {
+    return this.enabled;
+  }
+
+  setEnabled(on: boolean): void {
+    this.enabled = on;
+    this.render();
+  }
+
+  setRun(specUri: vscode.Uri, promptName: string, insights: PromptInsights): void {
+    const key = specUri.toString();
+    if (!this.runs.has(key)) this.runs.set(key, new Map());
+    this.runs.get(key)!.set(promptName, insights);
+    this.schedule();
+  }
+
+  /** How many decorations each visible spec editor has (for the integration tests). */
+  decorationCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const ed of vscode.window.visibleTextEditors) if (isSpecDocument(ed.document)) out.set(ed.document.uri.toString(), this.promptsWithRuns(ed.document).length);
+    return this.enabled ? out : new Map();
+  }
+
+  private promptsWithRuns(doc: vscode.TextDocument): { prompt: PromptSpec; insights: PromptInsights }[] {
+    const runs = this.runs.get(doc.uri.toString());
+    if (!runs) return [];
+    return this.docs.get(doc).spec.prompts.flatMap((prompt) => {
+      const insights = runs.get(prompt.name.value);
+      return insights && insights.text === prompt.text.value ? [{ prompt, insights }] : [];
+    });
+  }
+
+  private schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.render(), 150);
+  }
+
+  private render(): void {
+    for (const ed of vscode.window.visibleTextEditors) {
+      if (!isSpecDocument(ed.document)) continue;
+      const found = this.enabled ? this.promptsWithRuns(ed.document) : [];
+      const doc = ed.document;
+      ed.setDecorations(this.prediction, found.map(({ prompt, insights }) => {
+        const last = insights.tokens[insights.tokens.length - 1];
+        const top = last.next[0];
+        const end = doc.positionAt(prompt.text.range.offset + prompt.text.range.length);
+        return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: `→ ${show(top.text)} ${pct(top.prob)} (${insights.model})` } } };
+      }));
+      ed.setDecorations(this.tokenMark, found.flatMap(({ prompt, insights }) => {
+        const map = literalOffsets(doc.getText(toRange(doc, prompt.text.range)));
+        return insights.tokens.filter((t) => t.end > t.start).map((t) => new vscode.Range(
+          doc.positionAt(prompt.text.range.offset + map[t.start]),
+          doc.positionAt(prompt.text.range.offset + map[t.end]),
+        ));
+      }));
+    }
+  }
+
+  private hover(doc: vscode.TextDocument, pos: vscode.Position): vscode.Hover | undefined {
+    if (!this.enabled) return undefined;
+    const offset = doc.offsetAt(pos);
+    for (const { prompt, insights } of this.promptsWithRuns(doc)) {
+      const r = prompt.text.range;
+      if (offset <= r.offset || offset >= r.offset + r.length - 1) continue;
+      const map = literalOffsets(doc.getText(toRange(doc, r)));
+      const rel = offset - r.offset;
+      const token = insights.tokens.find((t) => t.end > t.start && map[t.start] <= rel && rel < map[t.end]);
+      if (!token) return undefined;
+      const md = new vscode.MarkdownString(undefined, true);
+      md.isTrusted = false;
+      md.appendMarkdown(`**Circuit Lens** · token ${token.pos} ${code(token.text)} · `);
+      md.appendText(insights.model);
+      md.appendMarkdown('\n\n');
+      md.appendMarkdown(`**Next token:** ${token.next.map((p) => `${code(p.text)} ${pct(p.prob)}`).join(' · ')}\n\n`);
+      md.appendMarkdown(`**Logit lens:** ${token.trajectory.map((s) => `${s.label} ${code(s.top.text)} ${pct(s.top.prob)}`).join(' → ')}\n\n`);
+      md.appendMarkdown(`**Heads attending most from here:** ${token.heads.map((h) => `L${h.layer}H${h.head} → ${h.key} ${code(h.keyText)} ${pct(h.weight)}`).join(' · ')}\n`);
+      const start = doc.positionAt(r.offset + map[token.start]);
+      const end = doc.positionAt(r.offset + map[token.end]);
+      return new vscode.Hover(md, new vscode.Range(start, end));
+    }
+    return undefined;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}

@@ -1,0 +1,27 @@
+/** The extension's settings (contributes.configuration in package.json), read with their bounds applied. */
+import * as vscode from 'vscode';
+import type { BackendPreference } from '../protocol/engine';
+
+export interface Settings {
+  defaultModel: string;
+  modelSearchPaths: string[];
+  maxPromptTokens: number;
+  backend: BackendPreference;
+  cacheMemoryLimitMB: number;
+  inlineActivations: boolean;
+}
+
+const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
+
+export function readSettings(): Settings {
+  const c = vscode.workspace.getConfiguration('circuitLens');
+  const backend = c.get<string>('backend', 'auto');
+  return {
+    defaultModel: c.get<string>('defaultModel', '').trim(),
+    modelSearchPaths: c.get<string[]>('modelSearchPaths', []).filter((p) => typeof p === 'string' && p.trim() !== ''),
+    maxPromptTokens: clamp(c.get<number>('maxPromptTokens', 512), 1, 8192),
+    backend: backend === 'cpu' || backend === 'cuda' ? backend : 'auto',
+    cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 512), 16, 65536),
+    inlineActivations: c.get<boolean>('inlineActivations', true),
+  };
+}

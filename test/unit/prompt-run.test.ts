@@ -1,0 +1,53 @@
+// The host's run layer in plain Node against the bundled planted-induction model (needs `npm run build`
+// for dist/worker.js; `npm test` builds first).
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Engine } from '../../src/worker/engine';
+import { tokenInsights } from '../../src/host/run/inline-data';
+import { attentionPayload, logitLensPayload } from '../../src/host/run/payloads';
+import { PromptRun, cacheBytes, runPrompt } from '../../src/host/run/prompt-run';
+
+const root = join(__dirname, '..', '..');
+let engine: Engine;
+let run: PromptRun;
+const PROMPT = 'The cat sat on the mat. The cat sat on the';
+
+before(async () => {
+  engine = await Engine.open('planted-induction', { resolve: { bundledModelsDir: join(root, 'media', 'models') }, workerPath: join(root, 'dist', 'worker.js'), session: { threads: 1 } });
+  run = await runPrompt(engine, PROMPT, { target: ' the' });
+});
+after(() => engine.dispose());
+
+test('payloads have the shapes the panels expect', () => {
+  const pos = run.tokens.length;
+  const source = { kind: 'prompt', model: 'planted-induction', prompt: PROMPT } as const;
+  const att = attentionPayload(run, source, [1], { layer: 1, head: 0 });
+  assert.deepEqual(att.patterns.dims, [1, 2, pos, pos]);
+  // layer 1 of the payload is the trace's blocks.1 pattern, batch item 0
+  assert.deepEqual(att.patterns.data.subarray(0, 2 * pos * pos), run.trace.cache.get('blocks.1.attn.hook_pattern').data.subarray(0, 2 * pos * pos));
+  const decode = (id: number) => engine.ckpt.tokenizer!.decode([id]);
+  const lens = logitLensPayload(run, source, decode, ' the');
+  assert.deepEqual(lens.labels, ['0_pre', '1_pre', 'final_post']);
+  assert.equal(lens.topTexts.length, 3 * pos * 5);
+  assert.equal(lens.target?.probs.length, 3 * pos);
+  assert.equal(lens.tokens[1].text, 'The');
+});
+
+test('inline insights: final predictions match the logits, the lens ends at the final prediction', () => {
+  const decode = (id: number) => engine.ckpt.tokenizer!.decode([id]);
+  const ins = tokenInsights(run, decode);
+  assert.equal(ins.length, run.tokens.length);
+  const last = ins[ins.length - 1];
+  assert.equal(last.next.length, 5);
+  assert.equal(last.trajectory.at(-1)!.top.text, last.next[0].text);
+  assert.ok(Math.abs(last.trajectory.at(-1)!.top.prob - last.next[0].prob) < 1e-4);
+  assert.equal(last.heads.length, 3);
+  for (const h of last.heads) assert.ok(h.key <= last.pos && h.weight > 0 && h.weight <= 1 + 1e-6);
+});
+
+test('EXPECTED FAILURE - limits on prompt length and cache size', async () => {
+  await assert.rejects(runPrompt(engine, PROMPT, { maxTokens: 4 }), /circuitLens\.maxPromptTokens: the prompt is 18 tokens, over the limit of 4/);
+  await assert.rejects(runPrompt(engine, PROMPT, { maxCacheBytes: 1000 }), /circuitLens\.cacheMemoryLimitMB: this run would cache/);
+  assert.equal(cacheBytes(engine.ckpt.hooks.filter((h) => h.name === 'blocks.0.attn.hook_pattern'), 10), 4 * 2 * 10 * 10);
+});

@@ -1,0 +1,78 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { parseSpec, promptOf } from '../../src/engine/spec/parse';
+import { literalOffsets } from '../../src/engine/spec/string-map';
+
+const SPEC = `// comment
+{
+  "model": "demo",
+  "prompts": [
+    { "name": "ioi", "text": "When Mary and John", "answer": " Mary" },
+    "plain prompt",
+  ],
+  "cache": ["blocks.*.hook_resid_mid"],
+  "analyses": [
+    { "kind": "attention", "layers": [0, 1], "focus": { "layer": 1, "head": 3 } },
+    { "kind": "logitLens", "name": "Lens", "prompt": "prompt1", "target": " x", "topK": 7 },
+  ],
+}`;
+
+test('parses a commented spec with trailing commas, keeping source ranges', () => {
+  const { spec, problems } = parseSpec(SPEC);
+  assert.deepEqual(problems, []);
+  assert.equal(spec.model?.value, 'demo');
+  assert.equal(SPEC.slice(spec.model!.range.offset, spec.model!.range.offset + spec.model!.range.length), '"demo"');
+  assert.deepEqual(spec.prompts.map((p) => p.name.value), ['ioi', 'prompt1']);
+  assert.equal(spec.prompts[0].answer?.value, ' Mary');
+  assert.equal(spec.cache[0].value, 'blocks.*.hook_resid_mid');
+  const [att, lens] = spec.analyses;
+  assert.equal(att.kind, 'attention');
+  assert.equal(att.title, 'attention #1');
+  assert.ok(att.kind === 'attention' && att.focus?.head.value === 3 && att.layers?.length === 2);
+  assert.ok(lens.kind === 'logitLens' && lens.topK === 7 && lens.target?.value === ' x');
+  assert.equal(promptOf(spec, att)?.name.value, 'ioi');
+  assert.equal(promptOf(spec, lens)?.name.value, 'prompt1');
+  assert.ok(SPEC.slice(att.range.offset).startsWith('{ "kind": "attention"'));
+});
+
+test('EXPECTED FAILURE - structural problems carry the range of the offending value', () => {
+  const text = '{ "prompts": [{ "name": "a", "text": "x" }, { "name": "a", "text": "y" }], "analyses": [{ "kind": "patching" }, { "kind": "logitLens", "prompt": "zz", "topK": 0 }] }';
+  const { spec, problems } = parseSpec(text);
+  const messages = problems.map((p) => p.message);
+  assert.ok(messages.some((m) => m.includes('two prompts are named "a"')));
+  assert.ok(messages.some((m) => m.startsWith('unknown analysis kind "patching"')));
+  assert.ok(messages.some((m) => m.includes('no prompt is named "zz"')));
+  assert.ok(messages.some((m) => m.includes('"topK" must be')));
+  const kind = problems.find((p) => p.message.startsWith('unknown analysis kind'))!;
+  assert.equal(text.slice(kind.range.offset, kind.range.offset + kind.range.length), '"patching"');
+  assert.equal(spec.analyses.length, 1);
+});
+
+test('EXPECTED FAILURE - syntax errors and a non-object root do not throw', () => {
+  assert.ok(parseSpec('{ "prompts": [').problems.some((p) => p.message.startsWith('JSON syntax')));
+  assert.ok(parseSpec('[1]').problems.some((p) => p.message.includes('JSON object')));
+  assert.ok(parseSpec('{}').problems.some((p) => p.message.includes('"prompts" is required')));
+});
+
+test('maps prompt characters to source offsets through escapes', () => {
+  const literal = String.raw`"a\"b\n\u00e9c"`;
+  const value = JSON.parse(literal) as string; // a"b\néc
+  const map = literalOffsets(literal);
+  assert.equal(map.length, value.length + 1);
+  assert.equal(literal[map[0]], 'a');
+  assert.equal(literal.slice(map[1], map[2]), '\\"');
+  assert.equal(literal.slice(map[3], map[4]), '\\n');
+  assert.equal(literal.slice(map[4], map[5]), '\\u00e9');
+  assert.equal(literal[map[5]], 'c');
+  assert.equal(map[6], literal.length - 1);
+});
+
+test('the New Experiment template parses without problems', () => {
+  const text = readFileSync(join(__dirname, '..', '..', 'media', 'templates', 'experiment.circuit.json'), 'utf8');
+  const { spec, problems } = parseSpec(text);
+  assert.deepEqual(problems, []);
+  assert.equal(spec.model?.value, 'demo');
+  assert.deepEqual(spec.analyses.map((a) => a.kind), ['attention', 'logitLens']);
+});
