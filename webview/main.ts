@@ -4,6 +4,7 @@
  */
 import { PANEL_PROTOCOL_VERSION, HostToWebview, PanelView } from '../src/protocol/panels';
 import { assertNever } from '../src/protocol/assert';
+import { renderAnalysis } from './analysis/view';
 import { renderAttention } from './attention/view';
 import { renderNotice } from './header';
 import { renderLogitLens } from './logit-lens/view';
@@ -29,7 +30,8 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
       const payload = msg.payload;
       vscode.setState({ view: payload.view, source: payload.source });
       if (payload.view === 'attention') renderAttention(app, payload);
-      else renderLogitLens(app, payload);
+      else if (payload.view === 'logitLens') renderLogitLens(app, payload);
+      else renderAnalysis(app, payload);
       document.body.dataset.ready = 'true';
       return;
     }

@@ -6,7 +6,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { promptOf } from '../engine/spec/parse';
-import type { AnalysisSpec, PromptSpec } from '../engine/spec/types';
+import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
+import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
 import type { PanelPayload, PanelSource, PanelView } from '../protocol/panels';
 import { assertNever } from '../protocol/assert';
 import type { Engine } from '../worker/engine';
@@ -104,6 +105,15 @@ export class AnalysisRunner {
         for (const a of analyses) {
           const prompt = promptOf(spec, a);
           if (!prompt) continue;
+          const source: PanelSource = { kind: 'spec', specUri: uri.toString(), specName, analysisIndex: a.index, analysisTitle: a.title };
+          if (a.kind !== 'attention' && a.kind !== 'logitLens') {
+            report(`${a.title}…`);
+            const output = await runCircuitAnalysis({ runner: engine, prompts: spec.prompts, signal, onProgress: (done, total) => report(`${a.title}: run ${done} of ${total}`) }, a);
+            const payload: PanelPayload = { view: 'analysis', source, model: engine.ckpt.name, output };
+            this.d.panels.show(payload, payloads.length > 0);
+            payloads.push(payload);
+            continue;
+          }
           const target = a.kind === 'logitLens' ? a.target?.value ?? prompt.answer?.value : prompt.answer?.value;
           const key = `${prompt.name.value}|${target ?? ''}`;
           report(`${a.title} on ${prompt.name.value}…`);
@@ -113,7 +123,6 @@ export class AnalysisRunner {
             runs.set(key, run);
             this.showInline(uri, prompt, run, engine);
           }
-          const source: PanelSource = { kind: 'spec', specUri: uri.toString(), specName, analysisIndex: a.index, analysisTitle: a.title };
           const payload = this.payloadFor(a, run, source, engine, target);
           this.d.panels.show(payload, payloads.length > 0);
           payloads.push(payload);
@@ -126,7 +135,7 @@ export class AnalysisRunner {
     }
   }
 
-  private payloadFor(a: AnalysisSpec, run: PromptRun, source: PanelSource, engine: Engine, target: string | undefined): PanelPayload {
+  private payloadFor(a: AttentionAnalysis | LogitLensAnalysis, run: PromptRun, source: PanelSource, engine: Engine, target: string | undefined): PanelPayload {
     switch (a.kind) {
       case 'attention': {
         const all = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
@@ -143,6 +152,28 @@ export class AnalysisRunner {
 
   private showInline(uri: vscode.Uri, prompt: PromptSpec, run: PromptRun, engine: Engine): void {
     this.d.inline.setRun(uri, prompt.name.value, { model: run.model, text: prompt.text.value, tokens: tokenInsights(run, this.decode(engine)) });
+  }
+
+  /** Opens the attention panel on one head, for the prompt of the spec analysis behind a circuit panel. */
+  async openHead(source: PanelSource, layer: number, head: number): Promise<void> {
+    if (source.kind !== 'spec') return;
+    const uri = vscode.Uri.parse(source.specUri);
+    try {
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const { spec } = this.d.docs.get(doc);
+      const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
+      const prompt = analysis && promptOf(spec, analysis);
+      if (!prompt) return;
+      const modelRef = resolveModelRef(spec.model?.value ?? (this.d.settings().defaultModel || 'demo'), path.dirname(uri.fsPath));
+      await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {
+        const engine = await this.d.session.open(modelRef, signal);
+        const run = await this.trace(engine, prompt.text.value, prompt.answer?.value, signal);
+        const all = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
+        this.d.panels.show(attentionPayload(run, source, all, { layer, head }), false);
+      });
+    } catch (e) {
+      reportError(this.d.log, e, { specUri: uri });
+    }
   }
 
   /** Repeats the run behind a panel (a revived panel's "Run again"). */

@@ -45,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
     revealSpec: (source) => void revealSpec(source, prompts),
     rerun: (source, view) => void runner?.rerun(source, view),
     setTarget: (source, text) => source.kind === 'prompt' && void runner?.tracePrompt(source.model, source.prompt, text, 'logitLens'),
+    openHead: (source, layer, head) => void runner?.openHead(source, layer, head),
   });
   subs.push(panels);
   runner = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, docs, diagnostics });

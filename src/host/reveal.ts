@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { parseSpec, promptOf } from '../engine/spec/parse';
 import { literalOffsets } from '../engine/spec/string-map';
-import type { PanelPayload, PanelSource } from '../protocol/panels';
+import type { AttentionPayload, LogitLensPayload, PanelSource } from '../protocol/panels';
 
 export const PROMPT_SCHEME = 'circuit-lens-prompt';
 
@@ -39,7 +39,7 @@ async function selectIn(uri: vscode.Uri, start: number, end: number): Promise<vs
   return editor;
 }
 
-export async function revealToken(prompts: PromptDocuments, payload: PanelPayload, pos: number): Promise<vscode.TextEditor | undefined> {
+export async function revealToken(prompts: PromptDocuments, payload: AttentionPayload | LogitLensPayload, pos: number): Promise<vscode.TextEditor | undefined> {
   const token = payload.tokens[pos];
   const source = payload.source;
   if (source.kind === 'prompt') return selectIn(prompts.uriFor(source.prompt), token.start, token.end);

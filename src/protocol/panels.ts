@@ -4,9 +4,11 @@
  * `parseWebviewMessage` checks it at runtime before the host looks at it.
  */
 
+import type { AnalysisOutput } from '../engine/analysis/output';
+
 export const PANEL_PROTOCOL_VERSION = 1;
 
-export type PanelView = 'attention' | 'logitLens';
+export type PanelView = 'attention' | 'logitLens' | 'analysis';
 
 /** Where a panel's data came from: an analysis in a spec file, or a prompt traced from the palette. */
 export type PanelSource =
@@ -55,7 +57,15 @@ export interface LogitLensPayload {
   };
 }
 
-export type PanelPayload = AttentionPayload | LogitLensPayload;
+/** A circuit analysis (patching, ablation, attribution, detectors, steering, generation) as plain data. */
+export interface AnalysisPayload {
+  view: 'analysis';
+  source: PanelSource;
+  model: string;
+  output: AnalysisOutput;
+}
+
+export type PanelPayload = AttentionPayload | LogitLensPayload | AnalysisPayload;
 
 /** What a webview keeps across reloads (JSON only: no typed arrays). */
 export interface PanelState {
@@ -74,7 +84,8 @@ export type WebviewToHost =
   | { type: 'revealSpec' }
   | { type: 'rerun' }
   /** Colour a palette trace's logit lens by this token (one token of the model's vocabulary). */
-  | { type: 'setTarget'; text: string };
+  | { type: 'setTarget'; text: string }
+  | { type: 'openHead'; layer: number; head: number };
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -94,6 +105,10 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
       return { type: 'rerun' };
     case 'setTarget':
       return typeof x.text === 'string' && x.text.length > 0 && x.text.length <= 200 ? { type: 'setTarget', text: x.text } : undefined;
+    case 'openHead': {
+      const ok = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 10_000;
+      return ok(x.layer) && ok(x.head) ? { type: 'openHead', layer: x.layer as number, head: x.head as number } : undefined;
+    }
     default:
       return undefined;
   }
@@ -101,7 +116,7 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
 
 /** A panel state restored from a webview (also untrusted). */
 export function parsePanelState(x: unknown): PanelState | undefined {
-  if (!isRecord(x) || (x.view !== 'attention' && x.view !== 'logitLens') || !isRecord(x.source)) return undefined;
+  if (!isRecord(x) || (x.view !== 'attention' && x.view !== 'logitLens' && x.view !== 'analysis') || !isRecord(x.source)) return undefined;
   const s = x.source;
   if (s.kind === 'spec' && typeof s.specUri === 'string' && typeof s.specName === 'string' && Number.isInteger(s.analysisIndex) && typeof s.analysisTitle === 'string') {
     return { view: x.view, source: { kind: 'spec', specUri: s.specUri, specName: s.specName, analysisIndex: s.analysisIndex as number, analysisTitle: s.analysisTitle } };

@@ -38,15 +38,15 @@ test('parses a commented spec with trailing commas, keeping source ranges', () =
 });
 
 test('EXPECTED FAILURE - structural problems carry the range of the offending value', () => {
-  const text = '{ "prompts": [{ "name": "a", "text": "x" }, { "name": "a", "text": "y" }], "analyses": [{ "kind": "patching" }, { "kind": "logitLens", "prompt": "zz", "topK": 0 }] }';
+  const text = '{ "prompts": [{ "name": "a", "text": "x" }, { "name": "a", "text": "y" }], "analyses": [{ "kind": "saliency" }, { "kind": "logitLens", "prompt": "zz", "topK": 0 }] }';
   const { spec, problems } = parseSpec(text);
   const messages = problems.map((p) => p.message);
   assert.ok(messages.some((m) => m.includes('two prompts are named "a"')));
-  assert.ok(messages.some((m) => m.startsWith('unknown analysis kind "patching"')));
+  assert.ok(messages.some((m) => m.startsWith('unknown analysis kind "saliency"')));
   assert.ok(messages.some((m) => m.includes('no prompt is named "zz"')));
   assert.ok(messages.some((m) => m.includes('"topK" must be')));
   const kind = problems.find((p) => p.message.startsWith('unknown analysis kind'))!;
-  assert.equal(text.slice(kind.range.offset, kind.range.offset + kind.range.length), '"patching"');
+  assert.equal(text.slice(kind.range.offset, kind.range.offset + kind.range.length), '"saliency"');
   assert.equal(spec.analyses.length, 1);
 });
 
@@ -75,4 +75,24 @@ test('the New Experiment template parses without problems', () => {
   assert.deepEqual(problems, []);
   assert.equal(spec.model?.value, 'demo');
   assert.deepEqual(spec.analyses.map((a) => a.kind), ['attention', 'logitLens']);
+});
+
+test('circuit analyses parse with defaults, and their prompt references are checked', () => {
+  const text = `{ "prompts": [{ "name": "clean", "text": "a b" }, { "name": "bad", "text": "a c" }],
+    "analyses": [
+      { "kind": "patching", "corrupted": "bad", "target": "heads", "layers": [0, 1] },
+      { "kind": "ablation", "unit": "neurons", "method": "mean", "reference": ["bad", "nope"] },
+      { "kind": "detectors" },
+      { "kind": "steering", "hook": "blocks.0.hook_resid_post", "vector": [1, 2], "coefficient": 2 },
+      { "kind": "generation", "temperature": -1 }
+    ] }`;
+  const { spec, problems } = parseSpec(text);
+  assert.deepEqual(spec.analyses.map((a) => a.kind), ['patching', 'ablation', 'detectors', 'steering', 'generation']);
+  const [patching, , detectors] = spec.analyses;
+  assert.ok(patching.kind === 'patching' && patching.metric === 'logitDiff' && patching.direction === 'denoise' && patching.layers?.length === 2);
+  assert.ok(detectors.kind === 'detectors' && detectors.source === 'random' && detectors.detectors.length === 3);
+  const messages = problems.map((p) => p.message);
+  assert.ok(messages.some((m) => m.includes('no prompt is named "nope"')));
+  assert.ok(messages.some((m) => m.includes('"temperature" must be a number from 0 to 100')));
+  assert.equal(problems.length, 2);
 });

@@ -5,21 +5,23 @@
 import * as vscode from 'vscode';
 import { assertNever } from '../../protocol/assert';
 import {
-  HostToWebview, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, parsePanelState, parseWebviewMessage,
+  AttentionPayload, HostToWebview, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, parsePanelState, parseWebviewMessage,
 } from '../../protocol/panels';
 import { panelHtml, webviewOptions } from './html';
 
 /** What a click in a panel asks the rest of the extension to do. */
 export interface PanelHandler {
-  revealToken(payload: PanelPayload, pos: number): void;
+  revealToken(payload: AttentionPayload | LogitLensPayload, pos: number): void;
   revealSpec(source: PanelSource): void;
   rerun(source: PanelSource, view: PanelView): void;
   /** Re-traces a palette prompt with the lens coloured by `text`. */
   setTarget(source: PanelSource, text: string): void;
+  /** Opens the attention panel on one head of the prompt a circuit analysis ran on. */
+  openHead(source: PanelSource, layer: number, head: number): void;
 }
 
-const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens' };
-const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens' };
+const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens', analysis: 'circuitLens.analysis' };
+const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens', analysis: 'Circuit' };
 
 function panelKey(source: PanelSource, view: PanelView): string {
   return source.kind === 'spec' ? `${view}|${source.specUri}#${source.analysisIndex}` : `${view}|prompt`;
@@ -56,7 +58,7 @@ class AnalysisPanel {
         this.pending = undefined;
         return;
       case 'revealToken':
-        if (this.payload && msg.pos < this.payload.tokens.length) this.handler.revealToken(this.payload, msg.pos);
+        if (this.payload && this.payload.view !== 'analysis' && msg.pos < this.payload.tokens.length) this.handler.revealToken(this.payload, msg.pos);
         return;
       case 'revealSpec':
         this.handler.revealSpec(this.source);
@@ -66,6 +68,9 @@ class AnalysisPanel {
         return;
       case 'setTarget':
         this.handler.setTarget(this.source, msg.text);
+        return;
+      case 'openHead':
+        if (this.payload?.view === 'analysis') this.handler.openHead(this.source, msg.layer, msg.head);
         return;
       default:
         assertNever(msg, 'webview message');
