@@ -17,27 +17,12 @@ import { writeFileAtomic } from './atomic';
 import { measureResponsiveness } from './bench/responsiveness';
 import { benchPatching } from './bench/patching';
 import { benchLlama } from './bench/llama';
+import { medianMs } from './bench/timing';
 
 const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-async function timeIt(repeats: number, f: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 /** fp32 GEMM throughput of onnxruntime's own MatMul (1024^3) at `threads`, in GFLOP/s. */
 async function ortGemmGflops(threads: number): Promise<number> {
@@ -47,7 +32,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
   g.output('c', 'float', [n, n]);
   const s = await ort.InferenceSession.create(g.build('gemm', 17), { intraOpNumThreads: threads, extra: { session: { 'intra_op.allow_spinning': '0' } } });
   const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => Math.random()), [n, n]);
-  const ms = await timeIt(10, () => s.run({ a, b: a }));
+  const ms = await medianMs(10, () => s.run({ a, b: a }));
   await s.release();
   return (2 * n ** 3) / (ms / 1000) / 1e9;
 }
@@ -83,9 +68,9 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const engine = await Engine.open(modelDir, { session: { threads, prepack: true } });
   const ids = Array.from({ length: pos }, (_, i) => (i * 7919) % SHAPE.vocab);
   const batch = [tokensFromIds(engine.ckpt, ids)];
-  const logitsMs = await timeIt(repeats, () => engine.trace(batch));
+  const logitsMs = await medianMs(repeats, () => engine.trace(batch));
   const allHooks = engine.ckpt.hooks.filter((h) => !h.needsAttnResult);
-  const fullMs = await timeIt(repeats, () => engine.trace(batch, { hooks: allHooks }));
+  const fullMs = await medianMs(repeats, () => engine.trace(batch, { hooks: allHooks }));
   const loadPrepackMs = engine.loadInfo.loadMs;
   await engine.dispose();
   const enginePeakMb = process.resourceUsage().maxRSS / 1024;

@@ -12,25 +12,11 @@ import { tokensFromIds } from '../../engine/model';
 import { Engine } from '../../worker/engine';
 import { intArg, parse } from '../args';
 import { writeFileAtomic } from '../atomic';
+import { medianMs } from './timing';
 
 const USAGE = 'circuit-lens bench --llama [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
 const REFERENCE = path.join(__dirname, '..', 'test', 'reference', 'llama_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, kvHeads: 4, dMlp: 2048, vocab: 32000, ctx: 2048 };
-
-function median(xs: number[]): number {
-  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-}
-
-async function medianMs(repeats: number, f: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 2; i++) await f();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
 
 const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
