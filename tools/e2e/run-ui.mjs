@@ -179,8 +179,9 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
     await page.screenshot({ path: join(shots, 'hover.png') });
 
     // After a window reload the panels come back and say the run must be repeated; "Run again" does it.
-    await page.waitForTimeout(1500); // the workbench saves its editor layout on a timer; reloading at once loses the newest group
-    await page.reload();
+    // Reload through the workbench (Developer: Reload Window), which flushes the editor layout before it
+    // reloads; a plain page reload can lose the newest editor group, whose layout is saved on a timer.
+    await palette(page, 'Developer: Reload Window');
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('.tab', { hasText: 'Logit lens: Lens' }).click({ timeout: 60_000 });
     const revived = await webviewWith(page, '#rerun');
