@@ -119,10 +119,17 @@ class SpecReader {
 
 export function parseSpec(text: string): ParsedSpec {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
   const r = new SpecReader();
-  for (const e of errors) r.error({ offset: e.offset, length: Math.max(1, e.length) }, `JSON syntax: ${printParseErrorCode(e.error)}.`);
   const empty: ExperimentSpec = { prompts: [], analyses: [], cache: [] };
+  let root: Node | undefined;
+  try {
+    root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
+  } catch {
+    // The JSONC parser recurses per nesting level: thousands of levels overflow the stack.
+    r.error({ offset: 0, length: Math.min(1, text.length) }, 'the spec is nested too deeply to read; an experiment spec needs only a few levels.');
+    return { spec: empty, problems: r.problems };
+  }
+  for (const e of errors) r.error({ offset: e.offset, length: Math.max(1, e.length) }, `JSON syntax: ${printParseErrorCode(e.error)}.`);
   if (!root || root.type !== 'object') {
     if (root) r.error(root, 'an experiment spec is a JSON object.');
     return { spec: empty, problems: r.problems };
