@@ -5,11 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { encodeNpy } from '../../src/engine/npy';
 import type { Intervention } from '../../src/protocol/engine';
 import type { TensorData } from '../../src/protocol/tensor';
 import type { Trace } from '../../src/worker/engine';
-import { PYTHON, ROOT, maxAbsDiff, readNpyDir, tmpDir } from './reference';
+import { PYTHON, ROOT, interventionArgs, maxAbsDiff, readNpyDir, tmpDir } from './reference';
 
 export type ReferenceFamily = 'neox' | 'llama' | 'gptneo';
 
@@ -47,13 +46,7 @@ export function makeFamilyCheckpoint(spec: FamilySpec, dir = tmpDir(`ckpt-${spec
 export function familyReferenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
   const modelType = (JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { model_type: string }).model_type;
   const out = tmpDir('ref');
-  const args = [script(SCRIPTS[modelType]), 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out];
-  interventions.forEach((iv, i) => {
-    const [keep, add] = ['keep', 'add'].map((k) => path.join(out, `_iv${i}.${k}.bin`));
-    fs.writeFileSync(keep, encodeNpy(iv.keep));
-    fs.writeFileSync(add, encodeNpy(iv.add));
-    args.push('--intervene', iv.hook, keep, add);
-  });
+  const args = [script(SCRIPTS[modelType]), 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)];
   execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
   return readNpyDir(out);
 }

@@ -49,15 +49,19 @@ export function makeRandomCheckpoint(spec: RandomSpec, dir = tmpDir('ckpt')): st
 /** Runs the reference forward on [batch][pos] token ids; returns every hook point and `logits`. */
 export function referenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
   const out = tmpDir('ref');
-  const args = [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out];
-  interventions.forEach((iv, i) => {
-    const [keep, add] = ['keep', 'add'].map((k) => path.join(out, `_iv${i}.${k}.bin`));
-    fs.writeFileSync(keep, encodeNpy(iv.keep));
-    fs.writeFileSync(add, encodeNpy(iv.add));
-    args.push('--intervene', iv.hook, keep, add);
-  });
+  const args = [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)];
   execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
   return readNpyDir(out);
+}
+
+/** `--intervene HOOK KEEP ADD` arguments for a reference's forward, with keep/add written as .npy files into `dir`. */
+export function interventionArgs(dir: string, interventions: Intervention[]): string[] {
+  return interventions.flatMap((iv, i) => {
+    const [keep, add] = ['keep', 'add'].map((k) => path.join(dir, `_iv${i}.${k}.bin`));
+    fs.writeFileSync(keep, encodeNpy(iv.keep));
+    fs.writeFileSync(add, encodeNpy(iv.add));
+    return ['--intervene', iv.hook, keep, add];
+  });
 }
 
 export function readNpyDir(dir: string): Map<string, TensorData> {

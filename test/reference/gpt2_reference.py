@@ -20,7 +20,6 @@ import json
 import math
 import os
 import struct
-import sys
 import time
 
 import numpy as np
@@ -316,36 +315,8 @@ def bench_patch_cmd(a):
 
 
 def bench_cmd(a):
-    torch.set_num_threads(a.threads)
-    gen = torch.Generator().manual_seed(0)
-    # fp32 GEMM throughput at this thread count: the limit the engine and this reference are judged against.
-    n = 1024
-    x, y = torch.randn(n, n, generator=gen), torch.randn(n, n, generator=gen)
-    for _ in range(3):
-        x @ y
-    reps, t0 = 10, time.perf_counter()
-    for _ in range(reps):
-        x @ y
-    gflops = 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
-    t0 = time.perf_counter()
-    m = Gpt2Reference(a.model)
-    load_ms = (time.perf_counter() - t0) * 1000
-    vocab = m.W_U.shape[1]
-    tokens = torch.randint(0, vocab, (1, a.pos), generator=gen)
-    out = {'gemmGflops': gflops, 'loadMs': load_ms, 'threads': a.threads, 'torch': torch.__version__}
-    for name, full in (('logits', False), ('fullCache', True)):
-        for _ in range(2):
-            m.forward(tokens, {} if full else None)
-        times = []
-        for _ in range(a.repeats):
-            t0 = time.perf_counter()
-            m.forward(tokens, {} if full else None)
-            times.append((time.perf_counter() - t0) * 1000)
-        out[name + 'Ms'] = sorted(times)[len(times) // 2]
-    if sys.platform.startswith('linux'):
-        import resource
-        out['peakRssMb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps(out))
+    import reference_common  # imported here: it imports this module's safetensors reader at its top
+    reference_common.bench_cmd(Gpt2Reference, a)
 
 
 def main():
