@@ -20,9 +20,10 @@ export function freePort() {
 
 /**
  * Starts code-server on a free loopback port. `extensionsDir` may already hold installed extensions.
+ * `untrusted`: workspace trust is on and the workspace is not trusted (restricted mode, no prompt).
  * Returns { port, url, stop, dirs }.
  */
-export async function startCodeServer({ workspace, extensionsDir, log = () => {} }) {
+export async function startCodeServer({ workspace, extensionsDir, untrusted = false, log = () => {} }) {
   const base = mkdtempSync(join(tmpdir(), 'circuit-lens-cs-'));
   const userData = join(base, 'user-data');
   const extDir = extensionsDir ?? join(base, 'extensions');
@@ -31,7 +32,9 @@ export async function startCodeServer({ workspace, extensionsDir, log = () => {}
   // Quiet workbench: no welcome page, no trust prompt, no tips.
   writeFileSync(join(userData, 'User', 'settings.json'), JSON.stringify({
     'workbench.startupEditor': 'none',
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': untrusted,
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.emptyWindow': false,
     'workbench.tips.enabled': false,
     'telemetry.telemetryLevel': 'off',
     'extensions.autoUpdate': false,
@@ -44,8 +47,8 @@ export async function startCodeServer({ workspace, extensionsDir, log = () => {}
   writeFileSync(config, 'auth: none\ncert: false\n');
   const port = await freePort();
   const child = spawn(process.execPath, [codeServerEntry, '--config', config, '--user-data-dir', userData, '--extensions-dir', extDir,
-    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
-    '--ignore-last-opened', workspace], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+    ...(untrusted ? [] : ['--disable-workspace-trust']), '--ignore-last-opened', workspace], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (d) => log(String(d)));
   child.stderr.on('data', (d) => log(String(d)));
   const stop = () => {
