@@ -45,7 +45,8 @@ export class Engine implements Runner {
       const info = await client.load({ dir: ckpt.dir, options: opts.session ?? {} }, opts.signal);
       return new Engine(ckpt, info, client, opts.memoryLimitBytes);
     } catch (e) {
-      await client.dispose();
+      // A cancelled load returns now; the worker is stopped once onnxruntime hands its thread back.
+      void client.dispose();
       throw e;
     }
   }

@@ -1,6 +1,7 @@
 /**
  * The engine worker: a worker_threads entry point that owns the onnxruntime sessions, so the blocking
- * session.run never stalls the extension host or the CLI's event loop. Cancel = terminate this thread.
+ * session.run never stalls the extension host or the CLI's event loop. A cancelled request is flagged in
+ * shared memory (see client.ts) and stops at its next chunk; the thread is terminated only when idle.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
