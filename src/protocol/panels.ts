@@ -114,11 +114,25 @@ export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
   }
 }
 
+/** A short, safe description of a message that was dropped, for the log (never its content). */
+export function describeDropped(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return `an array of ${x.length}`;
+  if (typeof x !== 'object') return `a ${typeof x}`;
+  const type = (x as Record<string, unknown>).type;
+  return typeof type === 'string' ? `type ${JSON.stringify(type.slice(0, 40))} with invalid fields` : 'an object without a type';
+}
+
+/** Spec files a revived panel may point at: local `.circuit.json` files only. */
+function isSpecUri(s: string): boolean {
+  return s.length <= 4096 && /^file:\/\/[^?#]*\.circuit\.json$/i.test(s);
+}
+
 /** A panel state restored from a webview (also untrusted). */
 export function parsePanelState(x: unknown): PanelState | undefined {
   if (!isRecord(x) || (x.view !== 'attention' && x.view !== 'logitLens' && x.view !== 'analysis') || !isRecord(x.source)) return undefined;
   const s = x.source;
-  if (s.kind === 'spec' && typeof s.specUri === 'string' && typeof s.specName === 'string' && Number.isInteger(s.analysisIndex) && typeof s.analysisTitle === 'string') {
+  if (s.kind === 'spec' && typeof s.specUri === 'string' && isSpecUri(s.specUri) && typeof s.specName === 'string' && Number.isInteger(s.analysisIndex) && typeof s.analysisTitle === 'string') {
     return { view: x.view, source: { kind: 'spec', specUri: s.specUri, specName: s.specName, analysisIndex: s.analysisIndex as number, analysisTitle: s.analysisTitle } };
   }
   if (s.kind === 'prompt' && typeof s.model === 'string' && typeof s.prompt === 'string' && (s.target === undefined || typeof s.target === 'string')) {

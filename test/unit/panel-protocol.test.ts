@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parsePanelState, parseWebviewMessage } from '../../src/protocol/panels';
+import { describeDropped, parsePanelState, parseWebviewMessage } from '../../src/protocol/panels';
 
 test('accepts the messages a panel may send', () => {
   assert.deepEqual(parseWebviewMessage({ type: 'ready', version: 1 }), { type: 'ready', version: 1 });
@@ -23,5 +23,16 @@ test('revives only well-formed panel states', () => {
   assert.deepEqual(parsePanelState(prompt), prompt);
   assert.equal(parsePanelState({ view: 'other', source: prompt.source }), undefined);
   assert.equal(parsePanelState({ view: 'attention', source: { kind: 'spec', specUri: 1 } }), undefined);
+  for (const specUri of ['https://example.com/a.circuit.json', 'file:///etc/passwd', 'command:workbench.action.quit', 'file:///a.circuit.json?x=1']) {
+    assert.equal(parsePanelState({ ...spec, source: { ...spec.source, specUri } }), undefined, specUri);
+  }
   assert.equal(parsePanelState(undefined), undefined);
+});
+
+test('describes a dropped message by its shape, never by its content', () => {
+  assert.equal(describeDropped(null), 'null');
+  assert.equal(describeDropped(42), 'a number');
+  assert.equal(describeDropped([1, 2]), 'an array of 2');
+  assert.equal(describeDropped({ pos: 1 }), 'an object without a type');
+  assert.equal(describeDropped({ type: 'x'.repeat(100), secret: 'prompt text' }), `type "${'x'.repeat(40)}" with invalid fields`);
 });

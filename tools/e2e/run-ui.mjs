@@ -4,9 +4,9 @@
 // the prompt token. Screenshots go to out/e2e/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, startCodeServer } from './code-server.mjs';
@@ -23,8 +23,11 @@ function expected() {
   const file = join(mkdtempSync(join(tmpdir(), 'circuit-lens-cli-')), 'trace.json');
   execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'trace', '--model', MODEL, '--prompt', PROMPT, '--json', file], { cwd: root, stdio: 'ignore' });
   const { tokens } = JSON.parse(readFileSync(file, 'utf8'));
-  const last = tokens[tokens.length - 1];
-  return { heads: config.n_layer * config.n_head, tokens: tokens.length, lastChars: last.end - last.start };
+  const chars = tokens.map((t) => t.end - t.start);
+  const lastChars = chars[chars.length - 1];
+  // A token whose selection the status bar tells apart from the last one's.
+  const other = chars.findIndex((c, i) => i > 0 && c !== lastChars);
+  return { heads: config.n_layer * config.n_head, tokens: tokens.length, lastChars, other: { pos: other, chars: chars[other] } };
 }
 
 function packageVsix() {
@@ -50,6 +53,23 @@ async function palette(page, title) {
     if (Date.now() > deadline) throw new Error(`command "${title}" never appeared in the palette`);
     await page.waitForTimeout(1000);
   }
+}
+
+/** Polls `get` every 250 ms until it returns something other than undefined. */
+async function until(what, get, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Lines of the log files (under code-server's user-data folder) whose name contains `channel`. */
+function logLines(userData, channel) {
+  const files = readdirSync(join(userData, 'logs'), { recursive: true }).filter((f) => basename(String(f)).includes(channel));
+  return files.flatMap((f) => readFileSync(join(userData, 'logs', String(f)), 'utf8').split('\n'));
 }
 
 /** The webview content frame that holds `selector` (each panel is an iframe inside an iframe). */
@@ -119,6 +139,31 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
     await status.waitFor({ timeout: 10_000 });
     assert.match(await status.innerText(), new RegExp(`\\(${want.lastChars} selected\\)`)); // the last token's characters
     await page.screenshot({ path: join(shots, 'reveal.png') });
+
+    // A live panel sends malformed messages through the channel its own script uses. The extension
+    // host drops and logs them, and still answers the valid message sent after them.
+    await page.locator('.tab', { hasText: `Logit lens: ${MODEL}` }).click();
+    const live = await webviewWith(page, '#lens-plot .heatmaplayer');
+    const sent = await live.evaluate((valid) => {
+      const post = (message) => window.parent.__vscode_post_message__('onmessage', { message, transfer: undefined });
+      let deep = {};
+      for (let i = 0; i < 5000; i++) deep = { type: 'revealToken', pos: deep };
+      const bad = [null, 42, 'revealToken', [], {}, { type: 'nope' }, { type: 'revealToken' }, { type: 'revealToken', pos: -1 },
+        { type: 'revealToken', pos: 2.5 }, { type: 'revealToken', pos: '3' }, { type: 'revealToken', pos: 999_999 },
+        { type: 'setTarget', text: 'x'.repeat(100_000) }, { type: 'setTarget', text: 7 }, { type: 'openHead', layer: 0, head: 0 },
+        { type: 'ready', version: 99 }, { type: 'openFile', path: '/etc/passwd' }, { type: '__proto__' }, deep,
+        { type: 'revealToken', pos: Array.from({ length: 100_000 }, (_, i) => i) }];
+      for (const m of bad) post(m);
+      post({ type: 'revealToken', pos: valid });
+      return bad.length;
+    }, want.other.pos);
+    await page.locator('.tab.active', { hasText: 'prompt-1.txt' }).waitFor({ timeout: 15_000 });
+    await page.locator('.statusbar-item', { hasText: `(${want.other.chars} selected)` }).first().waitFor({ timeout: 10_000 });
+    const dropped = await until('the dropped messages in the extension log', () => {
+      const n = logLines(server.dirs.userData, 'Circuit Lens').filter((l) => l.includes('dropped a webview message')).length;
+      return n >= 5 ? n : undefined;
+    });
+    console.log(`posted ${sent} malformed messages to a live panel: ${dropped} logged (5 at most per panel, then every 100th), the host still answered a valid one`);
 
     // Type a target token in the palette trace's lens: the lens is re-run and coloured by it.
     await page.locator('.tab', { hasText: `Logit lens: ${MODEL}` }).click();

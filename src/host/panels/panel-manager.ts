@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { assertNever } from '../../protocol/assert';
 import {
-  AttentionPayload, HostToWebview, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, parsePanelState, parseWebviewMessage,
+  AttentionPayload, HostToWebview, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, describeDropped, parsePanelState, parseWebviewMessage,
 } from '../../protocol/panels';
 import { panelHtml, webviewOptions } from './html';
 
@@ -31,14 +31,24 @@ function panelTitle(source: PanelSource, view: PanelView): string {
   return source.kind === 'spec' ? `${VIEW_TITLES[view]}: ${source.analysisTitle}` : `${VIEW_TITLES[view]}: ${source.model}`;
 }
 
+/** Dropped messages logged one by one per panel; after that only every hundredth, with the count. */
+const LOGGED_DROPS = 5;
+
 class AnalysisPanel {
   private ready = false;
   private pending: HostToWebview | undefined;
+  private dropped = 0;
   payload: PanelPayload | undefined;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly view: PanelView, public source: PanelSource, private readonly handler: PanelHandler, onDispose: () => void) {
+  constructor(readonly panel: vscode.WebviewPanel, readonly view: PanelView, public source: PanelSource, private readonly handler: PanelHandler,
+    private readonly log: vscode.LogOutputChannel, onDispose: () => void) {
     panel.onDidDispose(onDispose);
     panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
+  }
+
+  private drop(why: string): void {
+    this.dropped++;
+    if (this.dropped <= LOGGED_DROPS || this.dropped % 100 === 0) this.log.warn(`${panelTitle(this.source, this.view)}: dropped a webview message (${why}); ${this.dropped} so far.`);
   }
 
   post(msg: HostToWebview): void {
@@ -49,16 +59,17 @@ class AnalysisPanel {
 
   private receive(raw: unknown): void {
     const msg = parseWebviewMessage(raw);
-    if (!msg) return; // not ours, or malformed: ignored
+    if (!msg) return this.drop(describeDropped(raw));
     switch (msg.type) {
       case 'ready':
-        if (msg.version !== PANEL_PROTOCOL_VERSION) return;
+        if (msg.version !== PANEL_PROTOCOL_VERSION) return this.drop(`protocol version ${msg.version}, expected ${PANEL_PROTOCOL_VERSION}`);
         this.ready = true;
         if (this.pending) void this.panel.webview.postMessage(this.pending);
         this.pending = undefined;
         return;
       case 'revealToken':
         if (this.payload && this.payload.view !== 'analysis' && msg.pos < this.payload.tokens.length) this.handler.revealToken(this.payload, msg.pos);
+        else this.drop(`revealToken ${msg.pos} outside the shown tokens`);
         return;
       case 'revealSpec':
         this.handler.revealSpec(this.source);
@@ -71,6 +82,7 @@ class AnalysisPanel {
         return;
       case 'openHead':
         if (this.payload?.view === 'analysis') this.handler.openHead(this.source, msg.layer, msg.head);
+        else this.drop('openHead outside a circuit panel');
         return;
       default:
         assertNever(msg, 'webview message');
@@ -84,7 +96,7 @@ export class PanelManager implements vscode.Disposable {
   /** The column panels open in, while any is open. */
   private column: vscode.ViewColumn | undefined;
 
-  constructor(private readonly extensionUri: vscode.Uri, private readonly handler: PanelHandler) {
+  constructor(private readonly extensionUri: vscode.Uri, private readonly handler: PanelHandler, private readonly log: vscode.LogOutputChannel) {
     for (const view of Object.keys(VIEW_TYPES) as PanelView[]) {
       this.disposables.push(vscode.window.registerWebviewPanelSerializer(VIEW_TYPES[view], {
         deserializeWebviewPanel: async (panel, state) => this.revive(panel, view, state),
@@ -128,7 +140,7 @@ export class PanelManager implements vscode.Disposable {
     const key = panelKey(source, view);
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
-    const p = new AnalysisPanel(panel, view, source, this.handler, () => {
+    const p = new AnalysisPanel(panel, view, source, this.handler, this.log, () => {
       if (this.panels.get(key) === p) this.panels.delete(key);
       if (this.panels.size === 0) this.column = undefined;
     });
