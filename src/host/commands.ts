@@ -1,5 +1,6 @@
 /**
- * The palette commands (ids in package.json's contributes.commands, category "Circuit Lens").
+ * The palette commands (ids in package.json's contributes.commands, category "Circuit Lens"). Those that
+ * load a model ask for workspace trust first, before any prompt or quick pick.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +14,7 @@ import type { InlineView } from './inline/inline-view';
 import { pickModel } from './models/pick-model';
 import type { Settings } from './settings';
 import { isSpecDocument } from './spec/spec-documents';
+import { requireTrust } from './trust';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -41,6 +43,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 
   return [
     vscode.commands.registerCommand('circuitLens.tracePrompt', async (modelArg?: unknown, promptArg?: unknown, targetArg?: unknown) => {
+      if (!requireTrust()) return undefined;
       const spec = typeof modelArg === 'string' ? modelArg : await model('Circuit Lens: model to trace', false);
       if (!spec) return undefined;
       const selection = vscode.window.activeTextEditor?.document.getText(vscode.window.activeTextEditor.selection);
@@ -55,6 +58,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
 
     vscode.commands.registerCommand('circuitLens.selectModel', async () => {
+      if (!requireTrust()) return;
       const spec = await model('Circuit Lens: select a model', false);
       if (!spec) return;
       try {
@@ -96,12 +100,14 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     }),
 
     vscode.commands.registerCommand('circuitLens.runExperiment', async (arg?: unknown) => {
+      if (!requireTrust()) return undefined;
       const uri = specUriOf(arg);
       if (!uri) return noSpec();
       return d.runner.runSpec(uri);
     }),
 
     vscode.commands.registerCommand('circuitLens.runAnalysis', async (arg?: unknown, index?: unknown) => {
+      if (!requireTrust()) return undefined;
       const uri = specUriOf(arg);
       if (!uri) return noSpec();
       if (Number.isInteger(index)) return d.runner.runSpec(uri, index as number);

@@ -1,11 +1,13 @@
 /**
  * The extension's one open model: opened on demand (reused while the same model is asked for), with the
- * settings' backend, disposed when another model is opened or the extension deactivates.
+ * settings' backend, disposed when another model is opened or the extension deactivates. Only in a
+ * trusted workspace: open() refuses in Restricted Mode.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Engine } from '../worker/engine';
 import type { Settings } from './settings';
+import { assertTrusted } from './trust';
 
 export interface ModelInfo {
   spec: string;
@@ -16,8 +18,8 @@ export interface ModelInfo {
 }
 
 export class EngineSession implements vscode.Disposable {
-  private loaded: { key: string; engine: Engine } | undefined;
-  private opening: { key: string; promise: Promise<Engine> } | undefined;
+  private loaded: { key: string; spec: string; engine: Engine } | undefined;
+  private opening: { key: string; spec: string; promise: Promise<Engine> } | undefined;
   private readonly changed = new vscode.EventEmitter<ModelInfo>();
   readonly onDidChangeModel = this.changed.event;
   /** The model chosen with Select Model (or the last one used); a spec's own model wins for that spec. */
@@ -29,8 +31,14 @@ export class EngineSession implements vscode.Disposable {
     return path.join(this.extensionUri.fsPath, 'media', 'models');
   }
 
+  /** The model that is open or being opened, as given to open(). */
+  get model(): string | undefined {
+    return (this.loaded ?? this.opening)?.spec;
+  }
+
   /** The engine for `spec`, opening it (and closing the previous model) when needed. */
   async open(spec: string, signal?: AbortSignal): Promise<Engine> {
+    assertTrusted();
     const key = `${spec}|${this.settings().backend}`;
     if (this.loaded?.key === key) return this.loaded.engine;
     if (this.opening?.key !== key) {
@@ -43,7 +51,7 @@ export class EngineSession implements vscode.Disposable {
         workerPath: path.join(this.extensionUri.fsPath, 'dist', 'worker.js'),
         signal,
       });
-      this.opening = { key, promise };
+      this.opening = { key, spec, promise };
     }
     const opening = this.opening!;
     let engine: Engine;
@@ -52,7 +60,7 @@ export class EngineSession implements vscode.Disposable {
     } finally {
       if (this.opening === opening) this.opening = undefined;
     }
-    this.loaded = { key, engine };
+    this.loaded = { key, spec, engine };
     this.selected = spec;
     const info: ModelInfo = { spec, name: engine.ckpt.name, backend: engine.loadInfo.backend, backendNote: engine.loadInfo.backendNote, loadMs: engine.loadInfo.loadMs };
     this.log.info(`Loaded ${info.name} (${engine.ckpt.dir}) on ${info.backend.toUpperCase()} in ${info.loadMs.toFixed(0)} ms${info.backendNote ? `: ${info.backendNote}` : ''}`);

@@ -15,14 +15,17 @@ import { registerSpecCodeLenses } from './spec/codelens';
 import { SpecDiagnostics } from './spec/diagnostics';
 import { registerSpecQuickFixes } from './spec/quick-fixes';
 import { ModelFactsCache } from './spec/model-ref';
-import { SpecDocuments } from './spec/spec-documents';
+import { SpecDocuments, isSpecDocument } from './spec/spec-documents';
 import { StatusBar } from './status-bar';
+import { onDidGrantTrust, requireTrust } from './trust';
 
 export interface CircuitLensApi {
   /** Payloads of the open panels. */
   panelPayloads(): PanelPayload[];
   /** Spec editors with inline activations, by document uri: how many prompts are decorated. */
   inlineDecorations(): Map<string, number>;
+  /** The model that is open or being opened, if any. */
+  loadedModel(): string | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): CircuitLensApi {
@@ -43,17 +46,19 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   const panels = new PanelManager(context.extensionUri, {
     revealToken: (payload, pos) => void revealToken(prompts, payload, pos),
     revealSpec: (source) => void revealSpec(source, prompts),
-    rerun: (source, view) => void runner?.rerun(source, view),
-    setTarget: (source, text) => source.kind === 'prompt' && void runner?.tracePrompt(source.model, source.prompt, text, 'logitLens'),
-    openHead: (source, layer, head) => void runner?.openHead(source, layer, head),
-  });
+    rerun: (source, view) => requireTrust() && void runner?.rerun(source, view),
+    setTarget: (source, text) => source.kind === 'prompt' && requireTrust() && void runner?.tracePrompt(source.model, source.prompt, text, 'logitLens'),
+    openHead: (source, layer, head) => requireTrust() && void runner?.openHead(source, layer, head),
+  }, log);
   subs.push(panels);
   runner = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, docs, diagnostics });
   subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner, inline, log, settings: readSettings }));
   subs.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration('circuitLens.inlineActivations')) inline.setEnabled(readSettings().inlineActivations);
   }));
+  // Trust makes the workspace's restricted settings (circuitLens.defaultModel) count: check the open specs again.
+  subs.push(onDidGrantTrust(() => vscode.workspace.textDocuments.filter(isSpecDocument).forEach((d) => diagnostics.update(d))));
   log.info('Circuit Lens activated.');
-  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts() };
+  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model };
 }
 

@@ -1,15 +1,19 @@
-/** The status bar item: the open model, its backend and the last run's time; click to select a model. */
+/**
+ * The status bar item: the open model, its backend and the last run's time; click to select a model. In
+ * Restricted Mode it says so instead, and a click manages workspace trust.
+ */
 import * as vscode from 'vscode';
 import type { ModelInfo } from './engine-session';
+import { MANAGE_TRUST_COMMAND, RESTRICTED_MESSAGE, isTrusted, onDidGrantTrust } from './trust';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('circuitLens.status', vscode.StatusBarAlignment.Left, 50);
   private model: ModelInfo | undefined;
   private lastRunMs: number | undefined;
+  private readonly trustGranted = onDidGrantTrust(() => this.render());
 
   constructor() {
     this.item.name = 'Circuit Lens';
-    this.item.command = 'circuitLens.selectModel';
     this.render();
     this.item.show();
   }
@@ -25,6 +29,13 @@ export class StatusBar implements vscode.Disposable {
   }
 
   private render(): void {
+    if (!isTrusted()) {
+      this.item.command = MANAGE_TRUST_COMMAND;
+      this.item.text = '$(shield) Circuit Lens: Restricted';
+      this.item.tooltip = `${RESTRICTED_MESSAGE}\nClick to manage workspace trust.`;
+      return;
+    }
+    this.item.command = 'circuitLens.selectModel';
     if (!this.model) {
       this.item.text = '$(circuit-board) Circuit Lens: no model';
       this.item.tooltip = 'Circuit Lens: select a model';
@@ -36,6 +47,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.trustGranted.dispose();
     this.item.dispose();
   }
 }

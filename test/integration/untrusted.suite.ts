@@ -1,0 +1,78 @@
+// Circuit Lens in an untrusted workspace (Restricted Mode): specs are still checked, but no command loads
+// a model, opens a panel or offers to run.
+import * as assert from 'node:assert/strict';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+import type { CircuitLensApi } from '../../src/host/extension';
+
+const EXT_ID = 'circuit-lens.circuit-lens';
+
+async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function fixture(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the suite needs the fixtures workspace open');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+export function addSuite(root: Mocha.Suite): void {
+  const suite = Mocha.Suite.create(root, 'Circuit Lens in Restricted Mode');
+  let api: CircuitLensApi;
+
+  suite.beforeAll(async () => {
+    const ext = vscode.extensions.getExtension<CircuitLensApi>(EXT_ID);
+    assert.ok(ext, `${EXT_ID} is not installed`);
+    api = await ext.activate();
+  });
+
+  suite.addTest(new Mocha.Test('runs in an untrusted workspace', () => {
+    assert.equal(vscode.workspace.isTrusted, false, 'the runner should open the workspace untrusted');
+    assert.equal(api.loadedModel(), undefined);
+  }));
+
+  suite.addTest(new Mocha.Test('still puts semantic diagnostics on a broken spec', async () => {
+    const uri = fixture('broken.circuit.json');
+    await vscode.window.showTextDocument(uri);
+    const diags = await until('diagnostics', () => {
+      const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'Circuit Lens');
+      return d.length >= 4 ? d : undefined;
+    });
+    const text = diags.map((d) => d.message).join('\n');
+    assert.match(text, /layer 7 is out of range: this model has 2/);
+    assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
+    assert.match(text, /answer " mat" is 2 tokens/);
+    assert.match(text, /no prompt is named "nope"/);
+    assert.equal(api.loadedModel(), undefined, 'diagnostics read the checkpoint without loading the model');
+  }));
+
+  suite.addTest(new Mocha.Test('offers to trust the workspace instead of running', async () => {
+    const uri = fixture('induction.circuit.json');
+    await vscode.window.showTextDocument(uri);
+    const lenses = await until('code lenses', async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri);
+      return l.length > 0 ? l : undefined;
+    });
+    assert.deepEqual(lenses.map((l) => [l.command?.title, l.command?.command]), [['$(shield) Trust workspace to run', 'workbench.trust.manage']]);
+  }));
+
+  suite.addTest(new Mocha.Test('loads no model and opens no panel from the run commands', async () => {
+    const uri = fixture('induction.circuit.json');
+    await vscode.window.showTextDocument(uri);
+    assert.equal(await vscode.commands.executeCommand('circuitLens.runExperiment', uri), undefined);
+    assert.equal(await vscode.commands.executeCommand('circuitLens.runAnalysis', uri, 0), undefined);
+    assert.equal(await vscode.commands.executeCommand('circuitLens.tracePrompt', 'planted-induction', 'The cat sat on the'), undefined);
+    // Select Model asks for trust before its quick pick, so this returns without one open.
+    await vscode.commands.executeCommand('circuitLens.selectModel');
+    assert.deepEqual(api.panelPayloads(), []);
+    assert.equal(api.inlineDecorations().get(uri.toString()), 0);
+    assert.equal(api.loadedModel(), undefined);
+  }));
+}
