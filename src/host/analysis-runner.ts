@@ -17,7 +17,8 @@ import type { InlineView } from './inline/inline-view';
 import type { PanelManager } from './panels/panel-manager';
 import { tokenInsights } from './run/inline-data';
 import { attentionPayload, logitLensPayload } from './run/payloads';
-import { PromptRun, runPrompt } from './run/prompt-run';
+import { PromptRun, retarget, runPrompt } from './run/prompt-run';
+import { RunStore, runKey } from './run/run-store';
 import type { Settings } from './settings';
 import type { SpecDiagnostics } from './spec/diagnostics';
 import { resolveModelRef } from './spec/model-ref';
@@ -35,15 +36,44 @@ export interface RunnerDeps {
   diagnostics: SpecDiagnostics;
 }
 
-export class AnalysisRunner {
-  constructor(private readonly d: RunnerDeps) {}
+export class AnalysisRunner implements vscode.Disposable {
+  /** Runs whose panels are open, kept to re-colour a lens or open a head without running the model. */
+  private readonly store = new RunStore(() => this.d.settings().keptRunsMemoryMB * 2 ** 20);
+  private readonly closing: vscode.Disposable;
+
+  constructor(private readonly d: RunnerDeps) {
+    this.closing = d.panels.onDidClosePanel((key) => this.store.release(key));
+  }
+
+  /** Runs kept for open panels, and their bytes. */
+  keptRuns(): { runs: number; bytes: number } {
+    return this.store.usage();
+  }
+
+  dispose(): void {
+    this.closing.dispose();
+  }
+
+  /** Shows a payload; the panel holds `run` (or, for a circuit analysis, releases what it held). */
+  private show(payload: PanelPayload, preserveFocus: boolean, kept?: { key: string; run: PromptRun }): void {
+    const panel = this.d.panels.show(payload, preserveFocus);
+    if (kept) this.store.hold(panel, kept.key, kept.run);
+    else this.store.release(panel);
+  }
 
   private decode(engine: Engine): (id: number) => string {
     const tok = engine.ckpt.tokenizer;
     return (id) => (tok ? tok.decode([id]) : `<${id}>`);
   }
 
-  private async trace(engine: Engine, prompt: string, target: string | undefined, signal: AbortSignal): Promise<PromptRun> {
+  /** The run of `prompt` on the model opened as `modelRef`: a kept one (re-targeted when needed), else a new trace. */
+  private async trace(engine: Engine, modelRef: string, prompt: string, target: string | undefined, signal: AbortSignal): Promise<PromptRun> {
+    const kept = this.store.get(runKey(modelRef, prompt));
+    if (kept) {
+      const run = await retarget(engine, kept, target, { signal });
+      this.d.log.info(`Reused the kept run of ${run.tokens.length} tokens on ${run.model}${run === kept ? '' : `; lens re-coloured in ${run.ms.toFixed(0)} ms`}`);
+      return run;
+    }
     const s = this.d.settings();
     const run = await runPrompt(engine, prompt, { target, signal, maxTokens: s.maxPromptTokens, maxCacheBytes: s.cacheMemoryLimitMB * 2 ** 20 });
     this.d.log.info(`Traced ${run.tokens.length} tokens on ${run.model} in ${run.ms.toFixed(0)} ms (forward ${run.trace.runMs.toFixed(0)} ms, cache ${(run.trace.cache.byteSize() / 2 ** 20).toFixed(1)} MB)`);
@@ -58,15 +88,16 @@ export class AnalysisRunner {
         report('loading the model…');
         const engine = await this.d.session.open(model, signal);
         report('running…');
-        const run = await this.trace(engine, prompt, target, signal);
+        const run = await this.trace(engine, model, prompt, target, signal);
         if (target !== undefined && run.targetId === undefined) {
           void vscode.window.showWarningMessage(`Circuit Lens: ${JSON.stringify(target)} is not a single token of ${run.model}; the lens is coloured by the top token.`);
         }
         const source: PanelSource = { kind: 'prompt', model, prompt, ...(run.targetId !== undefined ? { target } : {}) };
         const layers = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
         const payloads: PanelPayload[] = [logitLensPayload(run, source, this.decode(engine), run.targetId !== undefined ? target : undefined), attentionPayload(run, source, layers, { layer: 0, head: 0 })];
-        for (const p of payloads) if (p.view !== active) this.d.panels.show(p);
-        for (const p of payloads) if (p.view === active) this.d.panels.show(p);
+        const kept = { key: runKey(model, prompt), run };
+        for (const p of payloads) if (p.view !== active) this.show(p, false, kept);
+        for (const p of payloads) if (p.view === active) this.show(p, false, kept);
         return payloads;
       });
     } catch (e) {
@@ -110,7 +141,7 @@ export class AnalysisRunner {
             report(`${a.title}…`);
             const output = await runCircuitAnalysis({ runner: engine, prompts: spec.prompts, signal, onProgress: (done, total) => report(`${a.title}: run ${done} of ${total}`) }, a);
             const payload: PanelPayload = { view: 'analysis', source, model: engine.ckpt.name, output };
-            this.d.panels.show(payload, payloads.length > 0);
+            this.show(payload, payloads.length > 0);
             payloads.push(payload);
             continue;
           }
@@ -119,12 +150,12 @@ export class AnalysisRunner {
           report(`${a.title} on ${prompt.name.value}…`);
           let run = runs.get(key);
           if (!run) {
-            run = await this.trace(engine, prompt.text.value, target, signal);
+            run = await this.trace(engine, modelRef, prompt.text.value, target, signal);
             runs.set(key, run);
             this.showInline(uri, prompt, run, engine);
           }
           const payload = this.payloadFor(a, run, source, engine, target);
-          this.d.panels.show(payload, payloads.length > 0);
+          this.show(payload, payloads.length > 0, { key: runKey(modelRef, prompt.text.value), run });
           payloads.push(payload);
         }
         return payloads;
@@ -167,9 +198,9 @@ export class AnalysisRunner {
       const modelRef = resolveModelRef(spec.model?.value ?? (this.d.settings().defaultModel || 'demo'), path.dirname(uri.fsPath));
       await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {
         const engine = await this.d.session.open(modelRef, signal);
-        const run = await this.trace(engine, prompt.text.value, prompt.answer?.value, signal);
+        const run = await this.trace(engine, modelRef, prompt.text.value, prompt.answer?.value, signal);
         const all = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
-        this.d.panels.show(attentionPayload(run, source, all, { layer, head }), false);
+        this.show(attentionPayload(run, source, all, { layer, head }), false, { key: runKey(modelRef, prompt.text.value), run });
       });
     } catch (e) {
       reportError(this.d.log, e, { specUri: uri });

@@ -8,6 +8,7 @@ export interface Settings {
   maxPromptTokens: number;
   backend: BackendPreference;
   cacheMemoryLimitMB: number;
+  keptRunsMemoryMB: number;
   inlineActivations: boolean;
 }
 
@@ -22,6 +23,7 @@ export function readSettings(): Settings {
     maxPromptTokens: clamp(c.get<number>('maxPromptTokens', 512), 1, 8192),
     backend: backend === 'cpu' || backend === 'cuda' ? backend : 'auto',
     cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 512), 16, 65536),
+    keptRunsMemoryMB: clamp(c.get<number>('keptRunsMemoryMB', 1024), 0, 65536),
     inlineActivations: c.get<boolean>('inlineActivations', true),
   };
 }

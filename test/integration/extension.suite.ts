@@ -94,12 +94,17 @@ export function addSuite(root: Mocha.Suite): void {
     assert.equal(lens.topProbs.length, 3 * pos * lens.k);
     const open = api.panelPayloads().map((p) => p.view).sort();
     assert.deepEqual(open, ['attention', 'logitLens']);
+    // Both panels hold the one run: its activation cache is kept while they are open.
+    const kept = api.keptRuns();
+    assert.equal(kept.runs, 1);
+    assert.ok(kept.bytes > 0);
     // A target token colours the lens; the same panels are updated.
     const again = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.tracePrompt', MODEL, prompt, ' the');
     const targeted = again?.find((p): p is LogitLensPayload => p.view === 'logitLens');
     assert.equal(targeted?.target?.text, ' the');
     assert.equal(targeted.target.ranks.length, 3 * pos);
     assert.equal(api.panelPayloads().length, 2);
+    assert.equal(api.keptRuns().runs, 1, 'the re-coloured lens reuses the kept run');
   }));
 
   suite.addTest(new Mocha.Test('Run Experiment shows its analyses and decorates the prompt', async () => {
@@ -137,5 +142,13 @@ export function addSuite(root: Mocha.Suite): void {
     assert.equal(api.inlineDecorations().size, 0);
     await vscode.commands.executeCommand('circuitLens.toggleInlineActivations');
     assert.equal(await until('decorations back', () => api.inlineDecorations().get(uri.toString()) || undefined), 1);
+  }));
+
+  suite.addTest(new Mocha.Test('closing the panels releases the activation caches they kept', async () => {
+    // The spec's prompt is the palette's on the same model: one run, held by all four panels.
+    assert.equal(api.keptRuns().runs, 1);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await until('the panels to close', () => (api.panelPayloads().length === 0 ? true : undefined));
+    assert.deepEqual(api.keptRuns(), { runs: 0, bytes: 0 });
   }));
 }

@@ -23,7 +23,8 @@ export interface PanelHandler {
 const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens', analysis: 'circuitLens.analysis' };
 const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens', analysis: 'Circuit' };
 
-function panelKey(source: PanelSource, view: PanelView): string {
+/** Identifies a panel: one per analysis of a spec, one per view for palette traces. */
+export function panelKey(source: PanelSource, view: PanelView): string {
   return source.kind === 'spec' ? `${view}|${source.specUri}#${source.analysisIndex}` : `${view}|prompt`;
 }
 
@@ -92,7 +93,10 @@ class AnalysisPanel {
 
 export class PanelManager implements vscode.Disposable {
   private readonly panels = new Map<string, AnalysisPanel>();
-  private readonly disposables: vscode.Disposable[] = [];
+  private readonly closed = new vscode.EventEmitter<string>();
+  /** A panel closed (by its key): what it held can be released. */
+  readonly onDidClosePanel = this.closed.event;
+  private readonly disposables: vscode.Disposable[] = [this.closed];
   /** The column panels open in, while any is open. */
   private column: vscode.ViewColumn | undefined;
 
@@ -104,8 +108,8 @@ export class PanelManager implements vscode.Disposable {
     }
   }
 
-  /** Shows a payload: in its existing panel when that analysis is open, else in a new one. */
-  show(payload: PanelPayload, preserveFocus = false): vscode.WebviewPanel {
+  /** Shows a payload: in its existing panel when that analysis is open, else in a new one. Returns the panel's key. */
+  show(payload: PanelPayload, preserveFocus = false): string {
     const key = panelKey(payload.source, payload.view);
     let p = this.panels.get(key);
     if (!p) {
@@ -123,7 +127,7 @@ export class PanelManager implements vscode.Disposable {
     p.source = payload.source;
     p.panel.title = panelTitle(payload.source, payload.view);
     p.post({ type: 'show', payload });
-    return p.panel;
+    return key;
   }
 
   /** Tells the open panel of an analysis that a run is under way. */
@@ -141,7 +145,10 @@ export class PanelManager implements vscode.Disposable {
     panel.webview.options = webviewOptions(this.extensionUri);
     panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
     const p = new AnalysisPanel(panel, view, source, this.handler, this.log, () => {
-      if (this.panels.get(key) === p) this.panels.delete(key);
+      if (this.panels.get(key) === p) {
+        this.panels.delete(key);
+        this.closed.fire(key);
+      }
       if (this.panels.size === 0) this.column = undefined;
     });
     panel.onDidChangeViewState((e) => {

@@ -59,6 +59,18 @@ export async function runPrompt(engine: Engine, prompt: string, opts: PromptRunO
   return { model: engine.ckpt.name, prompt, tokens, trace, lens, targetId, ms: performance.now() - started };
 }
 
+/**
+ * The same run with its lens coloured by another target: the kept residual stream is unembedded again,
+ * the model does not run. Returns `run` itself when the target token is the same.
+ */
+export async function retarget(engine: Engine, run: PromptRun, target: string | undefined, opts: { k?: number; signal?: AbortSignal } = {}): Promise<PromptRun> {
+  const started = performance.now();
+  const targetId = target !== undefined ? singleTokenId(engine, target) : undefined;
+  if (targetId === run.targetId) return run;
+  const lens = await engine.logitLens(run.trace, { k: opts.k ?? 5, targetId, signal: opts.signal });
+  return { ...run, lens, targetId, ms: performance.now() - started };
+}
+
 /** Bytes the cached hook points of a run of `pos` tokens take, to check against the memory limit. */
 export function cacheBytes(hooks: readonly HookPoint[], pos: number): number {
   return hooks.reduce((sum, h) => sum + 4 * concreteShape(h.shape, 1, pos).reduce((a, b) => a * b, 1), 0);
