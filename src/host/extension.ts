@@ -26,6 +26,8 @@ export interface CircuitLensApi {
   inlineDecorations(): Map<string, number>;
   /** The model that is open or being opened, if any. */
   loadedModel(): string | undefined;
+  /** Runs whose activation caches are kept for open panels, and their bytes. */
+  keptRuns(): { runs: number; bytes: number };
 }
 
 export function activate(context: vscode.ExtensionContext): CircuitLensApi {
@@ -52,13 +54,13 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   }, log);
   subs.push(panels);
   runner = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, docs, diagnostics });
-  subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner, inline, log, settings: readSettings }));
+  subs.push(runner, ...registerCommands({ extensionUri: context.extensionUri, session, runner, inline, log, settings: readSettings }));
   subs.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration('circuitLens.inlineActivations')) inline.setEnabled(readSettings().inlineActivations);
   }));
   // Trust makes the workspace's restricted settings (circuitLens.defaultModel) count: check the open specs again.
   subs.push(onDidGrantTrust(() => vscode.workspace.textDocuments.filter(isSpecDocument).forEach((d) => diagnostics.update(d))));
   log.info('Circuit Lens activated.');
-  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model };
+  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model, keptRuns: () => runner.keptRuns() };
 }
 
