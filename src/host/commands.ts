@@ -15,6 +15,7 @@ import { pickModel } from './models/pick-model';
 import type { Settings } from './settings';
 import { isSpecDocument } from './spec/spec-documents';
 import { requireTrust } from './trust';
+import { writeThroughEdit } from './undoable-write';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -86,15 +87,21 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       }
     }),
 
-    vscode.commands.registerCommand('circuitLens.newExperiment', async () => {
+    vscode.commands.registerCommand('circuitLens.newExperiment', async (uriArg?: unknown) => {
       const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
       const defaultUri = folder ? vscode.Uri.joinPath(folder.uri, 'experiment.circuit.json') : undefined;
-      const target = await vscode.window.showSaveDialog({ defaultUri, filters: { 'Circuit Lens experiment': ['circuit.json'] }, title: 'New Circuit Lens experiment' });
-      if (!target) return;
+      const target = uriArg instanceof vscode.Uri ? uriArg
+        : await vscode.window.showSaveDialog({ defaultUri, filters: { 'Circuit Lens experiment': ['circuit.json'] }, title: 'New Circuit Lens experiment' });
+      if (!target) return undefined;
       const uri = target.path.endsWith('.circuit.json') ? target : target.with({ path: target.path.replace(/(\.json)?$/, '.circuit.json') });
       const template = fs.readFileSync(path.join(d.extensionUri.fsPath, 'media', 'templates', 'experiment.circuit.json'), 'utf8');
       const modelName = d.session.selected ?? (d.settings().defaultModel || 'demo');
-      await vscode.workspace.fs.writeFile(uri, Buffer.from(template.replace('"model": "demo"', `"model": ${JSON.stringify(modelName)}`), 'utf8'));
+      try {
+        await writeThroughEdit(uri, template.replace('"model": "demo"', `"model": ${JSON.stringify(modelName)}`));
+      } catch (e) {
+        reportError(d.log, e);
+        return undefined;
+      }
       await vscode.window.showTextDocument(uri);
       return uri;
     }),

@@ -144,6 +144,26 @@ export function addSuite(root: Mocha.Suite): void {
     assert.equal(await until('decorations back', () => api.inlineDecorations().get(uri.toString()) || undefined), 1);
   }));
 
+  suite.addTest(new Mocha.Test('New Experiment writes only through an undoable edit', async () => {
+    const fresh = fixture('new-experiment.circuit.json');
+    const made = await vscode.commands.executeCommand<vscode.Uri | undefined>('circuitLens.newExperiment', fresh);
+    assert.equal(made?.toString(), fresh.toString());
+    assert.match((await vscode.workspace.openTextDocument(fresh)).getText(), /"analyses"/);
+    // Over an existing file: the editor gets the template, unsaved; the disk keeps the old text; Undo restores it.
+    const existing = fixture('existing.circuit.json');
+    const original = '{ "model": "planted-induction", "prompts": [], "analyses": [] }\n';
+    await vscode.workspace.fs.writeFile(existing, Buffer.from(original, 'utf8'));
+    await vscode.commands.executeCommand('circuitLens.newExperiment', existing);
+    const doc = await vscode.workspace.openTextDocument(existing);
+    assert.ok(doc.isDirty, 'the replaced text is not saved over the file');
+    assert.match(doc.getText(), /"analyses"/);
+    assert.equal(Buffer.from(await vscode.workspace.fs.readFile(existing)).toString('utf8'), original);
+    await vscode.window.showTextDocument(doc);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(doc.getText(), original);
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  }));
+
   suite.addTest(new Mocha.Test('closing the panels releases the activation caches they kept', async () => {
     // The spec's prompt is the palette's on the same model: one run, held by all four panels.
     assert.equal(api.keptRuns().runs, 1);
