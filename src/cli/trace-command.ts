@@ -11,6 +11,7 @@ import { encodeNpy } from '../engine/npy';
 import { Engine } from '../worker/engine';
 import { idList, intArg, parse } from './args';
 import { writeFileAtomic } from './atomic';
+import { describeNonFinite } from '../engine/non-finite';
 import { describeModel, quote } from './describe';
 import { BUNDLED_MODELS_DIR } from './paths';
 
@@ -70,6 +71,8 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     } else if (hooks.length) {
       for (const [name, shape] of Object.entries(shapes)) console.log(`  cached ${name} [${shape.join(', ')}]`);
     }
+    const nonFinite = await engine.nonFiniteWeights();
+    if (nonFinite.length > 0) console.error(`circuit-lens: warning: ${describeNonFinite(ckpt.name, nonFinite)}`);
   } finally {
     await engine.dispose();
   }

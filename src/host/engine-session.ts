@@ -5,6 +5,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { isEngineError } from '../engine/errors';
+import { describeNonFinite } from '../engine/non-finite';
 import { Engine } from '../worker/engine';
 import type { Settings } from './settings';
 import { assertTrusted } from './trust';
@@ -65,7 +67,20 @@ export class EngineSession implements vscode.Disposable {
     const info: ModelInfo = { spec, name: engine.ckpt.name, backend: engine.loadInfo.backend, backendNote: engine.loadInfo.backendNote, loadMs: engine.loadInfo.loadMs };
     this.log.info(`Loaded ${info.name} (${engine.ckpt.dir}) on ${info.backend.toUpperCase()} in ${info.loadMs.toFixed(0)} ms${info.backendNote ? `: ${info.backendNote}` : ''}`);
     this.changed.fire(info);
+    this.warnOnNonFiniteWeights(engine);
     return engine;
+  }
+
+  /** Once the background weight scan ends: a warning (not an error) when weights hold NaN or infinities. */
+  private warnOnNonFiniteWeights(engine: Engine): void {
+    engine.nonFiniteWeights().then((found) => {
+      if (found.length === 0) return;
+      const message = describeNonFinite(engine.ckpt.name, found);
+      this.log.warn(message);
+      void vscode.window.showWarningMessage(`Circuit Lens: ${message}`);
+    }, (e: unknown) => {
+      if (!isEngineError(e) || e.code !== 'CANCELLED') this.log.warn(`Could not scan the weights of ${engine.ckpt.name}: ${(e as Error).message}`);
+    });
   }
 
   dispose(): void {

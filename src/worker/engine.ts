@@ -14,6 +14,8 @@ import type { Intervention, LoadResult, SessionOptions } from '../protocol/engin
 import { GraphVariant, START_INPUT, computedIn, outputFor } from '../engine/graph/hooked-graph';
 import type { TensorData } from '../protocol/tensor';
 import { WorkerClient } from './client';
+import { WeightScan } from './weight-scan';
+import type { NonFiniteTensor } from '../engine/non-finite';
 import type { Runner, Trace, TraceOptions } from '../engine/runner';
 
 export type { Trace, TraceOptions } from '../engine/runner';
@@ -35,6 +37,7 @@ export class Engine implements Runner {
     readonly ckpt: Checkpoint,
     readonly loadInfo: LoadResult,
     private readonly client: WorkerClient,
+    private readonly scan: WeightScan,
     private readonly memoryLimitBytes?: number,
   ) {}
 
@@ -43,7 +46,9 @@ export class Engine implements Runner {
     const client = new WorkerClient({ workerPath: opts.workerPath });
     try {
       const info = await client.load({ dir: ckpt.dir, options: opts.session ?? {} }, opts.signal);
-      return new Engine(ckpt, info, client, opts.memoryLimitBytes);
+      // Started once the model is loaded, in its own thread: runs never wait for it.
+      const scan = new WeightScan(ckpt.dir, opts.workerPath);
+      return new Engine(ckpt, info, client, scan, opts.memoryLimitBytes);
     } catch (e) {
       // A cancelled load returns now; the worker is stopped once onnxruntime hands its thread back.
       void client.dispose();
@@ -124,7 +129,13 @@ export class Engine implements Runner {
     return { ...rows, labels, pos: resid.dims[2] };
   }
 
-  dispose(): Promise<void> {
-    return this.client.dispose();
+  /** Weight tensors holding NaN or infinite values (scanned in the background after loading). */
+  nonFiniteWeights(): Promise<NonFiniteTensor[]> {
+    return this.scan.result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.scan.dispose();
+    await this.client.dispose();
   }
 }

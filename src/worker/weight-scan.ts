@@ -1,0 +1,31 @@
+/**
+ * The caller's side of the weight scan (scan-worker.ts): a promise of the tensors with NaN or infinite
+ * values. Disposing stops the scan; its promise then rejects with CANCELLED.
+ */
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { EngineError } from '../engine/errors';
+import type { NonFiniteTensor } from '../engine/non-finite';
+
+type ScanReply = { ok: true; found: NonFiniteTensor[] } | { ok: false; message: string };
+
+export class WeightScan {
+  readonly result: Promise<NonFiniteTensor[]>;
+  private readonly worker: Worker;
+
+  /** `engineWorkerPath`: the engine worker's bundle; the scan worker's lies beside it. */
+  constructor(dir: string, engineWorkerPath?: string) {
+    const file = path.join(engineWorkerPath ? path.dirname(engineWorkerPath) : __dirname, 'scan-worker.js');
+    this.worker = new Worker(file, { workerData: { dir } });
+    this.result = new Promise((resolve, reject) => {
+      this.worker.once('message', (r: ScanReply) => (r.ok ? resolve(r.found) : reject(new EngineError({ code: 'BAD_WEIGHTS', message: `weight scan: ${r.message}` }))));
+      this.worker.once('error', (e) => reject(new EngineError({ code: 'RUNTIME', message: `weight scan: ${e.message}` })));
+      this.worker.once('exit', () => reject(new EngineError({ code: 'CANCELLED', message: 'the weight scan was stopped.' })));
+    });
+    this.result.catch(() => undefined); // nobody may ask
+  }
+
+  async dispose(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
