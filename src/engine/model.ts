@@ -28,13 +28,18 @@ export interface Checkpoint {
   hooks: HookPoint[];
 }
 
-export function openCheckpoint(spec: string, opts: ResolveOptions = {}): Checkpoint {
+export interface OpenCheckpointOptions extends ResolveOptions {
+  /** false: leave the tokenizer files unread (a tokenizer's regexes run on every prompt); default true. */
+  loadTokenizer?: boolean;
+}
+
+export function openCheckpoint(spec: string, opts: OpenCheckpointOptions = {}): Checkpoint {
   const dir = resolveCheckpointDir(spec, opts);
   const configPath = path.join(dir, 'config.json');
   const config = readConfig(configPath);
   const weights = openWeights(dir);
   const params = familyOf(config).findParams(config, weights, configPath);
-  const tokenizer = ModelTokenizer.fromDir(dir, config.bosTokenId);
+  const tokenizer = opts.loadTokenizer === false ? null : ModelTokenizer.fromDir(dir, config.bosTokenId);
   return { spec, dir, name: displayName(spec, dir), config, weights, params, tokenizer, hooks: hookPoints(config) };
 }
 

@@ -73,7 +73,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const spec = await model('Circuit Lens: show the hook points of', true);
       if (!spec) return;
       try {
-        const ckpt = openCheckpoint(spec, { bundledModelsDir: d.session.bundledModelsDir });
+        const ckpt = openCheckpoint(spec, { bundledModelsDir: d.session.bundledModelsDir, loadTokenizer: false });
         const fmt = (s: (number | string)[]) => `[${s.join(', ')}]`;
         const picked = await vscode.window.showQuickPick(ckpt.hooks.map((h) => ({ label: h.name, description: fmt(h.shape), detail: h.needsAttnResult ? 'computed only when requested (per-head results)' : undefined })), {
           title: `${ckpt.name}: ${ckpt.hooks.length} hook points (select one to copy its name)`,

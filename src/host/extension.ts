@@ -17,7 +17,7 @@ import { registerSpecQuickFixes } from './spec/quick-fixes';
 import { ModelFactsCache } from './spec/model-ref';
 import { SpecDocuments, isSpecDocument } from './spec/spec-documents';
 import { StatusBar } from './status-bar';
-import { onDidGrantTrust, requireTrust } from './trust';
+import { isTrusted, onDidGrantTrust, requireTrust } from './trust';
 
 export interface CircuitLensApi {
   /** Payloads of the open panels. */
@@ -39,7 +39,8 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   subs.push(session, status, session.onDidChangeModel((m) => status.setModel(m)));
 
   const docs = new SpecDocuments();
-  const diagnostics = new SpecDiagnostics(docs, new ModelFactsCache(session.bundledModelsDir), () => readSettings().defaultModel || undefined);
+  const facts: ModelFactsCache = new ModelFactsCache(session.bundledModelsDir, (dir) => isTrusted() || facts.isBundled(dir));
+  const diagnostics = new SpecDiagnostics(docs, facts, () => readSettings().defaultModel || undefined);
   const inline = new InlineView(docs, readSettings().inlineActivations);
   const prompts = new PromptDocuments();
   subs.push(diagnostics, inline, registerSpecCodeLenses(docs), registerSpecQuickFixes(diagnostics), vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, prompts));

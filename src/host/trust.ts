@@ -1,7 +1,8 @@
 /**
  * Workspace trust: the one gate in front of everything that loads or runs a model. In Restricted Mode
- * specs are still parsed and checked (config.json, safetensors headers and tokenizer files are read as
- * data), but no model is opened, so neither the worker nor onnxruntime starts. Granting trust switches
+ * specs are still parsed and checked (config.json and safetensors headers are read as data; only the
+ * bundled models' tokenizers are used, since a tokenizer's regexes run on the spec's text), but no model
+ * is opened, so neither the worker nor onnxruntime starts. Granting trust switches
  * to normal mode without a reload (VS Code never revokes trust in a running window).
  */
 import * as vscode from 'vscode';

@@ -19,20 +19,32 @@ export function resolveModelRef(value: string, specDir: string): string {
 
 export type FactsResult = { facts: ModelFacts } | { error: string };
 
-/** Model facts by resolved model ref, read once per ref and change of its config.json. */
+/**
+ * Model facts by resolved model ref, read once per ref and change of its config.json. `mayTokenize(dir)`
+ * says whether that checkpoint's tokenizer may be loaded: its regexes run on the spec's text in this
+ * thread, so in Restricted Mode only the bundled models' own tokenizers are used (token-count checks
+ * wait for trust).
+ */
 export class ModelFactsCache {
   private readonly cache = new Map<string, { stamp: string; result: FactsResult }>();
 
-  constructor(private readonly bundledModelsDir: string) {}
+  constructor(private readonly bundledModelsDir: string, private readonly mayTokenize: (dir: string) => boolean = () => true) {}
+
+  /** Whether `dir` is one of the bundled models (shipped with the extension). */
+  isBundled(dir: string): boolean {
+    const rel = path.relative(fs.realpathSync(this.bundledModelsDir), fs.realpathSync(dir));
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
 
   get(ref: string): FactsResult {
     try {
       // Resolving the folder is cheap; opening the checkpoint (tokenizer included) is done once per change.
       const dir = resolveCheckpointDir(ref, { bundledModelsDir: this.bundledModelsDir });
-      const stamp = `${dir}|${fs.statSync(path.join(dir, 'config.json')).mtimeMs}`;
+      const loadTokenizer = this.mayTokenize(dir);
+      const stamp = `${dir}|${fs.statSync(path.join(dir, 'config.json')).mtimeMs}|${loadTokenizer}`;
       const hit = this.cache.get(ref);
       if (hit && hit.stamp === stamp) return hit.result;
-      const { config, tokenizer, hooks } = openCheckpoint(dir);
+      const { config, tokenizer, hooks } = openCheckpoint(dir, { loadTokenizer });
       const result: FactsResult = {
         facts: {
           nLayers: config.nLayers,
