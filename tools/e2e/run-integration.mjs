@@ -3,6 +3,7 @@
 //   --suite NAME   test/integration/NAME.ts (default: index)
 //   --untrusted    workspace trust on, the workspace not trusted (restricted mode)
 //   --timeout S    seconds the suite may take (default 240)
+//   --workspace D  copy folder D into the fresh workspace instead of test/fixtures/workspace
 import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,13 +14,13 @@ import { launchChromium, startCodeServer } from './code-server.mjs';
 import { installCodeServer } from './install-code-server.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const { values: args } = parseArgs({ options: { suite: { type: 'string', default: 'index' }, untrusted: { type: 'boolean', default: false }, timeout: { type: 'string', default: '240' } } });
+const { values: args } = parseArgs({ options: { suite: { type: 'string', default: 'index' }, untrusted: { type: 'boolean', default: false }, timeout: { type: 'string', default: '240' }, workspace: { type: 'string' } } });
 const started = Date.now();
 installCodeServer();
 const suiteFile = await bundleIntegrationSuite(root, args.suite);
 
 const workspace = mkdtempSync(join(tmpdir(), 'circuit-lens-ws-'));
-cpSync(join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
+cpSync(args.workspace ? resolve(args.workspace) : join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
 const serverLog = [];
 const server = await startCodeServer({ workspace, untrusted: args.untrusted, log: (s) => serverLog.push(s) });
 const browser = await launchChromium();
