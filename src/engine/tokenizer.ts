@@ -58,12 +58,8 @@ function byteLevelBpe(vocab: Record<string, number>, merges: string[], specials:
   };
 }
 
-/**
- * A BPE vocabulary and merge list that the tokenizer library can run: ids are distinct non-negative
- * integers and every merge is a pair of two non-empty tokens. (The library loops forever on some
- * malformed files, so they are refused here with the entry at fault.)
- */
-function checkBpe(vocab: unknown, merges: unknown, file: string): void {
+/** Ids of a token -> id vocabulary: distinct integers in [0, 2^24). */
+function checkVocabIds(vocab: unknown, file: string): void {
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) fail('BAD_TOKENIZER', { file, field: 'vocab' }, 'is not a token -> id object.');
   const ids = new Set<number>();
   for (const [token, id] of Object.entries(vocab)) {
@@ -71,6 +67,9 @@ function checkBpe(vocab: unknown, merges: unknown, file: string): void {
     if (ids.has(id as number)) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${id} is used twice.`);
     ids.add(id as number);
   }
+}
+
+function checkMerges(merges: unknown, file: string): void {
   if (!Array.isArray(merges)) fail('BAD_TOKENIZER', { file, field: 'merges' }, 'is not a list.');
   merges.forEach((m, i) => {
     const pair = typeof m === 'string' ? m.split(' ') : m;
@@ -78,6 +77,41 @@ function checkBpe(vocab: unknown, merges: unknown, file: string): void {
       fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} is not a pair of two tokens.`);
     }
   });
+}
+
+/** A Unigram vocabulary: a list of [piece, log-probability] pairs. */
+function checkUnigram(vocab: unknown, file: string): void {
+  if (!Array.isArray(vocab)) fail('BAD_TOKENIZER', { file, field: 'vocab' }, 'is not a list of [piece, score] pairs.');
+  vocab.forEach((e, i) => {
+    if (!Array.isArray(e) || e.length !== 2 || typeof e[0] !== 'string' || typeof e[1] !== 'number' || !Number.isFinite(e[1])) {
+      fail('BAD_TOKENIZER', { file, field: `vocab[${i}]` }, `${JSON.stringify(e)} is not a [piece, score] pair.`);
+    }
+  });
+}
+
+const MODEL_TYPES = ['BPE', 'WordPiece', 'Unigram'];
+
+/**
+ * The model section of a tokenizer.json, checked before the tokenizer library sees it: the library
+ * loops forever on some malformed vocabularies, so they are refused here with the entry at fault.
+ */
+function checkModel(model: unknown, file: string): void {
+  if (typeof model !== 'object' || model === null || Array.isArray(model)) fail('BAD_TOKENIZER', { file, field: 'model' }, 'is not an object.');
+  const { type, vocab, merges } = model as { type?: unknown; vocab?: unknown; merges?: unknown };
+  switch (type) {
+    case 'BPE':
+      checkVocabIds(vocab, file);
+      checkMerges(merges, file);
+      return;
+    case 'WordPiece':
+      checkVocabIds(vocab, file);
+      return;
+    case 'Unigram':
+      checkUnigram(vocab, file);
+      return;
+    default:
+      fail('BAD_TOKENIZER', { file, field: 'model.type' }, `${JSON.stringify(type)} is not a tokenizer model Circuit Lens reads.`, `Supported: ${MODEL_TYPES.join(', ')}.`);
+  }
 }
 
 function tokenString(v: unknown): string | undefined {
@@ -112,13 +146,13 @@ export class ModelTokenizer {
     if (fs.existsSync(tjPath)) {
       json = readJson(tjPath) as Record<string, unknown>;
       if (typeof json !== 'object' || json === null) fail('BAD_TOKENIZER', { file: tjPath }, 'is not a JSON object.');
-      const model = json.model as { type?: unknown; vocab?: unknown; merges?: unknown } | undefined;
-      if (model?.type === 'BPE') checkBpe(model.vocab, model.merges, tjPath);
+      checkModel(json.model, tjPath);
     } else if (fs.existsSync(vocabPath) && fs.existsSync(mergesPath)) {
       const vocab = readJson(vocabPath) as Record<string, number>;
       if (typeof vocab !== 'object' || vocab === null) fail('BAD_TOKENIZER', { file: vocabPath }, 'not a token -> id object.');
       const merges = fs.readFileSync(mergesPath, 'utf8').split(/\r?\n/).filter((l) => l && !l.startsWith('#version'));
-      checkBpe(vocab, merges, mergesPath);
+      checkVocabIds(vocab, vocabPath);
+      checkMerges(merges, mergesPath);
       const specials = ['bos_token', 'eos_token', 'unk_token', 'pad_token'].map((k) => tokenString(config[k])).filter((s): s is string => !!s);
       json = byteLevelBpe(vocab, merges, specials.length ? specials : ['<|endoftext|>']) as Record<string, unknown>;
     } else {

@@ -1,5 +1,6 @@
 /** Seeded property-based fuzzing: every case must end in a result or an EngineError, nothing else. */
 import * as assert from 'node:assert/strict';
+import { writeSync } from 'node:fs';
 import { EngineError } from '../../src/engine/errors';
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
@@ -30,6 +31,7 @@ export function fuzz(name: string, cases: number, seed: number, body: (r: Rng, i
   const out: FuzzOutcome = { ok: 0, engineErrors: 0, kinds: new Map() };
   for (let i = 0; i < cases; i++) {
     const caseSeed = seed * 1_000_003 + i;
+    if (process.env.FUZZ_TRACE) writeSync(2, `${name} case ${i}\n`); // FUZZ_TRACE=1: the last line names a case that hangs
     try {
       body(rng(caseSeed), i);
       out.ok++;
@@ -43,5 +45,7 @@ export function fuzz(name: string, cases: number, seed: number, body: (r: Rng, i
       out.kinds.set(kind, (out.kinds.get(kind) ?? 0) + 1);
     }
   }
+  // FUZZ_KINDS=1 lists every error kind with its count, most frequent first (for the bad-input report).
+  if (process.env.FUZZ_KINDS) for (const [k, n] of [...out.kinds].sort((a, b) => b[1] - a[1])) console.log(`# ${name} | ${n} | ${k}`);
   return out;
 }

@@ -86,7 +86,9 @@ test('10,000 broken tokenizer files end in a tokenizer or an EngineError', () =>
       fs.writeFileSync(path.join(dir, 'vocab.json'), vText);
       fs.writeFileSync(path.join(dir, 'merges.txt'), merges);
     } else {
-      const tj = { model: r.next() < 0.8 ? { type: r.pick(['BPE', 'WordPiece', 'Unigram', 'Nope']), vocab: v, merges: merges.split('\n').slice(1) } : hostileNumber(r), pre_tokenizer: r.next() < 0.5 ? { type: 'ByteLevel' } : hostileNumber(r), decoder: null, added_tokens: r.next() < 0.8 ? [] : hostileNumber(r) };
+      const tj = { model: r.next() < 0.8 ? { type: r.pick(['BPE', 'WordPiece', 'Unigram', 'Nope']), vocab: v, merges: merges.split('\n').slice(1) } : hostileNumber(r), pre_tokenizer: r.next() < 0.5 ? { type: 'ByteLevel' } : hostileNumber(r), decoder: null, added_tokens: r.next() < 0.8 ? [] : hostileNumber(r),
+        // Real files carry these keys (null when unused); leaving them out in a few cases tests that refusal too.
+        ...(r.next() < 0.9 ? { normalizer: null, post_processor: null } : {}) };
       fs.writeFileSync(path.join(dir, 'tokenizer.json'), r.next() < 0.05 ? '{' : JSON.stringify(tj));
     }
     const tok = ModelTokenizer.fromDir(dir, null);

@@ -104,3 +104,20 @@ for (const style of ['normalizer', 'metaspace'] as const) {
     assert.equal(tok.bosTokenId, 1);
   });
 }
+
+test('BAD FILE - tokenizer.json models the library would loop on, or does not know, are refused by entry', () => {
+  const dir = tmpDir('tokbad');
+  const write = (model: unknown) => fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({
+    model, pre_tokenizer: { type: 'ByteLevel' }, decoder: null, added_tokens: [], normalizer: null, post_processor: null,
+  }));
+  const refused = (model: unknown, field: RegExp) => {
+    write(model);
+    assert.throws(() => ModelTokenizer.fromDir(dir, null), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'BAD_TOKENIZER' && field.test(e.message));
+  };
+  // This one made the library loop forever while building the tokenizer (found by the fuzz test).
+  refused({ type: 'WordPiece', vocab: { a: 0, b: null, ab: 2 } }, /tokenizer\.json: vocab\["b"\]: id null is not an integer/);
+  refused({ type: 'WordPiece', vocab: { a: 0, b: 0 } }, /vocab\["b"\]: id 0 is used twice/);
+  refused({ type: 'Unigram', vocab: [['a', -1], ['b', 'x']] }, /vocab\[1\]: \["b","x"\] is not a \[piece, score\] pair/);
+  refused({ type: 'Nope', vocab: {} }, /model\.type: "Nope" is not a tokenizer model Circuit Lens reads\. Supported: BPE, WordPiece, Unigram/);
+  refused(7, /model: is not an object/);
+});
