@@ -30,5 +30,6 @@ function collect(dir) {
   });
 }
 const files = only.length ? only : collect('test');
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+// A hang (a tokenizer looping on a malformed file, say) fails its test after 10 minutes instead of stalling CI.
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
