@@ -21,6 +21,12 @@ export interface TraceOptions {
    * tokens' embeddings: earlier layers are not run and their hooks cannot be cached.
    */
   startAt?: { layer: number; resid: TensorData };
+  /**
+   * The intervention and startAt arrays were built for this run only: hand their buffers to the worker
+   * instead of copying them (they are unusable here afterwards). Saves the calling thread a copy of
+   * tens of MB per run in sweeps.
+   */
+  handOver?: boolean;
   signal?: AbortSignal;
 }
 

@@ -43,10 +43,11 @@ export class WorkerClient {
     });
   }
 
-  run(params: RunParams, signal?: AbortSignal): Promise<RunResult> {
+  /** `transfer`: buffers of `params` moved to the worker instead of copied (detached here once posted). */
+  run(params: RunParams, signal?: AbortSignal, transfer: ArrayBuffer[] = []): Promise<RunResult> {
     return this.enqueue(async () => {
       await this.reloadIfNeeded(signal);
-      return expect(await this.request({ type: 'run', id: 0, params }, signal), 'ran');
+      return expect(await this.request({ type: 'run', id: 0, params }, signal, transfer), 'ran');
     });
   }
 
@@ -110,7 +111,7 @@ export class WorkerClient {
     return w;
   }
 
-  private request(msg: WorkerRequest, signal?: AbortSignal): Promise<WorkerReply> {
+  private request(msg: WorkerRequest, signal?: AbortSignal, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (signal?.aborted) return Promise.reject(cancelled());
     this.worker ??= this.spawn();
     const id = this.nextId++;
@@ -128,7 +129,7 @@ export class WorkerClient {
         f();
       };
       this.outstanding.set(id, { resolve: (r) => done(() => resolve(r)), reject: (e) => done(() => reject(e)) });
-      worker.postMessage({ ...msg, id });
+      worker.postMessage({ ...msg, id }, transfer);
     });
   }
 }

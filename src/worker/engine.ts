@@ -32,6 +32,13 @@ export interface OpenOptions {
   memoryLimitBytes?: number;
 }
 
+/** Buffers that whole arrays own (a view into a larger buffer is copied, never detached). */
+function handOverBuffers(interventions: readonly Intervention[], resid: TensorData | undefined): ArrayBuffer[] {
+  const arrays = [...interventions.flatMap((iv) => [iv.keep.data, iv.add.data]), ...(resid ? [resid.data] : [])];
+  const owned = arrays.filter((a) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.buffer instanceof ArrayBuffer);
+  return [...new Set(owned.map((a) => a.buffer as ArrayBuffer))];
+}
+
 export class Engine implements Runner {
   private constructor(
     readonly ckpt: Checkpoint,
@@ -81,7 +88,8 @@ export class Engine implements Runner {
     const ids = batch.flatMap((row) => row.map((t) => t.id));
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
     const fromGraph = fetch.filter((f) => f !== START_INPUT);
-    const result = await this.client.run({ ids, batch: batch.length, pos, variant, interventions: fed, fetch: fromGraph, startResid: opts.startAt?.resid }, opts.signal);
+    const handed = opts.handOver ? handOverBuffers(fed, fetch.includes(START_INPUT) ? undefined : opts.startAt?.resid) : [];
+    const result = await this.client.run({ ids, batch: batch.length, pos, variant, interventions: fed, fetch: fromGraph, startResid: opts.startAt?.resid }, opts.signal, handed);
     const tensors = new Map<string, TensorData>();
     for (const h of hooks) {
       const out = outputFor(h, variant);

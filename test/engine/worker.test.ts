@@ -136,3 +136,21 @@ test('a worker that dies is reported, and the next run starts a fresh worker wit
     await engine.dispose();
   }
 });
+
+test('handOver moves whole intervention buffers to the worker instead of copying them; views are copied', async () => {
+  const engine = await Engine.open(small, { workerPath: WORKER, session: { threads: 1 } });
+  try {
+    const tokens = [tokensFromIds(engine.ckpt, [5, 6, 7, 8])];
+    const make = () => ({ hook: 'blocks.1.hook_resid_pre', keep: { dims: [1, 4, 1], data: new Float32Array([1, 0, 1, 0]) }, add: { dims: [1, 4, 48], data: new Float32Array(4 * 48).fill(0.25) } });
+    const copied = await engine.trace(tokens, { interventions: [make()] });
+    const handed = make();
+    const shared = new Float32Array(8 + 4 * 48).fill(0.25);
+    handed.add.data = shared.subarray(8); // a view into a larger buffer: copied, not detached
+    const moved = await engine.trace(tokens, { interventions: [handed], handOver: true });
+    assert.equal(maxAbsDiff(moved.logits.data, copied.logits.data), 0);
+    assert.equal(handed.keep.data.byteLength, 0, 'the whole keep array was handed over');
+    assert.equal(shared.byteLength, (8 + 4 * 48) * 4, 'the view\'s buffer stays usable');
+  } finally {
+    await engine.dispose();
+  }
+});

@@ -116,7 +116,7 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
       ]));
       const batch = [prompt, ...chunk.map(() => prompt)];
       const resid = stackRows(batch.map(() => own.cache.get(starts[li])));
-      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), startAt: { layer, resid }, signal: opts.signal });
+      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), startAt: { layer, resid }, handOver: true, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       baseline = m[0];
       chunk.forEach(({ unit }, i) => (change[li * units.length + unit] += (m[1 + i] - m[0]) / nSources));

@@ -113,7 +113,7 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
       const startHook = starts[li];
       const resid = stackRows([cleanRun.cache.get(startHook), corruptedRun.cache.get(startHook), ...chunk.map(() => target.cache.get(startHook))]);
-      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, signal: opts.signal });
+      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, handOver: true, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
       chunk.forEach((_, i) => {
