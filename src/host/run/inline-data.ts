@@ -2,7 +2,6 @@
  * What the editor shows inline for a traced prompt: the prediction after the last token, and per token
  * its top next tokens, its logit-lens trajectory and the heads that attend most from it.
  */
-import { softmax, topK } from '../../engine/math';
 import type { PromptRun } from './prompt-run';
 
 export interface Prediction {
@@ -24,7 +23,7 @@ export interface TokenInsight {
   text: string;
   start: number;
   end: number;
-  /** Next-token predictions after this token (final logits). */
+  /** Next-token predictions after this token: the lens's final component, which is the model's output. */
   next: Prediction[];
   /** The lens's top token at this position, per residual component (label, prediction). */
   trajectory: { label: string; top: Prediction }[];
@@ -32,14 +31,20 @@ export interface TokenInsight {
   heads: HeadFocus[];
 }
 
+/**
+ * Everything here comes from the lens's top-k rows and the attention patterns, never from full-vocabulary
+ * logits: a softmax over pos x d_vocab on the extension host's thread stalled the editor for 0.3-0.6 s
+ * on GPT-2-sized models.
+ */
 export function tokenInsights(run: PromptRun, decode: (id: number) => string, k = 5, nHeadsShown = 3): TokenInsight[] {
-  const [, pos, vocab] = run.trace.logits.dims; // [batch, pos, d_vocab]
+  const pos = run.tokens.length;
   const { nLayers, nHeads } = run.trace.cache.config;
   const { lens } = run;
+  const final = lens.labels.length - 1;
   const patterns = Array.from({ length: nLayers }, (_, l) => run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data); // each [batch, head, q, k]
   return run.tokens.map((t, q) => {
-    const probs = softmax(run.trace.logits.data.subarray(q * vocab, (q + 1) * vocab));
-    const next = topK(probs, k).map(({ index, value }) => ({ text: decode(index), prob: value }));
+    const at = (final * lens.pos + q) * lens.k; // topIds is [component, pos, k]
+    const next = Array.from({ length: Math.min(k, lens.k) }, (_, j) => ({ text: decode(lens.topIds[at + j]), prob: lens.topProbs[at + j] }));
     const trajectory = lens.labels.map((label, c) => {
       const i = (c * lens.pos + q) * lens.k; // topIds is [component, pos, k]
       return { label, top: { text: decode(lens.topIds[i]), prob: lens.topProbs[i] } };

@@ -53,7 +53,8 @@ export async function runPrompt(engine: Engine, prompt: string, opts: PromptRunO
   if (opts.maxCacheBytes !== undefined && bytes > opts.maxCacheBytes) {
     fail('BAD_INPUT', { field: 'circuitLens.cacheMemoryLimitMB' }, `this run would cache ${(bytes / 2 ** 20).toFixed(0)} MB of activations, over the limit of ${(opts.maxCacheBytes / 2 ** 20).toFixed(0)} MB.`, 'Shorten the prompt or raise the limit.');
   }
-  const trace = await engine.trace([tokens], { hooks, signal: opts.signal });
+  // The lens gives every position's predictions; full logits ([pos, d_vocab]) would only be kept.
+  const trace = await engine.trace([tokens], { hooks, logits: 'last', signal: opts.signal });
   const targetId = opts.target !== undefined ? singleTokenId(engine, opts.target) : undefined;
   const lens = await engine.logitLens(trace, { k: opts.k ?? 5, targetId, signal: opts.signal });
   return { model: engine.ckpt.name, prompt, tokens, trace, lens, targetId, ms: performance.now() - started };
