@@ -120,6 +120,21 @@ function tokenString(v: unknown): string | undefined {
   return undefined;
 }
 
+const TOKENIZER_FILES = ['tokenizer.json', 'vocab.json', 'merges.txt', 'tokenizer_config.json'];
+/** Tokenizers built recently, by folder and file versions (least recently used first). */
+const built = new Map<string, ModelTokenizer | null>();
+const KEPT_TOKENIZERS = 4;
+
+/** Size and modification time of a file, or '-' when it is absent. */
+function fileStamp(file: string): string {
+  try {
+    const st = fs.statSync(file);
+    return `${st.size}:${st.mtimeMs}`;
+  } catch {
+    return '-';
+  }
+}
+
 export class ModelTokenizer {
   private readonly added = new Set<number>();
   private readonly byteLevel: boolean;
@@ -135,8 +150,29 @@ export class ModelTokenizer {
     this.byteLevel = JSON.stringify(json.decoder ?? json.pre_tokenizer ?? '').includes('ByteLevel');
   }
 
-  /** Loads the tokenizer of a checkpoint folder, or returns null when it has no tokenizer files. */
+  /**
+   * The tokenizer of a checkpoint folder (null when it has no tokenizer files), built once per folder and
+   * version of its files: building GPT-2's takes a few hundred ms of the calling thread, and the spec
+   * diagnostics and the engine both ask for it.
+   */
   static fromDir(dir: string, configBosId: number | null): ModelTokenizer | null {
+    const key = JSON.stringify([path.resolve(dir), configBosId, ...TOKENIZER_FILES.map((f) => fileStamp(path.join(dir, f)))]);
+    const hit = built.get(key);
+    if (hit !== undefined) {
+      built.delete(key); // most recently used last
+      built.set(key, hit);
+      return hit;
+    }
+    const tok = ModelTokenizer.build(dir, configBosId);
+    built.set(key, tok);
+    for (const old of built.keys()) {
+      if (built.size <= KEPT_TOKENIZERS) break;
+      built.delete(old);
+    }
+    return tok;
+  }
+
+  private static build(dir: string, configBosId: number | null): ModelTokenizer | null {
     const tjPath = path.join(dir, 'tokenizer.json');
     const vocabPath = path.join(dir, 'vocab.json');
     const mergesPath = path.join(dir, 'merges.txt');

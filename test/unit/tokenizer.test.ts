@@ -121,3 +121,14 @@ test('BAD FILE - tokenizer.json models the library would loop on, or does not kn
   refused({ type: 'Nope', vocab: {} }, /model\.type: "Nope" is not a tokenizer model Circuit Lens reads\. Supported: BPE, WordPiece, Unigram/);
   refused(7, /model: is not an object/);
 });
+
+test('a folder\'s tokenizer is built once and rebuilt when its files change', () => {
+  const dir = gpt2Dir();
+  const first = ModelTokenizer.fromDir(dir, null)!;
+  assert.equal(ModelTokenizer.fromDir(dir, null), first, 'the second call reuses the first build');
+  const merges = fs.readFileSync(path.join(dir, 'merges.txt'), 'utf8').split('\n');
+  fs.writeFileSync(path.join(dir, 'merges.txt'), merges.slice(0, 1000).join('\n')); // fewer merges: other ids
+  const changed = ModelTokenizer.fromDir(dir, null)!;
+  assert.notEqual(changed, first);
+  assert.ok(changed.encode(' Mississippi', { prependBos: false }).length > first.encode(' Mississippi', { prependBos: false }).length);
+});
