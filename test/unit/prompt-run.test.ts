@@ -52,6 +52,13 @@ test('inline insights: each position\'s predictions match the softmax of the mod
   const last = ins[ins.length - 1];
   assert.equal(last.next.length, 5);
   assert.equal(last.heads.length, 3);
+  // The three heads are the ones with the largest single weight from the last token (brute force).
+  const pos = run.tokens.length;
+  const best = [0, 1].flatMap((l) => [0, 1].map((h) => {
+    const row = run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data.subarray((h * pos + pos - 1) * pos, (h * pos + pos) * pos);
+    return Math.max(...row);
+  })).sort((a, b) => b - a);
+  assert.deepEqual(last.heads.map((h) => h.weight), best.slice(0, 3));
   for (const h of last.heads) assert.ok(h.key <= last.pos && h.weight > 0 && h.weight <= 1 + 1e-6);
 });
 

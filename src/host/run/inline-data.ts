@@ -36,7 +36,9 @@ export interface TokenInsight {
  * logits: a softmax over pos x d_vocab on the extension host's thread stalled the editor for 0.3-0.6 s
  * on GPT-2-sized models.
  */
-export function tokenInsights(run: PromptRun, decode: (id: number) => string, k = 5, nHeadsShown = 3): TokenInsight[] {
+export function tokenInsights(run: PromptRun, decodeId: (id: number) => string, k = 5, nHeadsShown = 3): TokenInsight[] {
+  const texts = new Map<number, string>(); // the same few ids recur across positions and components
+  const decode = (id: number) => texts.get(id) ?? texts.set(id, decodeId(id)).get(id)!;
   const pos = run.tokens.length;
   const { nLayers, nHeads } = run.trace.cache.config;
   const { lens } = run;
@@ -49,16 +51,20 @@ export function tokenInsights(run: PromptRun, decode: (id: number) => string, k 
       const i = (c * lens.pos + q) * lens.k; // topIds is [component, pos, k]
       return { label, top: { text: decode(lens.topIds[i]), prob: lens.topProbs[i] } };
     });
+    // The nHeadsShown heads with the largest single attention weight, kept sorted while scanning.
     const heads: HeadFocus[] = [];
     for (let l = 0; l < nLayers; l++) {
       for (let h = 0; h < nHeads; h++) {
-        const row = patterns[l].subarray((h * pos + q) * pos, (h * pos + q + 1) * pos); // [key]
+        const from = (h * pos + q) * pos; // row q of head h: [key]
         let key = 0;
-        for (let j = 1; j <= q; j++) if (row[j] > row[key]) key = j;
-        heads.push({ layer: l, head: h, key, keyText: run.tokens[key].text, weight: row[key] });
+        for (let j = 1; j <= q; j++) if (patterns[l][from + j] > patterns[l][from + key]) key = j;
+        const weight = patterns[l][from + key];
+        if (heads.length === nHeadsShown && weight <= heads[nHeadsShown - 1].weight) continue;
+        const at = heads.findIndex((x) => weight > x.weight);
+        heads.splice(at < 0 ? heads.length : at, 0, { layer: l, head: h, key, keyText: run.tokens[key].text, weight });
+        if (heads.length > nHeadsShown) heads.pop();
       }
     }
-    heads.sort((a, b) => b.weight - a.weight);
-    return { pos: q, text: t.text, start: t.start, end: t.end, next, trajectory, heads: heads.slice(0, nHeadsShown) };
+    return { pos: q, text: t.text, start: t.start, end: t.end, next, trajectory, heads };
   });
 }
