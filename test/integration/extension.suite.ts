@@ -5,35 +5,17 @@ import * as path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
+import { EXT_ID, activateExtension, fixture, until } from './vscode-helpers';
 import type { AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
 
-const EXT_ID = 'circuit-lens.circuit-lens';
 const MODEL = 'planted-induction'; // 2 layers, 2 heads
-
-async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function fixture(name: string): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'the suite needs the fixtures workspace open');
-  return vscode.Uri.joinPath(folder.uri, name);
-}
 
 export function addSuite(root: Mocha.Suite): void {
   const suite = Mocha.Suite.create(root, 'Circuit Lens in VS Code');
   let api: CircuitLensApi;
 
   suite.beforeAll(async () => {
-    const ext = vscode.extensions.getExtension<CircuitLensApi>(EXT_ID);
-    assert.ok(ext, `${EXT_ID} is not installed`);
-    api = await ext.activate();
+    api = await activateExtension();
   });
 
   suite.addTest(new Mocha.Test('registers every command of its manifest', async () => {

@@ -20,8 +20,8 @@ import type { Responsiveness } from '../../src/cli/bench/responsiveness';
 import { activationPatching } from '../../src/engine/analysis/patching';
 import type { AnalysisPayload, AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
 import { Engine } from '../../src/worker/engine';
+import { EXT_ID } from './vscode-helpers';
 
-const EXT_ID = 'circuit-lens.circuit-lens';
 /** Written into the workspace by tools/e2e/run-responsiveness.mjs. */
 export const CONFIG_FILE = '.responsiveness.json';
 const POS = 128;

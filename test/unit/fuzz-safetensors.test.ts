@@ -84,3 +84,25 @@ test('10,000 fuzzed safetensors files end in a valid header or an EngineError', 
   assert.ok(outcome.ok > 100 && outcome.engineErrors > 1000, `ok ${outcome.ok}, errors ${outcome.engineErrors}`);
   console.log(`# safetensors fuzz: ${outcome.ok} parsed, ${outcome.engineErrors} EngineErrors in ${outcome.kinds.size} kinds`);
 });
+
+test('1,000 overlapping layouts and 1,000 shapes with overflowing element counts are all refused', () => {
+  const refuse = (name: string, seed: number, make: (r: Rng) => Buffer, why: RegExp) => {
+    const outcome = fuzz(name, 1000, seed, (r) => {
+      fs.writeFileSync(file, make(r));
+      readSafetensorsHeader(file);
+    });
+    assert.equal(outcome.ok, 0, `${name}: every case is refused`);
+    for (const kind of outcome.kinds.keys()) assert.match(kind, why);
+    console.log(`# ${name}: ${outcome.engineErrors} EngineErrors of 1000`);
+  };
+  // Two tensors of n floats each, the second starting inside the first.
+  refuse('overlapping tensors', 5, (r) => {
+    const n = r.int(1, 64);
+    const start = r.int(0, 4 * n - 1);
+    return safetensorsBytes({ a: { dtype: 'F32', shape: [n], bytes: new Uint8Array(4 * n) }, b: { dtype: 'F32', shape: [n], bytes: new Uint8Array(4 * n) } },
+      (h) => ((h.b as { data_offsets: number[] }).data_offsets = [start, start + 4 * n]));
+  }, /overlaps tensor a/);
+  // Shapes whose element count passes 2^53 (doubles lose integers), with small byte spans.
+  refuse('overflowing shapes', 6, (r) => safetensorsBytes({ a: { dtype: 'F32', shape: [1], bytes: new Uint8Array(4) } },
+    (h) => ((h.a as { shape: number[] }).shape = Array.from({ length: r.int(2, 6) }, () => 2 ** r.int(14, 40)).concat([2 ** 20]))), /has too many elements/);
+});

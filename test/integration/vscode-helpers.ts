@@ -1,0 +1,31 @@
+// What the in-VS Code suites share: the extension's id and API, polling, and the fixtures workspace.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { CircuitLensApi } from '../../src/host/extension';
+
+export const EXT_ID = 'circuit-lens.circuit-lens';
+
+/** Activates the extension under test and returns its API. */
+export async function activateExtension(): Promise<CircuitLensApi> {
+  const ext = vscode.extensions.getExtension<CircuitLensApi>(EXT_ID);
+  assert.ok(ext, `${EXT_ID} is not installed`);
+  return ext.activate();
+}
+
+/** Polls `get` every 200 ms until it returns something other than undefined. */
+export async function until<T>(what: string, get: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A file of the workspace the suite runs in (a copy of test/fixtures/workspace). */
+export function fixture(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the suite needs the fixtures workspace open');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
