@@ -19,7 +19,7 @@ const OPEN = { workerPath: WORKER, session: { threads: 1, prepack: true } };
 const isCancelled = (e: unknown) => e instanceof EngineError && e.code === 'CANCELLED';
 
 /** Starts `work`, aborts after `afterMs`, and returns how long the rejection took after the abort. */
-async function cancelAfter(afterMs: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
+async function cancelAfter(phase: string, afterMs: number, work: (signal: AbortSignal) => Promise<unknown>): Promise<number> {
   const abort = new AbortController();
   let abortedAt = 0;
   const timer = setTimeout(() => {
@@ -33,6 +33,7 @@ async function cancelAfter(afterMs: number, work: (signal: AbortSignal) => Promi
     clearTimeout(timer);
   }
   assert.ok(abortedAt > 0, 'the work ended before the abort: make it longer');
+  console.log(`# cancel during ${phase}: rejected ${(settledAt - abortedAt).toFixed(1)} ms after the abort`);
   return settledAt - abortedAt;
 }
 
@@ -41,7 +42,7 @@ test('cancelling a model load returns within half a second, and the next load wo
   const full = await Engine.open(model, OPEN);
   const loadMs = performance.now() - started;
   await full.dispose();
-  const latency = await cancelAfter(Math.min(20, loadMs / 4), (signal) => Engine.open(model, { ...OPEN, signal }));
+  const latency = await cancelAfter('a model load', Math.min(20, loadMs / 4), (signal) => Engine.open(model, { ...OPEN, signal }));
   assert.ok(latency < 500, `cancel took ${latency.toFixed(0)} ms (a whole load took ${loadMs.toFixed(0)} ms)`);
   const again = await Engine.open(model, OPEN);
   try {
@@ -59,7 +60,7 @@ test('cancelling while a new graph variant is built returns promptly; the varian
     const plain = await engine.trace(tokens);
     // hook_result needs the per-head variant: its graph is built and its session created on first use.
     const hooks = selectHooks(engine.ckpt.hooks, 'blocks.*.attn.hook_result');
-    const latency = await cancelAfter(1, (signal) => engine.trace(tokens, { hooks, signal }));
+    const latency = await cancelAfter('a graph build', 1, (signal) => engine.trace(tokens, { hooks, signal }));
     assert.ok(latency < 500, `cancel took ${latency.toFixed(0)} ms`);
     const after = await engine.trace(tokens, { hooks });
     assert.deepEqual(after.cache.get('blocks.5.attn.hook_result').dims, [1, 64, 6, 384]);
@@ -77,7 +78,7 @@ test('cancelling a patching sweep stops it within half a second; the next run is
     const corrupted = tokensFromIds(engine.ckpt, ids.map((id, i) => (i === 90 ? (id + 1) % 6000 : id)));
     const before = await engine.trace([clean]);
     let progress = 0;
-    const latency = await cancelAfter(300, (signal) => activationPatching(engine, clean, corrupted, {
+    const latency = await cancelAfter('a patching sweep', 300, (signal) => activationPatching(engine, clean, corrupted, {
       target: 'resid_pre', metric: { kind: 'logitDiff', answer: 1, counterfactual: 2 }, signal, onProgress: (done) => (progress = done),
     }));
     assert.ok(latency < 500, `cancel took ${latency.toFixed(0)} ms`);
@@ -94,7 +95,7 @@ test('cancelling a logit lens returns promptly; the lens works afterwards', asyn
   try {
     const tokens = tokensFromIds(engine.ckpt, randomTokens(1, 200, 6000, 6)[0]);
     const trace = await engine.trace([tokens], { hooks: selectHooks(engine.ckpt.hooks, LOGIT_LENS_HOOKS) });
-    const latency = await cancelAfter(5, (signal) => engine.logitLens(trace, { signal }));
+    const latency = await cancelAfter('a logit lens', 5, (signal) => engine.logitLens(trace, { signal }));
     assert.ok(latency < 500, `cancel took ${latency.toFixed(0)} ms`);
     const lens = await engine.logitLens(trace, { k: 3 });
     assert.equal(lens.topIds.length, 7 * 200 * 3); // 6 layers + final, 200 positions, top-3
