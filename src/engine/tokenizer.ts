@@ -58,24 +58,29 @@ function byteLevelBpe(vocab: Record<string, number>, merges: string[], specials:
   };
 }
 
-/** Ids of a token -> id vocabulary: distinct integers in [0, 2^24). */
+/** Ids of a token -> id vocabulary: distinct integers in [0, 2^24). One pass, no per-entry allocation (GPT-2 has 50,257). */
 function checkVocabIds(vocab: unknown, file: string): void {
   if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab)) fail('BAD_TOKENIZER', { file, field: 'vocab' }, 'is not a token -> id object.');
-  const ids = new Set<number>();
-  for (const [token, id] of Object.entries(vocab)) {
+  const seen = new Uint8Array(2 ** 21); // one bit per possible id
+  const entries = vocab as Record<string, unknown>;
+  for (const token in entries) {
+    const id = entries[token];
     if (!Number.isInteger(id) || (id as number) < 0 || (id as number) >= 2 ** 24) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${JSON.stringify(id)} is not an integer in [0, 2^24).`);
-    if (ids.has(id as number)) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${id} is used twice.`);
-    ids.add(id as number);
+    const byte = (id as number) >>> 3;
+    const bit = 1 << ((id as number) & 7);
+    if (seen[byte] & bit) fail('BAD_TOKENIZER', { file, field: `vocab[${JSON.stringify(token)}]` }, `id ${id} is used twice.`);
+    seen[byte] |= bit;
   }
 }
 
+/** Each merge is two non-empty tokens: "a b" (one space) or ["a", "b"]. */
 function checkMerges(merges: unknown, file: string): void {
   if (!Array.isArray(merges)) fail('BAD_TOKENIZER', { file, field: 'merges' }, 'is not a list.');
   merges.forEach((m, i) => {
-    const pair = typeof m === 'string' ? m.split(' ') : m;
-    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string' && x.length > 0)) {
-      fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} is not a pair of two tokens.`);
-    }
+    const ok = typeof m === 'string'
+      ? m.indexOf(' ') > 0 && m.indexOf(' ') === m.lastIndexOf(' ') && m.indexOf(' ') < m.length - 1
+      : Array.isArray(m) && m.length === 2 && m.every((x) => typeof x === 'string' && x.length > 0);
+    if (!ok) fail('BAD_TOKENIZER', { file, field: `merges[${i}]` }, `${JSON.stringify(m)} is not a pair of two tokens.`);
   });
 }
 
