@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
-import { EXT_ID, activateExtension, fixture, until } from './vscode-helpers';
+import { EXT_ID, activateExtension, brokenSpecDiagnostics, fixture, until } from './vscode-helpers';
 import type { AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
 
 const MODEL = 'planted-induction'; // 2 layers, 2 heads
@@ -28,16 +28,7 @@ export function addSuite(root: Mocha.Suite): void {
 
   suite.addTest(new Mocha.Test('puts semantic diagnostics on a broken spec', async () => {
     const uri = fixture('broken.circuit.json');
-    await vscode.window.showTextDocument(uri);
-    const diags = await until('diagnostics', () => {
-      const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'Circuit Lens');
-      return d.length >= 4 ? d : undefined;
-    });
-    const text = diags.map((d) => d.message).join('\n');
-    assert.match(text, /layer 7 is out of range: this model has 2/);
-    assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
-    assert.match(text, /answer " mat" is 2 tokens/);
-    assert.match(text, /no prompt is named "nope"/);
+    const diags = await brokenSpecDiagnostics();
     const hook = diags.find((d) => d.message.startsWith('unknown hook point'))!;
     // Diagnostics reach the code-action machinery asynchronously: ask until the fix is offered.
     const fix = await until('a quick fix with the closest hook name', async () => {

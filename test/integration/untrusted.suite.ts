@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
-import { activateExtension, fixture, until } from './vscode-helpers';
+import { activateExtension, brokenSpecDiagnostics, fixture, until } from './vscode-helpers';
 
 export function addSuite(root: Mocha.Suite): void {
   const suite = Mocha.Suite.create(root, 'Circuit Lens in Restricted Mode');
@@ -20,17 +20,7 @@ export function addSuite(root: Mocha.Suite): void {
   }));
 
   suite.addTest(new Mocha.Test('still puts semantic diagnostics on a broken spec', async () => {
-    const uri = fixture('broken.circuit.json');
-    await vscode.window.showTextDocument(uri);
-    const diags = await until('diagnostics', () => {
-      const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'Circuit Lens');
-      return d.length >= 4 ? d : undefined;
-    });
-    const text = diags.map((d) => d.message).join('\n');
-    assert.match(text, /layer 7 is out of range: this model has 2/);
-    assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
-    assert.match(text, /answer " mat" is 2 tokens/);
-    assert.match(text, /no prompt is named "nope"/);
+    await brokenSpecDiagnostics();
     assert.equal(api.loadedModel(), undefined, 'diagnostics read the checkpoint without loading the model');
   }));
 

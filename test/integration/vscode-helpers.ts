@@ -29,3 +29,19 @@ export function fixture(name: string): vscode.Uri {
   assert.ok(folder, 'the suite needs the fixtures workspace open');
   return vscode.Uri.joinPath(folder.uri, name);
 }
+
+/** Opens the fixture broken.circuit.json and waits for its four semantic problems; returns them. */
+export async function brokenSpecDiagnostics(): Promise<vscode.Diagnostic[]> {
+  const uri = fixture('broken.circuit.json');
+  await vscode.window.showTextDocument(uri);
+  const diags = await until('diagnostics', () => {
+    const d = vscode.languages.getDiagnostics(uri).filter((x) => x.source === 'Circuit Lens');
+    return d.length >= 4 ? d : undefined;
+  });
+  const text = diags.map((d) => d.message).join('\n');
+  assert.match(text, /layer 7 is out of range: this model has 2/);
+  assert.match(text, /unknown hook point "blocks\.0\.hook_resid_prr"\. Closest: blocks\.0\.hook_resid_pre/);
+  assert.match(text, /answer " mat" is 2 tokens/);
+  assert.match(text, /no prompt is named "nope"/);
+  return diags;
+}
