@@ -38,6 +38,7 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
 
   const engine = await Engine.open(values.model!, { resolve: { bundledModelsDir: BUNDLED_MODELS_DIR }, session: { threads, backend }, signal });
   try {
+    const nonFiniteScan = engine.nonFiniteWeights(); // in its own thread, while the model runs
     const ckpt = engine.ckpt;
     const tokens = values.prompt !== undefined ? engine.tokenize(values.prompt, !values['no-bos']) : tokensFromIds(ckpt, idList(values.tokens!, '--tokens'));
     const globs = values.hooks ?? (values['save-cache'] ? '*' : undefined);
@@ -71,7 +72,7 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     } else if (hooks.length) {
       for (const [name, shape] of Object.entries(shapes)) console.log(`  cached ${name} [${shape.join(', ')}]`);
     }
-    const nonFinite = await engine.nonFiniteWeights();
+    const nonFinite = await nonFiniteScan;
     if (nonFinite.length > 0) console.error(`circuit-lens: warning: ${describeNonFinite(ckpt.name, nonFinite)}`);
   } finally {
     await engine.dispose();

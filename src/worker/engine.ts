@@ -44,18 +44,18 @@ export class Engine implements Runner {
     readonly ckpt: Checkpoint,
     readonly loadInfo: LoadResult,
     private readonly client: WorkerClient,
-    private readonly scan: WeightScan,
+    private readonly workerPath: string | undefined,
     private readonly memoryLimitBytes?: number,
   ) {}
+
+  private scan: WeightScan | undefined;
 
   static async open(spec: string, opts: OpenOptions = {}): Promise<Engine> {
     const ckpt = openCheckpoint(spec, opts.resolve);
     const client = new WorkerClient({ workerPath: opts.workerPath });
     try {
       const info = await client.load({ dir: ckpt.dir, options: opts.session ?? {} }, opts.signal);
-      // Started once the model is loaded, in its own thread: runs never wait for it.
-      const scan = new WeightScan(ckpt.dir, opts.workerPath);
-      return new Engine(ckpt, info, client, scan, opts.memoryLimitBytes);
+      return new Engine(ckpt, info, client, opts.workerPath, opts.memoryLimitBytes);
     } catch (e) {
       // A cancelled load returns now; the worker is stopped once onnxruntime hands its thread back.
       void client.dispose();
@@ -137,13 +137,17 @@ export class Engine implements Runner {
     return { ...rows, labels, pos: resid.dims[2] };
   }
 
-  /** Weight tensors holding NaN or infinite values (scanned in the background after loading). */
+  /**
+   * Weight tensors holding NaN or infinite values. The first call starts the scan in its own thread (runs
+   * never wait for it); later calls share its result. Engines nobody asks never read their weights twice.
+   */
   nonFiniteWeights(): Promise<NonFiniteTensor[]> {
+    this.scan ??= new WeightScan(this.ckpt.dir, this.workerPath);
     return this.scan.result;
   }
 
   async dispose(): Promise<void> {
-    await this.scan.dispose();
+    await this.scan?.dispose();
     await this.client.dispose();
   }
 }
