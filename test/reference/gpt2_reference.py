@@ -3,7 +3,7 @@
 
 Written from the GPT-2 paper and Hugging Face's GPT2LMHeadModel semantics, with TransformerLens hook
 names and shapes (as from_pretrained_no_processing: no folding, no centering). It shares no code with the
-TypeScript engine: its own safetensors reader and writer, its own forward.
+TypeScript engine: the references' own safetensors reader and writer, its own forward.
 
   gpt2_reference.py make-random --out DIR [--layers 2 --d-model 64 --heads 4 --d-mlp 256 --vocab 500
                                 --ctx 64 --dtype F32|F16|BF16 --act gelu_new --untied --no-prefix --seed 0]
@@ -15,70 +15,14 @@ TypeScript engine: its own safetensors reader and writer, its own forward.
   gpt2_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5      (prints JSON timings)
   gpt2_reference.py bench-patch --model DIR --pos 64 --threads 1            (times a residual patching sweep)
 """
-import argparse
 import json
 import math
-import os
-import struct
 import time
 
 import numpy as np
 import torch
 
-DTYPES = {'F32': (np.float32, 4), 'F16': (np.float16, 2), 'BF16': (None, 2)}
-
-
-# ---------------------------------------------------------------- safetensors (own reader and writer)
-def read_safetensors(path):
-    """Returns {name: float32 torch tensor}; f16 and bf16 are upcast exactly."""
-    with open(path, 'rb') as f:
-        raw = f.read()
-    (n,) = struct.unpack('<Q', raw[:8])
-    header = json.loads(raw[8:8 + n].decode('utf-8'))
-    base = 8 + n
-    out = {}
-    for name, e in header.items():
-        if name == '__metadata__':
-            continue
-        b, end = e['data_offsets']
-        buf = raw[base + b: base + end]
-        if e['dtype'] == 'F32':
-            a = np.frombuffer(buf, dtype='<f4')
-        elif e['dtype'] == 'F16':
-            a = np.frombuffer(buf, dtype='<f2').astype(np.float32)
-        elif e['dtype'] == 'BF16':
-            a = (np.frombuffer(buf, dtype='<u2').astype(np.uint32) << 16).view(np.float32)
-        else:
-            continue
-        out[name] = torch.from_numpy(a.reshape(e['shape']).copy())
-    return out
-
-
-def write_safetensors(path, tensors, dtype):
-    """tensors: {name: float32 numpy array}; stored as dtype (F32, F16 or BF16, round-to-nearest-even)."""
-    header, blobs, off = {}, [], 0
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype=np.float32)
-        if dtype == 'F32':
-            b = a.astype('<f4').tobytes()
-        elif dtype == 'F16':
-            b = a.astype('<f2').tobytes()
-        else:
-            u = a.view(np.uint32).astype(np.uint64)
-            u = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype('<u2')
-            b = u.tobytes()
-        header[name] = {'dtype': dtype, 'shape': list(a.shape), 'data_offsets': [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode('utf-8')
-    h += b' ' * ((8 - len(h) % 8) % 8)
-    tmp = path + '.tmp'
-    with open(tmp, 'wb') as f:
-        f.write(struct.pack('<Q', len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+from reference_common import activation, hook_fn, layer_norm, load_model_dir, main, parse_tokens, save_checkpoint
 
 
 # ---------------------------------------------------------------- random checkpoints
@@ -111,47 +55,27 @@ def make_random(a):
     tensors = {prefix + k: val for k, val in t.items()}
     if a.untied:
         tensors['lm_head.weight'] = (0.5 * g.standard_normal((v, d))).astype(np.float32)
-    os.makedirs(a.out, exist_ok=True)
-    write_safetensors(os.path.join(a.out, 'model.safetensors'), tensors, a.dtype)
     config = {
         'model_type': 'gpt2', 'architectures': ['GPT2LMHeadModel'], 'n_layer': a.layers, 'n_embd': d,
         'n_head': a.heads, 'n_inner': m, 'n_positions': c, 'n_ctx': c, 'vocab_size': v,
         'layer_norm_epsilon': 1e-5, 'activation_function': a.act, 'tie_word_embeddings': not a.untied,
         'bos_token_id': v - 1, 'eos_token_id': v - 1,
     }
-    with open(os.path.join(a.out, 'config.json'), 'w') as f:
-        json.dump(config, f, indent=1)
+    save_checkpoint(a.out, tensors, a.dtype, config)
 
 
 # ---------------------------------------------------------------- the model
 class Gpt2Reference:
     def __init__(self, model_dir):
-        with open(os.path.join(model_dir, 'config.json')) as f:
-            cfg = json.load(f)
+        cfg, self.w = load_model_dir(model_dir, 'transformer.')
         self.L, self.d, self.H = cfg['n_layer'], cfg['n_embd'], cfg['n_head']
         self.dh = self.d // self.H
         self.eps = cfg.get('layer_norm_epsilon', 1e-5)
         self.act = cfg.get('activation_function', 'gelu_new')
         self.scale_attn = cfg.get('scale_attn_weights', True)
         self.inv_layer = cfg.get('scale_attn_by_inverse_layer_idx', False)
-        raw = read_safetensors(os.path.join(model_dir, 'model.safetensors'))
-        self.w = {(k[len('transformer.'):] if k.startswith('transformer.') else k): val for k, val in raw.items()}
         tied = cfg.get('tie_word_embeddings', True) or 'lm_head.weight' not in self.w
         self.W_U = (self.w['wte.weight'] if tied else self.w['lm_head.weight']).t().contiguous()  # [d_model, d_vocab]
-
-    def layer_norm(self, x, w, b, name, hp):
-        x = x - x.mean(-1, keepdim=True)
-        scale = hp(name + '.hook_scale', (x.pow(2).mean(-1, keepdim=True) + self.eps).sqrt())  # [batch, pos, 1]
-        return hp(name + '.hook_normalized', x / scale * w + b)
-
-    def activation(self, x):
-        if self.act in ('gelu_new', 'gelu_pytorch_tanh', 'gelu_fast'):
-            return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
-        if self.act == 'gelu':
-            return torch.nn.functional.gelu(x)
-        if self.act == 'relu':
-            return torch.relu(x)
-        raise ValueError(self.act)
 
     @torch.inference_mode()
     def forward(self, tokens, cache=None, interventions=None):
@@ -161,13 +85,7 @@ class Gpt2Reference:
         B, P = tokens.shape
         interventions = interventions or {}
 
-        def hp(name, x):  # a hook point: intervene, then cache
-            if name in interventions:
-                keep, add = interventions[name]
-                x = x * keep + add
-            if cache is not None:
-                cache[name] = x
-            return x
+        hp = hook_fn(cache, interventions)
 
         embed = hp('hook_embed', w['wte.weight'][tokens])  # [batch, pos, d_model]
         pos_embed = hp('hook_pos_embed', w['wpe.weight'][:P].unsqueeze(0).expand(B, P, d))
@@ -177,7 +95,7 @@ class Gpt2Reference:
             p = f'h.{l}.'
             n = f'blocks.{l}.'
             resid = hp(n + 'hook_resid_pre', resid)
-            x = self.layer_norm(resid, w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], n + 'ln1', hp)
+            x = layer_norm(resid, w[p + 'ln_1.weight'], w[p + 'ln_1.bias'], self.eps, n + 'ln1', hp)
             qkv = x @ w[p + 'attn.c_attn.weight'] + w[p + 'attn.c_attn.bias']  # [batch, pos, 3 d_model]
             q, k, v = (t.reshape(B, P, H, dh) for t in qkv.split(d, dim=-1))  # [batch, pos, head, d_head]
             q, k, v = hp(n + 'attn.hook_q', q), hp(n + 'attn.hook_k', k), hp(n + 'attn.hook_v', v)
@@ -193,35 +111,13 @@ class Gpt2Reference:
             result = hp(n + 'attn.hook_result', torch.einsum('bqhd,hdm->bqhm', z, W_O))  # [batch, pos, head, d_model]
             attn_out = hp(n + 'hook_attn_out', result.sum(dim=2) + w[p + 'attn.c_proj.bias'])
             resid = hp(n + 'hook_resid_mid', resid + attn_out)
-            x = self.layer_norm(resid, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], n + 'ln2', hp)
+            x = layer_norm(resid, w[p + 'ln_2.weight'], w[p + 'ln_2.bias'], self.eps, n + 'ln2', hp)
             pre = hp(n + 'mlp.hook_pre', x @ w[p + 'mlp.c_fc.weight'] + w[p + 'mlp.c_fc.bias'])  # [batch, pos, d_mlp]
-            post = hp(n + 'mlp.hook_post', self.activation(pre))
+            post = hp(n + 'mlp.hook_post', activation(self.act, pre))
             mlp_out = hp(n + 'hook_mlp_out', post @ w[p + 'mlp.c_proj.weight'] + w[p + 'mlp.c_proj.bias'])
             resid = hp(n + 'hook_resid_post', resid + mlp_out)
-        x = self.layer_norm(resid, w['ln_f.weight'], w['ln_f.bias'], 'ln_final', hp)
+        x = layer_norm(resid, w['ln_f.weight'], w['ln_f.bias'], self.eps, 'ln_final', hp)
         return x @ self.W_U  # [batch, pos, d_vocab]
-
-
-def parse_tokens(text):
-    rows = [[int(t) for t in row.split(',') if t.strip()] for row in text.split(';') if row.strip()]
-    return torch.tensor(rows, dtype=torch.int64)
-
-
-def write_npy(path, t):
-    tmp = path + '.tmp.npy'
-    np.save(tmp, t.detach().contiguous().numpy().astype(np.float32))
-    os.replace(tmp, path)
-
-
-def forward_cmd(a):
-    m = Gpt2Reference(a.model)
-    cache = {}
-    interventions = {hook: (torch.from_numpy(np.load(keep)), torch.from_numpy(np.load(add))) for hook, keep, add in a.intervene or []}
-    logits = m.forward(parse_tokens(a.tokens), cache, interventions)
-    os.makedirs(a.out, exist_ok=True)
-    write_npy(os.path.join(a.out, 'logits.npy'), logits)
-    for k, v in cache.items():
-        write_npy(os.path.join(a.out, k + '.npy'), v)
 
 
 PATCH_HOOK = {'resid_pre': 'hook_resid_pre', 'attn_out': 'hook_attn_out', 'mlp_out': 'hook_mlp_out',
@@ -314,56 +210,34 @@ def bench_patch_cmd(a):
     print(json.dumps({'sweepMs': ms, 'rows': m.L * a.pos, 'pos': a.pos}))
 
 
-def bench_cmd(a):
-    import reference_common  # imported here: it imports this module's safetensors reader at its top
-    reference_common.bench_cmd(Gpt2Reference, a)
-
-
-def main():
-    ap = argparse.ArgumentParser()
-    sub = ap.add_subparsers(dest='cmd', required=True)
-    r = sub.add_parser('make-random')
-    r.add_argument('--out', required=True)
-    r.add_argument('--layers', type=int, default=2)
-    r.add_argument('--d-model', type=int, default=64)
-    r.add_argument('--heads', type=int, default=4)
-    r.add_argument('--d-mlp', type=int, default=256)
-    r.add_argument('--vocab', type=int, default=500)
-    r.add_argument('--ctx', type=int, default=64)
-    r.add_argument('--dtype', default='F32', choices=list(DTYPES))
+def add_make_args(r):
     r.add_argument('--act', default='gelu_new')
     r.add_argument('--untied', action='store_true')
     r.add_argument('--no-prefix', action='store_true')
-    r.add_argument('--seed', type=int, default=0)
-    f = sub.add_parser('forward')
-    f.add_argument('--model', required=True)
-    f.add_argument('--tokens', required=True)
-    f.add_argument('--out', required=True)
-    f.add_argument('--intervene', nargs=3, action='append', metavar=('HOOK', 'KEEP_NPY', 'ADD_NPY'))
-    pa = sub.add_parser('patch')
-    pa.add_argument('--model', required=True)
-    pa.add_argument('--clean', required=True)
-    pa.add_argument('--corrupted', required=True)
-    pa.add_argument('--target', required=True, choices=list(PATCH_HOOK))
-    pa.add_argument('--answer', type=int, required=True)
-    pa.add_argument('--counterfactual', type=int, required=True)
-    dl = sub.add_parser('dla')
-    dl.add_argument('--model', required=True)
-    dl.add_argument('--tokens', required=True)
-    dl.add_argument('--answer', type=int, required=True)
-    dl.add_argument('--counterfactual', type=int)
-    b = sub.add_parser('bench')
-    b.add_argument('--model', required=True)
-    b.add_argument('--pos', type=int, default=128)
-    b.add_argument('--threads', type=int, default=1)
-    b.add_argument('--repeats', type=int, default=5)
-    bp = sub.add_parser('bench-patch')
-    bp.add_argument('--model', required=True)
-    bp.add_argument('--pos', type=int, default=64)
-    bp.add_argument('--threads', type=int, default=1)
-    a = ap.parse_args()
-    {'make-random': make_random, 'forward': forward_cmd, 'patch': patch_cmd, 'dla': dla_cmd, 'bench': bench_cmd, 'bench-patch': bench_patch_cmd}[a.cmd](a)
+
+
+def add_patch_args(p):
+    p.add_argument('--model', required=True)
+    p.add_argument('--clean', required=True)
+    p.add_argument('--corrupted', required=True)
+    p.add_argument('--target', required=True, choices=list(PATCH_HOOK))
+    p.add_argument('--answer', type=int, required=True)
+    p.add_argument('--counterfactual', type=int, required=True)
+
+
+def add_dla_args(p):
+    p.add_argument('--model', required=True)
+    p.add_argument('--tokens', required=True)
+    p.add_argument('--answer', type=int, required=True)
+    p.add_argument('--counterfactual', type=int)
+
+
+def add_bench_patch_args(p):
+    p.add_argument('--model', required=True)
+    p.add_argument('--pos', type=int, default=64)
+    p.add_argument('--threads', type=int, default=1)
 
 
 if __name__ == '__main__':
-    main()
+    main(Gpt2Reference, make_random, add_make_args, extra={
+        'patch': (add_patch_args, patch_cmd), 'dla': (add_dla_args, dla_cmd), 'bench-patch': (add_bench_patch_args, bench_patch_cmd)})

@@ -90,6 +90,7 @@ class GptNeoReference:
 
 
 def add_args(r):
+    r.add_argument('--tied', action='store_true')
     r.add_argument('--attention-pattern', default='global,local')
     r.add_argument('--window', type=int, default=4)
     r.add_argument('--act', default='gelu_new')

@@ -117,6 +117,7 @@ class LlamaReference:
 
 
 def add_args(r):
+    r.add_argument('--tied', action='store_true')
     r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2'])
     r.add_argument('--kv-heads', type=int)
     r.add_argument('--head-dim', type=int)

@@ -94,6 +94,7 @@ class NeoxReference:
 
 
 def add_args(r):
+    r.add_argument('--tied', action='store_true')
     r.add_argument('--rotary-pct', type=float, default=0.25)
     r.add_argument('--rope-theta', type=float, default=10000)
     r.add_argument('--sequential', action='store_true')

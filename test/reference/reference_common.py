@@ -1,7 +1,7 @@
-"""Shared pieces of the family references (GPT-NeoX, Llama-style, GPT-Neo): TransformerLens-style hook
-points with interventions, LayerNorm and RMSNorm as TransformerLens hooks them, rotary embeddings as in
-RoFormer / Hugging Face's rotate_half, causal (optionally windowed) attention with grouped key/value heads,
-and the command line (make-random, forward, bench) with the same shape as gpt2_reference.py.
+"""Shared pieces of the references (GPT-2, GPT-NeoX, Llama-style, GPT-Neo): TransformerLens-style hook
+points with interventions, LayerNorm and RMSNorm as TransformerLens hooks them, activations, rotary
+embeddings as in RoFormer / Hugging Face's rotate_half, causal (optionally windowed) attention with grouped
+key/value heads, and the command line every reference has (make-random, forward, bench, plus its own).
 
 Written from the papers and Hugging Face config semantics; shares no code with the TypeScript engine.
 """
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import torch
 
-from gpt2_reference import parse_tokens, read_safetensors, write_npy, write_safetensors  # noqa: F401 (re-exported)
+from safetensors_io import DTYPES, parse_tokens, read_safetensors, write_npy, write_safetensors  # noqa: F401 (re-exported)
 
 
 def load_model_dir(model_dir, prefix):
@@ -194,7 +194,8 @@ def bench_cmd(model_cls, a):
     print(json.dumps(out))
 
 
-def main(model_cls, make_random, add_make_args):
+def main(model_cls, make_random, add_make_args, extra=None):
+    """make-random (common options plus add_make_args), forward, bench, and `extra`: {command: (add_args, run)}."""
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
     r = sub.add_parser('make-random')
@@ -205,8 +206,7 @@ def main(model_cls, make_random, add_make_args):
     r.add_argument('--d-mlp', type=int, default=256)
     r.add_argument('--vocab', type=int, default=500)
     r.add_argument('--ctx', type=int, default=64)
-    r.add_argument('--dtype', default='F32', choices=['F32', 'F16', 'BF16'])
-    r.add_argument('--tied', action='store_true')
+    r.add_argument('--dtype', default='F32', choices=DTYPES)
     r.add_argument('--seed', type=int, default=0)
     add_make_args(r)
     f = sub.add_parser('forward')
@@ -219,10 +219,14 @@ def main(model_cls, make_random, add_make_args):
     b.add_argument('--pos', type=int, default=128)
     b.add_argument('--threads', type=int, default=1)
     b.add_argument('--repeats', type=int, default=5)
+    for name, (add_args, _) in (extra or {}).items():
+        add_args(sub.add_parser(name))
     a = ap.parse_args()
     if a.cmd == 'make-random':
         make_random(a)
     elif a.cmd == 'forward':
         forward_cmd(model_cls, a)
-    else:
+    elif a.cmd == 'bench':
         bench_cmd(model_cls, a)
+    else:
+        extra[a.cmd][1](a)
