@@ -8,16 +8,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { fail } from '../engine/errors';
 import { tokensFromIds } from '../engine/model';
 import { GraphBuilder } from '../engine/graph/builder';
 import { Engine } from '../worker/engine';
-import { intArg, parse } from './args';
+import { parse } from './args';
 import { writeFileAtomic } from './atomic';
 import { measureResponsiveness } from './bench/responsiveness';
 import { benchPatching } from './bench/patching';
 import { benchLlama } from './bench/llama';
 import { medianMs } from './bench/timing';
+import { benchSetup, randomModel } from './bench/setup';
 
 const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
 const ROOT = path.join(__dirname, '..');
@@ -40,19 +40,10 @@ async function ortGemmGflops(threads: number): Promise<number> {
 export async function benchCommand(argv: string[]): Promise<void> {
   if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
-  const threads = intArg(values.threads, '--threads', 1, 1, 256);
-  const repeats = intArg(values.repeats, '--repeats', 7, 1, 1000);
-  const pos = intArg(values.pos, '--pos', 128, 1, SHAPE.ctx);
-  const python = values.python ?? process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
-  if (!fs.existsSync(REFERENCE)) fail('NOT_FOUND', { file: REFERENCE }, 'the PyTorch reference is missing.', 'Run the benchmark from a clone of the repository.');
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
-
-  const modelDir = path.resolve('.bench', 'gpt2-small-random');
-  if (!fs.existsSync(path.join(modelDir, 'model.safetensors'))) {
-    console.log(`writing random GPT-2-small-shaped weights to ${modelDir} ...`);
-    execFileSync(python, [REFERENCE, 'make-random', '--out', modelDir, '--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
-      '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx), '--seed', '0'], { env, stdio: 'inherit' });
-  }
+  const setup = benchSetup(values, REFERENCE, 7, SHAPE.ctx);
+  const { threads, repeats, pos, python, env } = setup;
+  const modelDir = randomModel(setup, 'gpt2-small-random', 'GPT-2-small-shaped', ['--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel),
+    '--heads', String(SHAPE.heads), '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx)]);
 
   if (values.responsiveness) {
     for (const r of await measureResponsiveness(modelDir, threads, pos)) {

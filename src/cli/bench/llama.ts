@@ -7,12 +7,12 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fail } from '../../engine/errors';
 import { tokensFromIds } from '../../engine/model';
 import { Engine } from '../../worker/engine';
-import { intArg, parse } from '../args';
+import { parse } from '../args';
 import { writeFileAtomic } from '../atomic';
 import { medianMs } from './timing';
+import { benchSetup, randomModel } from './setup';
 
 const USAGE = 'circuit-lens bench --llama [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
 const REFERENCE = path.join(__dirname, '..', 'test', 'reference', 'llama_reference.py');
@@ -22,19 +22,10 @@ const rssMb = () => process.resourceUsage().maxRSS / 1024;
 
 export async function benchLlama(argv: string[]): Promise<void> {
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' } }, USAGE);
-  const threads = intArg(values.threads, '--threads', 1, 1, 256);
-  const repeats = intArg(values.repeats, '--repeats', 5, 1, 1000);
-  const pos = intArg(values.pos, '--pos', 128, 1, SHAPE.ctx);
-  const python = values.python ?? process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
-  if (!fs.existsSync(REFERENCE)) fail('NOT_FOUND', { file: REFERENCE }, 'the PyTorch reference is missing.', 'Run the benchmark from a clone of the repository.');
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' };
-
-  const modelDir = path.resolve('.bench', 'llama-100m-random');
-  if (!fs.existsSync(path.join(modelDir, 'model.safetensors'))) {
-    console.log(`writing random Llama-shaped weights to ${modelDir} ...`);
-    execFileSync(python, [REFERENCE, 'make-random', '--out', modelDir, '--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
-      '--kv-heads', String(SHAPE.kvHeads), '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx), '--seed', '0'], { env, stdio: 'inherit' });
-  }
+  const setup = benchSetup(values, REFERENCE, 5, SHAPE.ctx);
+  const { threads, repeats, pos, python, env } = setup;
+  const modelDir = randomModel(setup, 'llama-100m-random', 'Llama-shaped', ['--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
+    '--kv-heads', String(SHAPE.kvHeads), '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx)]);
   const weightsMb = fs.statSync(path.join(modelDir, 'model.safetensors')).size / 2 ** 20;
   const ids = Array.from({ length: pos }, (_, i) => (i * 7919) % SHAPE.vocab);
 
