@@ -2,53 +2,36 @@
  * Drives the independent family references (test/reference/{neox,llama,gptneo}_reference.py) from tests,
  * and compares a trace with a reference run on every hook point.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Intervention } from '../../src/protocol/engine';
 import type { TensorData } from '../../src/protocol/tensor';
 import type { Trace } from '../../src/worker/engine';
-import { PYTHON, ROOT, interventionArgs, maxAbsDiff, readNpyDir, tmpDir } from './reference';
+import { ROOT, RandomShape, forwardWith, makeRandomWith, maxAbsDiff, tmpDir } from './reference';
 
 export type ReferenceFamily = 'neox' | 'llama' | 'gptneo';
 
 const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', gpt_neo: 'gptneo' };
-const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
 
 function script(family: string): string {
   return path.join(ROOT, 'test', 'reference', `${family}_reference.py`);
 }
 
-export interface FamilySpec {
+export interface FamilySpec extends RandomShape {
   family: ReferenceFamily;
-  layers: number;
-  dModel: number;
-  heads: number;
-  dMlp: number;
-  vocab: number;
-  ctx: number;
-  dtype: 'F32' | 'F16' | 'BF16';
   tied?: boolean;
-  seed: number;
   /** Family options of make-random, e.g. ['--kv-heads', '2']. */
   extra?: string[];
 }
 
 export function makeFamilyCheckpoint(spec: FamilySpec, dir = tmpDir(`ckpt-${spec.family}`)): string {
-  const args = [script(spec.family), 'make-random', '--out', dir, '--layers', String(spec.layers), '--d-model', String(spec.dModel), '--heads', String(spec.heads),
-    '--d-mlp', String(spec.dMlp), '--vocab', String(spec.vocab), '--ctx', String(spec.ctx), '--dtype', spec.dtype, '--seed', String(spec.seed), ...(spec.extra ?? [])];
-  if (spec.tied) args.push('--tied');
-  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
-  return dir;
+  return makeRandomWith(script(spec.family), spec, [...(spec.extra ?? []), ...(spec.tied ? ['--tied'] : [])], dir);
 }
 
 /** The family reference's forward on [batch][pos] token ids: every hook point and `logits`. */
 export function familyReferenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
   const modelType = (JSON.parse(fs.readFileSync(path.join(modelDir, 'config.json'), 'utf8')) as { model_type: string }).model_type;
-  const out = tmpDir('ref');
-  const args = [script(SCRIPTS[modelType]), 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)];
-  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
-  return readNpyDir(out);
+  return forwardWith(script(SCRIPTS[modelType]), modelDir, batch, interventions);
 }
 
 /** [name, max abs difference] of the logits and every cached hook point beyond `tolerance` (shape mismatches included). */

@@ -22,7 +22,8 @@ export function tmpDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `circuit-lens-${prefix}-`));
 }
 
-export interface RandomSpec {
+/** The make-random options every reference script takes. */
+export interface RandomShape {
   layers: number;
   dModel: number;
   heads: number;
@@ -30,28 +31,36 @@ export interface RandomSpec {
   vocab: number;
   ctx: number;
   dtype: 'F32' | 'F16' | 'BF16';
-  act?: string;
-  untied?: boolean;
-  noPrefix?: boolean;
   seed: number;
 }
 
-export function makeRandomCheckpoint(spec: RandomSpec, dir = tmpDir('ckpt')): string {
-  const args = [SCRIPT, 'make-random', '--out', dir, '--layers', String(spec.layers), '--d-model', String(spec.dModel),
-    '--heads', String(spec.heads), '--d-mlp', String(spec.dMlp), '--vocab', String(spec.vocab), '--ctx', String(spec.ctx),
-    '--dtype', spec.dtype, '--act', spec.act ?? 'gelu_new', '--seed', String(spec.seed)];
-  if (spec.untied) args.push('--untied');
-  if (spec.noPrefix) args.push('--no-prefix');
-  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
+/** A random checkpoint written by a reference script's make-random, with its own options in `extra`. */
+export function makeRandomWith(script: string, shape: RandomShape, extra: string[], dir: string): string {
+  execFileSync(PYTHON, [script, 'make-random', '--out', dir, '--layers', String(shape.layers), '--d-model', String(shape.dModel), '--heads', String(shape.heads),
+    '--d-mlp', String(shape.dMlp), '--vocab', String(shape.vocab), '--ctx', String(shape.ctx), '--dtype', shape.dtype, '--seed', String(shape.seed), ...extra], { env: pyEnv, stdio: 'pipe' });
   return dir;
 }
 
-/** Runs the reference forward on [batch][pos] token ids; returns every hook point and `logits`. */
-export function referenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
+/** A reference script's forward on [batch][pos] token ids: every hook point and `logits`. */
+export function forwardWith(script: string, modelDir: string, batch: number[][], interventions: Intervention[]): Map<string, TensorData> {
   const out = tmpDir('ref');
-  const args = [SCRIPT, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)];
-  execFileSync(PYTHON, args, { env: pyEnv, stdio: 'pipe' });
+  execFileSync(PYTHON, [script, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)], { env: pyEnv, stdio: 'pipe' });
   return readNpyDir(out);
+}
+
+export interface RandomSpec extends RandomShape {
+  act?: string;
+  untied?: boolean;
+  noPrefix?: boolean;
+}
+
+export function makeRandomCheckpoint(spec: RandomSpec, dir = tmpDir('ckpt')): string {
+  return makeRandomWith(SCRIPT, spec, ['--act', spec.act ?? 'gelu_new', ...(spec.untied ? ['--untied'] : []), ...(spec.noPrefix ? ['--no-prefix'] : [])], dir);
+}
+
+/** Runs the GPT-2 reference forward on [batch][pos] token ids; returns every hook point and `logits`. */
+export function referenceActivations(modelDir: string, batch: number[][], interventions: Intervention[] = []): Map<string, TensorData> {
+  return forwardWith(SCRIPT, modelDir, batch, interventions);
 }
 
 /** `--intervene HOOK KEEP ADD` arguments for a reference's forward, with keep/add written as .npy files into `dir`. */
