@@ -1,6 +1,6 @@
 /** The panel header: what ran (spec file and analysis, or the palette prompt) and a "Reveal in spec" link. */
 import type { PanelSource } from '../src/protocol/panels';
-import { vscode } from './vscode-api';
+import { notify } from './host';
 
 export function renderHeader(parent: HTMLElement, source: PanelSource, model: string, extra: string): void {
   const header = document.createElement('header');
@@ -13,12 +13,12 @@ export function renderHeader(parent: HTMLElement, source: PanelSource, model: st
   const link = document.createElement('vscode-link');
   link.id = 'reveal-spec';
   link.textContent = source.kind === 'spec' ? 'Reveal in spec' : 'Show prompt';
-  link.addEventListener('click', () => vscode.postMessage({ type: 'revealSpec' }));
+  link.addEventListener('click', () => notify({ method: 'revealSpec', params: {} }));
   header.append(title, meta, link);
   parent.append(header);
 }
 
-/** A note in place of the plots, with a "Run again" button (revived panels, busy runs). */
+/** A note in place of the plots, with a "Run again" button when the run failed or was not kept (revived panels). */
 export function renderNotice(parent: HTMLElement, message: string, withRerun: boolean): void {
   parent.replaceChildren();
   const p = document.createElement('p');
@@ -29,7 +29,7 @@ export function renderNotice(parent: HTMLElement, message: string, withRerun: bo
     const button = document.createElement('vscode-button');
     button.id = 'rerun';
     button.textContent = 'Run again';
-    button.addEventListener('click', () => vscode.postMessage({ type: 'rerun' }));
+    button.addEventListener('click', () => notify({ method: 'rerun', params: {} }));
     parent.append(button);
   }
 }

@@ -1,12 +1,15 @@
 /**
- * Entry of the panels' webview bundle: says `ready`, then renders what the host sends (every message is
- * checked), and keeps {view, source} as state so a reloaded window can revive the panel.
+ * Entry of the panels' webview bundle. The panel pulls: it asks the host for its data (`panel/data`)
+ * and draws the reply; the host acknowledges at once and answers when the run is done, or with the
+ * run's error (shown with "Run again"). Without an acknowledgement the request is sent again, so a
+ * message lost while the panel was starting cannot leave it waiting. It keeps {view, source} as state so
+ * a reloaded window can revive the panel.
  */
-import { PANEL_PROTOCOL_VERSION, HostToWebview, PanelView } from '../src/protocol/panels';
-import { assertNever } from '../src/protocol/assert';
+import { PANEL_PROTOCOL_VERSION, PanelPayload, PanelView } from '../src/protocol/panels';
 import { renderAnalysis } from './analysis/view';
 import { renderAttention } from './attention/view';
 import { renderNotice } from './header';
+import { host, whenRefreshed } from './host';
 import { renderLogitLens } from './logit-lens/view';
 import { registerToolkit } from './toolkit';
 import { vscode } from './vscode-api';
@@ -14,36 +17,54 @@ import { vscode } from './vscode-api';
 registerToolkit();
 const app = document.getElementById('app')!;
 const view = document.body.dataset.view as PanelView;
+/** Re-asks after this long without an acknowledgement. */
+const RESEND_MS = 2000;
+/** Which ask is current: replies to an older one (before a refresh) are ignored. */
+let generation = 0;
 
-function isHostMessage(x: unknown): x is HostToWebview {
-  if (typeof x !== 'object' || x === null) return false;
-  const m = x as { type?: unknown; payload?: { view?: unknown }; message?: unknown };
-  if (m.type === 'show') return typeof m.payload === 'object' && m.payload !== null && m.payload.view === view;
-  return (m.type === 'busy' || m.type === 'stale') && typeof m.message === 'string';
+function show(payload: PanelPayload): void {
+  if (payload.view !== view) return;
+  vscode.setState({ view: payload.view, source: payload.source });
+  if (payload.view === 'attention') renderAttention(app, payload);
+  else if (payload.view === 'logitLens') renderLogitLens(app, payload);
+  else renderAnalysis(app, payload);
+  document.body.dataset.ready = 'true';
 }
 
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  if (!isHostMessage(e.data)) return;
-  const msg = e.data;
-  switch (msg.type) {
-    case 'show': {
-      const payload = msg.payload;
-      vscode.setState({ view: payload.view, source: payload.source });
-      if (payload.view === 'attention') renderAttention(app, payload);
-      else if (payload.view === 'logitLens') renderLogitLens(app, payload);
-      else renderAnalysis(app, payload);
-      document.body.dataset.ready = 'true';
-      return;
-    }
-    case 'busy':
-      renderNotice(app, msg.message, false);
-      return;
-    case 'stale':
-      renderNotice(app, msg.message, true);
-      return;
-    default:
-      assertNever(msg, 'host message');
-  }
-});
+/** Asks for the data until the host acknowledges, then waits for its answer. */
+function ask(): Promise<PanelPayload> {
+  return new Promise((resolve, reject) => {
+    let acked = false;
+    let timer: ReturnType<typeof setInterval> | undefined;
+    const settle = (f: () => void) => {
+      clearInterval(timer);
+      f();
+    };
+    const send = () => host.request('panel/data', { version: PANEL_PROTOCOL_VERSION }, {
+      onEvent: (e) => {
+        acked = true;
+        clearInterval(timer);
+        renderNotice(app, e.busy, false);
+      },
+    }).then((p) => settle(() => resolve(p)), (e: unknown) => settle(() => reject(e)));
+    timer = setInterval(() => !acked && send(), RESEND_MS);
+    send();
+  });
+}
 
-vscode.postMessage({ type: 'ready', version: PANEL_PROTOCOL_VERSION });
+async function load(): Promise<void> {
+  const mine = ++generation;
+  delete document.body.dataset.ready;
+  delete document.body.dataset.failed;
+  try {
+    const payload = await ask();
+    if (mine === generation) show(payload);
+  } catch (e) {
+    if (mine !== generation) return;
+    document.body.dataset.failed = 'true';
+    renderNotice(app, (e as Error).message || String(e), true);
+  }
+}
+
+whenRefreshed(() => void load());
+void load();

@@ -4,7 +4,7 @@
 import { EngineError } from '../engine/errors';
 import { hooksCommand } from './hooks-command';
 import { traceCommand } from './trace-command';
-import { benchCommand } from './bench-command';
+import * as path from 'node:path';
 import { runCommand } from './run-command';
 
 const HELP = `circuit-lens: trace transformer language models and read every TransformerLens hook point.
@@ -12,12 +12,15 @@ const HELP = `circuit-lens: trace transformer language models and read every Tra
 Usage:
   circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N]
                      [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
-  circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M]
+                     [--memory-limit MB]
+  circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--threads N]
+                     [--backend auto|cpu|cuda] [--memory-limit MB]
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
   circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama]
 
 --model takes a Hugging Face checkpoint folder, a models--ORG--NAME cache folder, ORG/NAME from the
-Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.`;
+Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.
+--memory-limit: the largest activation cache one run may hold, in MB (default 8192).`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,14 +31,17 @@ async function main(argv: string[]): Promise<number> {
       await traceCommand(rest, abort.signal);
       return 0;
     case 'hooks':
-      hooksCommand(rest);
+      await hooksCommand(rest);
       return 0;
     case 'run':
       await runCommand(rest, abort.signal);
       return 0;
-    case 'bench':
-      await benchCommand(rest);
+    case 'bench': {
+      // A developer tool in its own bundle: it runs models in this thread to time them against PyTorch.
+      const bench = require(path.join(__dirname, 'bench.js')) as typeof import('../bench/main');
+      await bench.benchCommand(rest);
       return 0;
+    }
     case undefined:
     case 'help':
     case '--help':

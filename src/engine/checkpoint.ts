@@ -15,6 +15,8 @@ export interface ResolveOptions {
   bundledModelsDir?: string;
   /** Hugging Face hub cache folders to search for ORG/NAME; defaults to the standard locations. */
   hubCacheDirs?: string[];
+  /** Folder a relative path is taken from: the spec's folder for a spec's model; default the working directory. */
+  baseDir?: string;
 }
 
 /** The standard Hugging Face hub cache folders, in the order huggingface_hub uses them. */
@@ -50,20 +52,26 @@ function snapshotOf(repoDir: string): string | undefined {
   return revs[0];
 }
 
-/** Turns what a user typed (folder, cache entry, ORG/NAME, bundled name) into a checkpoint folder. */
+/**
+ * Turns what a user typed (folder, cache entry, ORG/NAME, bundled name) into a checkpoint folder. The one
+ * rule for the editor and the CLI: an absolute path, or one starting with "." (relative to `baseDir`), is
+ * a folder; a bare name is a bundled model first, then a folder under `baseDir`, then ORG/NAME in the
+ * Hugging Face cache.
+ */
 export function resolveCheckpointDir(spec: string, opts: ResolveOptions = {}): string {
-  if (opts.bundledModelsDir && /^[a-z0-9][a-z0-9_-]*$/i.test(spec)) {
+  const explicitPath = path.isAbsolute(spec) || spec.startsWith('.');
+  if (!explicitPath && opts.bundledModelsDir && /^[a-z0-9][a-z0-9_-]*$/i.test(spec)) {
     const bundled = path.join(opts.bundledModelsDir, spec);
     if (isDir(bundled)) return bundled;
   }
-  const abs = path.resolve(spec);
+  const abs = path.resolve(opts.baseDir ?? process.cwd(), spec);
   if (isDir(abs)) {
     if (fs.existsSync(path.join(abs, 'config.json'))) return abs;
     const snap = snapshotOf(abs);
     if (snap) return snap;
-    fail('NOT_FOUND', { file: abs }, 'no config.json in this folder.', 'Point --model at a Hugging Face checkpoint folder (config.json + model.safetensors).');
+    fail('NOT_FOUND', { file: abs }, 'no config.json in this folder.', 'Point the model at a Hugging Face checkpoint folder (config.json + model.safetensors).');
   }
-  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) {
+  if (!explicitPath && /^[\w.-]+\/[\w.-]+$/.test(spec)) {
     const entry = 'models--' + spec.replace('/', '--');
     for (const cache of opts.hubCacheDirs ?? defaultHubCacheDirs()) {
       const snap = snapshotOf(path.join(cache, entry));

@@ -5,6 +5,7 @@
 import { fail } from './errors';
 import { HookPoint, concreteShape } from './hooks';
 import type { ModelConfig } from './config';
+import type { Limit } from '../protocol/runner';
 
 /** Bytes of the logits and the fetched hooks (each graph output counted once) for batch x pos tokens. */
 export function runBytes(config: ModelConfig, hooks: readonly HookPoint[], batch: number, pos: number, lastPositionLogits = false): number {
@@ -14,9 +15,10 @@ export function runBytes(config: ModelConfig, hooks: readonly HookPoint[], batch
   return [...outputs.values()].reduce((a, b) => a + b, 0);
 }
 
-export function checkMemory(bytes: number, limitBytes: number | undefined, what: string): void {
-  if (limitBytes === undefined || bytes <= limitBytes) return;
+/** Refuses a run over the user's limit, naming the setting (editor) or flag (CLI) it was set by. */
+export function checkMemory(bytes: number, limit: Limit | undefined, what: string): void {
+  if (limit === undefined || bytes <= limit.value) return;
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
-  fail('BAD_INPUT', { field: 'memory' }, `${what} needs about ${mb(bytes)} for its activations, over the limit of ${mb(limitBytes)}.`,
-    'Cache fewer hook points, shorten the prompt or batch, or raise the limit (setting circuitLens.cacheMemoryLimitMB, CLI --memory-limit).');
+  fail('OVER_LIMIT', { field: limit.name }, `${what} needs about ${mb(bytes)} for its activations, over the limit of ${mb(limit.value)}.`,
+    `Cache fewer hook points, shorten the prompt or batch, or raise ${limit.name}.`);
 }

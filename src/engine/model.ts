@@ -14,7 +14,7 @@ import { ModelTokenizer, Token } from './tokenizer';
 
 export interface Checkpoint {
   /** What the user named: a folder, ORG/NAME or a bundled model name. */
-  spec: string;
+  ref: string;
   dir: string;
   name: string;
   config: ModelConfig;
@@ -33,19 +33,19 @@ export interface OpenCheckpointOptions extends ResolveOptions {
   loadTokenizer?: boolean;
 }
 
-export function openCheckpoint(spec: string, opts: OpenCheckpointOptions = {}): Checkpoint {
-  const dir = resolveCheckpointDir(spec, opts);
+export function openCheckpoint(ref: string, opts: OpenCheckpointOptions = {}): Checkpoint {
+  const dir = resolveCheckpointDir(ref, opts);
   const configPath = path.join(dir, 'config.json');
   const config = readConfig(configPath);
   const weights = openWeights(dir);
   const params = familyOf(config).findParams(config, weights, configPath);
   const tokenizer = opts.loadTokenizer === false ? null : ModelTokenizer.fromDir(dir, config.bosTokenId);
-  return { spec, dir, name: displayName(spec, dir), config, weights, params, tokenizer, hooks: hookPoints(config) };
+  return { ref, dir, name: displayName(ref, dir), config, weights, params, tokenizer, hooks: hookPoints(config) };
 }
 
-function displayName(spec: string, dir: string): string {
+function displayName(ref: string, dir: string): string {
   const m = /models--([^/\\]+)--([^/\\]+)[/\\]snapshots/.exec(dir);
-  return m ? `${m[1]}/${m[2]}` : spec.includes('/') || spec.includes('\\') ? path.basename(dir) : spec;
+  return m ? `${m[1]}/${m[2]}` : ref.includes('/') || ref.includes('\\') ? path.basename(dir) : ref;
 }
 
 /** Tokens for a text prompt, checked against the context length. */

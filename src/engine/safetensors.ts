@@ -1,12 +1,11 @@
 /**
  * Reader for the safetensors format: an 8-byte little-endian header length, a JSON header mapping tensor
  * names to {dtype, shape, data_offsets}, then the raw little-endian bytes. Only the header is read when a
- * checkpoint opens; tensor bytes stay on disk (onnxruntime reads them through external data) unless a
- * caller asks for one tensor.
+ * checkpoint opens; tensor bytes stay on disk (onnxruntime reads them through external data).
  */
 import * as fs from 'node:fs';
 import { fail } from './errors';
-import { FloatDtype, SAFETENSORS_DTYPE_BYTES, isFloatDtype, toFloat32 } from './dtype';
+import { SAFETENSORS_DTYPE_BYTES } from './dtype';
 
 /** A header larger than this is not a checkpoint header (GPT-2 XL's is about 60 KB). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
@@ -101,24 +100,4 @@ export function readSafetensorsHeader(path: string): SafetensorsFile {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** Reads one floating-point tensor into a new Float32Array (f16 and bf16 upcast exactly). */
-export function readTensorF32(file: SafetensorsFile, name: string): Float32Array {
-  const t = file.tensors.get(name);
-  if (!t) fail('BAD_WEIGHTS', { file: file.path, field: name }, 'tensor not found.');
-  if (!isFloatDtype(t.dtype)) fail('UNSUPPORTED', { file: file.path, field: name }, `dtype ${t.dtype} is not F32, F16 or BF16.`);
-  const bytes = Buffer.alloc(t.byteLength);
-  const fd = fs.openSync(file.path, 'r');
-  try {
-    let done = 0;
-    while (done < t.byteLength) {
-      const got = fs.readSync(fd, bytes, done, t.byteLength - done, t.offset + done);
-      if (got === 0) fail('BAD_WEIGHTS', { file: file.path, field: name }, 'file ended while reading the tensor.', 'The file is truncated.');
-      done += got;
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return toFloat32(bytes, t.dtype as FloatDtype);
 }

@@ -1,84 +1,58 @@
 /**
- * Runs what the commands ask for: a prompt traced from the palette, or the analyses of a spec. Each run
- * opens (or reuses) the model under a cancellable progress notification, traces each prompt once, and
- * sends the results to the panels, the inline view and the status bar.
+ * Runs what the commands ask for: a prompt traced from the palette, or the analyses of a spec. Every
+ * run is a request to the worker's runner (the same ones the CLI makes); this module opens the panels
+ * at once, gives each the run it will show when that run is done, and feeds the inline view and the
+ * status bar. Nothing here touches a tensor.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { promptOf } from '../engine/spec/parse';
-import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
-import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
-import type { PanelPayload, PanelSource, PanelView } from '../protocol/panels';
-import { assertNever } from '../protocol/assert';
-import type { Engine } from '../worker/engine';
-import type { EngineSession } from './engine-session';
+import { parseSpec, promptOf } from '../engine/spec/parse';
+import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
+import type { LogitLensPayload, PanelPayload, PanelSource, PanelView } from '../protocol/panels';
+import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
+import type { SpecDiagnostics } from './spec/diagnostics';
 import { reportError, withCancellableProgress } from './errors';
 import type { InlineView } from './inline/inline-view';
-import type { PanelManager } from './panels/panel-manager';
-import { tokenInsights } from './run/inline-data';
-import { attentionPayload, logitLensPayload } from './run/payloads';
-import { PromptRun, retarget, runPrompt } from './run/prompt-run';
-import { RunStore, runKey } from './run/run-store';
+import type { ModelSession } from './model-session';
+import type { PanelContent, PanelManager } from './panels/panel-manager';
 import type { Settings } from './settings';
-import type { SpecDiagnostics } from './spec/diagnostics';
-import { resolveModelRef } from './spec/model-ref';
-import type { SpecDocuments } from './spec/spec-documents';
 import type { StatusBar } from './status-bar';
 
 export interface RunnerDeps {
-  session: EngineSession;
+  session: ModelSession;
   panels: PanelManager;
   inline: InlineView;
   status: StatusBar;
   log: vscode.LogOutputChannel;
   settings: () => Settings;
-  docs: SpecDocuments;
   diagnostics: SpecDiagnostics;
 }
 
-export class AnalysisRunner implements vscode.Disposable {
-  /** Runs whose panels are open, kept to re-colour a lens or open a head without running the model. */
-  private readonly store = new RunStore(() => this.d.settings().keptRunsMemoryMB * 2 ** 20);
-  private readonly closing: vscode.Disposable;
+/** A promise settled later: a panel's content while its run is under way. */
+function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
 
-  constructor(private readonly d: RunnerDeps) {
-    this.closing = d.panels.onDidClosePanel((key) => this.store.release(key));
+/** The model of a spec: its own `model` (relative to its folder), else the default setting, else `demo`. */
+export function specModel(specText: string, specUri: vscode.Uri, defaultModel: string): ModelRef {
+  const value = parseSpec(specText).spec.model?.value;
+  return value !== undefined ? { ref: value, baseDir: path.dirname(specUri.fsPath) } : { ref: defaultModel || 'demo' };
+}
+
+export class AnalysisRunner {
+  constructor(private readonly d: RunnerDeps) {}
+
+  private get client() {
+    return this.d.session.client;
   }
 
-  /** Runs kept for open panels, and their bytes. */
-  keptRuns(): { runs: number; bytes: number } {
-    return this.store.usage();
-  }
-
-  dispose(): void {
-    this.closing.dispose();
-  }
-
-  /** Shows a payload; the panel holds `run` (or, for a circuit analysis, releases what it held). */
-  private show(payload: PanelPayload, preserveFocus: boolean, kept?: { key: string; run: PromptRun }): void {
-    const panel = this.d.panels.show(payload, preserveFocus);
-    if (kept) this.store.hold(panel, kept.key, kept.run);
-    else this.store.release(panel);
-  }
-
-  private decode(engine: Engine): (id: number) => string {
-    const tok = engine.ckpt.tokenizer;
-    return (id) => (tok ? tok.decode([id]) : `<${id}>`);
-  }
-
-  /** The run of `prompt` on the model opened as `modelRef`: a kept one (re-targeted when needed), else a new trace. */
-  private async trace(engine: Engine, modelRef: string, prompt: string, target: string | undefined, signal: AbortSignal): Promise<PromptRun> {
-    const kept = this.store.get(runKey(modelRef, prompt));
-    if (kept) {
-      const run = await retarget(engine, kept, target, { signal });
-      this.d.log.info(`Reused the kept run of ${run.tokens.length} tokens on ${run.model}${run === kept ? '' : `; lens re-coloured in ${run.ms.toFixed(0)} ms`}`);
-      return run;
-    }
-    const s = this.d.settings();
-    const run = await runPrompt(engine, prompt, { target, signal, maxTokens: s.maxPromptTokens, maxCacheBytes: s.cacheMemoryLimitMB * 2 ** 20 });
-    this.d.log.info(`Traced ${run.tokens.length} tokens on ${run.model} in ${run.ms.toFixed(0)} ms (forward ${run.trace.runMs.toFixed(0)} ms, cache ${(run.trace.cache.byteSize() / 2 ** 20).toFixed(1)} MB)`);
-    this.d.status.setLastRun(run.ms);
-    return run;
+  /** Runs kept for open panels (their activation caches), and the bytes of all kept runs. */
+  keptRuns(): Promise<{ runs: number; bytes: number }> {
+    return this.client.request('runs/usage', {});
   }
 
   /** Traces a prompt typed in the palette and opens its attention and logit-lens panels (`active` in front). */
@@ -86,18 +60,24 @@ export class AnalysisRunner implements vscode.Disposable {
     try {
       return await withCancellableProgress(`Circuit Lens: tracing on ${path.basename(model)}`, async (signal, report) => {
         report('loading the model…');
-        const engine = await this.d.session.open(model, signal);
+        const ref: ModelRef = { ref: model };
+        await this.d.session.open(ref, signal);
         report('running…');
-        const run = await this.trace(engine, model, prompt, target, signal);
-        if (target !== undefined && run.targetId === undefined) {
-          void vscode.window.showWarningMessage(`Circuit Lens: ${JSON.stringify(target)} is not a single token of ${run.model}; the lens is coloured by the top token.`);
-        }
-        const source: PanelSource = { kind: 'prompt', model, prompt, ...(run.targetId !== undefined ? { target } : {}) };
-        const layers = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
-        const payloads: PanelPayload[] = [logitLensPayload(run, source, this.decode(engine), run.targetId !== undefined ? target : undefined), attentionPayload(run, source, layers, { layer: 0, head: 0 })];
-        const kept = { key: runKey(model, prompt), run };
-        for (const p of payloads) if (p.view !== active) this.show(p, false, kept);
-        for (const p of payloads) if (p.view === active) this.show(p, false, kept);
+        const started = performance.now();
+        const run = await this.client.request('trace', { model: ref, input: { text: prompt }, hooks: VIEW_HOOKS, keep: true }, { signal });
+        await this.client.request('run/hold', { runId: run.runId! }); // two panels show it
+        this.d.log.info(`Traced ${run.tokens.length} tokens on ${run.model} in ${(performance.now() - started).toFixed(0)} ms (forward ${run.runMs.toFixed(0)} ms)`);
+        this.d.status.setLastRun(performance.now() - started);
+        const source: PanelSource = { kind: 'prompt', model, prompt, ...(target !== undefined ? { target } : {}) };
+        const contents: Record<'attention' | 'logitLens', PanelContent> = {
+          attention: { runId: run.runId!, model: run.model, slice: { kind: 'attention', focus: { layer: 0, head: 0 } } },
+          logitLens: { runId: run.runId!, model: run.model, slice: { kind: 'logitLens', ...(target !== undefined ? { target } : {}), topK: 5 } },
+        };
+        const order = (['logitLens', 'attention'] as const).filter((v) => v !== active).concat(active === 'analysis' ? [] : [active]);
+        const shown = order.map((v) => this.d.panels.show(source, v, Promise.resolve(contents[v])));
+        const payloads = await Promise.all(shown);
+        const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
+        if (lens?.targetNote) void vscode.window.showWarningMessage(`Circuit Lens: ${lens.targetNote}`);
         return payloads;
       });
     } catch (e) {
@@ -106,11 +86,11 @@ export class AnalysisRunner implements vscode.Disposable {
     }
   }
 
-  /** Runs the analyses of a spec (all, or the one at `only`) and shows each in its panel. */
+  /** Runs the analyses of a spec (all, or the one at `only`), each shown in its panel as it finishes. */
   async runSpec(uri: vscode.Uri, only?: number): Promise<PanelPayload[] | undefined> {
     try {
       const doc = await vscode.workspace.openTextDocument(uri);
-      const errors = this.d.diagnostics.update(doc).filter((x) => x.severity === vscode.DiagnosticSeverity.Error);
+      const errors = (await this.d.diagnostics.check(doc)).filter((x) => x.severity === vscode.DiagnosticSeverity.Error);
       if (errors.length > 0) {
         const first = errors[0];
         void vscode.window.showErrorMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has ${errors.length} problem${errors.length > 1 ? 's' : ''}; first, line ${first.range.start.line + 1}: ${first.message}`, 'Open Spec', 'Show Problems').then((choice) => {
@@ -119,70 +99,60 @@ export class AnalysisRunner implements vscode.Disposable {
         });
         return undefined;
       }
-      const { spec } = this.d.docs.get(doc);
+      const text = doc.getText();
+      const { spec } = parseSpec(text);
       const analyses = spec.analyses.filter((a) => only === undefined || a.index === only);
       if (analyses.length === 0) {
         void vscode.window.showWarningMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has no analysis to run${only !== undefined ? ` at index ${only}` : ''}.`);
         return undefined;
       }
-      const modelValue = spec.model?.value ?? (this.d.settings().defaultModel || 'demo');
-      const modelRef = resolveModelRef(modelValue, path.dirname(uri.fsPath));
+      const defaultModel = this.d.settings().defaultModel;
       const specName = path.basename(uri.fsPath);
       return await withCancellableProgress(`Circuit Lens: ${specName}`, async (signal, report) => {
-        report('loading the model…');
-        const engine = await this.d.session.open(modelRef, signal);
-        const runs = new Map<string, PromptRun>();
-        const payloads: PanelPayload[] = [];
-        for (const a of analyses) {
-          const prompt = promptOf(spec, a);
-          if (!prompt) continue;
+        // Every panel opens now and says it is running; each shows its result when its analysis is done.
+        const pending = analyses.map((a, i) => {
+          const content = deferred<PanelContent>();
+          const view: PanelView = a.kind === 'attention' || a.kind === 'logitLens' ? a.kind : 'analysis';
           const source: PanelSource = { kind: 'spec', specUri: uri.toString(), specName, analysisIndex: a.index, analysisTitle: a.title };
-          if (a.kind !== 'attention' && a.kind !== 'logitLens') {
-            report(`${a.title}…`);
-            const output = await runCircuitAnalysis({ runner: engine, prompts: spec.prompts, signal, onProgress: (done, total) => report(`${a.title}: run ${done} of ${total}`) }, a);
-            const payload: PanelPayload = { view: 'analysis', source, model: engine.ckpt.name, output };
-            this.show(payload, payloads.length > 0);
-            payloads.push(payload);
+          return { a, content, payload: this.d.panels.show(source, view, content.promise, i > 0) };
+        });
+        report('loading the model…');
+        let failed: unknown;
+        try {
+          await this.d.session.open(specModel(text, uri, defaultModel), signal);
+        } catch (e) {
+          for (const p of pending) p.content.reject(e);
+          throw e;
+        }
+        for (const p of pending) {
+          if (signal.aborted) {
+            p.content.reject(new CircuitLensError({ code: 'CANCELLED', message: 'Cancelled.' }));
             continue;
           }
-          const target = a.kind === 'logitLens' ? a.target?.value ?? prompt.answer?.value : prompt.answer?.value;
-          const key = `${prompt.name.value}|${target ?? ''}`;
-          report(`${a.title} on ${prompt.name.value}…`);
-          let run = runs.get(key);
-          if (!run) {
-            run = await this.trace(engine, modelRef, prompt.text.value, target, signal);
-            runs.set(key, run);
-            this.showInline(uri, prompt, run, engine);
+          report(`${p.a.title}…`);
+          try {
+            const r = await this.client.request('analysis/run', { spec: { text, path: uri.fsPath }, analysis: p.a.index, defaultModel: defaultModel || 'demo' }, {
+              signal, onEvent: (e) => report(e.message),
+            });
+            p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
+            if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
+            this.d.status.setLastRun(r.ms);
+            this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
+          } catch (e) {
+            p.content.reject(e);
+            if (isCircuitLensError(e) && e.code === 'CANCELLED') continue;
+            failed ??= e;
           }
-          const payload = this.payloadFor(a, run, source, engine, target);
-          this.show(payload, payloads.length > 0, { key: runKey(modelRef, prompt.text.value), run });
-          payloads.push(payload);
         }
-        return payloads;
+        const shown = await Promise.allSettled(pending.map((p) => p.payload));
+        if (failed !== undefined) reportError(this.d.log, failed, { specUri: uri });
+        const payloads = shown.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+        return payloads.length ? payloads : undefined;
       });
     } catch (e) {
       reportError(this.d.log, e, { specUri: uri });
       return undefined;
     }
-  }
-
-  private payloadFor(a: AttentionAnalysis | LogitLensAnalysis, run: PromptRun, source: PanelSource, engine: Engine, target: string | undefined): PanelPayload {
-    switch (a.kind) {
-      case 'attention': {
-        const all = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
-        const layers = a.layers?.length ? [...new Set(a.layers.map((l) => l.value))].sort((x, y) => x - y) : all;
-        const focus = a.focus ? { layer: a.focus.layer.value, head: a.focus.head.value } : { layer: layers[0], head: 0 };
-        return attentionPayload(run, source, layers, focus);
-      }
-      case 'logitLens':
-        return logitLensPayload(run, source, this.decode(engine), run.targetId !== undefined ? target : undefined);
-      default:
-        return assertNever(a, 'analysis kind');
-    }
-  }
-
-  private showInline(uri: vscode.Uri, prompt: PromptSpec, run: PromptRun, engine: Engine): void {
-    this.d.inline.setRun(uri, prompt.name.value, { model: run.model, text: prompt.text.value, tokens: tokenInsights(run, this.decode(engine)) });
   }
 
   /** Opens the attention panel on one head, for the prompt of the spec analysis behind a circuit panel. */
@@ -191,25 +161,24 @@ export class AnalysisRunner implements vscode.Disposable {
     const uri = vscode.Uri.parse(source.specUri);
     try {
       const doc = await vscode.workspace.openTextDocument(uri);
-      const { spec } = this.d.docs.get(doc);
+      const text = doc.getText();
+      const { spec } = parseSpec(text);
       const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
       const prompt = analysis && promptOf(spec, analysis);
       if (!prompt) return;
-      const modelRef = resolveModelRef(spec.model?.value ?? (this.d.settings().defaultModel || 'demo'), path.dirname(uri.fsPath));
+      const model = specModel(text, uri, this.d.settings().defaultModel);
       await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {
-        const engine = await this.d.session.open(modelRef, signal);
-        const run = await this.trace(engine, modelRef, prompt.text.value, prompt.answer?.value, signal);
-        const all = Array.from({ length: engine.ckpt.config.nLayers }, (_, l) => l);
-        this.show(attentionPayload(run, source, all, { layer, head }), false, { key: runKey(modelRef, prompt.text.value), run });
+        await this.d.session.open(model, signal);
+        const run = await this.client.request('trace', { model, input: { text: prompt.text.value }, hooks: VIEW_HOOKS, keep: true }, { signal });
+        await this.d.panels.show(source, 'attention', Promise.resolve({ runId: run.runId!, model: run.model, slice: { kind: 'attention', focus: { layer, head } } }));
       });
     } catch (e) {
       reportError(this.d.log, e, { specUri: uri });
     }
   }
 
-  /** Repeats the run behind a panel (a revived panel's "Run again"). */
+  /** Repeats the run behind a panel (its "Run again"). */
   async rerun(source: PanelSource, view: PanelView): Promise<void> {
-    this.d.panels.busy(source, view, 'Running again…');
     if (source.kind === 'spec') await this.runSpec(vscode.Uri.parse(source.specUri), source.analysisIndex);
     else await this.tracePrompt(source.model, source.prompt, source.target, view);
   }

@@ -5,10 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { openCheckpoint } from '../engine/model';
 import { parseSpec } from '../engine/spec/parse';
 import type { AnalysisRunner } from './analysis-runner';
-import type { EngineSession } from './engine-session';
+import type { ModelSession } from './model-session';
 import { reportError } from './errors';
 import type { InlineView } from './inline/inline-view';
 import { pickModel } from './models/pick-model';
@@ -19,7 +18,7 @@ import { writeThroughEdit } from './undoable-write';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
-  session: EngineSession;
+  session: ModelSession;
   runner: AnalysisRunner;
   inline: InlineView;
   log: vscode.LogOutputChannel;
@@ -37,7 +36,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   const model = async (title: string, preferDefault: boolean): Promise<string | undefined> => {
     const s = d.settings();
     if (preferDefault && (d.session.selected || s.defaultModel)) return d.session.selected ?? s.defaultModel;
-    return pickModel({ bundledDir: d.session.bundledModelsDir, searchPaths: s.modelSearchPaths, current: d.session.selected, title });
+    return pickModel({ client: d.session.client, searchPaths: s.modelSearchPaths, current: d.session.selected, title });
   };
   const noSpec = () => vscode.window.showWarningMessage('Circuit Lens: open a *.circuit.json experiment first, or create one.', 'New Experiment')
     .then((c) => c && vscode.commands.executeCommand('circuitLens.newExperiment'));
@@ -45,38 +44,40 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
   return [
     vscode.commands.registerCommand('circuitLens.tracePrompt', async (modelArg?: unknown, promptArg?: unknown, targetArg?: unknown) => {
       if (!requireTrust()) return undefined;
-      const spec = typeof modelArg === 'string' ? modelArg : await model('Circuit Lens: model to trace', false);
-      if (!spec) return undefined;
+      const ref = typeof modelArg === 'string' ? modelArg : await model('Circuit Lens: model to trace', false);
+      if (!ref) return undefined;
       const selection = vscode.window.activeTextEditor?.document.getText(vscode.window.activeTextEditor.selection);
       const prompt = typeof promptArg === 'string' ? promptArg : await vscode.window.showInputBox({
-        title: `Circuit Lens: prompt for ${path.basename(spec)}`,
+        title: `Circuit Lens: prompt for ${path.basename(ref)}`,
         prompt: 'The text to trace (BOS is prepended)',
         value: selection || 'When Mary and John went to the store, John gave a drink to',
         validateInput: (v) => (v.length === 0 ? 'Type a prompt.' : undefined),
       });
       if (!prompt) return undefined;
-      return d.runner.tracePrompt(spec, prompt, typeof targetArg === 'string' ? targetArg : undefined);
+      return d.runner.tracePrompt(ref, prompt, typeof targetArg === 'string' ? targetArg : undefined);
     }),
 
-    vscode.commands.registerCommand('circuitLens.selectModel', async () => {
-      if (!requireTrust()) return;
-      const spec = await model('Circuit Lens: select a model', false);
-      if (!spec) return;
+    vscode.commands.registerCommand('circuitLens.selectModel', async (modelArg?: unknown) => {
+      if (!requireTrust()) return undefined;
+      const ref = typeof modelArg === 'string' ? modelArg : await model('Circuit Lens: select a model', false);
+      if (!ref) return undefined;
       try {
-        await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Loading ${path.basename(spec)}` }, () => d.session.open(spec));
+        const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Loading ${path.basename(ref)}` }, () => d.session.open({ ref }));
+        return info.name;
       } catch (e) {
         reportError(d.log, e);
+        return undefined;
       }
     }),
 
     vscode.commands.registerCommand('circuitLens.showHookPoints', async () => {
-      const spec = await model('Circuit Lens: show the hook points of', true);
-      if (!spec) return;
+      const ref = await model('Circuit Lens: show the hook points of', true);
+      if (!ref) return;
       try {
-        const ckpt = openCheckpoint(spec, { bundledModelsDir: d.session.bundledModelsDir, loadTokenizer: false });
+        const facts = await d.session.client.request('model/facts', { model: { ref } });
         const fmt = (s: (number | string)[]) => `[${s.join(', ')}]`;
-        const picked = await vscode.window.showQuickPick(ckpt.hooks.map((h) => ({ label: h.name, description: fmt(h.shape), detail: h.needsAttnResult ? 'computed only when requested (per-head results)' : undefined })), {
-          title: `${ckpt.name}: ${ckpt.hooks.length} hook points (select one to copy its name)`,
+        const picked = await vscode.window.showQuickPick(facts.hooks.map((h) => ({ label: h.name, description: fmt(h.shape), detail: h.needsAttnResult ? 'computed only when requested (per-head results)' : undefined })), {
+          title: `${facts.name}: ${facts.hooks.length} hook points (select one to copy its name)`,
           matchOnDescription: true,
         });
         if (!picked) return;

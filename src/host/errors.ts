@@ -1,22 +1,18 @@
 /** Errors shown as one-line messages with actions; details go to the log. */
 import * as vscode from 'vscode';
-import { isEngineError } from '../engine/errors';
-
-function isCancellation(e: unknown): boolean {
-  return isEngineError(e) && e.code === 'CANCELLED';
-}
+import { isCircuitLensError } from '../protocol/errors';
 
 /** Logs an error and shows it with its actions, without waiting for the answer. */
 export function reportError(log: vscode.LogOutputChannel, e: unknown, context: { specUri?: vscode.Uri } = {}): void {
-  if (isCancellation(e)) {
+  if (isCircuitLensError(e) && e.code === 'CANCELLED') {
     log.info('Cancelled.');
     return;
   }
   const message = e instanceof Error ? e.message : String(e);
-  log.error(isEngineError(e) ? `${e.code}: ${message}` : e instanceof Error ? e.stack ?? message : message);
+  log.error(isCircuitLensError(e) ? `${e.code}: ${message}` : e instanceof Error ? e.stack ?? message : message);
   const actions: string[] = [];
   if (context.specUri) actions.push('Open Spec');
-  const setting = isEngineError(e) && e.field?.startsWith('circuitLens.') ? e.field : undefined;
+  const setting = isCircuitLensError(e) && e.field?.startsWith('circuitLens.') ? e.field : undefined;
   if (setting) actions.push('Open Settings');
   actions.push('Show Log');
   void vscode.window.showErrorMessage(`Circuit Lens: ${message}`, ...actions).then((choice) => {

@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { PanelPayload } from '../protocol/panels';
 import { AnalysisRunner } from './analysis-runner';
 import { registerCommands } from './commands';
-import { EngineSession } from './engine-session';
+import { ModelSession } from './model-session';
 import { InlineView } from './inline/inline-view';
 import { PanelManager } from './panels/panel-manager';
 import { PROMPT_SCHEME, PromptDocuments, revealSpec, revealToken } from './reveal';
@@ -14,10 +14,9 @@ import { readSettings } from './settings';
 import { registerSpecCodeLenses } from './spec/codelens';
 import { SpecDiagnostics } from './spec/diagnostics';
 import { registerSpecQuickFixes } from './spec/quick-fixes';
-import { ModelFactsCache } from './spec/model-ref';
-import { SpecDocuments, isSpecDocument } from './spec/spec-documents';
+import { SpecDocuments } from './spec/spec-documents';
 import { StatusBar } from './status-bar';
-import { isTrusted, onDidGrantTrust, requireTrust } from './trust';
+import { onDidGrantTrust, requireTrust } from './trust';
 
 export interface CircuitLensApi {
   /** Payloads of the open panels. */
@@ -26,21 +25,22 @@ export interface CircuitLensApi {
   inlineDecorations(): Map<string, number>;
   /** The model that is open or being opened, if any. */
   loadedModel(): string | undefined;
-  /** Runs whose activation caches are kept for open panels, and their bytes. */
-  keptRuns(): { runs: number; bytes: number };
+  /** Runs whose activation caches are kept for open panels, and the bytes of all kept runs. */
+  keptRuns(): Promise<{ runs: number; bytes: number }>;
+  /** Whether the engine's worker thread is running. */
+  workerStarted(): boolean;
 }
 
 export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   const subs = context.subscriptions;
   const log = vscode.window.createOutputChannel('Circuit Lens', { log: true });
   subs.push(log);
-  const session = new EngineSession(context.extensionUri, readSettings, log);
+  const session = new ModelSession(context.extensionUri, readSettings, log);
   const status = new StatusBar();
   subs.push(session, status, session.onDidChangeModel((m) => status.setModel(m)));
 
   const docs = new SpecDocuments();
-  const facts: ModelFactsCache = new ModelFactsCache(session.bundledModelsDir, (dir) => isTrusted() || facts.isBundled(dir));
-  const diagnostics = new SpecDiagnostics(docs, facts, () => readSettings().defaultModel || undefined);
+  const diagnostics = new SpecDiagnostics(session.client, () => readSettings().defaultModel || undefined, log);
   const inline = new InlineView(docs, readSettings().inlineActivations);
   const prompts = new PromptDocuments();
   subs.push(diagnostics, inline, registerSpecCodeLenses(docs), registerSpecQuickFixes(diagnostics), vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, prompts));
@@ -50,18 +50,29 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
     revealToken: (payload, pos) => void revealToken(prompts, payload, pos),
     revealSpec: (source) => void revealSpec(source, prompts),
     rerun: (source, view) => requireTrust() && void runner?.rerun(source, view),
-    setTarget: (source, text) => source.kind === 'prompt' && requireTrust() && void runner?.tracePrompt(source.model, source.prompt, text, 'logitLens'),
     openHead: (source, layer, head) => requireTrust() && void runner?.openHead(source, layer, head),
+    slice: (runId, slice) => session.client.request('run/slice', { runId, slice }),
+    release: (runId) => void session.client.request('run/release', { runId }).catch(() => undefined),
   }, log);
   subs.push(panels);
-  runner = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, docs, diagnostics });
-  subs.push(runner, ...registerCommands({ extensionUri: context.extensionUri, session, runner, inline, log, settings: readSettings }));
+  const analyses = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, diagnostics });
+  runner = analyses;
+  subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner: analyses, inline, log, settings: readSettings }));
   subs.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration('circuitLens.inlineActivations')) inline.setEnabled(readSettings().inlineActivations);
+    if (e.affectsConfiguration('circuitLens')) session.reconfigure();
+    if (e.affectsConfiguration('circuitLens.defaultModel')) diagnostics.refreshAll();
   }));
-  // Trust makes the workspace's restricted settings (circuitLens.defaultModel) count: check the open specs again.
-  subs.push(onDidGrantTrust(() => vscode.workspace.textDocuments.filter(isSpecDocument).forEach((d) => diagnostics.update(d))));
+  // Trust lets the worker load workspace tokenizers and makes the workspace's restricted settings
+  // (circuitLens.defaultModel) count: check the open specs again.
+  subs.push(onDidGrantTrust(() => {
+    session.reconfigure();
+    diagnostics.refreshAll();
+  }));
   log.info('Circuit Lens activated.');
-  return { panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model, keptRuns: () => runner.keptRuns() };
+  return {
+    panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model,
+    keptRuns: () => analyses.keptRuns(), workerStarted: () => session.client.started,
+  };
 }
 

@@ -1,6 +1,6 @@
 /** The extension's settings (contributes.configuration in package.json), read with their bounds applied. */
 import * as vscode from 'vscode';
-import type { BackendPreference } from '../protocol/engine';
+import type { BackendPreference } from '../protocol/runner';
 
 export interface Settings {
   defaultModel: string;

@@ -3,7 +3,7 @@
  * Restricted Mode it says so instead, and a click manages workspace trust.
  */
 import * as vscode from 'vscode';
-import type { ModelInfo } from './engine-session';
+import type { ModelInfo } from './model-session';
 import { MANAGE_TRUST_COMMAND, RESTRICTED_MESSAGE, isTrusted, onDidGrantTrust } from './trust';
 
 export class StatusBar implements vscode.Disposable {

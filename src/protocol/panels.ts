@@ -1,14 +1,18 @@
 /**
- * Messages between the extension host and the analysis panels (webviews). The host posts `show` only
- * after the webview said `ready` with this protocol version. Everything a webview sends is untrusted:
- * `parseWebviewMessage` checks it at runtime before the host looks at it.
+ * Messages between the extension host and the analysis panels (webviews), carried by RpcPeer
+ * (rpc.ts). A panel pulls: once its script runs it asks `panel/data` (with this protocol version) and
+ * draws the reply, so nothing the host sends can be lost to a panel that is not listening yet. The host
+ * answers when the panel's run is done (an error reply when it failed: the panel offers "Run again"),
+ * and only ever tells a panel `refresh` (ask again: a new run) or `busy`. Everything a webview sends is
+ * untrusted: `parseWebviewMessage` checks it at runtime before the host looks at it.
  */
+import type { AnalysisOutput } from './analysis';
+import type { PanelView } from './runner';
+import type { RpcMessage } from './rpc';
 
-import type { AnalysisOutput } from '../engine/analysis/output';
+export type { PanelView } from './runner';
 
-export const PANEL_PROTOCOL_VERSION = 1;
-
-export type PanelView = 'attention' | 'logitLens' | 'analysis';
+export const PANEL_PROTOCOL_VERSION = 2;
 
 /** Where a panel's data came from: an analysis in a spec file, or a prompt traced from the palette. */
 export type PanelSource =
@@ -22,9 +26,9 @@ export interface PanelToken {
   end: number;
 }
 
-export interface AttentionPayload {
+/** The attention patterns a panel draws, read from a kept run. */
+export interface AttentionSlice {
   view: 'attention';
-  source: PanelSource;
   model: string;
   tokens: PanelToken[];
   nHeads: number;
@@ -36,9 +40,9 @@ export interface AttentionPayload {
   focus: { layer: number; head: number };
 }
 
-export interface LogitLensPayload {
+/** The logit lens of a kept run, coloured by a target token or by the top token. */
+export interface LogitLensSlice {
   view: 'logitLens';
-  source: PanelSource;
   model: string;
   tokens: PanelToken[];
   /** Residual components, rows of the heatmap: '0_pre', ..., 'final_post'. */
@@ -55,7 +59,12 @@ export interface LogitLensPayload {
     /** [component, pos], 0 = the top token */
     ranks: Int32Array;
   };
+  /** A target that was asked for but is not one token of this model (the lens is coloured by the top token). */
+  targetNote?: string;
 }
+
+export type AttentionPayload = AttentionSlice & { source: PanelSource };
+export type LogitLensPayload = LogitLensSlice & { source: PanelSource };
 
 /** A circuit analysis (patching, ablation, attribution, detectors, steering, generation) as plain data. */
 export interface AnalysisPayload {
@@ -73,45 +82,73 @@ export interface PanelState {
   source: PanelSource;
 }
 
-export type HostToWebview =
-  | { type: 'show'; payload: PanelPayload }
-  | { type: 'busy'; message: string }
-  | { type: 'stale'; message: string };
+/** Requests a panel makes of the host. */
+export type PanelMethods = {
+  'panel/data': { params: { version: number }; result: PanelPayload; event: { busy: string } };
+  /** Colour the logit lens by this token (one token of the model's vocabulary). */
+  'panel/retarget': { params: { text: string }; result: LogitLensPayload };
+};
 
-export type WebviewToHost =
-  | { type: 'ready'; version: number }
-  | { type: 'revealToken'; pos: number }
-  | { type: 'revealSpec' }
-  | { type: 'rerun' }
-  /** Colour a palette trace's logit lens by this token (one token of the model's vocabulary). */
-  | { type: 'setTarget'; text: string }
-  | { type: 'openHead'; layer: number; head: number };
+/** One-way messages from a panel. */
+export type PanelNotification =
+  | { method: 'revealToken'; params: { pos: number } }
+  | { method: 'revealSpec'; params: Record<string, never> }
+  | { method: 'rerun'; params: Record<string, never> }
+  | { method: 'openHead'; params: { layer: number; head: number } };
+
+/** One-way messages to a panel. */
+export type HostNotification = { method: 'refresh'; params: Record<string, never> } | { method: 'busy'; params: { message: string } };
 
 function isRecord(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
-/** A message from a webview, checked field by field; undefined when it is not one we understand. */
-export function parseWebviewMessage(x: unknown): WebviewToHost | undefined {
-  if (!isRecord(x) || typeof x.type !== 'string') return undefined;
-  switch (x.type) {
-    case 'ready':
-      return Number.isInteger(x.version) ? { type: 'ready', version: x.version as number } : undefined;
-    case 'revealToken':
-      return Number.isInteger(x.pos) && (x.pos as number) >= 0 && (x.pos as number) < 1_000_000 ? { type: 'revealToken', pos: x.pos as number } : undefined;
-    case 'revealSpec':
-      return { type: 'revealSpec' };
-    case 'rerun':
-      return { type: 'rerun' };
-    case 'setTarget':
-      return typeof x.text === 'string' && x.text.length > 0 && x.text.length <= 200 ? { type: 'setTarget', text: x.text } : undefined;
-    case 'openHead': {
-      const ok = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 10_000;
-      return ok(x.layer) && ok(x.head) ? { type: 'openHead', layer: x.layer as number, head: x.head as number } : undefined;
-    }
+const isIndex = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 0 && (v as number) < max;
+
+/** Params of a panel request, checked field by field; undefined when they are not valid. */
+function panelRequestParams(method: string, p: Record<string, unknown>): unknown {
+  switch (method) {
+    case 'panel/data':
+      return Number.isInteger(p.version) ? { version: p.version } : undefined;
+    case 'panel/retarget':
+      return typeof p.text === 'string' && p.text.length > 0 && p.text.length <= 200 ? { text: p.text } : undefined;
     default:
       return undefined;
   }
+}
+
+function notificationParams(method: string, p: Record<string, unknown>): unknown {
+  switch (method) {
+    case 'revealToken':
+      return isIndex(p.pos, 1_000_000) ? { pos: p.pos } : undefined;
+    case 'revealSpec':
+    case 'rerun':
+      return {};
+    case 'openHead':
+      return isIndex(p.layer, 10_000) && isIndex(p.head, 10_000) ? { layer: p.layer, head: p.head } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A message from a webview, checked field by field and rebuilt from the fields we know; undefined when
+ * it is not one we understand. Only requests and notifications: a webview never replies to the host.
+ */
+export function parseWebviewMessage(x: unknown): RpcMessage | undefined {
+  if (!isRecord(x)) return undefined;
+  const params = isRecord(x.params) ? x.params : x.params === undefined ? {} : undefined;
+  if (!params || typeof x.method !== 'string') return undefined;
+  if (x.rpc === 'request') {
+    if (!isIndex(x.id, Number.MAX_SAFE_INTEGER)) return undefined;
+    const p = panelRequestParams(x.method, params);
+    return p === undefined ? undefined : { rpc: 'request', id: x.id as number, method: x.method, params: p };
+  }
+  if (x.rpc === 'notify') {
+    const p = notificationParams(x.method, params);
+    return p === undefined ? undefined : { rpc: 'notify', method: x.method, params: p };
+  }
+  return undefined;
 }
 
 /** A short, safe description of a message that was dropped, for the log (never its content). */
@@ -119,8 +156,9 @@ export function describeDropped(x: unknown): string {
   if (x === null) return 'null';
   if (Array.isArray(x)) return `an array of ${x.length}`;
   if (typeof x !== 'object') return `a ${typeof x}`;
-  const type = (x as Record<string, unknown>).type;
-  return typeof type === 'string' ? `type ${JSON.stringify(type.slice(0, 40))} with invalid fields` : 'an object without a type';
+  const r = x as Record<string, unknown>;
+  const name = typeof r.method === 'string' ? r.method : typeof r.type === 'string' ? r.type : undefined;
+  return name !== undefined ? `${JSON.stringify(name.slice(0, 40))} with invalid fields` : 'an object without a method';
 }
 
 /** Spec files a revived panel may point at: local `.circuit.json` files only. */

@@ -4,7 +4,3 @@ export interface TensorData {
   dims: number[];
   data: Float32Array;
 }
-
-export function elementCount(dims: readonly number[]): number {
-  return dims.reduce((a, b) => a * b, 1);
-}

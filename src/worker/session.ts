@@ -5,13 +5,33 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import type * as OrtModule from 'onnxruntime-node';
 import { buildModelGraph } from '../engine/graph/model-graph';
 import { buildUnembedGraph } from '../engine/graph/unembed-graph';
 import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
 import type { Checkpoint } from '../engine/model';
 import { fail } from '../engine/errors';
-import type { Backend, SessionOptions } from '../protocol/engine';
+import type { Backend, BackendPreference } from '../protocol/runner';
+
+export type Ort = typeof OrtModule;
+
+export interface SessionOptions {
+  /** Intra-op threads; default: cores minus one, at least one. */
+  threads?: number;
+  /** Prepack weights at session creation: faster runs, slower load and one more copy of the weights in RAM. */
+  prepack?: boolean;
+  backend?: BackendPreference;
+}
+
+/**
+ * onnxruntime's native library, loaded on first use: a worker that only answers questions about specs
+ * and checkpoints (Restricted Mode, diagnostics) never loads it.
+ */
+let ortModule: Ort | undefined;
+export function loadOrt(): Ort {
+  ortModule ??= require('onnxruntime-node') as Ort;
+  return ortModule;
+}
 
 export function defaultThreads(): number {
   return Math.max(1, (os.availableParallelism?.() ?? os.cpus().length) - 1);
@@ -26,7 +46,7 @@ export function cudaProviderInstalled(): boolean {
   return fs.existsSync(path.join(bindingDir, 'libonnxruntime_providers_cuda.so'));
 }
 
-function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend): ort.InferenceSession.SessionOptions {
+function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend): OrtModule.InferenceSession.SessionOptions {
   return {
     executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
     graphOptimizationLevel: 'all',
@@ -52,7 +72,8 @@ export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'un
 const MAX_SESSIONS = 4;
 
 export class ModelSessions {
-  private readonly sessions = new Map<string, Promise<ort.InferenceSession>>();
+  private readonly sessions = new Map<string, Promise<OrtModule.InferenceSession>>();
+  readonly ort = loadOrt();
   backend: Backend = 'cpu';
   backendNote?: string;
 
@@ -81,7 +102,7 @@ export class ModelSessions {
     await this.session({ kind: 'model', variant: PLAIN_VARIANT });
   }
 
-  session(which: SessionKind): Promise<ort.InferenceSession> {
+  session(which: SessionKind): Promise<OrtModule.InferenceSession> {
     const key = which.kind === 'unembed' ? 'unembed' : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort()]);
     let s = this.sessions.get(key);
     if (s) {
@@ -89,7 +110,7 @@ export class ModelSessions {
     } else {
       const { config, params } = this.ckpt;
       const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant) : buildUnembedGraph(config, params);
-      s = ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
+      s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
       s.catch(() => this.sessions.delete(key));
     }
     this.sessions.set(key, s);

@@ -1,10 +1,11 @@
 /**
- * The caller's side of the weight scan (scan-worker.ts): a promise of the tensors with NaN or infinite
- * values. Disposing stops the scan; its promise then rejects with CANCELLED.
+ * The model thread's side of the weight scan (scan-worker.ts): a promise of the tensors with NaN or
+ * infinite values. The scan gets the weight index the model already opened (plain data: files, offsets),
+ * so no checkpoint is opened a second time. Disposing stops the scan; its promise then rejects.
  */
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { EngineError } from '../engine/errors';
+import type { WeightIndex } from '../engine/checkpoint';
 import type { NonFiniteTensor } from '../engine/non-finite';
 
 type ScanReply = { ok: true; found: NonFiniteTensor[] } | { ok: false; message: string };
@@ -13,10 +14,8 @@ export class WeightScan {
   readonly result: Promise<NonFiniteTensor[]>;
   private readonly worker: Worker;
 
-  /** `engineWorkerPath`: the engine worker's bundle; the scan worker's lies beside it. */
-  constructor(dir: string, engineWorkerPath?: string) {
-    const file = path.join(engineWorkerPath ? path.dirname(engineWorkerPath) : __dirname, 'scan-worker.js');
-    this.worker = new Worker(file, { workerData: { dir } });
+  constructor(weights: WeightIndex, scanWorkerPath: string) {
+    this.worker = new Worker(scanWorkerPath, { workerData: { weights } });
     this.result = new Promise((resolve, reject) => {
       this.worker.once('message', (r: ScanReply) => (r.ok ? resolve(r.found) : reject(new EngineError({ code: 'BAD_WEIGHTS', message: `weight scan: ${r.message}` }))));
       this.worker.once('error', (e) => reject(new EngineError({ code: 'RUNTIME', message: `weight scan: ${e.message}` })));

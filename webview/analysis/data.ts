@@ -3,7 +3,7 @@
  * single column with the values written in the cells; signed data on a diverging scale (negative red,
  * positive blue), unsigned from the background. Parts (per-head attribution, one detector each) follow.
  */
-import type { AnalysisOutput } from '../../src/engine/analysis/output';
+import type { AnalysisOutput } from '../../src/protocol/analysis';
 import type { Heatmap } from '../heatmap';
 import { plotText } from '../text';
 

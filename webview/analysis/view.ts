@@ -6,7 +6,7 @@ import type { AnalysisPayload } from '../../src/protocol/panels';
 import { renderHeader } from '../header';
 import { drawHeatmap } from '../plot';
 import { readTheme } from '../theme';
-import { vscode } from '../vscode-api';
+import { notify } from '../host';
 import { analysisPlots } from './data';
 
 export function renderAnalysis(app: HTMLElement, p: AnalysisPayload): void {
@@ -26,7 +26,7 @@ export function renderAnalysis(app: HTMLElement, p: AnalysisPayload): void {
       const layer = Number(plot.heatmap.yLabels[row]);
       return Number.isInteger(layer) ? layer : row;
     };
-    void drawHeatmap(el, plot.heatmap, theme, plot.headGrid ? { onClick: (row, col) => vscode.postMessage({ type: 'openHead', layer: layerOf(row), head: col }) } : {});
+    void drawHeatmap(el, plot.heatmap, theme, plot.headGrid ? { onClick: (row, col) => notify({ method: 'openHead', params: { layer: layerOf(row), head: col } }) } : {});
   }
   for (const t of p.output.texts ?? []) {
     const label = document.createElement('h3');

@@ -8,7 +8,7 @@ import type { AttentionPayload } from '../../src/protocol/panels';
 import { renderHeader } from '../header';
 import { drawHeatmap } from '../plot';
 import { Theme, readTheme, scaleTo } from '../theme';
-import { vscode } from '../vscode-api';
+import { notify } from '../host';
 import { HeadRef, attendedBy, attendsTo, headHeatmap, headMatrix, headName, stripTokens } from './data';
 
 const THUMB = 84;
@@ -131,7 +131,7 @@ export function renderAttention(app: HTMLElement, p: AttentionPayload): void {
     await drawHeatmap(plot, headHeatmap(p, shown, scaleTo(theme, theme.positive), locked), theme, {
       onClick: (q) => {
         locked = locked === q ? undefined : q;
-        vscode.postMessage({ type: 'revealToken', pos: q });
+        notify({ method: 'revealToken', params: { pos: q } });
         void update();
       },
       onHover: (q) => locked === undefined && highlight(q),

@@ -7,7 +7,7 @@ import type { LogitLensPayload } from '../../src/protocol/panels';
 import { renderHeader } from '../header';
 import { drawHeatmap } from '../plot';
 import { readTheme, scaleTo } from '../theme';
-import { vscode } from '../vscode-api';
+import { host, notify } from '../host';
 import { LensColouring, colouringLabel, colourings, lensHeatmap } from './data';
 
 export function renderLogitLens(app: HTMLElement, p: LogitLensPayload): void {
@@ -42,7 +42,7 @@ export function renderLogitLens(app: HTMLElement, p: LogitLensPayload): void {
       ? 'Colour: probability of the top token.'
       : 'Colour: probability of the top token (add an "answer" or "target" to the spec to colour by a chosen token).';
   }
-  if (p.source.kind === 'prompt') controls.append(targetInput(p.target?.text ?? ''));
+  if (p.source.kind === 'prompt') controls.append(targetInput(app, p.target?.text ?? ''));
   const plot = document.createElement('div');
   plot.id = 'lens-plot';
   app.append(controls, plot);
@@ -51,7 +51,7 @@ export function renderLogitLens(app: HTMLElement, p: LogitLensPayload): void {
     await drawHeatmap(plot, lensHeatmap(p, colouring, scaleTo(theme, theme.positive), selected), theme, {
       onClick: (row, col) => {
         selected = { row, col };
-        vscode.postMessage({ type: 'revealToken', pos: col });
+        notify({ method: 'revealToken', params: { pos: col } });
         void draw();
       },
     });
@@ -60,7 +60,7 @@ export function renderLogitLens(app: HTMLElement, p: LogitLensPayload): void {
 }
 
 /** For a palette trace: type a token to colour the lens by (a spec names its target in the file). */
-function targetInput(current: string): HTMLElement {
+function targetInput(app: HTMLElement, current: string): HTMLElement {
   const form = document.createElement('div');
   form.className = 'target';
   const field = document.createElement('vscode-text-field') as HTMLElement & { value: string };
@@ -71,7 +71,11 @@ function targetInput(current: string): HTMLElement {
   const button = document.createElement('vscode-button');
   button.textContent = 'Colour by target';
   const submit = () => {
-    if (field.value.length > 0) vscode.postMessage({ type: 'setTarget', text: field.value });
+    if (field.value.length === 0) return;
+    // The kept run is unembedded again in the worker; the model does not run.
+    host.request('panel/retarget', { text: field.value }).then((p) => renderLogitLens(app, p), (e: unknown) => {
+      field.setAttribute('title', (e as Error).message);
+    });
   };
   button.addEventListener('click', submit);
   field.addEventListener('keydown', (e) => {

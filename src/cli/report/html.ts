@@ -2,7 +2,7 @@
  * A self-contained HTML report of a spec run: one section per analysis with its plots (inline SVG),
  * notes and texts. Opens without a network; all text is escaped.
  */
-import type { AnalysisOutput } from '../../engine/analysis/output';
+import type { AnalysisOutput } from '../../protocol/analysis';
 import { barsSvg, escapeXml, heatmapSvg } from './svg';
 
 function plot(o: AnalysisOutput): string {

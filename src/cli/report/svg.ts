@@ -2,7 +2,7 @@
  * Plots as inline SVG for the self-contained HTML report: heatmaps (rows x columns, a diverging scale
  * around 0 or a sequential one) and horizontal bars, each cell with a <title> tooltip. No scripts.
  */
-import type { AnalysisOutput } from '../../engine/analysis/output';
+import type { AnalysisOutput } from '../../protocol/analysis';
 
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

@@ -6,9 +6,9 @@
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
-import type { Intervention } from '../../protocol/engine';
+import type { Intervention } from '../../protocol/runner';
 import type { TensorData } from '../../protocol/tensor';
 import { MetricSpec, logitsNeeded, metricName, metricValues } from './metrics';
 import { RowPatch, rowIntervention, stackRows } from './row-interventions';
@@ -62,8 +62,8 @@ function batchMean(t: TensorData): Float32Array {
   return out;
 }
 
-export async function ablate(runner: Runner, prompt: Token[], opts: AblationOptions): Promise<AblationResult> {
-  const { config, hooks } = runner.ckpt;
+export async function ablate(tracer: Tracer, prompt: Token[], opts: AblationOptions): Promise<AblationResult> {
+  const { config, hooks } = tracer.ckpt;
   const layers = opts.layers ?? Array.from({ length: config.nLayers }, (_, l) => l);
   for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= config.nLayers) fail('BAD_INPUT', { field: 'layers' }, `layer ${l} is outside [0, ${config.nLayers}).`);
   const neurons = opts.neurons ?? Array.from({ length: config.dMlp }, (_, n) => n);
@@ -84,7 +84,7 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
   if (opts.kind === 'zero') {
     for (const h of allHooks) sources.set(h, [undefined]);
   } else {
-    const refRun = await runner.trace(reference, { hooks: selectHooks(hooks, allHooks.join(',')), signal: opts.signal });
+    const refRun = await tracer.trace(reference, { hooks: selectHooks(hooks, allHooks.join(',')), signal: opts.signal });
     for (const h of allHooks) {
       const t = refRun.cache.get(h); // [n_reference, pos, ...rest]
       const per = t.data.length / reference.length;
@@ -96,7 +96,7 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
 
   // Each layer's runs start at that layer from the prompt's own residual stream.
   const starts = layers.map((l) => `blocks.${l}.hook_resid_pre`);
-  const own = await runner.trace([prompt], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
+  const own = await tracer.trace([prompt], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
   const change = new Float32Array(layers.length * units.length);
   let baseline = NaN;
   // Rows of one layer: each unit x each source; runs split so replacement values stay bounded.
@@ -116,7 +116,7 @@ export async function ablate(runner: Runner, prompt: Token[], opts: AblationOpti
       ]));
       const batch = [prompt, ...chunk.map(() => prompt)];
       const resid = stackRows(batch.map(() => own.cache.get(starts[li])));
-      const run = await runner.trace(batch, { interventions, logits: logitsNeeded(opts.metric), startAt: { layer, resid }, handOver: true, signal: opts.signal });
+      const run = await tracer.trace(batch, { interventions, logits: logitsNeeded(opts.metric), startAt: { layer, resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       baseline = m[0];
       chunk.forEach(({ unit }, i) => (change[li * units.length + unit] += (m[1 + i] - m[0]) / nSources));

@@ -8,7 +8,7 @@
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { readWeightRows } from '../weight-reader';
 
@@ -33,8 +33,8 @@ export interface AttributionResult {
   logitDiff: number;
 }
 
-export async function directLogitAttribution(runner: Runner, prompt: Token[], opts: AttributionOptions): Promise<AttributionResult> {
-  const { config, hooks, params, weights } = runner.ckpt;
+export async function directLogitAttribution(tracer: Tracer, prompt: Token[], opts: AttributionOptions): Promise<AttributionResult> {
+  const { config, hooks, params, weights } = tracer.ckpt;
   const { nLayers, nHeads, dModel: d, dVocab } = config;
   const pos = opts.position ?? prompt.length - 1;
   if (!Number.isInteger(pos) || pos < 0 || pos >= prompt.length) fail('BAD_INPUT', { field: 'position' }, `must be in [0, ${prompt.length}), got ${pos}.`);
@@ -43,7 +43,7 @@ export async function directLogitAttribution(runner: Runner, prompt: Token[], op
   }
   const hasPos = hooks.some((h) => h.name === 'hook_pos_embed'); // rotary models have none
   const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_result,ln_final.hook_scale`;
-  const run = await runner.trace([prompt], { hooks: selectHooks(hooks, names), signal: opts.signal });
+  const run = await tracer.trace([prompt], { hooks: selectHooks(hooks, names), signal: opts.signal });
 
   // The logit-difference direction in the residual stream, after the final LayerNorm's weight.
   const ids = opts.counterfactual === undefined ? [opts.answer] : [opts.answer, opts.counterfactual];

@@ -5,9 +5,9 @@
  */
 import { fail } from '../errors';
 import { softmax, topK } from '../math';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
-import type { Intervention } from '../../protocol/engine';
+import type { Intervention } from '../../protocol/runner';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -49,14 +49,14 @@ export function pickToken(logits: Float32Array, temperature: number, k: number |
 }
 
 /** Token ids of the continuation (without the prompt). */
-export async function generate(runner: Runner, prompt: Token[], opts: GenerateOptions): Promise<number[]> {
-  const { nCtx, dVocab } = runner.ckpt.config;
+export async function generate(tracer: Tracer, prompt: Token[], opts: GenerateOptions): Promise<number[]> {
+  const { nCtx, dVocab } = tracer.ckpt.config;
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) fail('BAD_INPUT', { field: 'maxNewTokens' }, `must be a non-negative integer, got ${opts.maxNewTokens}.`);
   const random = seededRandom(opts.seed ?? 0);
   const seq = [...prompt];
   const out: number[] = [];
   while (out.length < opts.maxNewTokens && seq.length < nCtx) {
-    const run = await runner.trace([seq], { interventions: opts.interventions, signal: opts.signal });
+    const run = await tracer.trace([seq], { interventions: opts.interventions, signal: opts.signal });
     const last = run.logits.data.subarray((seq.length - 1) * dVocab, seq.length * dVocab);
     const next = pickToken(last, opts.temperature ?? 0, opts.topK, random);
     out.push(next);

@@ -9,11 +9,13 @@ import { fail } from '../errors';
 import type { ActivationCache } from '../cache';
 import { selectHooks } from '../hooks';
 import { tokensFromIds } from '../model';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 
-export type DetectorKind = 'previous-token' | 'duplicate-token' | 'induction';
-export const DETECTOR_KINDS: readonly DetectorKind[] = ['previous-token', 'duplicate-token', 'induction'];
+// The detector kinds are spec vocabulary (declared once there, with the schema's text); re-exported for callers.
+import { DETECTOR_KINDS, DetectorKind } from '../spec/vocabulary';
+export { DETECTOR_KINDS };
+export type { DetectorKind };
 
 /** For each query position, the key positions a perfect head of this kind attends to (may be empty). */
 export function detectionTargets(kind: DetectorKind, tokens: readonly number[]): number[][] {
@@ -110,12 +112,12 @@ export interface DetectorRun {
  * `random.length` random tokens repeated once (seeded).
  */
 export async function runHeadDetectors(
-  runner: Runner,
+  tracer: Tracer,
   input: { prompt: Token[] } | { random: { rows: number; length: number; seed: number } },
   kinds: readonly DetectorKind[] = DETECTOR_KINDS,
   signal?: AbortSignal,
 ): Promise<DetectorRun> {
-  const { ckpt } = runner;
+  const { ckpt } = tracer;
   let batch: number[][];
   if ('prompt' in input) {
     batch = [input.prompt.map((t) => t.id)];
@@ -125,6 +127,6 @@ export async function runHeadDetectors(
     if (2 * input.random.length + 1 > ckpt.config.nCtx) fail('BAD_INPUT', { field: 'length' }, `2 x ${input.random.length} + 1 tokens exceed the context of ${ckpt.config.nCtx}.`);
     batch = repeatedRandomTokens(input.random.rows, input.random.length, ckpt.config.dVocab, bos, input.random.seed);
   }
-  const run = await runner.trace(batch.map((ids) => tokensFromIds(ckpt, ids)), { hooks: selectHooks(ckpt.hooks, 'blocks.*.attn.hook_pattern'), logits: 'last', signal });
+  const run = await tracer.trace(batch.map((ids) => tokensFromIds(ckpt, ids)), { hooks: selectHooks(ckpt.hooks, 'blocks.*.attn.hook_pattern'), logits: 'last', signal });
   return { source: 'prompt' in input ? 'prompt' : 'repeated-random', scores: kinds.map((k) => detectHeads(run.cache, batch, k)) };
 }

@@ -11,13 +11,15 @@
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { MetricSpec, logitsNeeded, metricName, metricValues, normalizeMetric } from './metrics';
 import { rowIntervention, stackRows } from './row-interventions';
 
-export type PatchTarget = 'resid_pre' | 'attn_out' | 'mlp_out' | 'heads' | 'heads_pos';
-export const PATCH_TARGETS: readonly PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads', 'heads_pos'];
+// The targets are spec vocabulary (declared once there, with the schema's text); re-exported for callers.
+import type { PatchTarget } from '../spec/vocabulary';
+export { PATCH_TARGETS } from '../spec/vocabulary';
+export type { PatchTarget } from '../spec/vocabulary';
 
 const HOOK: Record<PatchTarget, string> = {
   resid_pre: 'hook_resid_pre',
@@ -76,8 +78,8 @@ function unitsFor(target: PatchTarget, tokens: readonly Token[], nHeads: number,
   }
 }
 
-export async function activationPatching(runner: Runner, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
-  const { config, hooks } = runner.ckpt;
+export async function activationPatching(tracer: Tracer, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
+  const { config, hooks } = tracer.ckpt;
   if (clean.length !== corrupted.length) {
     fail('BAD_INPUT', { field: 'corrupted' }, `the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; patching needs equal lengths.`, 'Edit the corrupted prompt so it tokenizes to the same length.');
   }
@@ -92,8 +94,8 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
   // Each layer's runs start at that layer from the runs' own residual streams (earlier layers are
   // identical to the receiving run), so the source and receiving runs cache every swept resid_pre.
   const starts = layers.map((l) => `blocks.${l}.hook_resid_pre`);
-  const source = await runner.trace([sourceTokens], { hooks: selectHooks(hooks, [...new Set([...hookNames, ...starts])].join(',')), logits: 'last', signal: opts.signal });
-  const target = await runner.trace([receiving], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
+  const source = await tracer.trace([sourceTokens], { hooks: selectHooks(hooks, [...new Set([...hookNames, ...starts])].join(',')), logits: 'last', signal: opts.signal });
+  const target = await tracer.trace([receiving], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
   const [cleanRun, corruptedRun] = direction === 'denoise' ? [source, target] : [target, source];
   const units = unitsFor(opts.target, clean, config.nHeads, positions);
 
@@ -113,7 +115,7 @@ export async function activationPatching(runner: Runner, clean: Token[], corrupt
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
       const startHook = starts[li];
       const resid = stackRows([cleanRun.cache.get(startHook), corruptedRun.cache.get(startHook), ...chunk.map(() => target.cache.get(startHook))]);
-      const run = await runner.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, handOver: true, signal: opts.signal });
+      const run = await tracer.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
       chunk.forEach((_, i) => {

@@ -5,7 +5,7 @@
  *
  * The hook's per-row shape is [pos, ...rest]; components, when the hook has them, are rest[0].
  */
-import type { Intervention } from '../../protocol/engine';
+import type { Intervention } from '../../protocol/runner';
 import type { TensorData } from '../../protocol/tensor';
 
 export interface RowPatch {

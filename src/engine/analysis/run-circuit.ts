@@ -1,10 +1,10 @@
 /**
- * Runs one circuit analysis of an experiment spec on a Runner and turns its result into an
+ * Runs one circuit analysis of an experiment spec on a Tracer and turns its result into an
  * AnalysisOutput: resolves prompt names, tokenizes, checks answer tokens, maps spec fields to options.
  */
 import { fail } from '../errors';
-import type { Runner } from '../runner';
-import { tokenizePrompt } from '../model';
+import type { Tracer } from '../tracer';
+import { requireSingleToken } from '../single-token';
 import type { Token } from '../tokenizer';
 import type { CircuitAnalysis, MetricName } from '../spec/circuit-kinds';
 import type { PromptSpec } from '../spec/types';
@@ -13,12 +13,12 @@ import { directLogitAttribution } from './attribution';
 import { generate } from './generate';
 import { rankHeads, runHeadDetectors } from './head-detectors';
 import type { MetricSpec } from './metrics';
-import type { AnalysisOutput } from './output';
+import type { AnalysisOutput } from '../../protocol/analysis';
 import { activationPatching } from './patching';
 import { steer } from './steering';
 
 export interface CircuitContext {
-  runner: Runner;
+  tracer: Tracer;
   prompts: readonly PromptSpec[];
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -31,17 +31,15 @@ function promptNamed(ctx: CircuitContext, name: string | undefined, field: strin
 }
 
 function tokens(ctx: CircuitContext, p: PromptSpec): Token[] {
-  return tokenizePrompt(ctx.runner.ckpt, p.text.value);
+  return ctx.tracer.tokenize(p.text.value);
 }
 
 /** The id of a one-token string such as " Mary". */
 function singleToken(ctx: CircuitContext, text: string | undefined, field: string): number {
-  const tok = ctx.runner.ckpt.tokenizer;
+  const tok = ctx.tracer.ckpt.tokenizer;
   if (text === undefined) fail('BAD_INPUT', { field }, 'is required for this analysis.', 'Add it to the prompt.');
   if (!tok) fail('BAD_INPUT', { field }, 'this model has no tokenizer to read it with.');
-  const ids = tok.encode(text, { prependBos: false });
-  if (ids.length !== 1) fail('BAD_INPUT', { field }, `${JSON.stringify(text)} is ${ids.length} tokens; it must be exactly one.`);
-  return ids[0].id;
+  return requireSingleToken((t) => tok.encode(t, { prependBos: false }), text, field).id;
 }
 
 function metricOf(ctx: CircuitContext, name: MetricName, p: PromptSpec, promptLength: number): MetricSpec {
@@ -54,14 +52,14 @@ function metricOf(ctx: CircuitContext, name: MetricName, p: PromptSpec, promptLe
 const values = (xs?: { value: number }[]) => xs?.map((x) => x.value);
 
 export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis): Promise<AnalysisOutput> {
-  const { runner, signal, onProgress } = ctx;
-  const decode = (ids: number[]) => runner.ckpt.tokenizer?.decode(ids) ?? ids.join(' ');
+  const { tracer, signal, onProgress } = ctx;
+  const decode = (ids: number[]) => tracer.ckpt.tokenizer?.decode(ids) ?? ids.join(' ');
   const prompt = promptNamed(ctx, a.prompt?.value, 'prompt');
   const toks = tokens(ctx, prompt);
   switch (a.kind) {
     case 'patching': {
       const corrupted = promptNamed(ctx, a.corrupted.value, 'corrupted');
-      const r = await activationPatching(runner, toks, tokens(ctx, corrupted), {
+      const r = await activationPatching(tracer, toks, tokens(ctx, corrupted), {
         target: a.target, metric: metricOf(ctx, a.metric, prompt, toks.length), direction: a.direction,
         layers: values(a.layers), positions: values(a.positions), signal, onProgress,
       });
@@ -73,7 +71,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
     }
     case 'ablation': {
       const reference = a.reference.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'reference')));
-      const r = await ablate(runner, toks, {
+      const r = await ablate(tracer, toks, {
         unit: a.unit, kind: a.method, metric: metricOf(ctx, a.metric, prompt, toks.length), reference,
         layers: values(a.layers), neurons: values(a.neurons), positions: values(a.positions), signal, onProgress,
       });
@@ -86,7 +84,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
     case 'attribution': {
       const answer = singleToken(ctx, prompt.answer?.value, `${prompt.name.value}.answer`);
       const counterfactual = prompt.counterfactual ? singleToken(ctx, prompt.counterfactual.value, `${prompt.name.value}.counterfactual`) : undefined;
-      const r = await directLogitAttribution(runner, toks, { answer, counterfactual, signal });
+      const r = await directLogitAttribution(tracer, toks, { answer, counterfactual, signal });
       const sum = r.values.reduce((x, y) => x + y, 0);
       return {
         name: a.title, kind: a.kind, valueLabel: counterfactual === undefined ? 'logit contribution' : 'logit difference contribution',
@@ -100,7 +98,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
       };
     }
     case 'detectors': {
-      const r = await runHeadDetectors(runner, a.source === 'prompt' ? { prompt: toks } : { random: { rows: a.rows, length: a.length, seed: a.seed } }, a.detectors, signal);
+      const r = await runHeadDetectors(tracer, a.source === 'prompt' ? { prompt: toks } : { random: { rows: a.rows, length: a.length, seed: a.seed } }, a.detectors, signal);
       const parts = r.scores.map((s): AnalysisOutput => {
         const top = rankHeads(s)[0];
         return {
@@ -113,7 +111,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
     }
     case 'steering': {
       const pick = (ns: { value: string }[]) => ns.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'positive/negative')));
-      const r = await steer(runner, toks, {
+      const r = await steer(tracer, toks, {
         hook: a.hook.value, coefficient: a.coefficient, vector: a.vector ? Float32Array.from(a.vector.value) : undefined,
         positive: pick(a.positive), negative: pick(a.negative), generation: a.generation, signal,
       });
@@ -129,7 +127,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
       };
     }
     case 'generation': {
-      const out = await generate(runner, toks, { ...a.generation, stopToken: runner.ckpt.tokenizer?.bosTokenId ?? undefined, signal });
+      const out = await generate(tracer, toks, { ...a.generation, stopToken: tracer.ckpt.tokenizer?.bosTokenId ?? undefined, signal });
       return { name: a.title, kind: a.kind, valueLabel: '', axes: [], values: [], texts: [{ label: 'continuation', text: prompt.text.value + decode(out) }] };
     }
   }

@@ -6,9 +6,9 @@
 import { fail } from '../errors';
 import { concreteShape, selectHooks } from '../hooks';
 import { softmax, topK } from '../math';
-import type { Runner } from '../runner';
+import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
-import type { Intervention } from '../../protocol/engine';
+import type { Intervention } from '../../protocol/runner';
 import { GenerateOptions, generate } from './generate';
 
 export interface SteeringOptions {
@@ -43,12 +43,12 @@ export interface SteeringResult {
 }
 
 /** Mean of a hook's per-position values over every token of every prompt: [...rest]. */
-async function meanActivation(runner: Runner, prompts: Token[][], hook: string, signal?: AbortSignal): Promise<Float32Array> {
-  const point = selectHooks(runner.ckpt.hooks, hook, 'hook');
+async function meanActivation(tracer: Tracer, prompts: Token[][], hook: string, signal?: AbortSignal): Promise<Float32Array> {
+  const point = selectHooks(tracer.ckpt.hooks, hook, 'hook');
   let sum: Float64Array | undefined;
   let count = 0;
   for (const p of prompts) {
-    const t = (await runner.trace([p], { hooks: point, signal })).cache.get(hook); // [1, pos, ...rest]
+    const t = (await tracer.trace([p], { hooks: point, signal })).cache.get(hook); // [1, pos, ...rest]
     const per = t.data.length / p.length;
     sum ??= new Float64Array(per);
     for (let i = 0; i < t.data.length; i++) sum[i % per] += t.data[i];
@@ -57,23 +57,23 @@ async function meanActivation(runner: Runner, prompts: Token[][], hook: string, 
   return Float32Array.from(sum!, (v) => v / count);
 }
 
-export async function steer(runner: Runner, prompt: Token[], opts: SteeringOptions): Promise<SteeringResult> {
-  const point = runner.ckpt.hooks.find((h) => h.name === opts.hook);
-  if (!point) selectHooks(runner.ckpt.hooks, opts.hook, 'hook'); // throws with the closest name
+export async function steer(tracer: Tracer, prompt: Token[], opts: SteeringOptions): Promise<SteeringResult> {
+  const point = tracer.ckpt.hooks.find((h) => h.name === opts.hook);
+  if (!point) selectHooks(tracer.ckpt.hooks, opts.hook, 'hook'); // throws with the closest name
   const rest = concreteShape(point!.shape, 1, 1).slice(2); // per-position shape
   const width = rest.reduce((a, b) => a * b, 1);
   let vector = opts.vector;
   if (!vector) {
     if (!opts.positive?.length || !opts.negative?.length) fail('BAD_INPUT', { field: 'vector' }, 'give a vector, or positive and negative prompt sets to take the difference of their means.');
-    const [pos, neg] = [await meanActivation(runner, opts.positive!, opts.hook, opts.signal), await meanActivation(runner, opts.negative!, opts.hook, opts.signal)];
+    const [pos, neg] = [await meanActivation(tracer, opts.positive!, opts.hook, opts.signal), await meanActivation(tracer, opts.negative!, opts.hook, opts.signal)];
     vector = pos.map((v, i) => v - neg[i]);
   }
   if (vector.length !== width) fail('BAD_INPUT', { field: 'vector' }, `has ${vector.length} values; ${opts.hook} has ${width} per position.`);
   const iv: Intervention = { hook: opts.hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: rest, data: vector.map((v) => v * opts.coefficient) } };
 
-  const { dVocab } = runner.ckpt.config;
+  const { dVocab } = tracer.ckpt.config;
   const lastRow = async (ivs: Intervention[]) => {
-    const run = await runner.trace([prompt], { interventions: ivs, signal: opts.signal });
+    const run = await tracer.trace([prompt], { interventions: ivs, signal: opts.signal });
     return run.logits.data.slice((prompt.length - 1) * dVocab, prompt.length * dVocab);
   };
   const [before, after] = [await lastRow([]), await lastRow([iv])];
@@ -90,7 +90,7 @@ export async function steer(runner: Runner, prompt: Token[], opts: SteeringOptio
     topAfter: topK(pa, k).map((r) => ({ id: r.index, prob: r.value })),
     increased: topK(diff, k).map((r) => change(r.index)),
     decreased: topK(diff.map((v) => -v), k).map((r) => change(r.index)),
-    continuationBefore: await generate(runner, prompt, { ...gen, signal: opts.signal }),
-    continuationAfter: await generate(runner, prompt, { ...gen, interventions: [iv], signal: opts.signal }),
+    continuationBefore: await generate(tracer, prompt, { ...gen, signal: opts.signal }),
+    continuationAfter: await generate(tracer, prompt, { ...gen, interventions: [iv], signal: opts.signal }),
   };
 }

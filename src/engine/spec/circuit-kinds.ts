@@ -1,17 +1,18 @@
 /**
  * The circuit-analysis kinds of an experiment spec (patching, ablation, attribution, detectors,
  * steering, generation): their types and how each is read from the JSONC tree, with a source range on
- * every value so diagnostics point at the exact text.
+ * every value so diagnostics point at the exact text. Options, defaults and bounds come from the
+ * vocabulary (vocabulary.ts), the same declaration the JSON schema is generated from.
  */
 import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
-import { PATCH_TARGETS, PatchTarget } from '../analysis/patching';
-import { DETECTOR_KINDS, DetectorKind } from '../analysis/head-detectors';
+import {
+  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EnumField, Field, Fields, KindDecl,
+  KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
+} from './vocabulary';
 
-export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation'] as const;
-export type CircuitKind = (typeof CIRCUIT_KINDS)[number];
-export const METRICS = ['logitDiff', 'answerProb', 'loss'] as const;
-export type MetricName = (typeof METRICS)[number];
+export { CIRCUIT_KINDS, METRICS } from './vocabulary';
+export type { CircuitKind, MetricName } from './vocabulary';
 
 export interface CircuitBase {
   index: number;
@@ -33,15 +34,15 @@ export interface PatchingAnalysis extends CircuitBase {
   corrupted: Located<string>;
   target: PatchTarget;
   metric: MetricName;
-  direction: 'denoise' | 'noise';
+  direction: PatchDirection;
   layers?: Located<number>[];
   positions?: Located<number>[];
 }
 
 export interface AblationAnalysis extends CircuitBase {
   kind: 'ablation';
-  unit: 'heads' | 'neurons' | 'layers';
-  method: 'zero' | 'mean' | 'resample';
+  unit: AblationUnit;
+  method: AblationMethod;
   /** Prompt names whose activations give the mean or the resampled values. */
   reference: Located<string>[];
   metric: MetricName;
@@ -56,7 +57,7 @@ export interface AttributionAnalysis extends CircuitBase {
 
 export interface DetectorsAnalysis extends CircuitBase {
   kind: 'detectors';
-  source: 'prompt' | 'random';
+  source: DetectorSource;
   detectors: DetectorKind[];
   /** Random source: rows of BOS + length random tokens repeated once. */
   length: number;
@@ -93,14 +94,34 @@ function rangeOf(n: Node): SourceRange {
   return { offset: n.offset, length: n.length };
 }
 
-function choice<T extends string>(r: FieldReader, obj: Node, key: string, options: readonly T[], fallback: T): T {
+// The readers below take a kind's field declarations and a key, so the key read and the declaration
+// that gives its options, default and bounds cannot disagree.
+type EnumKey<F> = { [K in keyof F]: F[K] extends { type: 'enum'; default: string } ? K : never }[keyof F] & string;
+type NumberKey<F> = { [K in keyof F]: F[K] extends { type: 'integer' | 'number'; minimum: number; maximum: number } ? K : never }[keyof F] & string;
+
+function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): OptionOf<F[K]> {
+  const f = fields[key] as EnumField & { default: string };
+  const fallback = f.default as OptionOf<F[K]>;
   const v = r.string(obj, key);
   if (!v) return fallback;
-  if (!(options as readonly string[]).includes(v.value)) {
-    r.error(v.range, `"${key}" must be one of ${options.join(', ')}.`);
+  if (!f.options.includes(v.value)) {
+    r.error(v.range, `"${key}" must be one of ${f.options.join(', ')}.`);
     return fallback;
   }
-  return v.value as T;
+  return v.value as OptionOf<F[K]>;
+}
+
+/** A number within the declared bounds; its default when absent or invalid (undefined without one). */
+function number<F extends Fields, K extends NumberKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): F[K] extends { default: number } ? number : number | undefined {
+  type Result = F[K] extends { default: number } ? number : number | undefined;
+  const f = fields[key] as NumberField & { minimum: number; maximum: number };
+  const n = findNodeAtLocation(obj, [key]);
+  if (!n) return f.default as Result;
+  if (n.type !== 'number' || !(n.value >= f.minimum && n.value <= f.maximum)) {
+    r.error(n, `"${key}" must be a number from ${f.minimum} to ${f.maximum}.`);
+    return f.default as Result;
+  }
+  return n.value as Result;
 }
 
 function integers(r: FieldReader, obj: Node, key: string, what: string): Located<number>[] | undefined {
@@ -115,71 +136,82 @@ function names(r: FieldReader, obj: Node, key: string): Located<string>[] {
   });
 }
 
-function number(r: FieldReader, obj: Node, key: string, fallback: number, min: number, max: number): number {
-  const n = findNodeAtLocation(obj, [key]);
-  if (!n) return fallback;
-  if (n.type !== 'number' || !(n.value >= min && n.value <= max)) {
-    r.error(n, `"${key}" must be a number from ${min} to ${max}.`);
-    return fallback;
-  }
-  return n.value as number;
+function sampling(r: FieldReader, obj: Node): Sampling {
+  const F = SAMPLING_FIELDS;
+  return {
+    maxNewTokens: number(r, obj, F, 'maxNewTokens'),
+    temperature: number(r, obj, F, 'temperature'),
+    topK: number(r, obj, F, 'topK'),
+    seed: number(r, obj, F, 'seed'),
+  };
 }
 
-function sampling(r: FieldReader, obj: Node): Sampling {
-  const topK = findNodeAtLocation(obj, ['topK']) ? number(r, obj, 'topK', 0, 1, 1e6) : undefined;
-  return {
-    maxNewTokens: number(r, obj, 'maxNewTokens', 20, 0, 1000),
-    temperature: number(r, obj, 'temperature', 0, 0, 100),
-    topK: topK || undefined,
-    seed: number(r, obj, 'seed', 0, 0, 2 ** 31),
-  };
+const listsPrompts = (f: Field | undefined) => f?.type === 'array' && f.items.type === 'string' && f.items.refersTo === 'prompt';
+
+/**
+ * The kind's `needsOneOf`: at least one alternative given in full, else one problem on the analysis
+ * ('steering needs "vector", or "positive" and "negative" prompt names.').
+ */
+function checkNeeds(r: FieldReader, n: Node, kind: CircuitKind, given: (key: string) => boolean): void {
+  const decl: KindDecl = KINDS[kind];
+  const alternatives = decl.needsOneOf;
+  if (!alternatives || alternatives.some((keys) => keys.every(given))) return;
+  const words = alternatives.map((keys) => keys.map((k) => JSON.stringify(k)).join(' and ') + (keys.every((k) => listsPrompts(decl.fields[k])) ? ' prompt names' : ''));
+  r.error(n, `${kind} needs ${words.join(', or ')}.`);
 }
 
 /** Reads one circuit analysis of a known kind. */
 export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, base: CircuitBase): CircuitAnalysis | undefined {
   switch (kind) {
     case 'patching': {
-      const corrupted = r.string(n, 'corrupted', true);
+      const F = PATCHING_FIELDS;
+      const corrupted = r.string(n, 'corrupted', F.corrupted.required);
       if (!corrupted) return undefined;
       return {
         ...base, kind, corrupted,
-        target: choice(r, n, 'target', PATCH_TARGETS, 'resid_pre'),
-        metric: choice(r, n, 'metric', METRICS, 'logitDiff'),
-        direction: choice(r, n, 'direction', ['denoise', 'noise'] as const, 'denoise'),
+        target: choice(r, n, F, 'target'),
+        metric: choice(r, n, F, 'metric'),
+        direction: choice(r, n, F, 'direction'),
         layers: integers(r, n, 'layers', 'a layer'),
         positions: integers(r, n, 'positions', 'a position'),
       };
     }
-    case 'ablation':
+    case 'ablation': {
+      const F = ABLATION_FIELDS;
       return {
         ...base, kind,
-        unit: choice(r, n, 'unit', ['heads', 'neurons', 'layers'] as const, 'heads'),
-        method: choice(r, n, 'method', ['zero', 'mean', 'resample'] as const, 'zero'),
+        unit: choice(r, n, F, 'unit'),
+        method: choice(r, n, F, 'method'),
         reference: names(r, n, 'reference'),
-        metric: choice(r, n, 'metric', METRICS, 'logitDiff'),
+        metric: choice(r, n, F, 'metric'),
         layers: integers(r, n, 'layers', 'a layer'),
         neurons: integers(r, n, 'neurons', 'a neuron'),
         positions: integers(r, n, 'positions', 'a position'),
       };
+    }
     case 'attribution':
       return { ...base, kind };
     case 'detectors': {
+      const F = DETECTORS_FIELDS;
+      const options: readonly string[] = F.detectors.items.options;
       const detectors = (r.array(n, 'detectors') ?? []).flatMap((d): DetectorKind[] => {
-        if ((DETECTOR_KINDS as readonly unknown[]).includes(d.value)) return [d.value as DetectorKind];
-        r.error(d, `a detector is one of ${DETECTOR_KINDS.join(', ')}.`);
+        if (options.includes(d.value)) return [d.value as DetectorKind];
+        r.error(d, `a detector is one of ${options.join(', ')}.`);
         return [];
       });
       return {
         ...base, kind,
-        source: choice(r, n, 'source', ['prompt', 'random'] as const, 'random'),
-        detectors: detectors.length ? detectors : [...DETECTOR_KINDS],
-        length: number(r, n, 'length', 50, 1, 1e5),
-        rows: number(r, n, 'rows', 8, 1, 256),
-        seed: number(r, n, 'seed', 0, 0, 2 ** 31),
+        source: choice(r, n, F, 'source'),
+        // An empty or all-invalid list means the default, as an absent one does.
+        detectors: detectors.length ? detectors : [...F.detectors.default],
+        length: number(r, n, F, 'length'),
+        rows: number(r, n, F, 'rows'),
+        seed: number(r, n, F, 'seed'),
       };
     }
     case 'steering': {
-      const hook = r.string(n, 'hook', true);
+      const F = STEERING_FIELDS;
+      const hook = r.string(n, 'hook', F.hook.required);
       if (!hook) return undefined;
       const vecNode = findNodeAtLocation(n, ['vector']);
       let vector: Located<number[]> | undefined;
@@ -190,8 +222,9 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       }
       const positive = names(r, n, 'positive');
       const negative = names(r, n, 'negative');
-      if (!vector && (positive.length === 0 || negative.length === 0)) r.error(n, 'steering needs "vector", or "positive" and "negative" prompt names.');
-      return { ...base, kind, hook, coefficient: number(r, n, 'coefficient', 1, -1e6, 1e6), vector, positive, negative, generation: sampling(r, n) };
+      const given: Record<string, boolean> = { vector: !!vector && vector.value.length > 0, positive: positive.length > 0, negative: negative.length > 0 };
+      checkNeeds(r, n, kind, (k) => given[k] ?? false);
+      return { ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative, generation: sampling(r, n) };
     }
     case 'generation':
       return { ...base, kind, generation: sampling(r, n) };

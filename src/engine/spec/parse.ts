@@ -5,14 +5,13 @@
  */
 import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
 import { readCircuitAnalysis } from './circuit-kinds';
-import { ANALYSIS_KINDS, AnalysisKind, AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
+import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
+import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS } from './vocabulary';
 
 export interface ParsedSpec {
   spec: ExperimentSpec;
   problems: SpecProblem[];
 }
-
-const DEFAULT_TOP_K = 5;
 
 function rangeOf(n: Node): SourceRange {
   return { offset: n.offset, length: n.length };
@@ -70,7 +69,7 @@ class SpecReader {
       this.error(n, 'a prompt is a string or an object {"name", "text", "answer"?, "counterfactual"?}.');
       return undefined;
     }
-    const text = this.string(n, 'text', true);
+    const text = this.string(n, 'text', PROMPT_FIELDS.text.required);
     if (!text) return undefined;
     const name = this.string(n, 'name') ?? { value: `prompt${i}`, range: text.range };
     return { name, text, answer: this.string(n, 'answer'), counterfactual: this.string(n, 'counterfactual'), range: rangeOf(n) };
@@ -107,9 +106,11 @@ class SpecReader {
         return { ...base, kind, layers, focus };
       }
       case 'logitLens': {
+        const { minimum, maximum, default: fallback } = LOGIT_LENS_FIELDS.topK;
         const k = this.integer(findNodeAtLocation(n, ['topK']), '"topK"');
-        if (k && (k.value < 1 || k.value > 20)) this.error(k.range, '"topK" must be between 1 and 20.');
-        return { ...base, kind, target: this.string(n, 'target'), topK: k && k.value >= 1 && k.value <= 20 ? k.value : DEFAULT_TOP_K };
+        const ok = k && k.value >= minimum && k.value <= maximum;
+        if (k && !ok) this.error(k.range, `"topK" must be between ${minimum} and ${maximum}.`);
+        return { ...base, kind, target: this.string(n, 'target'), topK: ok ? k.value : fallback };
       }
       default:
         return readCircuitAnalysis(this, n, kind, base);
@@ -155,19 +156,16 @@ export function parseSpec(text: string): ParsedSpec {
   return { spec: { model: r.string(root, 'model'), prompts, analyses, cache }, problems: r.problems };
 }
 
-/** Every prompt name an analysis refers to. */
+const refersToPrompt = (f: Field) => (f.type === 'string' && f.refersTo === 'prompt') || (f.type === 'array' && f.items.type === 'string' && f.items.refersTo === 'prompt');
+
+/**
+ * Every prompt name an analysis refers to: the fields the vocabulary marks as prompt references, which
+ * the parsed analysis keeps under the same key (one name, or a list of names).
+ */
 function promptReferences(a: AnalysisSpec): Located<string>[] {
-  const refs = a.prompt ? [a.prompt] : [];
-  switch (a.kind) {
-    case 'patching':
-      return [...refs, a.corrupted];
-    case 'ablation':
-      return [...refs, ...a.reference];
-    case 'steering':
-      return [...refs, ...a.positive, ...a.negative];
-    default:
-      return refs;
-  }
+  const fields: Readonly<Record<string, Field>> = { ...COMMON_FIELDS, ...KINDS[a.kind].fields };
+  const parsed = a as unknown as Record<string, Located<string> | Located<string>[] | undefined>;
+  return Object.keys(fields).filter((k) => refersToPrompt(fields[k])).flatMap((k) => parsed[k] ?? []);
 }
 
 /** The prompt an analysis runs on: the one it names, else the first. */

@@ -3,7 +3,7 @@
  * the source range it came from, so diagnostics, CodeLenses and "Reveal in spec" point at exact text.
  */
 
-import { CIRCUIT_KINDS, CircuitAnalysis } from './circuit-kinds';
+import type { CircuitAnalysis } from './circuit-kinds';
 
 /** A character range [offset, offset + length) in the spec's text. */
 export interface SourceRange {
@@ -28,9 +28,9 @@ export interface PromptSpec {
   range: SourceRange;
 }
 
-/** The analysis kinds: the two views, then the circuit analyses (circuit-kinds.ts). */
-export const ANALYSIS_KINDS = ['attention', 'logitLens', ...CIRCUIT_KINDS] as const;
-export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
+/** The analysis kinds, declared in the vocabulary: the two views, then the circuit analyses. */
+export { ANALYSIS_KINDS } from './vocabulary';
+export type { AnalysisKind } from './vocabulary';
 
 interface AnalysisBase {
   /** Position in the `analyses` array. */

@@ -1,19 +1,27 @@
 /**
- * Semantic checks that a JSON schema cannot make because they depend on the model: layer and head in
- * range, hook names that exist (closest one suggested), answers that are one token, prompts that fit
- * the context. The caller supplies what it knows about the model; nothing here opens files.
+ * Semantic checks that a JSON schema cannot make because they depend on the model: layer, head and
+ * neuron in range, hook names that exist (closest one suggested), steering vectors of the hook's width,
+ * answers that are one token, prompts that fit the context. The caller supplies what it knows about the
+ * model; nothing here opens files.
  */
 import { closestHookName, selectHooks } from '../hooks';
 import type { HookPoint } from '../hooks';
 import { isEngineError } from '../errors';
+import { singleTokenProblem } from '../single-token';
 import type { ExperimentSpec, Located, SpecProblem } from './types';
 
+/**
+ * Everything about the model that validation reads, all required so that no check is silently skipped
+ * because a caller left a fact out; the one exception is the tokenizer, which a checkpoint may lack
+ * (or which may not be loaded in Restricted Mode). Hook shapes give the widths (d_model, ...) a
+ * steering vector must have.
+ */
 export interface ModelFacts {
   nLayers: number;
   nHeads: number;
   nCtx: number;
   /** MLP width, for neuron indices. */
-  dMlp?: number;
+  dMlp: number;
   hooks: readonly HookPoint[];
   /** Token count of a text (with BOS when `prependBos`), or null when the model has no tokenizer. */
   countTokens: ((text: string, prependBos: boolean) => number) | null;
@@ -24,12 +32,19 @@ function inRange(problems: SpecProblem[], v: Located<number> | undefined, max: n
 }
 
 function singleToken(problems: SpecProblem[], facts: ModelFacts, v: Located<string> | undefined, what: string): void {
-  if (!v || !facts.countTokens) return;
-  const n = facts.countTokens(v.value, false);
-  if (n !== 1) {
-    const hint = !v.value.startsWith(' ') && facts.countTokens(' ' + v.value, false) === 1 ? ` Did you mean ${JSON.stringify(' ' + v.value)} (with a leading space)?` : '';
-    problems.push({ severity: 'error', message: `${what} ${JSON.stringify(v.value)} is ${n} tokens for this model; it must be exactly one.${hint}`, range: v.range });
-  }
+  const count = facts.countTokens;
+  if (!v || !count) return;
+  const p = singleTokenProblem((t) => count(t, false), v, what);
+  if (p) problems.push(p);
+}
+
+/** Values per position of a hook (d_model for the residual stream), as steering adds them. */
+function perPositionWidth(h: HookPoint): number {
+  return h.shape.slice(2).reduce<number>((w, d) => w * (typeof d === 'number' ? d : 1), 1);
+}
+
+function unknownHook(problems: SpecProblem[], v: Located<string>, near: string | undefined): void {
+  problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(v.value)}.${near ? ` Closest: ${near}.` : ''}`, range: v.range, suggestion: near });
 }
 
 export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProblem[] {
@@ -55,14 +70,18 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
       case 'patching':
       case 'ablation':
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
-        if (a.kind === 'ablation' && facts.dMlp !== undefined) for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
+        if (a.kind === 'ablation') for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
         break;
-      case 'steering':
-        if (!facts.hooks.some((h) => h.name === a.hook.value)) {
-          const near = closestHookName(a.hook.value, facts.hooks);
-          problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(a.hook.value)}.${near ? ` Closest: ${near}.` : ''}`, range: a.hook.range, suggestion: near });
+      case 'steering': {
+        const hook = facts.hooks.find((h) => h.name === a.hook.value);
+        const width = hook && perPositionWidth(hook);
+        if (!hook) {
+          unknownHook(problems, a.hook, closestHookName(a.hook.value, facts.hooks));
+        } else if (a.vector && a.vector.value.length !== width) {
+          problems.push({ severity: 'error', message: `"vector" has ${a.vector.value.length} values; ${hook.name} has ${width} per position.`, range: a.vector.range });
         }
         break;
+      }
     }
   }
   for (const c of spec.cache) {
@@ -70,8 +89,7 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
       selectHooks(facts.hooks, c.value, 'cache');
     } catch (e) {
       if (!isEngineError(e)) throw e;
-      const near = closestHookName(c.value.replace(/[*?]/g, '0'), facts.hooks);
-      problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(c.value)}.${near ? ` Closest: ${near}.` : ''}`, range: c.range, suggestion: near });
+      unknownHook(problems, c, closestHookName(c.value.replace(/[*?]/g, '0'), facts.hooks));
     }
   }
   return problems;

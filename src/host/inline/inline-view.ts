@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { literalOffsets } from '../../engine/spec/string-map';
 import type { PromptSpec } from '../../engine/spec/types';
-import type { TokenInsight } from '../run/inline-data';
+import type { TokenInsight } from '../../protocol/runner';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
 
 export interface PromptInsights {

@@ -1,23 +1,42 @@
 /**
- * The analysis panels: one per (source, view), created or revealed on show, updated in place when the
- * same analysis runs again, revived after a window reload as a panel that says the run must be repeated.
+ * The analysis panels: one per (source, view), created or revealed when a run starts, reused when the
+ * same analysis runs again, revived after a window reload as a panel that offers to run again.
+ *
+ * A panel pulls (src/protocol/panels.ts): its webview asks `panel/data` once its script runs, and the
+ * host answers when the panel's run is done, with the slice it draws read from the worker's kept run,
+ * or with the run's error. So no message is pushed to a webview that is not listening, however many
+ * panels open at once. When a panel gets a new run, the host tells it `refresh` and it asks again.
  */
 import * as vscode from 'vscode';
-import { assertNever } from '../../protocol/assert';
+import { CircuitLensError } from '../../protocol/errors';
 import {
-  AttentionPayload, HostToWebview, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelPayload, PanelSource, PanelView, describeDropped, parsePanelState, parseWebviewMessage,
+  AttentionPayload, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelMethods, PanelPayload, PanelSource, PanelView, describeDropped, parsePanelState, parseWebviewMessage,
 } from '../../protocol/panels';
+import type { AnalysisOutput } from '../../protocol/analysis';
+import { RpcPeer } from '../../protocol/rpc';
+import type { AttentionSlice, LogitLensSlice } from '../../protocol/panels';
+import type { Slice, SliceResult } from '../../protocol/runner';
 import { panelHtml, webviewOptions } from './html';
 
-/** What a click in a panel asks the rest of the extension to do. */
+/** What a panel shows: a kept run in the worker and the slice of it the panel draws. */
+export interface PanelContent {
+  runId: number;
+  slice: Slice;
+  /** The model's display name. */
+  model: string;
+}
+
+/** What a click in a panel asks the rest of the extension to do, and how panels read kept runs. */
 export interface PanelHandler {
   revealToken(payload: AttentionPayload | LogitLensPayload, pos: number): void;
   revealSpec(source: PanelSource): void;
   rerun(source: PanelSource, view: PanelView): void;
-  /** Re-traces a palette prompt with the lens coloured by `text`. */
-  setTarget(source: PanelSource, text: string): void;
   /** Opens the attention panel on one head of the prompt a circuit analysis ran on. */
   openHead(source: PanelSource, layer: number, head: number): void;
+  /** Reads a slice of a kept run. */
+  slice(runId: number, slice: Slice): Promise<SliceResult>;
+  /** A panel stopped showing a run. */
+  release(runId: number): void;
 }
 
 const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens', analysis: 'circuitLens.analysis' };
@@ -36,67 +55,109 @@ function panelTitle(source: PanelSource, view: PanelView): string {
 const LOGGED_DROPS = 5;
 
 class AnalysisPanel {
-  private ready = false;
-  private pending: HostToWebview | undefined;
   private dropped = 0;
+  /** The webview has asked for data at least once: it listens, so `refresh` reaches it. */
+  private listening = false;
+  private content: Promise<PanelContent> = Promise.reject(new CircuitLensError({ code: 'STALE', message: 'Nothing has run in this panel yet.' }));
+  private payloadPromise: Promise<PanelPayload> | undefined;
+  /** The payload the panel shows (its last successful read). */
   payload: PanelPayload | undefined;
+  private readonly peer: RpcPeer<Record<never, never>, PanelMethods>;
 
   constructor(readonly panel: vscode.WebviewPanel, readonly view: PanelView, public source: PanelSource, private readonly handler: PanelHandler,
     private readonly log: vscode.LogOutputChannel, onDispose: () => void) {
-    panel.onDidDispose(onDispose);
-    panel.webview.onDidReceiveMessage((raw: unknown) => this.receive(raw));
+    this.content.catch(() => undefined);
+    this.peer = new RpcPeer<Record<never, never>, PanelMethods>((msg) => void panel.webview.postMessage(msg), {
+      'panel/data': async (p, ctx) => {
+        if (p.version !== PANEL_PROTOCOL_VERSION) throw new CircuitLensError({ code: 'BAD_INPUT', message: `This panel speaks protocol ${p.version}, the extension ${PANEL_PROTOCOL_VERSION}: reload the window.` });
+        this.listening = true;
+        ctx.event({ busy: 'Running…' }); // an acknowledgement: the webview stops re-asking
+        return this.read();
+      },
+      'panel/retarget': (p) => this.retarget(p.text),
+    }, { onNotify: (method, params) => this.notified(method, params) });
+    panel.onDidDispose(() => {
+      this.releaseContent();
+      onDispose();
+    });
+    panel.webview.onDidReceiveMessage((raw: unknown) => {
+      const msg = parseWebviewMessage(raw);
+      if (!msg) return this.drop(describeDropped(raw));
+      this.peer.receive(msg);
+    });
+  }
+
+  /** Shows a new run (or a failed one: `content` rejects); the webview asks for it again. */
+  setContent(content: Promise<PanelContent>): Promise<PanelPayload> {
+    this.releaseContent();
+    content.catch(() => undefined);
+    this.content = content;
+    this.payloadPromise = undefined;
+    const payload = this.read();
+    payload.catch(() => undefined);
+    if (this.listening) this.peer.notify('refresh', {});
+    return payload;
+  }
+
+  /** The payload of the current content, read once. */
+  private read(): Promise<PanelPayload> {
+    this.payloadPromise ??= this.content.then(async (c) => {
+      const payload = this.toPayload(c, await this.handler.slice(c.runId, c.slice));
+      this.payload = payload;
+      return payload;
+    });
+    return this.payloadPromise;
+  }
+
+  private toPayload(c: PanelContent, r: SliceResult): PanelPayload {
+    if (this.view === 'analysis') return { view: 'analysis', source: this.source, model: c.model, output: r as AnalysisOutput };
+    return { ...(r as AttentionSlice | LogitLensSlice), source: this.source };
+  }
+
+  private async retarget(text: string): Promise<LogitLensPayload> {
+    if (this.view !== 'logitLens') throw new CircuitLensError({ code: 'BAD_INPUT', message: 'only a logit-lens panel takes a target.' });
+    const c = await this.content;
+    const payload = this.toPayload(c, await this.handler.slice(c.runId, { kind: 'logitLens', target: text, topK: c.slice.kind === 'logitLens' ? c.slice.topK : undefined })) as LogitLensPayload;
+    this.payload = payload;
+    return payload;
+  }
+
+  private releaseContent(): void {
+    this.content.then((c) => this.handler.release(c.runId), () => undefined);
+  }
+
+  private notified(method: string, params: unknown): void {
+    switch (method) {
+      case 'revealToken': {
+        const pos = (params as { pos: number }).pos;
+        if (this.payload && this.payload.view !== 'analysis' && pos < this.payload.tokens.length) this.handler.revealToken(this.payload, pos);
+        else this.drop(`revealToken ${pos} outside the shown tokens`);
+        return;
+      }
+      case 'revealSpec':
+        return this.handler.revealSpec(this.source);
+      case 'rerun':
+        return this.handler.rerun(this.source, this.view);
+      case 'openHead': {
+        const { layer, head } = params as { layer: number; head: number };
+        if (this.view === 'analysis') this.handler.openHead(this.source, layer, head);
+        else this.drop('openHead outside a circuit panel');
+        return;
+      }
+      default:
+        this.drop(`unknown notification ${method}`);
+    }
   }
 
   private drop(why: string): void {
     this.dropped++;
     if (this.dropped <= LOGGED_DROPS || this.dropped % 100 === 0) this.log.warn(`${panelTitle(this.source, this.view)}: dropped a webview message (${why}); ${this.dropped} so far.`);
   }
-
-  post(msg: HostToWebview): void {
-    if (msg.type === 'show') this.payload = msg.payload;
-    if (this.ready) void this.panel.webview.postMessage(msg);
-    else this.pending = msg;
-  }
-
-  private receive(raw: unknown): void {
-    const msg = parseWebviewMessage(raw);
-    if (!msg) return this.drop(describeDropped(raw));
-    switch (msg.type) {
-      case 'ready':
-        if (msg.version !== PANEL_PROTOCOL_VERSION) return this.drop(`protocol version ${msg.version}, expected ${PANEL_PROTOCOL_VERSION}`);
-        this.ready = true;
-        if (this.pending) void this.panel.webview.postMessage(this.pending);
-        this.pending = undefined;
-        return;
-      case 'revealToken':
-        if (this.payload && this.payload.view !== 'analysis' && msg.pos < this.payload.tokens.length) this.handler.revealToken(this.payload, msg.pos);
-        else this.drop(`revealToken ${msg.pos} outside the shown tokens`);
-        return;
-      case 'revealSpec':
-        this.handler.revealSpec(this.source);
-        return;
-      case 'rerun':
-        this.handler.rerun(this.source, this.view);
-        return;
-      case 'setTarget':
-        this.handler.setTarget(this.source, msg.text);
-        return;
-      case 'openHead':
-        if (this.payload?.view === 'analysis') this.handler.openHead(this.source, msg.layer, msg.head);
-        else this.drop('openHead outside a circuit panel');
-        return;
-      default:
-        assertNever(msg, 'webview message');
-    }
-  }
 }
 
 export class PanelManager implements vscode.Disposable {
   private readonly panels = new Map<string, AnalysisPanel>();
-  private readonly closed = new vscode.EventEmitter<string>();
-  /** A panel closed (by its key): what it held can be released. */
-  readonly onDidClosePanel = this.closed.event;
-  private readonly disposables: vscode.Disposable[] = [this.closed];
+  private readonly disposables: vscode.Disposable[] = [];
   /** The column panels open in, while any is open. */
   private column: vscode.ViewColumn | undefined;
 
@@ -108,34 +169,30 @@ export class PanelManager implements vscode.Disposable {
     }
   }
 
-  /** Shows a payload: in its existing panel when that analysis is open, else in a new one. Returns the panel's key. */
-  show(payload: PanelPayload, preserveFocus = false): string {
-    const key = panelKey(payload.source, payload.view);
+  /**
+   * Opens (or reveals) the panel of `source` and `view` and shows `content` in it once that resolves;
+   * resolves with the payload the panel draws (or rejects with the run's error).
+   */
+  show(source: PanelSource, view: PanelView, content: Promise<PanelContent>, preserveFocus = false): Promise<PanelPayload> {
+    const key = panelKey(source, view);
     let p = this.panels.get(key);
     if (!p) {
       // New panels join the open ones as tabs, else open right of the active editor; never over it.
       const editorColumn = vscode.window.activeTextEditor?.viewColumn;
       const column = this.column !== undefined && this.column !== editorColumn ? this.column
         : editorColumn !== undefined ? editorColumn + 1 : vscode.ViewColumn.One;
-      const panel = vscode.window.createWebviewPanel(VIEW_TYPES[payload.view], panelTitle(payload.source, payload.view),
-        { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
+      const panel = vscode.window.createWebviewPanel(VIEW_TYPES[view], panelTitle(source, view), { viewColumn: column, preserveFocus }, webviewOptions(this.extensionUri));
       this.column = panel.viewColumn ?? column;
-      p = this.adopt(panel, payload.view, payload.source);
+      p = this.adopt(panel, view, source);
     } else {
       p.panel.reveal(undefined, preserveFocus);
     }
-    p.source = payload.source;
-    p.panel.title = panelTitle(payload.source, payload.view);
-    p.post({ type: 'show', payload });
-    return key;
+    p.source = source;
+    p.panel.title = panelTitle(source, view);
+    return p.setContent(content);
   }
 
-  /** Tells the open panel of an analysis that a run is under way. */
-  busy(source: PanelSource, view: PanelView, message: string): void {
-    this.panels.get(panelKey(source, view))?.post({ type: 'busy', message });
-  }
-
-  /** Payloads of the open panels (for the integration tests and the inline views). */
+  /** Payloads of the open panels (for the integration tests). */
   payloads(): PanelPayload[] {
     return [...this.panels.values()].flatMap((p) => (p.payload ? [p.payload] : []));
   }
@@ -143,14 +200,12 @@ export class PanelManager implements vscode.Disposable {
   private adopt(panel: vscode.WebviewPanel, view: PanelView, source: PanelSource): AnalysisPanel {
     const key = panelKey(source, view);
     panel.webview.options = webviewOptions(this.extensionUri);
-    panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
     const p = new AnalysisPanel(panel, view, source, this.handler, this.log, () => {
-      if (this.panels.get(key) === p) {
-        this.panels.delete(key);
-        this.closed.fire(key);
-      }
+      if (this.panels.get(key) === p) this.panels.delete(key);
       if (this.panels.size === 0) this.column = undefined;
     });
+    // The listener is in place before the page can send anything.
+    panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
     panel.onDidChangeViewState((e) => {
       if (e.webviewPanel.viewColumn !== undefined) this.column = e.webviewPanel.viewColumn;
     });
@@ -164,7 +219,8 @@ export class PanelManager implements vscode.Disposable {
       panel.dispose();
       return;
     }
-    this.adopt(panel, view, state.source).post({ type: 'stale', message: 'This panel was restored after a reload; activations are not kept across reloads, so the run must be repeated.' });
+    const stale = new CircuitLensError({ code: 'STALE', message: 'This panel was restored after a reload; activations are not kept across reloads, so the run must be repeated.' });
+    void this.adopt(panel, view, state.source).setContent(Promise.reject(stale)).catch(() => undefined);
   }
 
   dispose(): void {
@@ -173,3 +229,4 @@ export class PanelManager implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
   }
 }
+

@@ -1,12 +1,13 @@
 /**
- * What an analysis needs from the engine: the checkpoint and a trace function. The worker-backed Engine
- * (src/worker/engine.ts) implements it; analyses in src/engine/analysis/ depend only on this.
+ * What an analysis needs from a loaded model: the checkpoint, prompt tokenization and a trace function.
+ * The worker's LoadedModel (src/worker/loaded-model.ts) implements it; analyses in src/engine/analysis/
+ * depend only on this.
  */
 import type { ActivationCache } from './cache';
 import type { HookPoint } from './hooks';
 import type { Checkpoint } from './model';
 import type { Token } from './tokenizer';
-import type { Intervention } from '../protocol/engine';
+import type { Intervention } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 
 export interface TraceOptions {
@@ -21,12 +22,6 @@ export interface TraceOptions {
    * tokens' embeddings: earlier layers are not run and their hooks cannot be cached.
    */
   startAt?: { layer: number; resid: TensorData };
-  /**
-   * The intervention and startAt arrays were built for this run only: hand their buffers to the worker
-   * instead of copying them (they are unusable here afterwards). Saves the calling thread a copy of
-   * tens of MB per run in sweeps.
-   */
-  handOver?: boolean;
   signal?: AbortSignal;
 }
 
@@ -39,7 +34,9 @@ export interface Trace {
   runMs: number;
 }
 
-export interface Runner {
+export interface Tracer {
   readonly ckpt: Checkpoint;
+  /** A prompt's tokens (BOS first), checked against the context and the prompt-length limit. */
+  tokenize(text: string): Token[];
   trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
 }

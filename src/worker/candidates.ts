@@ -1,20 +1,12 @@
 /**
  * Models a user can pick, found without loading any: bundled models, checkpoint folders (config.json +
- * model.safetensors) under the given roots, and Hugging Face cache entries. Plain Node, no `vscode`.
+ * model.safetensors) under the given roots, and Hugging Face cache entries. Runs in the worker: walking folders can take a while.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { defaultHubCacheDirs } from '../../engine/checkpoint';
+import { defaultHubCacheDirs } from '../engine/checkpoint';
 
-export type CandidateKind = 'bundled' | 'workspace' | 'setting' | 'hub';
-
-export interface ModelCandidate {
-  kind: CandidateKind;
-  /** What Engine.open takes: a bundled name, an absolute folder or ORG/NAME. */
-  spec: string;
-  label: string;
-  detail: string;
-}
+import type { CandidateKind, ModelCandidate } from '../protocol/runner';
 
 function isDir(p: string): boolean {
   try {
@@ -31,7 +23,7 @@ export function isCheckpointDir(dir: string): boolean {
 export function bundledModels(bundledDir: string): ModelCandidate[] {
   if (!isDir(bundledDir)) return [];
   return fs.readdirSync(bundledDir).sort().filter((d) => isCheckpointDir(path.join(bundledDir, d)))
-    .map((d) => ({ kind: 'bundled', spec: d, label: d, detail: 'bundled with Circuit Lens' }));
+    .map((d) => ({ kind: 'bundled', ref: d, label: d, detail: 'bundled with Circuit Lens' }));
 }
 
 const SKIP = new Set(['node_modules', '.git', '.e2e', 'dist', 'out', '.venv', '__pycache__']);
@@ -42,7 +34,7 @@ export function findCheckpoints(root: string, kind: CandidateKind, depth = 3, li
   const walk = (dir: string, d: number) => {
     if (found.length >= limit) return;
     if (isCheckpointDir(dir)) {
-      found.push({ kind, spec: dir, label: path.basename(dir), detail: dir });
+      found.push({ kind, ref: dir, label: path.basename(dir), detail: dir });
       return;
     }
     if (d === 0) return;
@@ -65,13 +57,13 @@ export function hubCacheModels(cacheDirs: readonly string[] = defaultHubCacheDir
     if (!isDir(cache)) continue;
     for (const e of fs.readdirSync(cache)) {
       const m = /^models--([^-].*?)--(.+)$/.exec(e);
-      if (m && isDir(path.join(cache, e, 'snapshots'))) out.push({ kind: 'hub', spec: `${m[1]}/${m[2]}`, label: `${m[1]}/${m[2]}`, detail: `Hugging Face cache: ${path.join(cache, e)}` });
+      if (m && isDir(path.join(cache, e, 'snapshots'))) out.push({ kind: 'hub', ref: `${m[1]}/${m[2]}`, label: `${m[1]}/${m[2]}`, detail: `Hugging Face cache: ${path.join(cache, e)}` });
     }
   }
   return out;
 }
 
-/** Every candidate, deduplicated by spec, bundled models first. */
+/** Every candidate, deduplicated by reference, bundled models first. */
 export function allCandidates(opts: { bundledDir: string; workspaceRoots: readonly string[]; searchPaths: readonly string[]; hubCacheDirs?: readonly string[] }): ModelCandidate[] {
   const list = [
     ...bundledModels(opts.bundledDir),
@@ -80,5 +72,5 @@ export function allCandidates(opts: { bundledDir: string; workspaceRoots: readon
     ...hubCacheModels(opts.hubCacheDirs),
   ];
   const seen = new Set<string>();
-  return list.filter((c) => !seen.has(c.spec) && !!seen.add(c.spec));
+  return list.filter((c) => !seen.has(c.ref) && !!seen.add(c.ref));
 }

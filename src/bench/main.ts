@@ -10,14 +10,14 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { tokensFromIds } from '../engine/model';
 import { GraphBuilder } from '../engine/graph/builder';
-import { Engine } from '../worker/engine';
-import { parse } from './args';
-import { writeFileAtomic } from './atomic';
-import { measureResponsiveness } from './bench/responsiveness';
-import { benchPatching } from './bench/patching';
-import { benchLlama } from './bench/llama';
-import { medianMs } from './bench/timing';
-import { benchSetup, randomModel } from './bench/setup';
+import { openBenchModel } from './open-model';
+import { parse } from '../cli/args';
+import { writeFileAtomic } from '../cli/atomic';
+import { measureResponsiveness } from './responsiveness';
+import { benchPatching } from './patching';
+import { benchLlama } from './llama';
+import { medianMs } from './timing';
+import { benchSetup, randomModel } from './setup';
 
 const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
 const ROOT = path.join(__dirname, '..');
@@ -53,16 +53,16 @@ export async function benchCommand(argv: string[]): Promise<void> {
   }
 
   // Load time, both ways: prepacked weights (faster runs) and weights used in place (faster load, less RAM).
-  const loadInPlace = await Engine.open(modelDir, { session: { threads, prepack: false } });
-  const loadInPlaceMs = loadInPlace.loadInfo.loadMs;
+  const loadInPlace = await openBenchModel(modelDir, { threads, prepack: false });
+  const loadInPlaceMs = loadInPlace.loadMs;
   await loadInPlace.dispose();
-  const engine = await Engine.open(modelDir, { session: { threads, prepack: true } });
+  const engine = await openBenchModel(modelDir, { threads, prepack: true });
   const ids = Array.from({ length: pos }, (_, i) => (i * 7919) % SHAPE.vocab);
   const batch = [tokensFromIds(engine.ckpt, ids)];
   const logitsMs = await medianMs(repeats, () => engine.trace(batch));
   const allHooks = engine.ckpt.hooks.filter((h) => !h.needsAttnResult);
   const fullMs = await medianMs(repeats, () => engine.trace(batch, { hooks: allHooks }));
-  const loadPrepackMs = engine.loadInfo.loadMs;
+  const loadPrepackMs = engine.loadMs;
   await engine.dispose();
   const enginePeakMb = process.resourceUsage().maxRSS / 1024;
   const ortGflops = await ortGemmGflops(threads);
@@ -102,4 +102,12 @@ export async function benchCommand(argv: string[]): Promise<void> {
     writeFileAtomic(values.json, JSON.stringify({ machine, cases, load, memory }, null, 1) + '\n');
     console.log(`wrote ${values.json}`);
   }
+}
+
+// `npm run bench` runs this bundle directly; `circuit-lens bench` loads it (dist/bench.js).
+if (require.main === module) {
+  benchCommand(process.argv.slice(2)).catch((e: unknown) => {
+    console.error(`circuit-lens bench: ${(e as Error)?.message ?? e}`);
+    process.exitCode = 1;
+  });
 }

@@ -4,9 +4,9 @@
  * patching with hooks, and the engine's achieved fraction of the machine's fp32 GEMM throughput.
  */
 import { execFileSync } from 'node:child_process';
-import { activationPatching } from '../../engine/analysis/patching';
-import { tokensFromIds } from '../../engine/model';
-import { Engine } from '../../worker/engine';
+import { activationPatching } from '../engine/analysis/patching';
+import { tokensFromIds } from '../engine/model';
+import { openBenchModel } from './open-model';
 
 export interface PatchingBench {
   name: string;
@@ -18,7 +18,7 @@ export interface PatchingBench {
 }
 
 export async function benchPatching(modelDir: string, threads: number, pos: number, python: string, reference: string, env: NodeJS.ProcessEnv, gemmGflops: number): Promise<PatchingBench> {
-  const engine = await Engine.open(modelDir, { session: { threads, prepack: true } });
+  const engine = await openBenchModel(modelDir, { threads, prepack: true });
   let engineMs: number;
   const { nLayers: L, dModel: d, dMlp: m, dVocab: V } = engine.ckpt.config;
   try {

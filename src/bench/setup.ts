@@ -6,8 +6,8 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fail } from '../../engine/errors';
-import { intArg } from '../args';
+import { fail } from '../engine/errors';
+import { intArg } from '../cli/args';
 
 export interface BenchSetup {
   threads: number;

@@ -7,10 +7,10 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { tokensFromIds } from '../../engine/model';
-import { Engine } from '../../worker/engine';
-import { parse } from '../args';
-import { writeFileAtomic } from '../atomic';
+import { tokensFromIds } from '../engine/model';
+import { openBenchModel } from './open-model';
+import { parse } from '../cli/args';
+import { writeFileAtomic } from '../cli/atomic';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
@@ -32,7 +32,7 @@ export async function benchLlama(argv: string[]): Promise<void> {
   // Memory first, in a process that has held nothing else: weights used in place (the default) plus one
   // full-cache trace, measured before any other trace leaves garbage behind.
   const baseMb = rssMb();
-  const inPlace = await Engine.open(modelDir, { session: { threads, prepack: false } });
+  const inPlace = await openBenchModel(modelDir, { threads, prepack: false });
   const batch = [tokensFromIds(inPlace.ckpt, ids)];
   const allHooks = inPlace.ckpt.hooks.filter((h) => !h.needsAttnResult);
   const t0 = performance.now();
@@ -40,13 +40,13 @@ export async function benchLlama(argv: string[]): Promise<void> {
   const inPlaceFullMs = performance.now() - t0;
   const peakInPlaceMb = rssMb();
   const cacheMb = cached.cache.byteSize() / 2 ** 20;
-  const loadInPlaceMs = inPlace.loadInfo.loadMs;
+  const loadInPlaceMs = inPlace.loadMs;
   await inPlace.dispose();
 
-  const engine = await Engine.open(modelDir, { session: { threads, prepack: true } });
+  const engine = await openBenchModel(modelDir, { threads, prepack: true });
   const fullMs = await medianMs(repeats, () => engine.trace(batch, { hooks: allHooks }));
   const logitsMs = await medianMs(repeats, () => engine.trace(batch));
-  const loadPrepackMs = engine.loadInfo.loadMs;
+  const loadPrepackMs = engine.loadMs;
   const params = engine.ckpt.weights.files.reduce((n, f) => n + [...f.tensors.values()].reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0), 0);
   await engine.dispose();
   const peakMb = rssMb();

@@ -1,0 +1,307 @@
+/**
+ * The vocabulary of an experiment spec, declared once as plain data: every analysis kind, each field's
+ * JSON type, options, default, bounds and the description a user sees in completion and hovers.
+ *
+ * Three things are built from it, so they cannot drift apart: the parser (parse.ts, circuit-kinds.ts
+ * read options, defaults and bounds from here), the JSON schema in media/ (schema.ts, written by
+ * tools/gen-schema.mjs), and the TypeScript types of the option values (PatchTarget, MetricName, ...).
+ * This module imports nothing, so the analyses, the host and the schema generator can all read it.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Field declarations
+
+interface FieldDoc {
+  /** Shown in completion and hovers (the schema's "description"). */
+  description?: string;
+  /** A spec without it is an error. */
+  required?: boolean;
+}
+
+export interface StringField extends FieldDoc {
+  type: 'string';
+  /** The value names one of the spec's prompts; the parser checks that such a prompt exists. */
+  refersTo?: 'prompt';
+  examples?: readonly string[];
+}
+
+export interface EnumField extends FieldDoc {
+  type: 'enum';
+  options: readonly string[];
+  /** What the parser yields when the field is absent (or invalid). */
+  default?: string;
+  /** One description per option, in the order of `options` (VS Code shows them in completion). */
+  optionDescriptions?: readonly string[];
+}
+
+export interface NumberField extends FieldDoc {
+  type: 'integer' | 'number';
+  minimum?: number;
+  maximum?: number;
+  /** What the parser yields when the field is absent (or out of bounds); none: the field stays undefined. */
+  default?: number;
+}
+
+export interface ArrayField extends FieldDoc {
+  type: 'array';
+  items: ItemField;
+  minItems?: number;
+  /** What the parser yields when the field is absent; none: the field stays undefined. */
+  default?: readonly (string | number)[];
+}
+
+export interface ObjectField extends FieldDoc {
+  type: 'object';
+  fields: Fields;
+}
+
+/** A value that is one of several shapes (a prompt: a string, or an object). */
+export interface OneOfField extends FieldDoc {
+  type: 'oneOf';
+  alternatives: readonly (StringField | EnumField | NumberField | ObjectField)[];
+}
+
+/** The `analyses` list: its items are the analysis kinds below. */
+export interface AnalysesField extends FieldDoc {
+  type: 'analyses';
+}
+
+/** What an array may hold. */
+export type ItemField = StringField | EnumField | NumberField | ObjectField | OneOfField;
+export type Field = StringField | EnumField | NumberField | ArrayField | ObjectField | OneOfField | AnalysesField;
+export type Fields = Readonly<Record<string, Field>>;
+
+export interface KindDecl {
+  /** One line on what the kind computes (completion of "kind", the kind list in messages). */
+  summary: string;
+  /** The kind's own fields, besides the common ones (kind, name, prompt). */
+  fields: Fields;
+  /**
+   * Alternatives of which at least one must be given in full (a listed array non-empty): steering needs
+   * a vector, or positive and negative prompts.
+   */
+  needsOneOf?: readonly (readonly string[])[];
+}
+
+/** The option type of an enum declaration: OptionOf<typeof PATCHING.target> is PatchTarget. */
+export type OptionOf<F> = F extends { readonly options: readonly (infer T)[] } ? T : never;
+
+// ---------------------------------------------------------------------------------------------------
+// Option lists (exported: the analyses implement exactly these)
+
+export const VIEW_KINDS = ['attention', 'logitLens'] as const;
+export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation'] as const;
+/** The analysis kinds: the two views, then the circuit analyses. */
+export const ANALYSIS_KINDS = [...VIEW_KINDS, ...CIRCUIT_KINDS] as const;
+export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
+export type CircuitKind = (typeof CIRCUIT_KINDS)[number];
+
+export const PATCH_TARGETS = ['resid_pre', 'attn_out', 'mlp_out', 'heads', 'heads_pos'] as const;
+export type PatchTarget = (typeof PATCH_TARGETS)[number];
+export const PATCH_DIRECTIONS = ['denoise', 'noise'] as const;
+export type PatchDirection = (typeof PATCH_DIRECTIONS)[number];
+export const METRICS = ['logitDiff', 'answerProb', 'loss'] as const;
+export type MetricName = (typeof METRICS)[number];
+export const ABLATION_UNITS = ['heads', 'neurons', 'layers'] as const;
+export type AblationUnit = (typeof ABLATION_UNITS)[number];
+export const ABLATION_METHODS = ['zero', 'mean', 'resample'] as const;
+export type AblationMethod = (typeof ABLATION_METHODS)[number];
+export const DETECTOR_SOURCES = ['prompt', 'random'] as const;
+export type DetectorSource = (typeof DETECTOR_SOURCES)[number];
+export const DETECTOR_KINDS = ['previous-token', 'duplicate-token', 'induction'] as const;
+export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+
+// ---------------------------------------------------------------------------------------------------
+// Fields shared by several kinds
+
+const SEED_MAX = 2 ** 31;
+
+/** A list of layer, head, neuron or position indices. */
+const indexList = (description: string) => ({ type: 'array', items: { type: 'integer', minimum: 0 }, description }) as const;
+
+const METRIC = {
+  type: 'enum',
+  options: METRICS,
+  default: 'logitDiff',
+  description: 'logitDiff: logit(answer) - logit(counterfactual) at the last position; answerProb; loss: mean next-token loss over the prompt.',
+} as const;
+
+/** Continuation settings of steering and generation; the parser gathers them into `generation`. */
+export const SAMPLING_FIELDS = {
+  maxNewTokens: { type: 'integer', minimum: 0, maximum: 1000, default: 20, description: 'How many tokens to generate.' },
+  temperature: { type: 'number', minimum: 0, maximum: 100, default: 0, description: '0 = greedy.' },
+  topK: { type: 'integer', minimum: 1, maximum: 1e6, description: 'Sample among the k most likely tokens only (default: all).' },
+  seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Seed of the sampling.' },
+} as const satisfies Fields;
+
+// ---------------------------------------------------------------------------------------------------
+// The kinds
+
+export const ATTENTION_FIELDS = {
+  layers: indexList('Layers shown as small multiples (default: all).'),
+  focus: {
+    type: 'object',
+    description: 'The head shown large first.',
+    fields: {
+      layer: { type: 'integer', minimum: 0, required: true, description: 'Its layer.' },
+      head: { type: 'integer', minimum: 0, required: true, description: 'Its head.' },
+    },
+  },
+} as const satisfies Fields;
+
+export const LOGIT_LENS_FIELDS = {
+  target: { type: 'string', description: "Colour by this token's probability or rank (one token; default: the prompt's answer)." },
+  topK: { type: 'integer', minimum: 1, maximum: 20, default: 5, description: "Tokens listed in each cell's hover." },
+} as const satisfies Fields;
+
+export const PATCHING_FIELDS = {
+  corrupted: { type: 'string', required: true, refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  target: {
+    type: 'enum',
+    options: PATCH_TARGETS,
+    default: 'resid_pre',
+    description: "What to patch: residual stream, attention or MLP output (layer x position), heads' hook_z (layer x head), or heads by position.",
+  },
+  metric: METRIC,
+  direction: { type: 'enum', options: PATCH_DIRECTIONS, default: 'denoise', description: 'denoise: clean into corrupted (default); noise: corrupted into clean.' },
+  layers: indexList('Layers to patch (default: all).'),
+  positions: indexList('Token positions to patch (default: all).'),
+} as const satisfies Fields;
+
+export const ABLATION_FIELDS = {
+  unit: {
+    type: 'enum',
+    options: ABLATION_UNITS,
+    default: 'heads',
+    description: 'What to ablate: heads (attn.hook_z), MLP neurons (mlp.hook_post) or whole layers (attention and MLP outputs).',
+  },
+  method: {
+    type: 'enum',
+    options: ABLATION_METHODS,
+    default: 'zero',
+    description: "zero; mean: the per-position mean over the reference prompts; resample: each reference prompt's values, the results averaged.",
+  },
+  reference: {
+    type: 'array',
+    items: { type: 'string', refersTo: 'prompt' },
+    default: [],
+    description: 'Prompt names (same token length) for the mean or the resampled values.',
+  },
+  metric: METRIC,
+  layers: indexList('Layers to ablate in (default: all).'),
+  neurons: indexList('With unit neurons: the neurons to ablate in each layer (default: all).'),
+  positions: indexList('Token positions to ablate at (default: all).'),
+} as const satisfies Fields;
+
+export const DETECTORS_FIELDS = {
+  source: {
+    type: 'enum',
+    options: DETECTOR_SOURCES,
+    default: 'random',
+    description: 'Score on the prompt, or on generated BOS + random tokens repeated once.',
+  },
+  detectors: {
+    type: 'array',
+    items: { type: 'enum', options: DETECTOR_KINDS },
+    default: DETECTOR_KINDS,
+    description: 'The scores to compute (default: all).',
+  },
+  length: { type: 'integer', minimum: 1, maximum: 1e5, default: 50, description: 'Random source: random tokens per sequence before the repeat (2 x length + 1 must fit the context).' },
+  rows: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Random source: how many sequences.' },
+  seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Random source: seed of the random tokens.' },
+} as const satisfies Fields;
+
+export const STEERING_FIELDS = {
+  hook: { type: 'string', required: true, description: 'Hook point to add the vector at, e.g. blocks.0.hook_resid_post.' },
+  coefficient: { type: 'number', minimum: -1e6, maximum: 1e6, default: 1, description: 'The vector is multiplied by this before it is added.' },
+  vector: {
+    type: 'array',
+    items: { type: 'number' },
+    description: "The vector, one value per element of the hook's activation at one position (d_model for the residual stream).",
+  },
+  positive: {
+    type: 'array',
+    items: { type: 'string', refersTo: 'prompt' },
+    default: [],
+    description: 'Without a vector: prompt names whose mean activation at the hook, minus that of the negative prompts, is the vector.',
+  },
+  negative: {
+    type: 'array',
+    items: { type: 'string', refersTo: 'prompt' },
+    default: [],
+    description: "Without a vector: prompt names whose mean activation is subtracted from the positive prompts'.",
+  },
+  ...SAMPLING_FIELDS,
+} as const satisfies Fields;
+
+export const GENERATION_FIELDS = SAMPLING_FIELDS;
+
+export const KINDS = {
+  attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
+  logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
+  patching: { summary: 'activation patching between the clean prompt and a corrupted one (0 = corrupted, 1 = clean)', fields: PATCHING_FIELDS },
+  ablation: { summary: 'change of the metric when heads, neurons or layers are ablated', fields: ABLATION_FIELDS },
+  attribution: { summary: 'direct logit attribution of the embeddings, each layer and each head', fields: {} },
+  detectors: { summary: 'previous-token, duplicate-token and induction scores of every head', fields: DETECTORS_FIELDS },
+  steering: {
+    summary: 'adds coefficient x a vector at a hook point: logit changes and a continuation with and without',
+    fields: STEERING_FIELDS,
+    needsOneOf: [['vector'], ['positive', 'negative']],
+  },
+  generation: { summary: 'a greedy or sampled continuation of the prompt', fields: GENERATION_FIELDS },
+} as const satisfies Record<AnalysisKind, KindDecl>;
+
+/** Fields every analysis has, whatever its kind. */
+export const COMMON_FIELDS = {
+  kind: {
+    type: 'enum',
+    options: ANALYSIS_KINDS,
+    required: true,
+    optionDescriptions: ANALYSIS_KINDS.map((k) => KINDS[k].summary),
+    description: `${ANALYSIS_KINDS.map((k) => `${k}: ${KINDS[k].summary}`).join('; ')}. Each kind has a commented example in examples/.`,
+  },
+  name: { type: 'string', description: 'A title for the panel.' },
+  prompt: { type: 'string', refersTo: 'prompt', description: 'The name of the prompt to run on (default: the first).' },
+} as const satisfies Fields;
+
+// ---------------------------------------------------------------------------------------------------
+// The spec itself
+
+export const PROMPT_FIELDS = {
+  name: { type: 'string', description: 'How analyses refer to this prompt.' },
+  text: { type: 'string', required: true, description: 'The prompt text; BOS is prepended.' },
+  answer: { type: 'string', description: 'The expected next token, exactly one token (mind the leading space: " Mary").' },
+  counterfactual: { type: 'string', description: 'A contrasting next token, exactly one token.' },
+} as const satisfies Fields;
+
+export const SPEC_TITLE = 'Circuit Lens experiment';
+export const SPEC_DESCRIPTION = 'A Circuit Lens experiment: a model, prompts and the analyses to run on them.';
+
+export const SPEC_FIELDS = {
+  $schema: { type: 'string', description: 'The JSON schema of this file (optional: Circuit Lens associates it with *.circuit.json).' },
+  model: {
+    type: 'string',
+    description: 'The model: a bundled name ("demo", "planted-induction"), a checkpoint folder (config.json + model.safetensors; relative paths start at this file\'s folder), or ORG/NAME of a Hugging Face cache entry.',
+    examples: ['demo', 'planted-induction', './checkpoints/my-gpt2', 'openai-community/gpt2'],
+  },
+  prompts: {
+    type: 'array',
+    required: true,
+    minItems: 1,
+    description: 'The prompts to trace. A string, or an object with a name, the text and optional answer tokens.',
+    items: {
+      type: 'oneOf',
+      alternatives: [
+        { type: 'string', description: 'Prompt text (named prompt0, prompt1, ... by position).' },
+        { type: 'object', fields: PROMPT_FIELDS },
+      ],
+    },
+  },
+  cache: {
+    type: 'array',
+    items: { type: 'string' },
+    default: [],
+    description: 'Extra hook points to cache with each run (TransformerLens names or globs such as blocks.*.hook_resid_mid).',
+  },
+  analyses: { type: 'analyses', description: 'What to show. Each analysis gets a Run CodeLens and its own panel.' },
+} as const satisfies Fields;

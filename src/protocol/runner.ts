@@ -1,0 +1,231 @@
+/**
+ * What the editor and the CLI ask of the runner in the worker thread. Requests name models, prompts,
+ * analyses and slices of kept runs; graph variants, ONNX output names and tensors of whole runs are
+ * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
+ */
+import type { AnalysisOutput } from './analysis';
+import type { AttentionSlice, LogitLensSlice, PanelToken } from './panels';
+import type { TensorData } from './tensor';
+
+export type Backend = 'cpu' | 'cuda';
+export type BackendPreference = Backend | 'auto';
+
+/** A model as the user named it: a bundled name, a folder, `models--ORG--NAME` or ORG/NAME. */
+export interface ModelRef {
+  ref: string;
+  /** Folder a relative path is taken from (the spec's folder, or the CLI's working directory). */
+  baseDir?: string;
+}
+
+/** A limit the user set, with the name they set it by (a setting in the editor, a flag in the CLI). */
+export interface Limit {
+  value: number;
+  name: string;
+}
+
+export interface RunnerConfig {
+  /** The bundled models' folder (media/models), for names such as `demo`. */
+  bundledModelsDir: string;
+  /** False in Restricted Mode: only the bundled models' tokenizers are loaded, and nothing runs. */
+  trusted: boolean;
+  backend: BackendPreference;
+  /** Intra-op threads; default: cores minus one, at least one. */
+  threads?: number;
+  /** Bytes of activations and logits one run may hold. */
+  cacheBytes?: Limit;
+  /** Tokens (BOS included) a prompt may have. */
+  promptTokens?: Limit;
+  /** Bytes all kept runs may hold together; the oldest go first. */
+  keptBytes: number;
+}
+
+export type DimInfo = number | 'batch' | 'pos';
+
+export interface HookInfo {
+  name: string;
+  /** TransformerLens shape, batch first. */
+  shape: DimInfo[];
+  /** Computed only when asked for (per-head results). */
+  needsAttnResult?: boolean;
+}
+
+/** Everything the editor and the CLI know of a model: read from its small files, no session needed. */
+export interface ModelFacts {
+  /** What the user named, resolved: the checkpoint folder. */
+  dir: string;
+  name: string;
+  modelType: string;
+  family: string;
+  nLayers: number;
+  dModel: number;
+  nHeads: number;
+  nKvHeads: number;
+  dHead: number;
+  dMlp: number;
+  dVocab: number;
+  nCtx: number;
+  tiedUnembedding: boolean;
+  /** False when the checkpoint has no tokenizer files, or its tokenizer may not load (Restricted Mode). */
+  hasTokenizer: boolean;
+  hooks: HookInfo[];
+}
+
+export interface LoadedModel extends ModelFacts {
+  backend: Backend;
+  /** Why the preferred backend was not used, when it was not. */
+  backendNote?: string;
+  /** Wall time from reading the headers to a ready session. */
+  loadMs: number;
+}
+
+export interface Token extends PanelToken {
+  id: number;
+}
+
+export type PromptInput = { text: string; bos?: boolean } | { ids: number[] };
+
+export interface Prediction {
+  id: number;
+  text: string;
+  prob: number;
+  logit: number;
+}
+
+/** x' = x * keep + add at a hook point; keep and add broadcast to the hook's shape (batch first). */
+export interface Intervention {
+  hook: string;
+  keep: TensorData;
+  add: TensorData;
+}
+
+export interface TraceParams {
+  model: ModelRef;
+  input: PromptInput;
+  /** Hook names or globs to cache (commas between globs). */
+  hooks?: string;
+  /** How many next-token predictions after the last token (default 10). */
+  topK?: number;
+  interventions?: Intervention[];
+  /** Keep the run so slices can be read from it; the reply then has its run id. */
+  keep?: boolean;
+}
+
+export interface TraceResult {
+  runId?: number;
+  model: string;
+  tokens: Token[];
+  top: Prediction[];
+  /** Cached hook points and their shapes. */
+  hooks: { name: string; shape: number[] }[];
+  runMs: number;
+}
+
+export interface AnalysisParams {
+  /** The spec's text and where it is (for relative model paths and messages). */
+  spec: { text: string; path: string };
+  /** Index in the spec's `analyses`. */
+  analysis: number;
+  /** A model that overrides the spec's own (the CLI's --model). */
+  model?: ModelRef;
+  /** The model when the spec names none (the editor's circuitLens.defaultModel); default `demo`. */
+  defaultModel?: string;
+}
+
+export type PanelView = 'attention' | 'logitLens' | 'analysis';
+
+/** The token-level view of a traced spec prompt that the editor shows inline. */
+export interface TokenInsight {
+  pos: number;
+  text: string;
+  start: number;
+  end: number;
+  /** Next-token predictions after this token. */
+  next: { text: string; prob: number }[];
+  /** The lens's top token at this position, per residual component. */
+  trajectory: { label: string; top: { text: string; prob: number } }[];
+  /** The heads whose attention from this token is most concentrated on one earlier token. */
+  heads: { layer: number; head: number; key: number; keyText: string; weight: number }[];
+}
+
+export interface AnalysisResult {
+  runId: number;
+  view: PanelView;
+  /** The slice the panel of this analysis draws. */
+  slice: Slice;
+  model: string;
+  title: string;
+  kind: string;
+  /** The prompt the analysis ran on (name and text), for inline views. */
+  prompt: { name: string; text: string };
+  /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
+  inline?: TokenInsight[];
+  ms: number;
+}
+
+/** What a panel (or the CLI) reads from a kept run. */
+export type Slice =
+  | { kind: 'attention'; layers?: number[]; focus?: { layer: number; head: number } }
+  | { kind: 'logitLens'; target?: string; topK?: number }
+  | { kind: 'output' }
+  | { kind: 'hook'; hook: string };
+
+export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData;
+
+export interface SpecCheckParams {
+  spec: { text: string; path: string };
+  defaultModel?: string;
+}
+
+export interface SpecProblemInfo {
+  severity: 'error' | 'warning';
+  message: string;
+  range: { offset: number; length: number };
+  suggestion?: string;
+}
+
+export interface NonFiniteTensorInfo {
+  name: string;
+  file: string;
+  count: number;
+  total: number;
+}
+
+/** Hook points the attention and logit-lens views read: every pattern and every residual stream point. */
+export const VIEW_HOOKS = 'blocks.*.attn.hook_pattern,blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
+
+export type CandidateKind = 'bundled' | 'workspace' | 'setting' | 'hub';
+
+/** A model a user can pick, found without loading any. */
+export interface ModelCandidate {
+  kind: CandidateKind;
+  /** A bundled name, an absolute folder or ORG/NAME. */
+  ref: string;
+  label: string;
+  detail: string;
+}
+
+export interface Progress {
+  message: string;
+  done?: number;
+  total?: number;
+}
+
+/** The runner's methods (the worker answers them; the client asks). */
+export type RunnerMethods = {
+  configure: { params: RunnerConfig; result: void };
+  'model/facts': { params: { model: ModelRef; hooks?: string }; result: ModelFacts };
+  'model/load': { params: { model: ModelRef }; result: LoadedModel; event: Progress };
+  /** NaN and infinite weights of a loaded model: answered when the background scan ends. */
+  'model/scan': { params: { model: ModelRef }; result: { found: NonFiniteTensorInfo[]; message?: string } };
+  tokenize: { params: { model: ModelRef; input: PromptInput }; result: Token[] };
+  trace: { params: TraceParams; result: TraceResult; event: Progress };
+  'analysis/run': { params: AnalysisParams; result: AnalysisResult; event: Progress };
+  /** A spec's problems that depend on its model (layers, hooks, token counts); parse problems included. */
+  'spec/check': { params: SpecCheckParams; result: SpecProblemInfo[] };
+  'run/slice': { params: { runId: number; slice: Slice }; result: SliceResult };
+  /** One more holder of a kept run (a second panel showing it); each holder releases once. */
+  'run/hold': { params: { runId: number }; result: void };
+  'run/release': { params: { runId: number }; result: void };
+  'models/list': { params: { workspaceRoots: string[]; searchPaths: string[] }; result: ModelCandidate[] };
+  'runs/usage': { params: Record<string, never>; result: { runs: number; bytes: number } };
+};

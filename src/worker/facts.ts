@@ -1,0 +1,17 @@
+/** A checkpoint's facts as the editor and the CLI see them (src/protocol/runner.ts ModelFacts). */
+import { familyOf } from '../engine/families/registry';
+import { selectHooks } from '../engine/hooks';
+import type { Checkpoint } from '../engine/model';
+import type { ModelFacts } from '../protocol/runner';
+
+/** With `hooks` (globs), only the hook points they select; a glob that selects none is an error. */
+export function factsOf(ckpt: Checkpoint, hooks?: string): ModelFacts {
+  const c = ckpt.config;
+  const selected = hooks ? selectHooks(ckpt.hooks, hooks) : ckpt.hooks;
+  return {
+    dir: ckpt.dir, name: ckpt.name, modelType: c.modelType, family: familyOf(c).label,
+    nLayers: c.nLayers, dModel: c.dModel, nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead, dMlp: c.dMlp, dVocab: c.dVocab, nCtx: c.nCtx,
+    tiedUnembedding: ckpt.params.tied, hasTokenizer: ckpt.tokenizer !== null,
+    hooks: selected.map((h) => ({ name: h.name, shape: [...h.shape], ...(h.needsAttnResult ? { needsAttnResult: true } : {}) })),
+  };
+}

@@ -1,0 +1,249 @@
+/**
+ * A checkpoint with its onnxruntime sessions, in the thread that runs it: tokenizes, traces a batch with
+ * chosen hook points and interventions, unembeds residual rows for the logit lens. Implements the
+ * engine's Tracer, so every analysis runs here, next to the sessions, with no thread crossing per run.
+ * Every run is checked against the memory limit before it starts; a cancel takes effect between chunks.
+ */
+import * as path from 'node:path';
+import { ActivationCache } from '../engine/cache';
+import type { Checkpoint } from '../engine/model';
+import { tokenizePrompt } from '../engine/model';
+import { fail } from '../engine/errors';
+import { closestHookName, concreteShape } from '../engine/hooks';
+import { checkMemory, runBytes } from '../engine/memory';
+import { LogitLens, LensRows, lensInput, summariseLensRows } from '../engine/logit-lens';
+import type { Token } from '../engine/tokenizer';
+import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
+import { GraphVariant, START_INPUT, addInput, computedIn, keepInput, outputFor } from '../engine/graph/hooked-graph';
+import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
+import { cancelledError } from '../protocol/errors';
+import type { TensorData } from '../protocol/tensor';
+import { ModelSessions, Ort, SessionOptions } from './session';
+import { WeightScan } from './weight-scan';
+
+/** Hook points a trace needs for the logit lens: every residual stream point. */
+export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
+export const ATTENTION_HOOKS = 'blocks.*.attn.hook_pattern';
+
+/** Tokens per forward on the CPU: a batch is split into rows of about this many tokens, and a cancel takes effect between them. */
+const CPU_CHUNK_TOKENS = 1024;
+const CUDA_CHUNK_TOKENS = 16384;
+/** Rows per unembedding run: bounds the logits held at once to LENS_CHUNK x d_vocab floats. */
+const LENS_CHUNK = 128;
+
+export interface Limits {
+  cacheBytes?: Limit;
+  promptTokens?: Limit;
+}
+
+export interface LoadOptions {
+  session?: SessionOptions;
+  limits?: () => Limits;
+  /** Called before each chunk of work: where a cancel flag set from another thread is read. */
+  beforeChunk?: () => void;
+  /** The weight scan's bundle; default: scan-worker.js beside this bundle. */
+  scanWorkerPath?: string;
+}
+
+/** A text prompt's tokens, checked against the model's context and the user's prompt-length limit. */
+export function promptTokens(ckpt: Checkpoint, text: string, prependBos: boolean, limit: Limit | undefined): Token[] {
+  const tokens = tokenizePrompt(ckpt, text, prependBos);
+  if (limit && tokens.length > limit.value) {
+    fail('OVER_LIMIT', { field: limit.name }, `the prompt is ${tokens.length} tokens, over the limit of ${limit.value}.`, `Shorten the prompt or raise ${limit.name}.`);
+  }
+  return tokens;
+}
+
+/** Lets queued messages (a cancel, a diagnostics request) be handled between chunks of native work. */
+const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
+
+/** Rows [first, first + rows) of an intervention tensor whose first dim is the batch (or 1: broadcast). */
+function batchRows(ort: Ort, t: TensorData, first: number, rows: number, batch: number) {
+  if (t.dims[0] !== batch || rows === batch) return new ort.Tensor('float32', t.data, t.dims);
+  const per = t.data.length / batch;
+  return new ort.Tensor('float32', t.data.subarray(first * per, (first + rows) * per), [rows, ...t.dims.slice(1)]);
+}
+
+export class LoadedModel implements Tracer {
+  private scan: WeightScan | undefined;
+
+  private constructor(readonly ckpt: Checkpoint, private readonly sessions: ModelSessions, readonly loadMs: number, private readonly opts: LoadOptions) {}
+
+  static async open(ckpt: Checkpoint, opts: LoadOptions = {}): Promise<LoadedModel> {
+    const t0 = performance.now();
+    const sessions = new ModelSessions(ckpt, opts.session ?? {});
+    await sessions.init();
+    return new LoadedModel(ckpt, sessions, performance.now() - t0, opts);
+  }
+
+  get backend(): Backend {
+    return this.sessions.backend;
+  }
+
+  get backendNote(): string | undefined {
+    return this.sessions.backendNote;
+  }
+
+  private limits(): Limits {
+    return this.opts.limits?.() ?? {};
+  }
+
+  private checkpoint(signal?: AbortSignal): void {
+    this.opts.beforeChunk?.();
+    if (signal?.aborted) throw cancelledError();
+  }
+
+  tokenize(text: string, prependBos = true): Token[] {
+    return promptTokens(this.ckpt, text, prependBos, this.limits().promptTokens);
+  }
+
+  /** Runs a batch of equally long token sequences and caches the requested hook points. */
+  async trace(batch: Token[][], opts: TraceOptions = {}): Promise<Trace> {
+    const pos = batch[0]?.length ?? 0;
+    if (pos === 0 || batch.some((row) => row.length !== pos)) fail('BAD_INPUT', { field: 'tokens' }, 'every sequence of a batch needs the same, non-zero number of tokens.');
+    const hooks = opts.hooks ?? [];
+    const interventions = opts.interventions ?? [];
+    const variant: GraphVariant = {
+      attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      interventions: interventions.map((iv) => iv.hook),
+      lastPositionLogits: opts.logits === 'last',
+      startLayer: opts.startAt?.layer,
+    };
+    if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
+    const notComputed = hooks.find((h) => !computedIn(h.name, variant));
+    if (notComputed) fail('BAD_INPUT', { field: notComputed.name }, `is before layer ${variant.startLayer}, where this run starts.`);
+    if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
+    checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos, opts.logits === 'last'), this.limits().cacheBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
+    const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
+    const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])].filter((f) => f !== START_INPUT);
+    const { tensors, runMs } = await this.run(batch, variant, fed, fetch, opts);
+    const cached = new Map<string, TensorData>();
+    for (const h of hooks) {
+      const out = outputFor(h, variant);
+      const t = out === START_INPUT ? opts.startAt!.resid : tensors[out];
+      const want = concreteShape(h.shape, batch.length, pos);
+      if (t.dims.join() !== want.join()) fail('RUNTIME', { field: h.name }, `engine returned shape [${t.dims}], expected [${want}].`);
+      cached.set(h.name, t);
+    }
+    return { tokens: batch, logits: tensors.logits, cache: new ActivationCache(cached, this.ckpt.config), runMs };
+  }
+
+  /** The forward passes of a batch, in chunks of rows; outputs are stitched back into whole tensors. */
+  private async run(batch: Token[][], variant: GraphVariant, interventions: Intervention[], fetch: string[], opts: TraceOptions): Promise<{ tensors: Record<string, TensorData>; runMs: number }> {
+    const ort = this.sessions.ort;
+    const session = await this.sessions.session({ kind: 'model', variant });
+    const n = batch.length;
+    const pos = batch[0].length;
+    const rowsPerChunk = Math.max(1, Math.floor((this.backend === 'cuda' ? CUDA_CHUNK_TOKENS : CPU_CHUNK_TOKENS) / pos));
+    const tensors: Record<string, TensorData> = {};
+    let runMs = 0;
+    for (let first = 0; first < n; first += rowsPerChunk) {
+      this.checkpoint(opts.signal);
+      const rows = Math.min(rowsPerChunk, n - first);
+      const feeds: Record<string, InstanceType<Ort['Tensor']>> = {};
+      if (opts.startAt) {
+        feeds[START_INPUT] = batchRows(ort, opts.startAt.resid, first, rows, n);
+      } else {
+        const ids = new BigInt64Array(rows * pos); // [rows, pos]
+        for (let r = 0; r < rows; r++) batch[first + r].forEach((t, p) => (ids[r * pos + p] = BigInt(t.id)));
+        feeds.input_ids = new ort.Tensor('int64', ids, [rows, pos]);
+      }
+      for (const iv of interventions) {
+        feeds[keepInput(iv.hook)] = batchRows(ort, iv.keep, first, rows, n);
+        feeds[addInput(iv.hook)] = batchRows(ort, iv.add, first, rows, n);
+      }
+      const t0 = performance.now();
+      const out = await session.run(feeds, fetch);
+      runMs += performance.now() - t0;
+      for (const name of fetch) {
+        const t = out[name];
+        const data = t.data as Float32Array;
+        if (rows === n) {
+          tensors[name] = { dims: t.dims.map(Number), data };
+          continue;
+        }
+        // Every output has the batch as its first dimension: copy this chunk's rows into place.
+        tensors[name] ??= { dims: [n, ...t.dims.slice(1).map(Number)], data: new Float32Array((data.length / rows) * n) };
+        tensors[name].data.set(data, (data.length / rows) * first);
+      }
+      await yieldToEvents();
+    }
+    return { tensors, runMs };
+  }
+
+  private checkStart(start: { layer: number; resid: TensorData }, batch: number, pos: number): void {
+    const { nLayers, dModel } = this.ckpt.config;
+    if (!Number.isInteger(start.layer) || start.layer < 0 || start.layer >= nLayers) fail('BAD_INPUT', { field: 'startAt.layer' }, `must be in [0, ${nLayers}), got ${start.layer}.`);
+    const want = [batch, pos, dModel];
+    if (start.resid.dims.join() !== want.join() || start.resid.data.length !== batch * pos * dModel) {
+      fail('BAD_INPUT', { field: 'startAt.resid' }, `has shape [${start.resid.dims}], expected [${want}].`);
+    }
+  }
+
+  /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
+  private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
+    const hook = this.ckpt.hooks.find((h) => h.name === iv.hook);
+    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.ckpt.hooks)}.`);
+    const shape = concreteShape(hook.shape, batch, pos);
+    const fit = (t: TensorData, what: string): TensorData => {
+      if (t.dims.length > shape.length) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has rank ${t.dims.length}, the hook has rank ${shape.length}.`);
+      const dims = [...Array(shape.length - t.dims.length).fill(1), ...t.dims];
+      if (dims.some((d, i) => d !== 1 && d !== shape[i])) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `shape [${t.dims}] does not broadcast to the hook's [${shape}].`);
+      if (t.data.length !== dims.reduce((a, b) => a * b, 1)) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has ${t.data.length} values for shape [${t.dims}].`);
+      return { dims, data: t.data };
+    };
+    return { hook: iv.hook, keep: fit(iv.keep, 'keep'), add: fit(iv.add, 'add') };
+  }
+
+  /**
+   * Logit lens of batch item 0: each residual component (before every layer, and the final one) gets
+   * the final LayerNorm afresh and the unembedding; returns top-k tokens per component and position,
+   * and the probability and rank of `targetId` when given. The trace must hold LOGIT_LENS_HOOKS.
+   */
+  async logitLens(trace: Trace, opts: { k?: number; targetId?: number; signal?: AbortSignal } = {}): Promise<LogitLens> {
+    const { labels, resid } = trace.cache.accumulatedResid(); // [component, batch, pos, d_model]
+    const rows = await this.unembed(lensInput(resid, 0), opts.k ?? 5, opts.targetId, opts.signal);
+    return { ...rows, labels, pos: resid.dims[2] };
+  }
+
+  /** Top-k (and the target's probability and rank) of residual rows [rows, d_model]. */
+  private async unembed(resid: TensorData, k: number, targetId: number | undefined, signal?: AbortSignal): Promise<LensRows> {
+    const session = await this.sessions.session({ kind: 'unembed' });
+    const ort = this.sessions.ort;
+    const [rows, d] = resid.dims;
+    const vocab = this.ckpt.config.dVocab;
+    if (targetId !== undefined && !(Number.isInteger(targetId) && targetId >= 0 && targetId < vocab)) {
+      fail('BAD_INPUT', { field: 'target' }, `token id ${targetId} is outside the vocabulary [0, ${vocab}).`);
+    }
+    const out: LensRows = {
+      k,
+      topIds: new Int32Array(rows * k),
+      topProbs: new Float32Array(rows * k),
+      ...(targetId !== undefined ? { targetProbs: new Float32Array(rows), targetRanks: new Int32Array(rows) } : {}),
+    };
+    for (let first = 0; first < rows; first += LENS_CHUNK) {
+      this.checkpoint(signal);
+      const n = Math.min(LENS_CHUNK, rows - first);
+      const x = new ort.Tensor('float32', resid.data.subarray(first * d, (first + n) * d), [n, d]);
+      const { logits } = await session.run({ resid: x }, ['logits']);
+      summariseLensRows(logits.data as Float32Array, vocab, first, n, out, targetId);
+      await yieldToEvents();
+    }
+    return out;
+  }
+
+  /**
+   * Weight tensors holding NaN or infinite values. The first call starts the scan in its own thread over
+   * the weights this model already opened (runs never wait for it); later calls share its result.
+   */
+  nonFiniteWeights(): Promise<NonFiniteTensorInfo[]> {
+    this.scan ??= new WeightScan(this.ckpt.weights, this.opts.scanWorkerPath ?? path.join(__dirname, 'scan-worker.js'));
+    return this.scan.result;
+  }
+
+  async dispose(): Promise<void> {
+    await this.scan?.dispose();
+    await this.sessions.release();
+  }
+}
+

@@ -1,0 +1,317 @@
+/**
+ * The runner: everything the editor and the CLI ask of the worker thread (src/protocol/runner.ts).
+ * It opens each checkpoint once (config, weight index, tokenizer), keeps one model loaded with its
+ * sessions, runs traces and every analysis kind next to them, and keeps finished runs by id for slices.
+ * Work that runs the model goes one request at a time; questions about specs and checkpoints are
+ * answered between chunks of it, so diagnostics never wait for a sweep.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fail } from '../engine/errors';
+import { selectHooks } from '../engine/hooks';
+import { resolveCheckpointDir } from '../engine/checkpoint';
+import { Checkpoint, openCheckpoint, tokensFromIds } from '../engine/model';
+import { softmax, topK } from '../engine/math';
+import { describeNonFinite } from '../engine/non-finite';
+import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
+import { parseSpec, promptOf } from '../engine/spec/parse';
+import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
+import { validateSpec } from '../engine/spec/validate';
+import type { AnalysisOutput } from '../protocol/analysis';
+import { cancelledError } from '../protocol/errors';
+import type { Handlers, RequestContext } from '../protocol/rpc';
+import type {
+  AnalysisParams, AnalysisResult, LoadedModel as LoadedModelInfo, ModelFacts, ModelRef, PromptInput, Progress, RunnerConfig, RunnerMethods, Slice, SliceResult, SpecCheckParams,
+  SpecProblemInfo, TraceParams, TraceResult, Intervention,
+} from '../protocol/runner';
+import { VIEW_HOOKS } from '../protocol/runner';
+import type { Token } from '../engine/tokenizer';
+import { allCandidates } from './candidates';
+import { KeptRuns } from './kept-runs';
+import { factsOf } from './facts';
+import { LoadedModel, promptTokens } from './loaded-model';
+import { describeProblems, readSpec, specFacts, specModelRef } from './spec-file';
+import { TraceRun, attentionOutput, attentionSlice, decoder, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
+
+/** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
+interface ViewRun {
+  kind: 'view';
+  traceId: number;
+  analysis: AttentionAnalysis | LogitLensAnalysis;
+  /** The lens target: the analysis's own, else the prompt's answer. */
+  target?: string;
+}
+
+interface OutputRun {
+  kind: 'output';
+  output: AnalysisOutput;
+}
+
+type KeptRun = TraceRun | ViewRun | OutputRun;
+
+const DEFAULT_CONFIG: RunnerConfig = { bundledModelsDir: '', trusted: true, backend: 'auto', keptBytes: 1024 * 2 ** 20 };
+
+function isBundled(bundledModelsDir: string, dir: string): boolean {
+  if (!bundledModelsDir) return false;
+  const rel = path.relative(fs.realpathSync(bundledModelsDir), fs.realpathSync(dir));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+export interface RunnerOptions {
+  /** Read before each chunk of model work: where a cancel set from another thread takes effect. */
+  beforeChunk?: () => void;
+  scanWorkerPath?: string;
+}
+
+export class Runner {
+  private config: RunnerConfig = DEFAULT_CONFIG;
+  /** Opened checkpoints by folder, tokenizer permission and config.json's modification time. */
+  private readonly checkpoints = new Map<string, { stamp: string; ckpt: Checkpoint }>();
+  private loaded: { key: string; model: LoadedModel } | undefined;
+  private loading: { key: string; promise: Promise<LoadedModel> } | undefined;
+  /** Model work, one request at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB');
+
+  constructor(private readonly opts: RunnerOptions = {}) {}
+
+  handlers(): Handlers<RunnerMethods> {
+    return {
+      configure: (c) => this.configure(c),
+      'model/facts': (p) => this.facts(p.model, p.hooks),
+      'model/load': (p, ctx) => this.exclusive(ctx, () => this.loadInfo(p.model)),
+      'model/scan': async (p, ctx) => {
+        const model = await this.exclusive(ctx, () => this.load(p.model));
+        const found = await Promise.race([model.nonFiniteWeights(), new Promise<never>((_, reject) => ctx.signal.addEventListener('abort', () => reject(cancelledError())))]);
+        return { found, ...(found.length ? { message: describeNonFinite(model.ckpt.name, found) } : {}) };
+      },
+      tokenize: (p) => this.tokens(this.checkpoint(p.model), p.input),
+      trace: (p, ctx) => this.exclusive(ctx, () => this.trace(p, ctx)),
+      'analysis/run': (p, ctx) => this.exclusive(ctx, () => this.runAnalysis(p, ctx)),
+      'spec/check': (p) => this.checkSpec(p),
+      'run/slice': (p, ctx) => this.exclusive(ctx, () => this.slice(p.runId, p.slice, ctx.signal)),
+      'run/hold': (p) => {
+        this.kept.hold(p.runId);
+      },
+      'run/release': (p) => this.release(p.runId),
+      'models/list': (p) => allCandidates({ bundledDir: this.config.bundledModelsDir, workspaceRoots: p.workspaceRoots, searchPaths: p.searchPaths }),
+      'runs/usage': () => this.kept.usage((r) => r.kind === 'trace'),
+    };
+  }
+
+  private configure(c: RunnerConfig): void {
+    this.config = c;
+  }
+
+  /** Runs model work after the work queued before it; a request cancelled while queued never starts. */
+  private exclusive<T>(ctx: RequestContext<Progress>, job: () => Promise<T>): Promise<T> {
+    const run = async () => {
+      if (ctx.signal.aborted) throw cancelledError();
+      return job();
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private resolveOptions(model: ModelRef) {
+    return { bundledModelsDir: this.config.bundledModelsDir || undefined, baseDir: model.baseDir };
+  }
+
+  /** The checkpoint (opened once per change of its config.json); its tokenizer only where it may run. */
+  private checkpoint(model: ModelRef): Checkpoint {
+    const resolve = this.resolveOptions(model);
+    const dir = resolveCheckpointDir(model.ref, resolve);
+    const loadTokenizer = this.config.trusted || isBundled(this.config.bundledModelsDir, dir);
+    const stamp = `${fs.statSync(path.join(dir, 'config.json')).mtimeMs}`;
+    const key = `${dir}|${model.ref}|${loadTokenizer}`;
+    const hit = this.checkpoints.get(key);
+    if (hit && hit.stamp === stamp) return hit.ckpt;
+    const ckpt = openCheckpoint(model.ref, { ...resolve, loadTokenizer });
+    this.checkpoints.set(key, { stamp, ckpt });
+    return ckpt;
+  }
+
+  private facts(model: ModelRef, hooks?: string): ModelFacts {
+    return factsOf(this.checkpoint(model), hooks);
+  }
+
+  private async load(model: ModelRef): Promise<LoadedModel> {
+    if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
+    const ckpt = this.checkpoint(model);
+    const key = `${ckpt.dir}|${this.config.backend}|${this.config.threads ?? ''}|${ckpt.tokenizer ? 1 : 0}`;
+    if (this.loaded?.key === key) return this.loaded.model;
+    if (this.loading?.key === key) return this.loading.promise;
+    const previous = this.loaded;
+    this.loaded = undefined;
+    if (previous) {
+      this.kept.drop((r) => r.kind === 'trace' && r.modelDir === previous.model.ckpt.dir);
+      await previous.model.dispose();
+    }
+    const promise = LoadedModel.open(ckpt, {
+      session: { backend: this.config.backend, threads: this.config.threads },
+      limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
+      beforeChunk: this.opts.beforeChunk,
+      scanWorkerPath: this.opts.scanWorkerPath,
+    });
+    this.loading = { key, promise };
+    try {
+      const m = await promise;
+      this.loaded = { key, model: m };
+      return m;
+    } finally {
+      if (this.loading?.promise === promise) this.loading = undefined;
+    }
+  }
+
+  private async loadInfo(model: ModelRef): Promise<LoadedModelInfo> {
+    const m = await this.load(model);
+    return { ...factsOf(m.ckpt), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs };
+  }
+
+  /** A prompt's tokens: text through the checkpoint's tokenizer (length-checked), or ids as given. */
+  private tokens(ckpt: Checkpoint, input: PromptInput) {
+    return 'ids' in input ? tokensFromIds(ckpt, input.ids) : promptTokens(ckpt, input.text, input.bos ?? true, this.config.promptTokens);
+  }
+
+  private async trace(p: TraceParams, ctx: RequestContext<Progress>): Promise<TraceResult> {
+    const model = await this.load(p.model);
+    const ckpt = model.ckpt;
+    const tokens = this.tokens(ckpt, p.input);
+    ctx.event({ message: `running ${tokens.length} tokens…` });
+    let run: TraceRun;
+    let runId: number | undefined;
+    if (p.keep) {
+      const kept = await this.keptTrace(model, tokens, p.hooks ?? '', '--hooks', ctx.signal, p.interventions);
+      run = kept.run;
+      runId = kept.id;
+    } else {
+      const hooks = p.hooks ? selectHooks(ckpt.hooks, p.hooks) : [];
+      run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }));
+    }
+    const vocab = ckpt.config.dVocab;
+    const last = run.trace.logits.data.subarray(0, vocab); // [1, 1, d_vocab]: the last position only
+    const probs = softmax(last);
+    const decode = decoder(model);
+    const top = topK(last, p.topK ?? 10).map(({ index, value }) => ({ id: index, text: decode(index), prob: probs[index], logit: value }));
+    const hooks = run.trace.cache.names().map((name) => ({ name, shape: run.trace.cache.get(name).dims }));
+    return { ...(runId !== undefined ? { runId } : {}), model: ckpt.name, tokens, top, hooks, runMs: run.trace.runMs };
+  }
+
+  /** A spec's prompt traced for the views (attention, logit lens, inline), or the kept trace of it. */
+  private async viewTrace(model: LoadedModel, prompt: PromptSpec, cacheGlobs: string[], signal: AbortSignal): Promise<{ id: number; run: TraceRun; reused: boolean }> {
+    const globs = [VIEW_HOOKS, ...cacheGlobs].join(',');
+    return this.keptTrace(model, model.tokenize(prompt.text.value), globs, 'cache', signal);
+  }
+
+  /** A kept trace of these tokens caching these hooks: the one kept already, else a new run. */
+  private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun; reused: boolean }> {
+    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs]);
+    const reused = key === undefined ? undefined : this.kept.reuse(key);
+    if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run, reused: true };
+    if (reused) this.kept.release(reused.id);
+    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.ckpt.hooks, globs, field) : [], interventions, logits: 'last', signal });
+    const run = traceRun(model, tokens, trace);
+    return { id: this.kept.add(run, traceBytes(run), key), run, reused: false };
+  }
+
+  private async runAnalysis(p: AnalysisParams, ctx: RequestContext<Progress>): Promise<AnalysisResult> {
+    const started = performance.now();
+    const parsed = readSpec(p.spec);
+    const { spec } = parsed;
+    const a = spec.analyses.find((x) => x.index === p.analysis);
+    if (!a) fail('BAD_INPUT', { file: p.spec.path, field: 'analyses' }, `no analysis at index ${p.analysis}; the spec has ${spec.analyses.length}.`);
+    const ref = specModelRef(parsed, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
+    ctx.event({ message: 'loading the model…' });
+    const model = await this.load(ref);
+    const problems = validateSpec(spec, specFacts(model.ckpt)).filter((x) => x.severity === 'error');
+    if (problems.length) fail('BAD_INPUT', { file: p.spec.path }, `the spec does not fit ${model.ckpt.name}:\n${describeProblems(p.spec.path, p.spec.text, problems)}`);
+    const prompt = promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
+    const base = { model: model.ckpt.name, title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
+    ctx.event({ message: `${a.title}…` });
+    if (a.kind === 'attention' || a.kind === 'logitLens') {
+      const trace = await this.viewTrace(model, prompt, spec.cache.map((c) => c.value), ctx.signal);
+      const target = (a.kind === 'logitLens' ? a.target?.value : undefined) ?? prompt.answer?.value;
+      const k = a.kind === 'logitLens' ? a.topK : 5;
+      const targetId = targetIdOf(model, target);
+      const lens = await lensOf(model, trace.run, k, targetId, ctx.signal);
+      const view: ViewRun = { kind: 'view', traceId: trace.id, analysis: a, ...(target !== undefined ? { target } : {}) };
+      const runId = this.kept.add(view, 0);
+      const slice: Slice = a.kind === 'attention'
+        ? { kind: 'attention', layers: a.layers?.map((l) => l.value), ...(a.focus ? { focus: { layer: a.focus.layer.value, head: a.focus.head.value } } : {}) }
+        : { kind: 'logitLens', ...(target !== undefined ? { target } : {}), topK: a.topK };
+      return { ...base, runId, view: a.kind, slice, inline: tokenInsights(trace.run, lens, decoder(model)), ms: performance.now() - started };
+    }
+    const output = await runCircuitAnalysis({
+      tracer: model, prompts: spec.prompts, signal: ctx.signal,
+      onProgress: (done, total) => ctx.event({ message: `${a.title}: run ${done} of ${total}`, done, total }),
+    }, a);
+    const runId = this.kept.add({ kind: 'output', output }, JSON.stringify(output).length);
+    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ms: performance.now() - started };
+  }
+
+  private async slice(runId: number, s: Slice, signal: AbortSignal): Promise<SliceResult> {
+    const run = this.kept.get(runId);
+    if (run.kind === 'output') {
+      if (s.kind !== 'output') fail('BAD_INPUT', { field: 'slice' }, `a ${run.output.kind} run has only its output.`);
+      return run.output;
+    }
+    if (run.kind === 'view') return this.viewSlice(run, s, signal);
+    const model = await this.modelOf(run);
+    switch (s.kind) {
+      case 'attention':
+        return attentionSlice(run, s.layers, s.focus);
+      case 'logitLens':
+        return lensSlice(model, run, s.target, s.topK ?? 5, signal);
+      case 'hook':
+        return hookSlice(run, s.hook);
+      case 'output':
+        return attentionOutput(run, 'attention');
+    }
+  }
+
+  private async viewSlice(view: ViewRun, s: Slice, signal: AbortSignal): Promise<SliceResult> {
+    const run = this.kept.get(view.traceId);
+    if (run.kind !== 'trace') fail('RUNTIME', { field: 'slice' }, 'a view without its trace.');
+    const a = view.analysis;
+    if (s.kind !== 'output') return this.slice(view.traceId, s, signal);
+    if (a.kind === 'attention') return attentionOutput(run, a.title);
+    return lensOutput(await this.modelOf(run), run, a.title, view.target, a.topK, signal);
+  }
+
+  /** The loaded model of a kept trace, loading it again when another model was opened since. */
+  private async modelOf(run: TraceRun): Promise<LoadedModel> {
+    if (this.loaded?.model.ckpt.dir === run.modelDir) return this.loaded.model;
+    return this.load({ ref: run.modelDir });
+  }
+
+  private release(runId: number): void {
+    const run = this.kept.peek(runId);
+    this.kept.release(runId);
+    if (run?.kind === 'view' && !this.kept.peek(runId)) this.kept.release(run.traceId);
+  }
+
+  private checkSpec(p: SpecCheckParams): SpecProblemInfo[] {
+    const parsed = parseSpec(p.spec.text);
+    const problems: SpecProblemInfo[] = [...parsed.problems];
+    const ref = specModelRef(parsed, p.spec.path, undefined, p.defaultModel);
+    if (!ref) {
+      problems.push({ severity: 'warning', message: 'no "model" given and circuitLens.defaultModel is empty: runs use the bundled "demo" model.', range: { offset: 0, length: 1 } });
+      return problems;
+    }
+    let ckpt: Checkpoint;
+    try {
+      ckpt = this.checkpoint(ref);
+    } catch (e) {
+      problems.push({ severity: 'error', message: `model: ${(e as Error).message}`, range: parsed.spec.model?.range ?? { offset: 0, length: 1 } });
+      return problems;
+    }
+    return [...problems, ...validateSpec(parsed.spec, specFacts(ckpt))];
+  }
+
+  async dispose(): Promise<void> {
+    const m = this.loaded?.model;
+    this.loaded = undefined;
+    await m?.dispose();
+  }
+}
