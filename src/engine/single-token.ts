@@ -56,21 +56,9 @@ export function requireSingleToken<T>(encode: Encode<T>, text: string, field: st
   fail('BAD_INPUT', { field }, issue.problem, issue.hint);
 }
 
-/** What singleTokenOf needs of a tokenizer (ModelTokenizer has it). */
-export interface TokenEncoder {
-  encode(text: string, opts: { prependBos: boolean }): readonly { id: number }[];
-}
-
-/**
- * Without throwing: the id of `text`'s one token, or the issue (also when there is no tokenizer, as a
- * checkpoint without tokenizer files has none). For callers that fall back rather than fail, such as a
- * lens coloured by the top token when its target is not one token.
- */
-export function singleTokenOf(tokenizer: TokenEncoder | null, text: string): { id: number } | SingleTokenIssue {
-  if (!tokenizer) return { count: 0, problem: 'this model has no tokenizer to read it with.' };
-  const encode = (t: string) => tokenizer.encode(t, { prependBos: false });
-  const tokens = encode(text);
-  return tokens.length === 1 ? { id: tokens[0].id } : issueOf(encode, text, tokens.length);
+/** The issue as one sentence or two: the problem, then the hint when there is one. */
+export function issueMessage(issue: SingleTokenIssue): string {
+  return issue.hint ? `${issue.problem} ${issue.hint}` : issue.problem;
 }
 
 /**
@@ -80,5 +68,5 @@ export function singleTokenOf(tokenizer: TokenEncoder | null, text: string): { i
 export function singleTokenProblem(encode: Encode, value: Located<string>, what: string): SpecProblem | undefined {
   const issue = singleTokenIssue(encode, value.value);
   if (!issue) return undefined;
-  return { severity: 'error', message: `${what} ${issue.problem}${issue.hint ? ` ${issue.hint}` : ''}`, range: value.range };
+  return { severity: 'error', message: `${what} ${issueMessage(issue)}`, range: value.range };
 }

@@ -100,14 +100,17 @@ export async function lensSlice(model: LoadedModel, run: TraceRun, target: strin
   return {
     view: 'logitLens', model: run.model, tokens: panelTokens(run), labels: lens.labels, k: lens.k,
     topTexts: Array.from(lens.topIds, decode), // [component, pos, k]
-    topProbs: lens.topProbs,
-    ...(t.id !== undefined && lens.targetProbs && lens.targetRanks ? { target: { text: target!, probs: lens.targetProbs, ranks: lens.targetRanks } } : {}),
+    // Copies: replies move their buffers to the caller, and the kept lens must stay whole.
+    topProbs: lens.topProbs.slice(),
+    ...(t.id !== undefined && lens.targetProbs && lens.targetRanks ? { target: { text: target!, probs: lens.targetProbs.slice(), ranks: lens.targetRanks.slice() } } : {}),
     ...(t.note ? { targetNote: t.note } : {}),
   };
 }
 
+/** A copy of one cached hook point (the reply moves its buffer; the kept run keeps its own). */
 export function hookSlice(run: TraceRun, hook: string): TensorData {
-  return run.trace.cache.get(hook);
+  const t = run.trace.cache.get(hook);
+  return { dims: [...t.dims], data: t.data.slice() };
 }
 
 /** Every head's pattern as plain data (the CLI's JSON and HTML reports). */

@@ -1,25 +1,28 @@
-// How long the extension host's event loop stalls while Circuit Lens works on GPT-2-small-shaped weights:
-// (a) the engine API called in this process (full-cache trace, resid_pre patching sweep), (b) the
-// extension's own Run Experiment command on specs (attention + logit lens; patching), which includes
-// payload building, inline decorations and posting to the webviews. Each case is watched two ways:
+// How long the extension host's event loop stalls while Circuit Lens works on GPT-2-small-shaped weights,
+// through nothing but the extension's own commands and API (the extension host runs no model code: every
+// model step is a request to the worker thread): the first model open (Select Model), the first spec open
+// (its diagnostics, token counts included, come from the worker's spec/check), a full-cache trace
+// ("cache": ["*"]) and a 12-layer x 16-position patching sweep through Run Experiment, and a warm Run
+// Experiment (attention + logit lens, panels open). Each case is watched two ways:
 // perf_hooks.monitorEventLoopDelay (10 ms resolution; its samples are whole timer intervals, so they
 // include the 10 ms, and it misses a stall that starts before its first tick, such as a synchronous
 // start of the case) and a setInterval(5 ms) gap tracker (largest gap minus the 5 ms). With
 // `profile: true` a V8 CPU profile is taken and every gap over 50 ms is attributed to the stacks that ran
-// in it. Timings never fail the suite (2-core shared machines are noisy); failed work does.
+// in it, and to an owner: our code ('circuit-lens'), VS Code's port scan ('vscode-port-scan'), the rest of
+// VS Code, GC, or no CPU ('descheduled'). Timings never fail the suite (2-core shared machines are noisy);
+// failed work does.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as inspector from 'node:inspector';
-import { SourceMap } from 'node:module';
+import { SourceMap, createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
-import type { Responsiveness } from '../../src/cli/bench/responsiveness';
-import { activationPatching } from '../../src/engine/analysis/patching';
+import type { Responsiveness } from '../../src/bench/responsiveness';
+import type { CircuitLensApi } from '../../src/host/extension';
 import type { AnalysisPayload, AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
-import { Engine } from '../../src/worker/engine';
 import { EXT_ID } from './vscode-helpers';
 
 /** Written into the workspace by tools/e2e/run-responsiveness.mjs. */
@@ -46,8 +49,13 @@ interface Gap {
   hrStartUs: number;
 }
 
-/** Whose code a stall's samples are mostly in. */
-export type StallOwner = 'circuit-lens' | 'vscode-port-scan' | 'vscode' | 'gc' | 'descheduled' | 'other';
+/**
+ * Whose code a stall's samples are mostly in. 'vscode-ipc': VS Code framing, copying or compressing
+ * messages on its connections (a large webview message of ours shows up here, after our postMessage
+ * returned); 'descheduled': samples of an idle thread that wanted to run its timers; 'unsampled': time in
+ * the gap with no sample at all (the process got no CPU, so neither did its profiler).
+ */
+export type StallOwner = 'circuit-lens' | 'vscode-port-scan' | 'vscode-ipc' | 'vscode' | 'gc' | 'descheduled' | 'unsampled' | 'other';
 
 export interface StallAttribution {
   atMs: number;
@@ -72,6 +80,14 @@ export interface CaseResult extends Responsiveness {
   stalls?: StallAttribution[];
   /** With a profile: the largest stall over 50 ms whose samples are mostly Circuit Lens code (0: none). */
   maxOwnStallMs?: number;
+  /** With a profile: the most Circuit Lens samples (ms) in any one stall over 50 ms, whoever owns it. */
+  maxOwnSampledMs?: number;
+  /** With a profile: the owner of the largest stall counted in maxOtherStallMs. */
+  worstOtherOwner?: StallOwner;
+  /** With a profile: the largest stall over 50 ms that is mostly VS Code's port scan (0: none). */
+  maxPortScanStallMs?: number;
+  /** With a profile: the largest stall over 50 ms owned by anything else (VS Code, GC, descheduled, other; 0: none). */
+  maxOtherStallMs?: number;
   profileFile?: string;
 }
 
@@ -111,8 +127,9 @@ function frameName(f: CpuProfile['nodes'][number]['callFrame']): string {
 
 function ownerOf(frames: string[]): StallOwner {
   const all = frames.join(' > ');
-  if (/\b(src\/(host|engine|worker|protocol)\/|@huggingface\/tokenizers)/.test(all)) return 'circuit-lens';
+  if (/\b(src\/(host|client|engine|worker|protocol)\/|@huggingface\/tokenizers)/.test(all)) return 'circuit-lens';
   if (/extHostTunnelService/.test(all)) return 'vscode-port-scan';
+  if (/src\/vs\/base\/parts\/ipc\/|extHostWebview\.ts|serializeRequest \(|writeMixedArray \(/.test(all)) return 'vscode-ipc';
   const leaf = frames[frames.length - 1];
   if (leaf === '(garbage collector)') return 'gc';
   if (leaf === '(idle)') return 'descheduled'; // the thread wanted to run its timers but got no CPU
@@ -154,9 +171,11 @@ function attribute(profile: CpuProfile, gaps: Gap[]): StallAttribution[] {
       stacks.set(key, (stacks.get(key) ?? 0) + dur);
     }
     const top = <K extends string>(m: Map<string, number>, k: K) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([x, ms]) => ({ [k]: x, ms: Math.round(ms * 10) / 10 }) as Record<K, string> & { ms: number });
+    const sampled = Object.values(owners).reduce((a, b) => a + b, 0);
+    if ((end - start) / 1000 - sampled > 5) owners.unsampled = (end - start) / 1000 - sampled;
     const ranked = (Object.entries(owners) as [StallOwner, number][]).sort((a, b) => b[1] - a[1]);
     for (const [o, ms] of ranked) owners[o] = Math.round(ms * 10) / 10;
-    return { atMs: Math.round(g.atMs), ms: Math.round(g.ms * 10) / 10, owner: ranked[0]?.[0] ?? 'other', owners, leaves: top(leaves, 'frame'), stacks: top(stacks, 'stack') };
+    return { atMs: Math.round(g.atMs), ms: Math.round(g.ms * 10) / 10, owner: ranked[0]?.[0] ?? 'unsampled', owners, leaves: top(leaves, 'frame'), stacks: top(stacks, 'stack') };
   });
 }
 
@@ -215,17 +234,41 @@ async function observe<T>(name: string, work: () => Promise<T>, opts: { tailMs?:
     r.profileFile = path.join(opts.profileDir, `${name.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.cpuprofile`);
     fs.writeFileSync(r.profileFile, JSON.stringify(profile));
     r.stalls = attribute(profile, gaps);
-    r.maxOwnStallMs = Math.max(0, ...r.stalls.filter((x) => x.owner === 'circuit-lens').map((x) => x.ms));
+    const worst = (owned: (o: StallOwner) => boolean) => Math.max(0, ...r.stalls!.filter((x) => owned(x.owner)).map((x) => x.ms));
+    r.maxOwnStallMs = worst((o) => o === 'circuit-lens');
+    r.maxPortScanStallMs = worst((o) => o === 'vscode-port-scan');
+    r.maxOtherStallMs = worst((o) => o !== 'circuit-lens' && o !== 'vscode-port-scan');
+    r.maxOwnSampledMs = Math.max(0, ...r.stalls.map((x) => x.owners['circuit-lens'] ?? 0));
+    r.worstOtherOwner = r.stalls.filter((x) => x.owner !== 'circuit-lens' && x.owner !== 'vscode-port-scan').sort((a, b) => b.ms - a.ms)[0]?.owner;
   }
   return { result, r };
 }
 
+/** GPT-2's tokenizer (gpt-3-encoder, a devDependency of the extension): token ids of a text, without BOS. */
+type Encode = (text: string) => number[];
+
+/**
+ * Loads gpt-3-encoder from the extension's node_modules at run time (it reads its vocabulary next to its
+ * own file, so it cannot be bundled into the suite), and drops it from the module cache once `use` is
+ * done, so its tables do not stay in the extension host's heap while the cases run.
+ */
+function withGpt2Encoder<T>(extensionPath: string, use: (encode: Encode) => T): T {
+  const req = createRequire(path.join(extensionPath, 'package.json'));
+  const file = req.resolve('gpt-3-encoder');
+  const dir = path.dirname(file);
+  try {
+    return use((req(file) as { encode: Encode }).encode);
+  } finally {
+    for (const k of Object.keys(req.cache)) if (k.startsWith(dir + path.sep)) delete req.cache[k];
+  }
+}
+
 /** A prompt of exactly `pos` tokens (BOS included) ending in an IOI sentence, and its corrupted twin. */
-function prompts(engine: Engine, pos: number): { clean: string; corrupted: string } {
+function prompts(encode: Encode, pos: number): { clean: string; corrupted: string } {
   const filler = ('The old lighthouse keeper walked along the shore every morning, counting the boats that came back from the sea ' +
     'and writing their names into a book that nobody else had ever read.').split(' ');
   const ioi = ' When Mary and John went to the store, John gave a drink to';
-  const len = (s: string) => engine.tokenize(s, true).length;
+  const len = (s: string) => encode(s).length + 1; // + BOS, as the model's runs prepend it
   let words = 1;
   const text = (n: number) => Array.from({ length: n }, (_, i) => filler[i % filler.length]).join(' ');
   while (len(text(words + 1) + ioi) <= pos) words++;
@@ -235,12 +278,17 @@ function prompts(engine: Engine, pos: number): { clean: string; corrupted: strin
   const corrupted = clean.replace(/ (Mary|John)\b/g, (_, n: string) => (n === 'Mary' ? ' John' : ' Mary'));
   assert.equal(len(clean), pos, 'the clean prompt has the wanted length');
   assert.equal(len(corrupted), pos, 'the corrupted prompt has the clean one\'s length');
+  assert.equal(encode(' Mary').length, 1, '" Mary" is one token');
+  assert.equal(encode(' John').length, 1, '" John" is one token');
   return { clean, corrupted };
 }
 
+const ms = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(1));
+
 function fmt(r: CaseResult): string {
   const n = (x: number, w: number) => x.toFixed(1).padStart(w);
-  return `${r.case.padEnd(62)} ${n(r.wallMs, 9)} ${n(r.maxDelayMs, 9)} ${n(r.p99DelayMs, 7)} ${n(r.maxGapMs, 8)} ${r.maxRssMb.toFixed(0).padStart(6)} ${r.maxHeapMb.toFixed(0).padStart(5)}${r.maxOwnStallMs !== undefined ? ` ${n(r.maxOwnStallMs, 8)}` : ''}`;
+  const owned = r.stalls ? ` ${ms(r.maxOwnStallMs).padStart(8)} ${ms(r.maxPortScanStallMs).padStart(8)} ${ms(r.maxOtherStallMs).padStart(8)}` : '';
+  return `${r.case.padEnd(66)} ${n(r.wallMs, 9)} ${n(r.maxDelayMs, 9)} ${n(r.p99DelayMs, 7)} ${n(r.maxGapMs, 8)} ${r.maxRssMb.toFixed(0).padStart(6)} ${r.maxHeapMb.toFixed(0).padStart(5)}${owned}`;
 }
 
 export function addSuite(root: Mocha.Suite): void {
@@ -248,18 +296,24 @@ export function addSuite(root: Mocha.Suite): void {
   const results: CaseResult[] = [];
   let config: ResponsivenessConfig;
   let folder: vscode.Uri;
-  let extensionPath: string;
+  let api: CircuitLensApi;
   let text: { clean: string; corrupted: string };
   const loadStart = os.loadavg();
   let profileDir: string | undefined;
+  const positions = Array.from({ length: SWEEP_POSITIONS }, (_, i) => POS - SWEEP_POSITIONS + i);
 
   const record = (r: CaseResult) => {
     results.push(r);
     console.log(`  ${fmt(r)}`);
     for (const s of r.stalls ?? []) {
-      console.log(`    stall ${s.ms} ms at +${s.atMs} ms, mostly ${s.owner} (${Object.entries(s.owners).map(([o, ms]) => `${o} ${ms}`).join(', ')}): ${s.leaves.map((l) => `${l.frame} ${l.ms} ms`).join('; ')}`);
+      console.log(`    stall ${s.ms} ms at +${s.atMs} ms, mostly ${s.owner} (${Object.entries(s.owners).map(([o, x]) => `${o} ${x}`).join(', ')}): ${s.leaves.map((l) => `${l.frame} ${l.ms} ms`).join('; ')}`);
       for (const st of s.stacks.slice(0, 3)) console.log(`      ${st.ms} ms  ${st.stack}`);
     }
+  };
+  const watch = async <T>(name: string, work: () => Promise<T>, tailMs?: number): Promise<T> => {
+    const { result, r } = await observe(name, work, { tailMs, profileDir });
+    record(r);
+    return result;
   };
 
   suite.beforeAll(async () => {
@@ -274,66 +328,45 @@ export function addSuite(root: Mocha.Suite): void {
       profileDir = path.join(path.dirname(config.out), `${path.basename(config.out, '.json')}-profiles`);
       fs.mkdirSync(profileDir, { recursive: true });
     }
-    const ext = vscode.extensions.getExtension(EXT_ID);
+    const ext = vscode.extensions.getExtension<CircuitLensApi>(EXT_ID);
     assert.ok(ext, `${EXT_ID} is not installed`);
-    await ext.activate();
-    extensionPath = ext.extensionPath;
-    console.log(`extension host pid ${process.pid}, node ${process.version}, VS Code ${vscode.version}, ${os.cpus().length} cores, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}`);
-    console.log(`  ${'case'.padEnd(62)} ${'wall ms'.padStart(9)} ${'max ms'.padStart(9)} ${'p99 ms'.padStart(7)} ${'gap ms'.padStart(8)} ${'RSS MB'.padStart(6)} ${'heap'.padStart(5)}${profileDir ? ` ${'own ms'.padStart(8)}` : ''}`);
+    api = await ext.activate();
+    text = withGpt2Encoder(ext.extensionPath, (encode) => prompts(encode, POS));
+    console.log(`extension host pid ${process.pid}, node ${process.version}, VS Code ${vscode.version}, ${os.cpus().length} cores, load ${loadStart.map((x) => x.toFixed(2)).join(' ')}; worker started before the first case: ${api.workerStarted()}`);
+    const owned = profileDir ? ` ${'own ms'.padStart(8)} ${'portscan'.padStart(8)} ${'other ms'.padStart(8)}` : '';
+    console.log(`  ${'case'.padEnd(66)} ${'wall ms'.padStart(9)} ${'max ms'.padStart(9)} ${'p99 ms'.padStart(7)} ${'gap ms'.padStart(8)} ${'RSS MB'.padStart(6)} ${'heap'.padStart(5)}${owned}`);
   });
 
   suite.afterAll(() => {
     if (!config) return;
     const out = {
       when: new Date().toISOString(), vscode: vscode.version, node: process.version, pid: process.pid,
-      cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavgStart: loadStart, loadavgEnd: os.loadavg(), model: config.model,
-      note: 'maxDelayMs/p99DelayMs: perf_hooks.monitorEventLoopDelay({resolution: 10}) samples, each a whole timer interval (10 ms when idle), blind to a stall before its first tick; maxGapMs: largest setInterval(5 ms) gap minus 5 ms.',
+      cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, loadavgStart: loadStart, loadavgEnd: os.loadavg(), model: config.model, profile: !!profileDir,
+      note: 'maxDelayMs/p99DelayMs: perf_hooks.monitorEventLoopDelay({resolution: 10}) samples, each a whole timer interval (10 ms when idle), blind to a stall before its first tick; maxGapMs: largest setInterval(5 ms) gap minus 5 ms; '
+        + 'maxOwnStallMs / maxPortScanStallMs / maxOtherStallMs (with a profile): the largest gap over 50 ms whose CPU-profile samples are mostly Circuit Lens code / VS Code\'s port scan (extHostTunnelService) / anything else.',
       cases: results,
     };
     fs.mkdirSync(path.dirname(config.out), { recursive: true });
-    fs.writeFileSync(config.out, JSON.stringify(out, null, 1) + '\n');
+    const tmp = `${config.out}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(out, null, 1) + '\n');
+    fs.renameSync(tmp, config.out);
     console.log(`wrote ${config.out}`);
   });
 
-  suite.addTest(new Mocha.Test('idle baseline before any model is loaded (5 s)', async () => {
-    record((await observe('idle, no model loaded (5 s)', () => sleep(5000), { profileDir })).r);
-  }));
-
-  suite.addTest(new Mocha.Test('the engine API in the extension host: full-cache trace and patching sweep', async () => {
-    const open = await observe('engine: open GPT-2-small (in-host engine)', () => Engine.open(config.model, { workerPath: path.join(extensionPath, 'dist', 'worker.js') }), { profileDir });
-    record(open.r);
-    const engine = open.result;
-    try {
-      text = prompts(engine, POS);
-      const clean = engine.tokenize(text.clean, true);
-      const corrupted = engine.tokenize(text.corrupted, true);
-      const full = engine.ckpt.hooks.filter((h) => !h.needsAttnResult);
-      await engine.trace([clean]); // warm-up: the session and its first run
-      const trace = await observe(`engine: full-cache trace 1x${POS} (${full.length} hook points)`, () => engine.trace([clean], { hooks: full }), { profileDir });
-      record(trace.r);
-      assert.equal(trace.result.cache.get('blocks.11.hook_resid_post').dims.join(), `1,${POS},768`);
-      const answer = engine.tokenize(' Mary', false)[0].id;
-      const counterfactual = engine.tokenize(' John', false)[0].id;
-      const positions = Array.from({ length: SWEEP_POSITIONS }, (_, i) => POS - SWEEP_POSITIONS + i);
-      const sweep = await observe(`engine: resid_pre patching sweep (12 layers x ${SWEEP_POSITIONS} positions)`, () =>
-        activationPatching(engine, clean, corrupted, { target: 'resid_pre', metric: { kind: 'logitDiff', answer, counterfactual }, positions }), { profileDir });
-      record(sweep.r);
-      assert.equal(sweep.result.values.length, 12 * SWEEP_POSITIONS);
-      assert.ok(sweep.result.values.every(Number.isFinite));
-    } finally {
-      await engine.dispose();
-    }
-  }));
-
-  /** Writes a spec and opens it; the first spec on a model also has its diagnostics read the model's facts (tokenizer included). */
-  const writeSpec = async (name: string, spec: object, measure: boolean): Promise<vscode.Uri> => {
+  /** Writes a spec into the workspace (not opened). */
+  const writeSpec = async (name: string, spec: object): Promise<vscode.Uri> => {
     const uri = vscode.Uri.joinPath(folder, name);
     await vscode.workspace.fs.writeFile(uri, Buffer.from(JSON.stringify(spec, null, 2) + '\n', 'utf8'));
-    const open = async () => {
-      await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
-    };
-    if (measure) record((await observe(`open ${name} (diagnostics read the model), +3 s`, open, { tailMs: 3000, profileDir })).r);
-    else await open();
+    return uri;
+  };
+  const ourDiagnostics = (uri: vscode.Uri) => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'Circuit Lens');
+  /** Writes a spec and opens it in the editor, as a user would before Run Experiment; its check settles first. */
+  const openSpec = async (name: string, spec: object): Promise<vscode.Uri> => {
+    const uri = await writeSpec(name, spec);
+    await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
+    await sleep(1500);
+    const errors = ourDiagnostics(uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
+    assert.equal(errors.length, 0, `${name} has problems: ${errors.map((d) => d.message).join('; ')}`);
     return uri;
   };
   const runExperiment = (uri: vscode.Uri) => async () => {
@@ -345,54 +378,112 @@ export function addSuite(root: Mocha.Suite): void {
     { name: 'clean', text: text.clean, answer: ' Mary', counterfactual: ' John' },
     { name: 'corrupted', text: text.corrupted },
   ];
+  const attentionOf = (payloads: PanelPayload[]) => {
+    const att = payloads.find((p): p is AttentionPayload => p.view === 'attention');
+    assert.ok(att, 'the attention panel got a payload');
+    assert.deepEqual(att.patterns.dims, [12, 12, POS, POS]);
+    assert.equal(att.patterns.data.length, 12 * 12 * POS * POS);
+    assert.equal(att.tokens.length, POS);
+    assert.deepEqual(att.layers, Array.from({ length: 12 }, (_, i) => i));
+    // The last query row of head 5.1 is a distribution over the keys.
+    const row = att.patterns.data.subarray(((5 * 12 + 1) * POS + POS - 1) * POS, ((5 * 12 + 1) * POS + POS) * POS);
+    assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-3, 'an attention row sums to 1');
+    return att;
+  };
 
-  suite.addTest(new Mocha.Test('Run Experiment: attention and logit lens on a 128-token prompt', async () => {
-    assert.ok(text, 'the engine test made the prompts');
-    const uri = await writeSpec('lens.circuit.json', {
-      model: config.model, prompts: promptsOf(),
-      analyses: [{ kind: 'attention', name: 'All heads', focus: { layer: 5, head: 1 } }, { kind: 'logitLens', name: 'Lens', topK: 5 }],
-    }, true);
-    const check = (payloads: PanelPayload[]) => {
-      const att = payloads.find((p): p is AttentionPayload => p.view === 'attention');
-      const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
-      assert.ok(att && lens, 'both panels got payloads');
-      assert.deepEqual(att.patterns.dims, [12, 12, POS, POS]);
-      assert.equal(lens.topTexts.length, 13 * POS * 5);
-    };
-    const cold = await observe('spec attention+lens: cold (load model, create panels)', runExperiment(uri), { profileDir });
-    record(cold.r);
-    check(cold.result);
-    // The new webviews load and say ready; the host then posts the payloads it held back.
-    record((await observe('  webviews load and receive the payloads (8 s after)', () => sleep(8000), { profileDir })).r);
-    for (let i = 1; i <= 2; i++) {
-      const warm = await observe(`spec attention+lens: warm #${i} (panels open), +1 s`, runExperiment(uri), { tailMs: 1000, profileDir });
-      record(warm.r);
-      check(warm.result);
-    }
+  suite.addTest(new Mocha.Test('idle baseline before any model is loaded (5 s)', async () => {
+    await watch('idle, no model loaded (5 s)', () => sleep(5000));
   }));
 
-  suite.addTest(new Mocha.Test(`Run Experiment: resid_pre patching, 12 layers x ${SWEEP_POSITIONS} positions`, async () => {
-    assert.ok(text, 'the engine test made the prompts');
-    const positions = Array.from({ length: SWEEP_POSITIONS }, (_, i) => POS - SWEEP_POSITIONS + i);
-    const uri = await writeSpec('patching.circuit.json', {
+  suite.addTest(new Mocha.Test('first model open: Select Model loads GPT-2-small in the worker', async () => {
+    const started = api.workerStarted();
+    const name = await watch(`first model open: circuitLens.selectModel${started ? '' : ' (starts the worker)'}`, async () =>
+      vscode.commands.executeCommand<string | undefined>('circuitLens.selectModel', config.model));
+    assert.ok(typeof name === 'string' && name.length > 0, 'Select Model returned the model\'s name (see the Circuit Lens log)');
+    assert.equal(api.loadedModel(), config.model);
+    assert.ok(api.workerStarted(), 'the worker runs');
+    // The background weight scan (model/scan) that a load starts ends in this time too.
+    await watch('  after the model open (5 s)', () => sleep(5000));
+  }));
+
+  suite.addTest(new Mocha.Test(`first spec open: diagnostics of ${POS}-token prompts from the worker`, async () => {
+    // A multi-token lens target: a problem only the tokenizer finds, so the diagnostics are seen to arrive.
+    const uri = await writeSpec('check.circuit.json', {
+      model: config.model, prompts: promptsOf(),
+      analyses: [{ kind: 'attention', name: 'All heads', focus: { layer: 5, head: 1 } }, { kind: 'logitLens', name: 'Lens', target: ' the store', topK: 5 }],
+    });
+    const diags = await watch(`first spec open: check.circuit.json until its diagnostics (2x${POS} tokens), +3 s`, async () => {
+      await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
+      const end = Date.now() + 60_000;
+      for (;;) {
+        const d = ourDiagnostics(uri);
+        if (d.length > 0) return d;
+        if (Date.now() > end) throw new Error('no Circuit Lens diagnostics on check.circuit.json within 60 s');
+        await sleep(10);
+      }
+    }, 3000);
+    assert.equal(diags.length, 1, `one problem: ${diags.map((d) => d.message).join('; ')}`);
+    assert.match(diags[0].message, /target " the store" is 2 tokens/);
+  }));
+
+  suite.addTest(new Mocha.Test(`full-cache trace: "cache": ["*"] on 1x${POS} tokens, through Run Experiment`, async () => {
+    const uri = await openSpec('full-cache.circuit.json', {
+      model: config.model, prompts: promptsOf(), cache: ['*'],
+      analyses: [{ kind: 'attention', name: 'All heads', focus: { layer: 5, head: 1 } }],
+    });
+    const before = await api.keptRuns();
+    const payloads = await watch(`full-cache trace 1x${POS} (every hook point) + attention: Run Experiment (creates panel)`, runExperiment(uri));
+    attentionOf(payloads);
+    const after = await api.keptRuns();
+    // At least the MLP activations and the per-head results of every block are in the kept cache.
+    const lowerBound = 12 * (2 * POS * 3072 + POS * 12 * 768) * 4;
+    console.log(`    kept runs ${before.runs} -> ${after.runs}, ${(before.bytes / 2 ** 20).toFixed(0)} -> ${(after.bytes / 2 ** 20).toFixed(0)} MB`);
+    assert.ok(after.bytes - before.bytes >= lowerBound, `the full cache is kept: ${after.bytes - before.bytes} bytes more, at least ${lowerBound} expected`);
+    await watch('  webview loads and draws the payload (8 s after)', () => sleep(8000));
+  }));
+
+  suite.addTest(new Mocha.Test(`patching sweep: resid_pre, 12 layers x ${SWEEP_POSITIONS} positions, through Run Experiment`, async () => {
+    const uri = await openSpec('patching.circuit.json', {
       model: config.model, prompts: promptsOf(),
       analyses: [{ kind: 'patching', name: 'residual stream', prompt: 'clean', corrupted: 'corrupted', target: 'resid_pre', positions }],
-    }, false);
+    });
     const check = (payloads: PanelPayload[]) => {
       const a = payloads.find((p): p is AnalysisPayload => p.view === 'analysis');
       assert.ok(a, 'the patching panel got a payload');
       assert.equal(a.output.values.length, 12 * SWEEP_POSITIONS);
+      assert.deepEqual(a.output.axes.map((x) => x.labels.length), [12, SWEEP_POSITIONS]);
+      assert.ok(a.output.values.every(Number.isFinite), 'every patched value is finite');
     };
-    const first = await observe(`spec patching resid_pre 12x${SWEEP_POSITIONS}: first (creates panel)`, runExperiment(uri), { profileDir });
-    record(first.r);
-    check(first.result);
-    record((await observe('  webview loads and receives the payload (5 s after)', () => sleep(5000), { profileDir })).r);
-    const again = await observe(`spec patching resid_pre 12x${SWEEP_POSITIONS}: again (panel open), +1 s`, runExperiment(uri), { tailMs: 1000, profileDir });
-    record(again.r);
-    check(again.result);
+    check(await watch(`patching sweep resid_pre 12x${SWEEP_POSITIONS}: first (creates panel)`, runExperiment(uri)));
+    await watch('  webview loads and draws the payload (5 s after)', () => sleep(5000));
+    check(await watch(`patching sweep resid_pre 12x${SWEEP_POSITIONS}: again (panel open), +1 s`, runExperiment(uri), 1000));
+  }));
+
+  suite.addTest(new Mocha.Test(`warm Run Experiment: attention and logit lens on a ${POS}-token prompt`, async () => {
+    const uri = await openSpec('lens.circuit.json', {
+      model: config.model, prompts: promptsOf(),
+      analyses: [{ kind: 'attention', name: 'All heads', focus: { layer: 5, head: 1 } }, { kind: 'logitLens', name: 'Lens', topK: 5 }],
+    });
+    const check = (payloads: PanelPayload[]) => {
+      attentionOf(payloads);
+      const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
+      assert.ok(lens, 'the logit-lens panel got a payload');
+      assert.equal(lens.labels.length, 13);
+      assert.equal(lens.topTexts.length, 13 * POS * 5);
+      assert.equal(lens.topProbs.length, 13 * POS * 5);
+      assert.equal(lens.target?.text, ' Mary', 'the lens is coloured by the prompt\'s answer');
+    };
+    check(await watch('attention+lens: first (creates 2 panels)', runExperiment(uri)));
+    // The new webviews load and ask for their data.
+    await watch('  webviews load and draw the payloads (8 s after)', () => sleep(8000));
+    for (let i = 1; i <= 2; i++) check(await watch(`attention+lens: warm Run Experiment #${i} (panels open), +1 s`, runExperiment(uri), 1000));
+    const inline = api.inlineDecorations().get(uri.toString());
+    assert.ok(inline && inline > 0, 'the spec editor shows inline activations');
   }));
 
   suite.addTest(new Mocha.Test('idle baseline with the model loaded (5 s)', async () => {
-    record((await observe('idle, model loaded in the extension\'s engine (5 s)', () => sleep(5000), { profileDir })).r);
+    const kept = await api.keptRuns();
+    console.log(`    kept runs: ${kept.runs}, ${(kept.bytes / 2 ** 20).toFixed(0)} MB in the worker; ${api.panelPayloads().length} panels with payloads`);
+    await watch(`idle, model loaded in the worker, ${api.panelPayloads().length} panels open (5 s)`, () => sleep(5000));
   }));
 }

@@ -1,5 +1,6 @@
 // Entry of the responsiveness measurement that runs inside code-server's extension host: the event-loop
-// delay of the host while the engine and the extension's own commands work on GPT-2-small-shaped weights.
+// delay of the host while the extension's own commands (the model work in its worker thread) handle
+// GPT-2-small-shaped weights.
 // Started by tools/e2e/run-responsiveness.mjs (npm run bench:vscode), which writes .responsiveness.json
 // into the workspace. It fails only when the work fails, never on timings.
 import Mocha from 'mocha';

@@ -138,10 +138,11 @@ function names(r: FieldReader, obj: Node, key: string): Located<string>[] {
 
 function sampling(r: FieldReader, obj: Node): Sampling {
   const F = SAMPLING_FIELDS;
+  const topK = number(r, obj, F, 'topK'); // read first: its problem has always come first
   return {
     maxNewTokens: number(r, obj, F, 'maxNewTokens'),
     temperature: number(r, obj, F, 'temperature'),
-    topK: number(r, obj, F, 'topK'),
+    topK,
     seed: number(r, obj, F, 'seed'),
   };
 }
