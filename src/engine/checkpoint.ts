@@ -58,21 +58,21 @@ function snapshotOf(repoDir: string): string | undefined {
  * a folder; a bare name is a bundled model first, then a folder under `baseDir`, then ORG/NAME in the
  * Hugging Face cache.
  */
-export function resolveCheckpointDir(spec: string, opts: ResolveOptions = {}): string {
-  const explicitPath = path.isAbsolute(spec) || spec.startsWith('.');
-  if (!explicitPath && opts.bundledModelsDir && /^[a-z0-9][a-z0-9_-]*$/i.test(spec)) {
-    const bundled = path.join(opts.bundledModelsDir, spec);
+export function resolveCheckpointDir(ref: string, opts: ResolveOptions = {}): string {
+  const explicitPath = path.isAbsolute(ref) || ref.startsWith('.');
+  if (!explicitPath && opts.bundledModelsDir && /^[a-z0-9][a-z0-9_-]*$/i.test(ref)) {
+    const bundled = path.join(opts.bundledModelsDir, ref);
     if (isDir(bundled)) return bundled;
   }
-  const abs = path.resolve(opts.baseDir ?? process.cwd(), spec);
+  const abs = path.resolve(opts.baseDir ?? process.cwd(), ref);
   if (isDir(abs)) {
     if (fs.existsSync(path.join(abs, 'config.json'))) return abs;
     const snap = snapshotOf(abs);
     if (snap) return snap;
     fail('NOT_FOUND', { file: abs }, 'no config.json in this folder.', 'Point the model at a Hugging Face checkpoint folder (config.json + model.safetensors).');
   }
-  if (!explicitPath && /^[\w.-]+\/[\w.-]+$/.test(spec)) {
-    const entry = 'models--' + spec.replace('/', '--');
+  if (!explicitPath && /^[\w.-]+\/[\w.-]+$/.test(ref)) {
+    const entry = 'models--' + ref.replace('/', '--');
     for (const cache of opts.hubCacheDirs ?? defaultHubCacheDirs()) {
       const snap = snapshotOf(path.join(cache, entry));
       if (snap) return snap;
@@ -81,7 +81,7 @@ export function resolveCheckpointDir(spec: string, opts: ResolveOptions = {}): s
   const bundledHint = opts.bundledModelsDir && isDir(opts.bundledModelsDir)
     ? ` Bundled models: ${fs.readdirSync(opts.bundledModelsDir).filter((d) => isDir(path.join(opts.bundledModelsDir!, d))).join(', ') || 'none'}.`
     : '';
-  fail('NOT_FOUND', { field: spec }, 'no such checkpoint folder, Hugging Face cache entry or bundled model.', `Give a folder with config.json, or ORG/NAME of a model in the Hugging Face cache.${bundledHint}`);
+  fail('NOT_FOUND', { field: ref }, 'no such checkpoint folder, Hugging Face cache entry or bundled model.', `Give a folder with config.json, or ORG/NAME of a model in the Hugging Face cache.${bundledHint}`);
 }
 
 /** All tensors of a checkpoint, across shards, each with the real file it lives in. */

@@ -42,6 +42,13 @@ export function renderLogitLens(app: HTMLElement, p: LogitLensPayload): void {
       ? 'Colour: probability of the top token.'
       : 'Colour: probability of the top token (add an "answer" or "target" to the spec to colour by a chosen token).';
   }
+  if (p.targetNote) {
+    const note = document.createElement('p');
+    note.className = 'status';
+    note.id = 'target-note';
+    note.textContent = p.targetNote;
+    controls.append(note);
+  }
   if (p.source.kind === 'prompt') controls.append(targetInput(app, p.target?.text ?? ''));
   const plot = document.createElement('div');
   plot.id = 'lens-plot';
