@@ -167,7 +167,12 @@ export type Slice =
   | { kind: 'attention'; layers?: number[]; focus?: { layer: number; head: number } }
   | { kind: 'logitLens'; target?: string; topK?: number }
   | { kind: 'output' }
-  | { kind: 'hook'; hook: string };
+  /**
+   * One cached hook point, or part of it: `select[i]` picks index i's range [from, to) or one index of
+   * dimension i (kept with size 1); absent or null: the whole dimension. For example one head's pattern
+   * over tokens 0-511: `{hook: 'blocks.3.attn.hook_pattern', select: [0, 7, [0, 512], [0, 512]]}`.
+   */
+  | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] };
 
 export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData;
 

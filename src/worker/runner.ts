@@ -264,7 +264,7 @@ export class Runner {
       case 'logitLens':
         return lensSlice(model, run, s.target, s.topK ?? 5, signal);
       case 'hook':
-        return hookSlice(run, s.hook);
+        return hookSlice(run, s.hook, s.select);
       case 'output':
         return attentionOutput(run, 'attention');
     }

@@ -107,10 +107,34 @@ export async function lensSlice(model: LoadedModel, run: TraceRun, target: strin
   };
 }
 
-/** A copy of one cached hook point (the reply moves its buffer; the kept run keeps its own). */
-export function hookSlice(run: TraceRun, hook: string): TensorData {
+/**
+ * A copy of one cached hook point, or of the part `select` names (see Slice in the protocol); the reply
+ * moves its buffer, and the kept run keeps its own.
+ */
+export function hookSlice(run: TraceRun, hook: string, select: (number | [number, number] | null)[] = []): TensorData {
   const t = run.trace.cache.get(hook);
-  return { dims: [...t.dims], data: t.data.slice() };
+  if (select.length > t.dims.length) fail('BAD_INPUT', { field: 'select' }, `${hook} has ${t.dims.length} dimensions, the selection ${select.length}.`);
+  const ranges = t.dims.map((n, i): [number, number] => {
+    const s = select[i];
+    const [from, to] = s === undefined || s === null ? [0, n] : typeof s === 'number' ? [s, s + 1] : s;
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= n)) fail('BAD_INPUT', { field: `select[${i}]` }, `must lie in [0, ${n}) of ${hook}'s dimension ${i}.`);
+    return [from, to];
+  });
+  const dims = ranges.map(([a, b]) => b - a);
+  const out = new Float32Array(dims.reduce((a, b) => a * b, 1));
+  const strides = t.dims.map((_, i) => t.dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  const last = dims.length - 1;
+  // Copies whole runs of the innermost dimension; the outer indices count like an odometer.
+  const index = ranges.map(([a]) => a);
+  for (let o = 0; o < out.length; o += dims[last]) {
+    const at = index.reduce((sum, v, i) => sum + v * strides[i], 0);
+    out.set(t.data.subarray(at, at + dims[last]), o);
+    for (let i = last - 1; i >= 0; i--) {
+      if (++index[i] < ranges[i][1]) break;
+      index[i] = ranges[i][0];
+    }
+  }
+  return { dims, data: out };
 }
 
 /** Every head's pattern as plain data (the CLI's JSON and HTML reports). */
