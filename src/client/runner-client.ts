@@ -10,7 +10,7 @@
  */
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RequestOptions, RpcMessage, RpcPeer } from '../protocol/rpc';
+import { CANCEL, RequestOptions, RpcMessage, RpcPeer } from '../protocol/rpc';
 import type { RunnerConfig, RunnerMethods } from '../protocol/runner';
 
 export interface RunnerClientOptions {
@@ -30,6 +30,8 @@ export class RunnerClient {
   /** Requests sent whose reply has not arrived, cancelled ones included: the worker may still be busy with them. */
   private readonly inWorker = new Set<number>();
   private idleWaiters: (() => void)[] = [];
+  /** Workers started so far: each numbers its kept runs in its own range. */
+  private generation = 0;
 
   constructor(private readonly opts: RunnerClientOptions) {
     this.config = opts.config;
@@ -54,7 +56,11 @@ export class RunnerClient {
   async dispose(): Promise<void> {
     const w = this.worker;
     if (!w) return;
-    for (const id of this.inWorker) Atomics.store(this.cancelFlag, 0, id);
+    for (const id of this.inWorker) {
+      Atomics.store(this.cancelFlag, 0, id);
+      // The flag holds one id: the others (the one running, when later ones are queued) are cancelled by message.
+      this.peer?.notify(CANCEL, { id });
+    }
     if (this.inWorker.size > 0) await Promise.race([new Promise<void>((r) => this.idleWaiters.push(r)), new Promise((r) => setTimeout(r, DISPOSE_WAIT_MS).unref())]);
     this.worker = undefined;
     this.peer = undefined;
@@ -66,7 +72,7 @@ export class RunnerClient {
     const file = this.opts.workerPath ?? path.join(__dirname, 'worker.js');
     this.cancelFlag = new Int32Array(new SharedArrayBuffer(4));
     const flag = this.cancelFlag;
-    const w = new Worker(file, { workerData: { cancelFlag: flag } });
+    const w = new Worker(file, { workerData: { cancelFlag: flag, generation: this.generation++ } });
     const peer = new RpcPeer<RunnerMethods>((msg, transfer) => {
       if (msg.rpc === 'request') this.inWorker.add(msg.id);
       w.postMessage(msg, transfer ?? []);

@@ -16,11 +16,17 @@ interface Entry<T> {
 }
 
 export class KeptRuns<T> {
-  private nextId = 1;
+  private nextId: number;
   /** In order of last use: the first entry is evicted first. */
   private readonly runs = new Map<number, Entry<T>>();
 
-  constructor(private readonly budgetBytes: () => number, private readonly budgetName: string) {}
+  /**
+   * `firstId`: where this store's ids start. A fresh worker after a crash starts elsewhere, so a panel
+   * still holding an id of the dead one gets NOT_KEPT instead of another run that took its number.
+   */
+  constructor(private readonly budgetBytes: () => number, private readonly budgetName: string, firstId = 1) {
+    this.nextId = firstId;
+  }
 
   /** Keeps a new run held once; returns its id. */
   add(run: T, bytes: number, key?: string): number {

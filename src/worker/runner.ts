@@ -12,6 +12,7 @@ import { selectHooks } from '../engine/hooks';
 import { resolveCheckpointDir } from '../engine/checkpoint';
 import { Checkpoint, openCheckpoint, tokensFromIds } from '../engine/model';
 import { softmax, topK } from '../engine/math';
+import type { LogitLens } from '../engine/logit-lens';
 import { describeNonFinite } from '../engine/non-finite';
 import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
 import { parseSpec, promptOf } from '../engine/spec/parse';
@@ -61,6 +62,8 @@ export interface RunnerOptions {
   /** Read before each chunk of model work: where a cancel set from another thread takes effect. */
   beforeChunk?: () => void;
   scanWorkerPath?: string;
+  /** Where kept-run ids start (a different range for each worker the client starts). */
+  firstRunId?: number;
 }
 
 export class Runner {
@@ -71,9 +74,11 @@ export class Runner {
   private loading: { key: string; promise: Promise<LoadedModel> } | undefined;
   /** Model work, one request at a time. */
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB');
+  private readonly kept: KeptRuns<KeptRun>;
 
-  constructor(private readonly opts: RunnerOptions = {}) {}
+  constructor(private readonly opts: RunnerOptions = {}) {
+    this.kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB', opts.firstRunId);
+  }
 
   handlers(): Handlers<RunnerMethods> {
     return {
@@ -171,6 +176,9 @@ export class Runner {
 
   /** A prompt's tokens: text through the checkpoint's tokenizer (length-checked), or ids as given. */
   private tokens(ckpt: Checkpoint, input: PromptInput) {
+    if ('text' in input && !ckpt.tokenizer && !this.config.trusted) {
+      fail('BAD_INPUT', { field: ckpt.name }, "its tokenizer is not loaded in Restricted Mode (a tokenizer's rules run on the text).", 'Trust the workspace to tokenize with it.');
+    }
     return 'ids' in input ? tokensFromIds(ckpt, input.ids) : promptTokens(ckpt, input.text, input.bos ?? true, this.config.promptTokens);
   }
 
@@ -212,6 +220,7 @@ export class Runner {
     if (reused) this.kept.release(reused.id);
     const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.ckpt.hooks, globs, field) : [], interventions, logits: 'last', signal });
     const run = traceRun(model, tokens, trace);
+    if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
     return { id: this.kept.add(run, traceBytes(run), key), run, reused: false };
   }
 
@@ -234,7 +243,14 @@ export class Runner {
       const target = (a.kind === 'logitLens' ? a.target?.value : undefined) ?? prompt.answer?.value;
       const k = a.kind === 'logitLens' ? a.topK : 5;
       const targetId = targetIdOf(model, target);
-      const lens = await lensOf(model, trace.run, k, targetId, ctx.signal);
+      let lens: LogitLens;
+      try {
+        lens = await lensOf(model, trace.run, k, targetId, ctx.signal);
+        if (ctx.signal.aborted) throw cancelledError();
+      } catch (e) {
+        this.kept.release(trace.id); // the view that would hold the trace is not made
+        throw e;
+      }
       const view: ViewRun = { kind: 'view', traceId: trace.id, analysis: a, ...(target !== undefined ? { target } : {}) };
       const runId = this.kept.add(view, 0);
       const slice: Slice = a.kind === 'attention'
@@ -246,6 +262,7 @@ export class Runner {
       tracer: model, prompts: spec.prompts, signal: ctx.signal,
       onProgress: (done, total) => ctx.event({ message: `${a.title}: run ${done} of ${total}`, done, total }),
     }, a);
+    if (ctx.signal.aborted) throw cancelledError(); // nobody would release it
     const runId = this.kept.add({ kind: 'output', output }, JSON.stringify(output).length);
     return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ms: performance.now() - started };
   }

@@ -10,7 +10,7 @@ import { RpcPeer, ownedBuffers } from '../protocol/rpc';
 import type { RunnerMethods } from '../protocol/runner';
 import { Runner } from './runner';
 
-const cancelFlag = (workerData as { cancelFlag: Int32Array }).cancelFlag;
+const { cancelFlag, generation } = workerData as { cancelFlag: Int32Array; generation: number };
 /** Requests being answered, by id: the shared flag names one of them to abandon. */
 const aborts = new Map<number, () => void>();
 
@@ -20,6 +20,8 @@ const runner = new Runner({
     if (id !== 0) aborts.get(id)?.();
   },
   scanWorkerPath: path.join(__dirname, 'scan-worker.js'),
+  // Each worker of a client numbers its runs in its own range of 2^32 ids.
+  firstRunId: generation * 2 ** 32 + 1,
 });
 
 // Outputs move to the caller without a copy.

@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { tokensFromIds } from '../../src/engine/model';
 import { ablate } from '../../src/engine/analysis/ablation';
 import { metricValues } from '../../src/engine/analysis/metrics';
-import { withEngine } from '../helpers/engine';
+import { withModel } from '../helpers/engine';
 import { makeRandomCheckpoint, referenceActivations } from '../helpers/reference';
 
 const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 48, vocab: 100, ctx: 16, dtype: 'F32', seed: 61 });
@@ -16,7 +16,7 @@ const ids = [4, 8, 15, 16, 23, 42, 7];
 const metric = { kind: 'logitDiff' as const, answer: 3, counterfactual: 9 };
 const one = (dims: number[], f: (i: number) => number) => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
 
-test('zero ablation of heads and layers matches the reference with the same interventions', () => withEngine(dir, async (engine) => {
+test('zero ablation of heads and layers matches the reference with the same interventions', () => withModel(dir, async (engine) => {
   const prompt = tokensFromIds(engine.ckpt, ids);
   const heads = await ablate(engine, prompt, { unit: 'heads', kind: 'zero', metric });
   const layers = await ablate(engine, prompt, { unit: 'layers', kind: 'zero', metric });
@@ -33,7 +33,7 @@ test('zero ablation of heads and layers matches the reference with the same inte
   assert.ok(heads.change.some((c) => Math.abs(c) > 1e-2), 'some head matters');
 }));
 
-test('mean ablation with the mean over the prompt itself is no change', () => withEngine(dir, async (engine) => {
+test('mean ablation with the mean over the prompt itself is no change', () => withModel(dir, async (engine) => {
   const prompt = tokensFromIds(engine.ckpt, ids);
   for (const unit of ['heads', 'neurons', 'layers'] as const) {
     const r = await ablate(engine, prompt, { unit, kind: 'mean', metric, reference: [prompt], neurons: [0, 5, 47] });
@@ -41,7 +41,7 @@ test('mean ablation with the mean over the prompt itself is no change', () => wi
   }
 }));
 
-test('resample ablation averages the change over its sources; chosen positions only', () => withEngine(dir, async (engine) => {
+test('resample ablation averages the change over its sources; chosen positions only', () => withModel(dir, async (engine) => {
   const prompt = tokensFromIds(engine.ckpt, ids);
   const [a, b] = [[1, 2, 3, 4, 5, 6, 7], [9, 9, 9, 9, 9, 9, 9]].map((r) => tokensFromIds(engine.ckpt, r));
   const both = await ablate(engine, prompt, { unit: 'heads', kind: 'resample', metric, reference: [a, b], positions: [6] });
@@ -50,7 +50,7 @@ test('resample ablation averages the change over its sources; chosen positions o
   both.change.forEach((c, i) => assert.ok(Math.abs(c - (ra.change[i] + rb.change[i]) / 2) < 1e-5));
 }));
 
-test('neuron ablation runs in chunks bounded by maxPatchBytes, with the same result', () => withEngine(dir, async (engine) => {
+test('neuron ablation runs in chunks bounded by maxPatchBytes, with the same result', () => withModel(dir, async (engine) => {
   const prompt = tokensFromIds(engine.ckpt, ids);
   let runs = 0;
   const small = await ablate(engine, prompt, { unit: 'neurons', kind: 'zero', metric, layers: [1], maxPatchBytes: 4000, onProgress: () => runs++ });

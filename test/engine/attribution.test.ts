@@ -1,10 +1,10 @@
 /** Direct logit attribution: sums to the logit difference, and matches the PyTorch reference. */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import { directLogitAttribution } from '../../src/engine/analysis/attribution';
-import { WORKER, makeRandomCheckpoint, referenceAttribution } from '../helpers/reference';
+import { makeRandomCheckpoint, referenceAttribution } from '../helpers/reference';
 
 for (const spec of [
   { layers: 3, dModel: 48, heads: 4, dMlp: 96, vocab: 150, ctx: 16, dtype: 'F32' as const, seed: 71 },
@@ -14,7 +14,7 @@ for (const spec of [
     const dir = makeRandomCheckpoint(spec);
     const ids = [5, 9, 2, 33, 17, 8];
     const ref = referenceAttribution(dir, ids, 11, 12);
-    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    const engine = await openModel(dir);
     try {
       const r = await directLogitAttribution(engine, tokensFromIds(engine.ckpt, ids), { answer: 11, counterfactual: 12 });
       const sum = r.values.reduce((a, b) => a + b, 0);

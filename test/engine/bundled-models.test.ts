@@ -8,19 +8,19 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { tokensFromIds } from '../../src/engine/model';
 import { detectHeads, rankHeads, repeatedRandomTokens, runHeadDetectors } from '../../src/engine/analysis/head-detectors';
-import { tokenLosses } from '../../src/engine/analysis/loss';
 import { activationPatching } from '../../src/engine/analysis/patching';
-import { ROOT, WORKER } from '../helpers/reference';
+import { ROOT } from '../helpers/reference';
+import { tokenLosses } from '../helpers/tensors';
 
 const MODELS = path.join(ROOT, 'media', 'models');
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 async function repeatedTrace(name: string, seed: number) {
-  const engine = await Engine.open(name, { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(name, { resolve: { bundledModelsDir: MODELS } });
   const { dVocab } = engine.ckpt.config;
   const bos = engine.ckpt.tokenizer!.bosTokenId!;
   const rows = repeatedRandomTokens(16, 50, dVocab, bos, seed); // [16][101]
@@ -45,7 +45,7 @@ test('demo model: an induction head after layer 0, a previous-token head in laye
 });
 
 test('runHeadDetectors on generated repeated random tokens finds the planted heads', async () => {
-  const engine = await Engine.open('planted-induction', { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel('planted-induction', { resolve: { bundledModelsDir: MODELS } });
   try {
     const r = await runHeadDetectors(engine, { random: { rows: 4, length: 30, seed: 99 } });
     const [prev, , induction] = r.scores.map(rankHeads);
@@ -69,7 +69,7 @@ test('planted-induction model: detectors rank the planted heads first with score
 });
 
 test('demo model: patching the induction head\'s output on a repeated sequence moves the metric more than any other head', async () => {
-  const engine = await Engine.open('demo', { resolve: { bundledModelsDir: MODELS }, workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel('demo', { resolve: { bundledModelsDir: MODELS } });
   try {
     const { dVocab } = engine.ckpt.config;
     const bos = engine.ckpt.tokenizer!.bosTokenId!;

@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import { readSafetensorsHeader } from '../../src/engine/safetensors';
-import { WORKER, makeRandomCheckpoint, maxAbsDiff, referenceActivations, tmpDir } from '../helpers/reference';
+import { makeRandomCheckpoint, maxAbsDiff, referenceActivations, tmpDir } from '../helpers/reference';
 import { writeSafetensors } from '../helpers/safetensors-writer';
 
 const source = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 150, ctx: 16, dtype: 'F16', seed: 31 });
@@ -17,7 +17,7 @@ const ids = [3, 1, 4, 1, 5, 9, 2, 6];
 const reference = referenceActivations(source, [ids]).get('logits')!;
 
 async function logitsOf(spec: string, hubCacheDirs?: string[]) {
-  const engine = await Engine.open(spec, { resolve: { hubCacheDirs }, workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(spec, { resolve: { hubCacheDirs } });
   try {
     return { name: engine.ckpt.name, logits: (await engine.trace([tokensFromIds(engine.ckpt, ids)])).logits };
   } finally {

@@ -10,13 +10,14 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine, LOGIT_LENS_HOOKS } from '../../src/worker/engine';
+import { LOGIT_LENS_HOOKS } from '../../src/worker/loaded-model';
+import { openModel } from '../helpers/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
 import { EngineError } from '../../src/engine/errors';
 import { readSafetensorsHeader } from '../../src/engine/safetensors';
-import type { Intervention } from '../../src/protocol/engine';
-import { CLI, WORKER, maxAbsDiff, randomTokens, tmpDir } from '../helpers/reference';
+import type { Intervention } from '../../src/protocol/runner';
+import { CLI, maxAbsDiff, randomTokens, tmpDir } from '../helpers/reference';
 import { writeSafetensors } from '../helpers/safetensors-writer';
 import { FamilySpec, familyReferenceActivations, makeFamilyCheckpoint, mismatches } from '../helpers/family-reference';
 
@@ -39,7 +40,7 @@ for (const [label, spec] of CASES) {
     const dir = makeFamilyCheckpoint(spec);
     const ids = randomTokens(2, Math.min(spec.ctx, 19), spec.vocab, spec.seed);
     const ref = familyReferenceActivations(dir, ids);
-    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    const engine = await openModel(dir);
     try {
       const batch = ids.map((row) => tokensFromIds(engine.ckpt, row));
       const trace = await engine.trace(batch, { hooks: engine.ckpt.hooks });
@@ -98,7 +99,7 @@ for (const [label, spec, make] of IV_CASES) {
     const interventions = make(spec);
     const ref = familyReferenceActivations(dir, ids, interventions);
     const plain = familyReferenceActivations(dir, ids);
-    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    const engine = await openModel(dir);
     try {
       const trace = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: engine.ckpt.hooks, interventions });
       assert.deepEqual(mismatches(trace, ref, TOLERANCE), []);
@@ -150,7 +151,7 @@ test('a sharded BF16 Llama checkpoint (model.safetensors.index.json) loads its s
     })));
   }
   fs.writeFileSync(path.join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     assert.equal(engine.ckpt.weights.files.length, 3);
     const { logits } = await engine.trace([tokensFromIds(engine.ckpt, ids[0])]);

@@ -6,11 +6,11 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import { EngineError } from '../../src/engine/errors';
-import type { Intervention } from '../../src/protocol/engine';
-import { WORKER, makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceActivations } from '../helpers/reference';
+import type { Intervention } from '../../src/protocol/runner';
+import { makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceActivations } from '../helpers/reference';
 
 const spec = { layers: 3, dModel: 48, heads: 4, dMlp: 96, vocab: 256, ctx: 32, dtype: 'F32' as const, seed: 41 };
 const dir = makeRandomCheckpoint(spec);
@@ -34,7 +34,7 @@ const interventions: Intervention[] = [
 test('interventions match the reference on every hook point and the logits', async () => {
   const ref = referenceActivations(dir, ids, interventions);
   const plain = referenceActivations(dir, ids);
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     const trace = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: engine.ckpt.hooks, interventions });
     const bad: [string, number][] = [];
@@ -59,7 +59,7 @@ test('interventions match the reference on every hook point and the logits', asy
 });
 
 test('EXPECTED FAILURE - an intervention on a LayerNorm scale is refused with a clear error', async () => {
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     const iv = { hook: 'blocks.0.ln1.hook_scale', keep: full([1], () => 1), add: full([1], () => 0) };
     await assert.rejects(engine.trace([tokensFromIds(engine.ckpt, [1, 2])], { interventions: [iv] }), (e: unknown) => e instanceof EngineError && /hook_normalized instead/.test(e.message));
@@ -70,7 +70,7 @@ test('EXPECTED FAILURE - an intervention on a LayerNorm scale is refused with a 
 
 test('a run started at layer L from the residual stream matches the reference from L on', async () => {
   const ref = referenceActivations(dir, ids);
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     for (const layer of [0, 2]) {
       const resid = ref.get(`blocks.${layer}.hook_resid_pre`)!;

@@ -7,10 +7,10 @@ import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import { readSafetensorsHeader } from '../../src/engine/safetensors';
-import { CLI, WORKER, makeRandomCheckpoint } from '../helpers/reference';
+import { CLI, makeRandomCheckpoint } from '../helpers/reference';
 
 const clean = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 2, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 41 });
 const broken = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 2, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 41 });
@@ -32,7 +32,7 @@ const mlpIn = [...readSafetensorsHeader(path.join(broken, 'model.safetensors')).
 poke(broken, mlpIn, { 0: NaN, 5: Infinity, 9: -Infinity });
 
 test('the weight scan names the tensor with NaN or infinite values and counts them', async () => {
-  const engine = await Engine.open(broken, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(broken);
   try {
     const run = await engine.trace([tokensFromIds(engine.ckpt, [1, 2, 3])]); // runs, with NaN outputs
     assert.deepEqual(run.logits.dims, [1, 3, 100]);
@@ -44,7 +44,7 @@ test('the weight scan names the tensor with NaN or infinite values and counts th
 });
 
 test('a clean checkpoint has none', async () => {
-  const engine = await Engine.open(clean, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(clean);
   try {
     assert.deepEqual(await engine.nonFiniteWeights(), []);
   } finally {

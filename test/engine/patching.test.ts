@@ -5,11 +5,11 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import { activationPatching, PATCH_TARGETS } from '../../src/engine/analysis/patching';
 import { EngineError } from '../../src/engine/errors';
-import { WORKER, makeRandomCheckpoint, referencePatching } from '../helpers/reference';
+import { makeRandomCheckpoint, referencePatching } from '../helpers/reference';
 
 const dir = makeRandomCheckpoint({ layers: 3, dModel: 32, heads: 4, dMlp: 64, vocab: 120, ctx: 16, dtype: 'F32', seed: 51 });
 // Same first four tokens; they differ from position 4 on.
@@ -20,7 +20,7 @@ const metric = { kind: 'logitDiff' as const, answer: 5, counterfactual: 6 };
 for (const target of PATCH_TARGETS) {
   test(`${target} patching matches the reference within 1e-4`, async () => {
     const ref = referencePatching(dir, clean, corrupted, target, 5, 6);
-    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    const engine = await openModel(dir);
     try {
       const r = await activationPatching(engine, tokensFromIds(engine.ckpt, clean), tokensFromIds(engine.ckpt, corrupted), { target, metric, maxPatchBytes: 20_000 });
       assert.ok(Math.abs(r.clean - ref.clean) < 1e-4 && Math.abs(r.corrupted - ref.corrupted) < 1e-4);
@@ -34,7 +34,7 @@ for (const target of PATCH_TARGETS) {
 }
 
 test('identities: an unchanged activation patches to exactly 0 (denoise) or 1 (noise)', async () => {
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     const [c, k] = [clean, corrupted].map((ids) => tokensFromIds(engine.ckpt, ids));
     for (const direction of ['denoise', 'noise'] as const) {
@@ -50,7 +50,7 @@ test('identities: an unchanged activation patches to exactly 0 (denoise) or 1 (n
 });
 
 test('EXPECTED FAILURE - prompts of different lengths', async () => {
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+  const engine = await openModel(dir);
   try {
     await assert.rejects(activationPatching(engine, tokensFromIds(engine.ckpt, [1, 2, 3]), tokensFromIds(engine.ckpt, [1, 2]), { target: 'resid_pre', metric }),
       (e: unknown) => e instanceof EngineError && /3 tokens and the corrupted one 2.*equal lengths/.test(e.message));

@@ -5,9 +5,9 @@
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { Engine } from '../../src/worker/engine';
+import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
-import { RandomSpec, WORKER, makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceActivations } from '../helpers/reference';
+import { RandomSpec, makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceActivations } from '../helpers/reference';
 
 const TOLERANCE = 1e-4;
 
@@ -24,7 +24,7 @@ for (const spec of CASES) {
     const dir = makeRandomCheckpoint(spec);
     const ids = randomTokens(2, Math.min(spec.ctx, 19), spec.vocab, spec.seed);
     const ref = referenceActivations(dir, ids);
-    const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+    const engine = await openModel(dir);
     try {
       const batch = ids.map((row) => tokensFromIds(engine.ckpt, row));
       const trace = await engine.trace(batch, { hooks: engine.ckpt.hooks });

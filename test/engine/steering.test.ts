@@ -5,13 +5,13 @@ import { tokensFromIds } from '../../src/engine/model';
 import { generate } from '../../src/engine/analysis/generate';
 import { steer } from '../../src/engine/analysis/steering';
 import { topK } from '../../src/engine/math';
-import { withEngine } from '../helpers/engine';
+import { withModel } from '../helpers/engine';
 import { makeRandomCheckpoint, maxAbsDiff, referenceActivations } from '../helpers/reference';
 
 const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 80, ctx: 24, dtype: 'F32', seed: 81 });
 const ids = [3, 14, 15, 9, 26];
 
-test('greedy generation follows the reference argmax step by step; sampling reproduces by seed', () => withEngine(dir, async (engine) => {
+test('greedy generation follows the reference argmax step by step; sampling reproduces by seed', () => withModel(dir, async (engine) => {
   const out = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 4 });
   let seq = [...ids];
   for (const next of out) {
@@ -28,7 +28,7 @@ test('greedy generation follows the reference argmax step by step; sampling repr
   assert.equal(capped.length, 24 - ids.length, 'stops at the context length');
 }));
 
-test('steering by the difference of means: the vector, the steered logits and the continuation match the reference', () => withEngine(dir, async (engine) => {
+test('steering by the difference of means: the vector, the steered logits and the continuation match the reference', () => withModel(dir, async (engine) => {
   const hook = 'blocks.0.hook_resid_post';
   const positive = [[1, 2, 3], [4, 5, 6, 7]];
   const negative = [[10, 11], [12, 13, 14]];
@@ -59,7 +59,7 @@ test('steering by the difference of means: the vector, the steered logits and th
   assert.equal(r.continuationBefore[0], r.topBefore[0].id);
 }));
 
-test('steering with coefficient 0 changes nothing', () => withEngine(dir, async (engine) => {
+test('steering with coefficient 0 changes nothing', () => withModel(dir, async (engine) => {
   const r = await steer(engine, tokensFromIds(engine.ckpt, ids), { hook: 'blocks.1.hook_mlp_out', coefficient: 0, vector: new Float32Array(32).fill(1), generation: { maxNewTokens: 3 } });
   assert.deepEqual(r.topAfter, r.topBefore);
   assert.deepEqual(r.continuationAfter, r.continuationBefore);

@@ -1,12 +1,33 @@
-/** Opens the engine on a checkpoint for one test body (one thread, the built worker) and always disposes it. */
-import { Engine } from '../../src/worker/engine';
-import { WORKER } from './reference';
+/**
+ * Opens a checkpoint as the worker does (a LoadedModel: sessions and analyses in this thread, one
+ * intra-op thread) for one test body, and always disposes it. Tests of the worker boundary itself use
+ * the RunnerClient (test/helpers/runner.ts).
+ */
+import * as path from 'node:path';
+import type { ResolveOptions } from '../../src/engine/checkpoint';
+import { openCheckpoint } from '../../src/engine/model';
+import { LoadOptions, LoadedModel } from '../../src/worker/loaded-model';
+import type { SessionOptions } from '../../src/worker/session';
+import { ROOT } from './reference';
 
-export async function withEngine<T>(dir: string, f: (e: Engine) => Promise<T>): Promise<T> {
-  const engine = await Engine.open(dir, { workerPath: WORKER, session: { threads: 1 } });
+/** The weight scan's bundle: under tsx, LoadedModel's default (beside its own file) is src/worker/. */
+export const SCAN_WORKER = path.join(ROOT, 'dist', 'scan-worker.js');
+
+export interface OpenModelOptions {
+  resolve?: ResolveOptions;
+  session?: SessionOptions;
+  limits?: LoadOptions['limits'];
+}
+
+export function openModel(ref: string, opts: OpenModelOptions = {}): Promise<LoadedModel> {
+  return LoadedModel.open(openCheckpoint(ref, opts.resolve), { session: { threads: 1, ...opts.session }, limits: opts.limits, scanWorkerPath: SCAN_WORKER });
+}
+
+export async function withModel<T>(ref: string, f: (m: LoadedModel) => Promise<T>, opts: OpenModelOptions = {}): Promise<T> {
+  const model = await openModel(ref, opts);
   try {
-    return await f(engine);
+    return await f(model);
   } finally {
-    await engine.dispose();
+    await model.dispose();
   }
 }

@@ -4,9 +4,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Intervention } from '../../src/protocol/engine';
+import type { Intervention } from '../../src/protocol/runner';
 import type { TensorData } from '../../src/protocol/tensor';
-import type { Trace } from '../../src/worker/engine';
+import type { Trace } from '../../src/engine/tracer';
 import { ROOT, RandomShape, forwardWith, makeRandomWith, maxAbsDiff, tmpDir } from './reference';
 
 export type ReferenceFamily = 'neox' | 'llama' | 'gptneo';

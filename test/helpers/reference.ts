@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeNpy, encodeNpy } from '../../src/engine/npy';
-import type { Intervention } from '../../src/protocol/engine';
+import type { Intervention } from '../../src/protocol/runner';
 import type { TensorData } from '../../src/protocol/tensor';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

@@ -29,6 +29,8 @@ import { EXT_ID } from './vscode-helpers';
 export const CONFIG_FILE = '.responsiveness.json';
 const POS = 128;
 const SWEEP_POSITIONS = 16;
+/** Longest a command may take before the case fails (a 12x16 sweep took about 60 s on 2 busy cores). */
+const COMMAND_TIMEOUT_MS = 300_000;
 /** A stall over this is reported with the stacks that ran in it (with `profile`). */
 const STALL_MS = 50;
 
@@ -129,7 +131,8 @@ function ownerOf(frames: string[]): StallOwner {
   const all = frames.join(' > ');
   if (/\b(src\/(host|client|engine|worker|protocol)\/|@huggingface\/tokenizers)/.test(all)) return 'circuit-lens';
   if (/extHostTunnelService/.test(all)) return 'vscode-port-scan';
-  if (/src\/vs\/base\/parts\/ipc\/|extHostWebview\.ts|serializeRequest \(|writeMixedArray \(/.test(all)) return 'vscode-ipc';
+  // node:zlib: the remote connection's deflate (ipc.net.ts), which compresses what goes to the workbench.
+  if (/src\/vs\/base\/parts\/ipc\/|extHostWebview\.ts|serializeRequest \(|writeMixedArray \(|\(node:zlib:/.test(all)) return 'vscode-ipc';
   const leaf = frames[frames.length - 1];
   if (leaf === '(garbage collector)') return 'gc';
   if (leaf === '(idle)') return 'descheduled'; // the thread wanted to run its timers but got no CPU
@@ -369,8 +372,23 @@ export function addSuite(root: Mocha.Suite): void {
     assert.equal(errors.length, 0, `${name} has problems: ${errors.map((d) => d.message).join('; ')}`);
     return uri;
   };
+  /** `work`, or an error after `ms` that says what the extension had shown by then (a hang must not eat the suite's time). */
+  const within = async <T>(ms: number, what: string, work: Thenable<T>): Promise<T> => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void api.keptRuns().then((k) => k, () => undefined).then((k) => reject(new Error(`${what} did not finish within ${ms / 1000} s; panels with payloads: `
+          + `${api.panelPayloads().map((p) => `${p.view} (${p.source.kind === 'spec' ? p.source.specName : 'prompt'})`).join(', ') || 'none'}; kept runs: ${k ? `${k.runs}, ${(k.bytes / 2 ** 20).toFixed(0)} MB` : 'unknown'}`)));
+      }, ms);
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const runExperiment = (uri: vscode.Uri) => async () => {
-    const payloads = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.runExperiment', uri);
+    const payloads = await within(COMMAND_TIMEOUT_MS, `Run Experiment on ${path.basename(uri.fsPath)}`, vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.runExperiment', uri));
     assert.ok(payloads, `Run Experiment on ${path.basename(uri.fsPath)} failed (see the Circuit Lens log)`);
     return payloads;
   };
@@ -398,7 +416,7 @@ export function addSuite(root: Mocha.Suite): void {
   suite.addTest(new Mocha.Test('first model open: Select Model loads GPT-2-small in the worker', async () => {
     const started = api.workerStarted();
     const name = await watch(`first model open: circuitLens.selectModel${started ? '' : ' (starts the worker)'}`, async () =>
-      vscode.commands.executeCommand<string | undefined>('circuitLens.selectModel', config.model));
+      within(COMMAND_TIMEOUT_MS, 'Select Model', vscode.commands.executeCommand<string | undefined>('circuitLens.selectModel', config.model)));
     assert.ok(typeof name === 'string' && name.length > 0, 'Select Model returned the model\'s name (see the Circuit Lens log)');
     assert.equal(api.loadedModel(), config.model);
     assert.ok(api.workerStarted(), 'the worker runs');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { analysisPlots } from '../../webview/analysis/data';
-import type { AnalysisOutput } from '../../src/engine/analysis/output';
+import type { AnalysisOutput } from '../../src/protocol/analysis';
 
 const colours = { background: '#000', positive: '#00f', negative: '#f00' };
 

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { detectionTargets, detectHeads, repeatedRandomTokens } from '../../src/engine/analysis/head-detectors';
-import { tokenLosses } from '../../src/engine/analysis/loss';
 import { ActivationCache } from '../../src/engine/cache';
 import { parseConfig } from '../../src/engine/config';
 import { topK, softmax } from '../../src/engine/math';
+import { tokenLosses } from '../helpers/tensors';
 
 test('detection targets follow the token sequence', () => {
   const toks = [9, 1, 2, 1, 2];

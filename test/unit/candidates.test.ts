@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { allCandidates, findCheckpoints, hubCacheModels } from '../../src/host/models/candidates';
+import { allCandidates, findCheckpoints, hubCacheModels } from '../../src/worker/candidates';
 
 function ckpt(dir: string): void {
   mkdirSync(dir, { recursive: true });
@@ -20,7 +20,7 @@ test('finds checkpoint folders, bundled models and Hugging Face cache entries', 
   mkdirSync(join(root, 'hub', 'models--EleutherAI--pythia-70m', 'snapshots', 'abc'), { recursive: true });
   mkdirSync(join(root, 'hub', 'datasets--x--y', 'snapshots'), { recursive: true });
   assert.deepEqual(findCheckpoints(join(root, 'ws'), 'workspace').map((c) => c.label), ['ckpt-1']);
-  assert.deepEqual(hubCacheModels([join(root, 'hub'), join(root, 'missing')]).map((c) => c.spec), ['EleutherAI/pythia-70m']);
+  assert.deepEqual(hubCacheModels([join(root, 'hub'), join(root, 'missing')]).map((c) => c.ref), ['EleutherAI/pythia-70m']);
   const all = allCandidates({ bundledDir: join(root, 'bundled'), workspaceRoots: [join(root, 'ws')], searchPaths: [join(root, 'ws', 'runs')], hubCacheDirs: [join(root, 'hub')] });
   assert.deepEqual(all.map((c) => `${c.kind}:${c.label}`), ['bundled:demo', 'workspace:ckpt-1', 'hub:EleutherAI/pythia-70m']);
 });

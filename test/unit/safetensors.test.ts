@@ -2,10 +2,11 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSafetensorsHeader, readTensorF32 } from '../../src/engine/safetensors';
+import { readSafetensorsHeader } from '../../src/engine/safetensors';
 import { EngineError } from '../../src/engine/errors';
 import { bfloatToFloat, halfToFloat } from '../../src/engine/dtype';
 import { tmpDir } from '../helpers/reference';
+import { readTensorF32 } from '../helpers/tensors';
 import { f32, safetensorsBytes, writeSafetensors } from '../helpers/safetensors-writer';
 
 const dir = tmpDir('st');

@@ -4,6 +4,8 @@ import { hookPoints } from '../../src/engine/hooks';
 import type { ModelConfig } from '../../src/engine/config';
 import { parseSpec } from '../../src/engine/spec/parse';
 import { ModelFacts, validateSpec } from '../../src/engine/spec/validate';
+import { isEngineError } from '../../src/engine/errors';
+import { issueMessage, requireSingleToken, singleTokenIssue } from '../../src/engine/single-token';
 
 const config = { nLayers: 2, nHeads: 4, dModel: 8, dHead: 2, dMlp: 32, nCtx: 6 } as ModelConfig;
 /** A toy tokenizer: one token per word, leading space attached ("a b" -> "a", " b"). */
@@ -11,6 +13,7 @@ const facts: ModelFacts = {
   nLayers: 2,
   nHeads: 4,
   nCtx: 6,
+  dMlp: 32,
   hooks: hookPoints(config),
   countTokens: (text, bos) => (text.match(/ ?[^ ]+/g)?.length ?? 0) + (bos ? 1 : 0),
 };
@@ -41,6 +44,40 @@ test('EXPECTED FAILURE - answers must be one token; a missing leading space is p
   assert.equal(m.length, 3);
   assert.match(m[0], /^answer "two words" is 2 tokens/);
   assert.match(m[2], /^target " p q" is 2 tokens/);
+});
+
+test('EXPECTED FAILURE - a missing leading space is suggested when the spaced text is one token', () => {
+  // A tokenizer that knows " Mary" as one token and spells everything else out.
+  const parsed = parseSpec('{"prompts":[{"text":"a","answer":"Mary"}]}');
+  const spaced = validateSpec(parsed.spec, { ...facts, countTokens: (t, bos) => (t === ' Mary' ? 1 : t.length) + (bos ? 1 : 0) });
+  assert.deepEqual(spaced.map((p) => p.message), ['answer "Mary" is 4 tokens for this model; it must be exactly one. Did you mean " Mary" (with a leading space)?']);
+});
+
+test('the run form of the one-token rule throws BAD_INPUT with the same wording', () => {
+  const encode = (t: string) => (t === ' Mary' ? [{ id: 7 }] : [...t].map((_, i) => ({ id: i })));
+  assert.deepEqual(requireSingleToken(encode, ' Mary', 'ioi.answer'), { id: 7 });
+  assert.throws(() => requireSingleToken(encode, 'Mary', 'ioi.answer'), (e: unknown) => {
+    assert.ok(isEngineError(e) && e.code === 'BAD_INPUT' && e.field === 'ioi.answer');
+    assert.equal(e.message, 'ioi.answer: "Mary" is 4 tokens for this model; it must be exactly one. Did you mean " Mary" (with a leading space)?');
+    return true;
+  });
+  assert.doesNotThrow(() => requireSingleToken(() => 1, 'x', 'f'));
+  assert.equal(singleTokenIssue(encode, ' Mary'), undefined);
+  const issue = singleTokenIssue(encode, 'ab');
+  assert.ok(issue && issue.count === 2 && issue.hint === undefined);
+  assert.equal(issueMessage(issue), '"ab" is 2 tokens for this model; it must be exactly one.');
+  assert.equal(singleTokenIssue(() => 0, '')?.hint, undefined, 'no hint for an empty text');
+});
+
+test('EXPECTED FAILURE - neuron indices are checked against d_mlp', () => {
+  const m = problemsOf('{"prompts":["a"],"analyses":[{"kind":"ablation","unit":"neurons","neurons":[31,32]}]}');
+  assert.deepEqual(m, ['neuron 32 is out of range: this model has 32 (0 to 31).']);
+});
+
+test('EXPECTED FAILURE - a steering vector must have the hook\'s width', () => {
+  const spec = '{"prompts":["a"],"analyses":[{"kind":"steering","hook":"blocks.0.hook_resid_post","vector":VECTOR}]}';
+  assert.deepEqual(problemsOf(spec.replace('VECTOR', JSON.stringify(Array(8).fill(0)))), []);
+  assert.deepEqual(problemsOf(spec.replace('VECTOR', '[1, 2]')), ['"vector" has 2 values; blocks.0.hook_resid_post has 8 per position.']);
 });
 
 test('EXPECTED FAILURE - a prompt longer than the context', () => {
