@@ -1,16 +1,19 @@
-// Browser end-to-end test: packages the VSIX, installs it into code-server (what users get is what is
+// Browser end-to-end tests: packages the VSIX, installs it into code-server (what users get is what is
 // tested), then drives the workbench with Chromium: palette -> Trace Prompt on the bundled model ->
 // attention panel (heads and tokens counted) -> logit-lens panel -> click a cell -> the editor reveals
-// the prompt token. Screenshots go to out/e2e/.
+// the prompt token; and "Run all" on test/fixtures/workspace/run-all.circuit.json ten times, every panel
+// checked each time. One code-server for the file; each test opens its own copy of the workspace.
+// Only the "Run all" test: node --test-name-pattern='Run all' tools/e2e/run-ui.mjs. Screenshots go to out/e2e/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, startCodeServer } from './code-server.mjs';
 import { codeServerEntry, installCodeServer } from './install-code-server.mjs';
+import { clearReady, describePanels, expectedPanels, visibleHost, waitPanels } from './panels.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e');
@@ -86,24 +89,58 @@ async function webviewWith(page, selector, timeoutMs = 60_000) {
   }
 }
 
-test('trace from the palette, attention and logit-lens panels, click reveals the prompt', { timeout: 300_000 }, async () => {
-  const started = Date.now();
+/** A fresh copy of the fixture workspace: each test opens its own folder, so no editor state is shared. */
+function copyWorkspace() {
+  const workspace = mkdtempSync(join(tmpdir(), 'circuit-lens-ui-'));
+  cpSync(join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
+  return workspace;
+}
+
+// One code-server and one Chromium for the whole file; each test opens its own workspace in a new page.
+const suite = { started: Date.now(), log: [], server: undefined, browser: undefined };
+
+before(async () => {
   installCodeServer();
   rmSync(shots, { recursive: true, force: true });
   mkdirSync(shots, { recursive: true });
   const vsix = packageVsix();
-  const want = expected();
-  const workspace = mkdtempSync(join(tmpdir(), 'circuit-lens-ui-'));
-  cpSync(join(root, 'test/fixtures/workspace'), workspace, { recursive: true });
   const extensions = mkdtempSync(join(tmpdir(), 'circuit-lens-ext-'));
   execFileSync(process.execPath, [codeServerEntry, '--config', join(extensions, 'config.yaml'), '--extensions-dir', extensions, '--install-extension', vsix], { stdio: 'inherit' });
-  const log = [];
-  const server = await startCodeServer({ workspace, extensionsDir: extensions, log: (s) => log.push(s) });
-  const browser = await launchChromium();
+  suite.server = await startCodeServer({ workspace: copyWorkspace(), extensionsDir: extensions, log: (s) => suite.log.push(s) });
+  suite.browser = await launchChromium();
+  console.log(`setup (package, install, start code-server and Chromium) ${((Date.now() - suite.started) / 1000).toFixed(1)} s`);
+});
+
+after(async () => {
+  await suite.browser?.close();
+  suite.server?.stop();
+  console.log(`UI tests wall time ${((Date.now() - suite.started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
+});
+
+/** Opens a workspace folder in a new workbench page. */
+async function openWorkbench(workspace) {
+  const page = await suite.browser.newPage({ viewport: { width: 1600, height: 1000 } });
+  await page.goto(`${suite.server.url}/?folder=${encodeURIComponent(workspace)}`);
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  return page;
+}
+
+/** Opens a file of the workspace by name with Quick Open. */
+async function quickOpen(page, name) {
+  await page.keyboard.press('Control+P');
+  await page.locator('.quick-input-widget input').fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 10_000 });
+}
+
+test('trace from the palette, attention and logit-lens panels, click reveals the prompt', { timeout: 300_000 }, async () => {
+  const started = Date.now();
+  const want = expected();
+  const { server, log } = suite;
+  let page;
   try {
-    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    page = await openWorkbench(copyWorkspace());
 
     await palette(page, 'Circuit Lens: Trace Prompt');
     const pick = page.locator('.quick-input-widget input');
@@ -155,7 +192,10 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
         { type: 'ready', version: 99 }, { type: 'openFile', path: '/etc/passwd' }, { type: '__proto__' }, deep,
         { type: 'revealToken', pos: Array.from({ length: 100_000 }, (_, i) => i) }];
       for (const m of bad) post(m);
+      // The valid one in both envelopes of the panel protocol (a plain message, and the RPC notification
+      // of the rewrite); the one the host does not speak is dropped like the others.
       post({ type: 'revealToken', pos: valid });
+      post({ rpc: 'notify', method: 'revealToken', params: { pos: valid } });
       return bad.length;
     }, want.other.pos);
     await page.locator('.tab.active', { hasText: 'prompt-1.txt' }).waitFor({ timeout: 15_000 });
@@ -178,10 +218,7 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
     await page.screenshot({ path: join(shots, 'logit-lens-target.png') });
 
     // A spec: "Run all" CodeLens -> its panels, and the prediction inline after the prompt.
-    await page.keyboard.press('Control+P');
-    await page.locator('.quick-input-widget input').fill('induction.circuit.json');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'induction.circuit.json' }).first().waitFor({ timeout: 10_000 });
-    await page.keyboard.press('Enter');
+    await quickOpen(page, 'induction.circuit.json');
     await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 30_000 });
     await page.locator('.tab', { hasText: 'Logit lens: Lens' }).waitFor({ timeout: 60_000 });
     await page.locator('.tab', { hasText: 'Logit lens: Lens' }).click();
@@ -237,11 +274,114 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
     await webviewWith(page, '#lens-plot .heatmaplayer');
   } catch (e) {
     console.error('code-server log tail:\n' + log.join('').slice(-3000));
-    await browser.contexts()[0]?.pages()[0]?.screenshot({ path: join(shots, 'failure.png') });
+    await page?.screenshot({ path: join(shots, 'failure.png') });
     throw e;
   } finally {
-    await browser.close();
-    server.stop();
+    await page?.close();
   }
-  console.log(`UI test wall time ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
+  console.log(`trace test wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+});
+
+// "Run all" on a spec of eight analyses of every panel kind, ten times in a row: after each run every
+// panel shows that run's result (not "Waiting for data…", not a status line, the plot of its kind).
+// Odd runs start with no panel open (the run creates its eight webviews afresh: the case that left
+// panels on "Waiting for data…"), even runs reuse the panels of the run before (the update path).
+//   CIRCUIT_LENS_RUN_ALL_TIMES=N                    runs (default 10)
+//   CIRCUIT_LENS_RUN_ALL_MODE=alternate|fresh|reuse  new panels on odd runs (default), on every run, never
+//   CIRCUIT_LENS_RUN_ALL_SWEEP=1                     after each run click through all tabs at once, so the
+//     webviews not yet shown all load together (as when a user flips through the tabs), before the checks
+const RUN_ALL_SPEC = 'run-all.circuit.json';
+const RUN_ALL_TIMES = Number(process.env.CIRCUIT_LENS_RUN_ALL_TIMES ?? 10);
+const RUN_ALL_MODE = process.env.CIRCUIT_LENS_RUN_ALL_MODE ?? 'alternate';
+const RUN_ALL_SWEEP = process.env.CIRCUIT_LENS_RUN_ALL_SWEEP === '1';
+
+/** Runs "View: Close All Editors" from the palette (its row, not "... in Group"), and waits for no tab left. */
+async function closeAllEditors(page) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill('>View: Close All Editors');
+  await page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: /^View: Close All Editors$/ }) }).first().click({ timeout: 10_000 });
+  await page.locator('.tabs-container .tab').first().waitFor({ state: 'detached', timeout: 15_000 });
+}
+
+test(`"Run all" on ${RUN_ALL_SPEC} ${RUN_ALL_TIMES} times: every panel shows its result each time`, { timeout: 600_000 }, async () => {
+  const started = Date.now();
+  assert.ok(['fresh', 'reuse', 'alternate'].includes(RUN_ALL_MODE), `CIRCUIT_LENS_RUN_ALL_MODE is fresh, reuse or alternate, not ${RUN_ALL_MODE}`);
+  const config = JSON.parse(readFileSync(join(root, 'media', 'models', 'demo', 'config.json'), 'utf8'));
+  const want = { heads: config.n_layer * config.n_head };
+  const workspace = copyWorkspace();
+  const panels = expectedPanels(join(workspace, RUN_ALL_SPEC), RUN_ALL_SPEC);
+  assert.ok(panels.length >= 6, `${RUN_ALL_SPEC} has at least 6 analyses`);
+  const kinds = new Set(panels.map((p) => p.kind));
+  assert.ok(['attention', 'logitLens', 'patching', 'ablation', 'attribution', 'detectors'].every((k) => kinds.has(k)), 'every kind of panel is in the spec');
+  const tab = (p) => page.locator('.tabs-container .tab', { hasText: p.tab }).first();
+  const failures = [];
+  const summary = [];
+  let page;
+  try {
+    page = await openWorkbench(workspace);
+    await quickOpen(page, RUN_ALL_SPEC);
+    for (let i = 1; i <= RUN_ALL_TIMES; i++) {
+      const fresh = i > 1 && (RUN_ALL_MODE === 'fresh' || (RUN_ALL_MODE === 'alternate' && i % 2 === 1));
+      if (fresh) {
+        // Close every panel (and the spec), then reopen the spec: this run creates new webviews.
+        await closeAllEditors(page);
+        await quickOpen(page, RUN_ALL_SPEC);
+      }
+      const mode = i === 1 || fresh ? 'new panels' : 'reused panels';
+      // Panels of the previous run lose their "rendered" flag: only what this run renders counts.
+      await clearReady(page);
+      const t0 = Date.now();
+      await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: i === 1 ? 60_000 : 15_000 });
+      // The run is over when its progress notification is gone (a very quick one may never be drawn).
+      const toast = page.locator('.notification-toast', { hasText: `Circuit Lens: ${RUN_ALL_SPEC}` }).first();
+      const seen = await toast.waitFor({ state: 'visible', timeout: 5000 }).then(() => true, () => false);
+      await toast.waitFor({ state: 'hidden', timeout: 60_000 });
+      const runMs = Date.now() - t0;
+      for (const p of panels) await tab(p).waitFor({ state: 'attached', timeout: 15_000 });
+      // Optionally show every tab in quick succession: the webviews not yet shown all load at once.
+      if (RUN_ALL_SWEEP) for (const p of panels) await tab(p).click();
+      // Without touching the tabs: hidden panels keep their webviews (retainContextWhenHidden), so all
+      // can be read; a panel whose tab was never shown has no webview yet. Loading eight webviews of a
+      // few MB each on a busy machine takes a while, hence the long limit (it ends when all are shown).
+      const t1 = Date.now();
+      const passive = await waitPanels(page, panels, want, 60_000, { frameless: true });
+      const passiveMs = Date.now() - t1;
+      // Then as a user looks: click each tab and wait for its panel to show its result.
+      const t2 = Date.now();
+      const results = [];
+      for (const p of panels) {
+        await tab(p).click();
+        await page.locator('.tabs-container .tab.active', { hasText: p.tab }).waitFor({ timeout: 5000 });
+        const [r] = await waitPanels(page, [p], want, 15_000);
+        if (r.problem && !r.state) r.host = await visibleHost(page);
+        results.push(r);
+      }
+      const clickMs = Date.now() - t2;
+      const bad = results.filter((r) => r.problem);
+      const passiveOk = passive.filter((r) => !r.problem).length;
+      const line = `run ${i} (${mode}): Run all ${(runMs / 1000).toFixed(1)} s${seen ? '' : ' (no progress toast seen)'}; `
+        + `${passiveOk}/${panels.length} panels showed their result before any click (${(passiveMs / 1000).toFixed(1)} s), `
+        + `${results.length - bad.length}/${panels.length} after clicking each tab (${(clickMs / 1000).toFixed(1)} s)${bad.length ? ' FAIL' : ''}`;
+      console.log(line);
+      summary.push(line);
+      if (bad.length > 0) {
+        const toasts = await page.locator('.notification-toast').allInnerTexts();
+        failures.push(`run ${i} of ${RUN_ALL_TIMES} (${mode}): ${bad.length} of ${panels.length} panels without their result\n`
+          + `before clicking the tabs:\n${describePanels(passive)}\nafter clicking each tab:\n${describePanels(results)}`
+          + (toasts.length ? `\nnotifications: ${toasts.map((t) => JSON.stringify(t.replace(/\s+/g, ' '))).join(', ')}` : ''));
+        await page.screenshot({ path: join(shots, `run-all-failure-${i}.png`) });
+      }
+    }
+    await page.screenshot({ path: join(shots, 'run-all.png') });
+  } catch (e) {
+    console.error('code-server log tail:\n' + suite.log.join('').slice(-3000));
+    await page?.screenshot({ path: join(shots, 'run-all-error.png') });
+    throw e;
+  } finally {
+    await page?.close();
+    console.log(`"Run all" test wall time ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  assert.equal(failures.length, 0, `${failures.length} of ${RUN_ALL_TIMES} "Run all" runs left panels without their result:\n${summary.join('\n')}\n\n${failures.join('\n\n')}`);
 });

@@ -53,6 +53,9 @@ function panelTitle(source: PanelSource, view: PanelView): string {
 
 /** Dropped messages logged one by one per panel; after that only every hundredth, with the count. */
 const LOGGED_DROPS = 5;
+/** A visible panel whose page has said nothing this long gets its page again, at most RELOADS times. */
+const SILENT_MS = 8000;
+const RELOADS = 3;
 
 class AnalysisPanel {
   private dropped = 0;
@@ -63,9 +66,13 @@ class AnalysisPanel {
   /** The payload the panel shows (its last successful read). */
   payload: PanelPayload | undefined;
   private readonly peer: RpcPeer<Record<never, never>, PanelMethods>;
+  /** The page has sent something: its script runs. */
+  private heard = false;
+  private reloads = 0;
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(readonly panel: vscode.WebviewPanel, readonly view: PanelView, public source: PanelSource, private readonly handler: PanelHandler,
-    private readonly log: vscode.LogOutputChannel, onDispose: () => void) {
+    private readonly log: vscode.LogOutputChannel, private readonly loadPage: () => void, onDispose: () => void) {
     this.content.catch(() => undefined);
     this.peer = new RpcPeer<Record<never, never>, PanelMethods>((msg) => void panel.webview.postMessage(msg), {
       'panel/data': async (p, ctx) => {
@@ -77,14 +84,36 @@ class AnalysisPanel {
       'panel/retarget': (p) => this.retarget(p.text),
     }, { onNotify: (method, params) => this.notified(method, params) });
     panel.onDidDispose(() => {
+      clearTimeout(this.watchdog);
       this.releaseContent();
       onDispose();
     });
+    panel.onDidChangeViewState(() => this.watch());
     panel.webview.onDidReceiveMessage((raw: unknown) => {
+      this.heard = true;
+      clearTimeout(this.watchdog);
       const msg = parseWebviewMessage(raw);
       if (!msg) return this.drop(describeDropped(raw));
       this.peer.receive(msg);
     });
+  }
+
+  /** Loads the page, and loads it again if it stays silent while visible (its script failed to load). */
+  start(): void {
+    this.loadPage();
+    this.watch();
+  }
+
+  private watch(): void {
+    clearTimeout(this.watchdog);
+    if (this.heard || !this.panel.visible) return; // VS Code loads a hidden panel's page when it is first shown
+    this.watchdog = setTimeout(() => {
+      if (this.heard || !this.panel.visible || this.reloads >= RELOADS) return;
+      this.reloads++;
+      this.log.warn(`${panelTitle(this.source, this.view)}: the panel's page sent nothing in ${SILENT_MS / 1000} s (its script did not load); loading it again (${this.reloads} of ${RELOADS}).`);
+      this.loadPage();
+      this.watch();
+    }, SILENT_MS);
   }
 
   /** Shows a new run (or a failed one: `content` rejects); the webview asks for it again. */
@@ -201,11 +230,13 @@ export class PanelManager implements vscode.Disposable {
     const key = panelKey(source, view);
     panel.webview.options = webviewOptions(this.extensionUri);
     const p = new AnalysisPanel(panel, view, source, this.handler, this.log, () => {
+      panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(p.source, view));
+    }, () => {
       if (this.panels.get(key) === p) this.panels.delete(key);
       if (this.panels.size === 0) this.column = undefined;
     });
     // The listener is in place before the page can send anything.
-    panel.webview.html = panelHtml(panel.webview, this.extensionUri, view, panelTitle(source, view));
+    p.start();
     panel.onDidChangeViewState((e) => {
       if (e.webviewPanel.viewColumn !== undefined) this.column = e.webviewPanel.viewColumn;
     });
