@@ -7,10 +7,9 @@
  * untrusted: `parseWebviewMessage` checks it at runtime before the host looks at it.
  */
 import type { AnalysisOutput } from './analysis';
-import type { PanelView } from './runner';
 import type { RpcMessage } from './rpc';
 
-export type { PanelView } from './runner';
+export type PanelView = 'attention' | 'logitLens' | 'analysis';
 
 export const PANEL_PROTOCOL_VERSION = 2;
 

@@ -4,7 +4,7 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
-import type { AttentionSlice, LogitLensSlice, PanelToken } from './panels';
+import type { AttentionSlice, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 
 export type Backend = 'cpu' | 'cuda';
@@ -130,8 +130,6 @@ export interface AnalysisParams {
   /** The model when the spec names none (the editor's circuitLens.defaultModel); default `demo`. */
   defaultModel?: string;
 }
-
-export type PanelView = 'attention' | 'logitLens' | 'analysis';
 
 /** The token-level view of a traced spec prompt that the editor shows inline. */
 export interface TokenInsight {
