@@ -68,7 +68,7 @@ export interface RunnerOptions {
 
 export class Runner {
   private config: RunnerConfig = DEFAULT_CONFIG;
-  /** Opened checkpoints by folder, tokenizer permission and config.json's modification time. */
+  /** Opened checkpoints by folder and tokenizer permission, while config.json's modification time holds. */
   private readonly checkpoints = new Map<string, { stamp: string; ckpt: Checkpoint }>();
   private loaded: { key: string; model: LoadedModel } | undefined;
   private loading: { key: string; promise: Promise<LoadedModel> } | undefined;
@@ -129,7 +129,7 @@ export class Runner {
     const dir = resolveCheckpointDir(model.ref, resolve);
     const loadTokenizer = this.config.trusted || isBundled(this.config.bundledModelsDir, dir);
     const stamp = `${fs.statSync(path.join(dir, 'config.json')).mtimeMs}`;
-    const key = `${dir}|${model.ref}|${loadTokenizer}`;
+    const key = `${dir}|${loadTokenizer}`; // one open per folder, however it was named
     const hit = this.checkpoints.get(key);
     if (hit && hit.stamp === stamp) return hit.ckpt;
     const ckpt = openCheckpoint(model.ref, { ...resolve, loadTokenizer });
