@@ -146,6 +146,7 @@ export class RpcPeer<Out extends MethodMap, In extends MethodMap = Record<never,
       const result = await handler(params, { id, signal: abort.signal, event: (event) => this.send({ rpc: 'event', id, event }) });
       this.send({ rpc: 'reply', id, result }, this.opts.transferOf?.(result));
     } catch (e) {
+      // A handler's error, or a reply the transport refused: either way the requester hears of it.
       this.send({ rpc: 'error', id, error: errorInfoOf(e) });
     } finally {
       this.running.delete(id);
@@ -157,7 +158,8 @@ export class RpcPeer<Out extends MethodMap, In extends MethodMap = Record<never,
 export function ownedBuffers(x: unknown, out = new Set<ArrayBuffer>(), depth = 0): ArrayBuffer[] {
   if (depth > 6 || typeof x !== 'object' || x === null) return [...out];
   if (ArrayBuffer.isView(x)) {
-    if (x.buffer instanceof ArrayBuffer && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) out.add(x.buffer);
+    // An empty (or detached) buffer is left out: moving a detached one throws.
+    if (x.buffer instanceof ArrayBuffer && x.byteLength > 0 && x.byteOffset === 0 && x.byteLength === x.buffer.byteLength) out.add(x.buffer);
     return [...out];
   }
   for (const v of Array.isArray(x) ? x : Object.values(x)) if (typeof v === 'object' && v !== null) ownedBuffers(v, out, depth + 1);
