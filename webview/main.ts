@@ -29,6 +29,7 @@ function show(payload: PanelPayload): void {
   else if (payload.view === 'logitLens') renderLogitLens(app, payload);
   else renderAnalysis(app, payload);
   document.body.dataset.ready = 'true';
+  document.body.dataset.state = 'ready';
 }
 
 /** Asks for the data until the host acknowledges, then waits for its answer. */
@@ -56,12 +57,15 @@ async function load(): Promise<void> {
   const mine = ++generation;
   delete document.body.dataset.ready;
   delete document.body.dataset.failed;
+  // What tests and users' scripts can wait on: waiting, ready (drawn, interactive) or error.
+  document.body.dataset.state = 'waiting';
   try {
     const payload = await ask();
     if (mine === generation) show(payload);
   } catch (e) {
     if (mine !== generation) return;
     document.body.dataset.failed = 'true';
+    document.body.dataset.state = 'error';
     renderNotice(app, (e as Error).message || String(e), true);
   }
 }
