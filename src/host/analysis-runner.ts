@@ -90,7 +90,8 @@ export class AnalysisRunner {
   async runSpec(uri: vscode.Uri, only?: number): Promise<PanelPayload[] | undefined> {
     try {
       const doc = await vscode.workspace.openTextDocument(uri);
-      const errors = (await this.d.diagnostics.check(doc)).filter((x) => x.severity === vscode.DiagnosticSeverity.Error);
+      // In file order, so "first" is the first a reader meets.
+      const errors = (await this.d.diagnostics.check(doc)).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).sort((x, y) => x.range.start.compareTo(y.range.start));
       if (errors.length > 0) {
         const first = errors[0];
         void vscode.window.showErrorMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has ${errors.length} problem${errors.length > 1 ? 's' : ''}; first, line ${first.range.start.line + 1}: ${first.message}`, 'Open Spec', 'Show Problems').then((choice) => {

@@ -89,3 +89,13 @@ test('a model without a tokenizer skips the token checks', () => {
   const parsed = parseSpec('{"prompts":[{"text":"a b c d e f g","answer":"x y"}]}');
   assert.deepEqual(validateSpec(parsed.spec, { ...facts, countTokens: null }), []);
 });
+
+test('EXPECTED FAILURE - patching prompts of different token lengths are found in the editor, on the corrupted name', () => {
+  const spec = '{"prompts":[{"name":"clean","text":"a b c"},{"name":"bad","text":"a b"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"bad"}]}';
+  const parsed = parseSpec(spec);
+  const problems = validateSpec(parsed.spec, facts);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0].message, /"clean" is 4 tokens, "bad" 3/);
+  assert.equal(spec.slice(problems[0].range.offset, problems[0].range.offset + problems[0].range.length), '"bad"');
+  assert.deepEqual(problemsOf('{"prompts":[{"name":"clean","text":"a b c"},{"name":"ok","text":"x y z"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"ok"}]}'), []);
+});

@@ -47,6 +47,18 @@ function unknownHook(problems: SpecProblem[], v: Located<string>, near: string |
   problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(v.value)}.${near ? ` Closest: ${near}.` : ''}`, range: v.range, suggestion: near });
 }
 
+/** Patching swaps activations position by position: the clean and corrupted prompts need one token length. */
+function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: Extract<ExperimentSpec['analyses'][number], { kind: 'patching' }>): void {
+  if (!facts.countTokens) return;
+  const clean = a.prompt ? spec.prompts.find((p) => p.name.value === a.prompt!.value) : spec.prompts[0];
+  const corrupted = spec.prompts.find((p) => p.name.value === a.corrupted.value);
+  if (!clean || !corrupted) return; // a missing name is the parser's problem
+  const [n, m] = [facts.countTokens(clean.text.value, true), facts.countTokens(corrupted.text.value, true)];
+  if (n !== m) {
+    problems.push({ severity: 'error', message: `patching needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: a.corrupted.range });
+  }
+}
+
 export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProblem[] {
   const problems: SpecProblem[] = [];
   for (const p of spec.prompts) {
@@ -68,9 +80,12 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         singleToken(problems, facts, a.target, 'target');
         break;
       case 'patching':
+        samePromptLength(problems, spec, facts, a);
+        for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
+        break;
       case 'ablation':
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
-        if (a.kind === 'ablation') for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
+        for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
         break;
       case 'steering': {
         const hook = facts.hooks.find((h) => h.name === a.hook.value);
