@@ -15,6 +15,7 @@ import type { Settings } from './settings';
 import { isSpecDocument } from './spec/spec-documents';
 import { requireTrust } from './trust';
 import { writeThroughEdit } from './undoable-write';
+import { experimentPath } from './experiment-path';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -92,9 +93,10 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
       const defaultUri = folder ? vscode.Uri.joinPath(folder.uri, 'experiment.circuit.json') : undefined;
       const target = uriArg instanceof vscode.Uri ? uriArg
-        : await vscode.window.showSaveDialog({ defaultUri, filters: { 'Circuit Lens experiment': ['circuit.json'] }, title: 'New Circuit Lens experiment' });
+        // The filter's extension is "json": with "circuit.json", the dialog appends it again to a typed "x.circuit.json".
+        : await vscode.window.showSaveDialog({ defaultUri, filters: { 'Circuit Lens experiment': ['json'] }, title: 'New Circuit Lens experiment' });
       if (!target) return undefined;
-      const uri = target.path.endsWith('.circuit.json') ? target : target.with({ path: target.path.replace(/(\.json)?$/, '.circuit.json') });
+      const uri = target.with({ path: experimentPath(target.path) });
       const template = fs.readFileSync(path.join(d.extensionUri.fsPath, 'media', 'templates', 'experiment.circuit.json'), 'utf8');
       const modelName = d.session.selected ?? (d.settings().defaultModel || 'demo');
       try {
