@@ -98,6 +98,11 @@ export class RpcPeer<Out extends MethodMap, In extends MethodMap = Record<never,
     return this.pending.size;
   }
 
+  /** Aborts the handler answering request `id` of the other side, if it is still running. */
+  cancelRunning(id: number): void {
+    this.running.get(id)?.abort();
+  }
+
   /** Fails every outstanding request (the other side is gone). */
   failAll(error: ErrorInfo): void {
     const all = [...this.pending.values()];
@@ -123,7 +128,7 @@ export class RpcPeer<Out extends MethodMap, In extends MethodMap = Record<never,
         this.pending.get(msg.id)?.onEvent?.(msg.event);
         return true;
       case 'notify':
-        if (msg.method === CANCEL) this.running.get((msg.params as { id: number }).id)?.abort();
+        if (msg.method === CANCEL) this.cancelRunning((msg.params as { id: number }).id);
         else this.opts.onNotify?.(msg.method, msg.params);
         return true;
       case 'request':

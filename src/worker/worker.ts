@@ -11,13 +11,11 @@ import type { RunnerMethods } from '../protocol/runner';
 import { Runner } from './runner';
 
 const { cancelFlag, generation } = workerData as { cancelFlag: Int32Array; generation: number };
-/** Requests being answered, by id: the shared flag names one of them to abandon. */
-const aborts = new Map<number, () => void>();
 
 const runner = new Runner({
   beforeChunk: () => {
     const id = Atomics.load(cancelFlag, 0);
-    if (id !== 0) aborts.get(id)?.();
+    if (id !== 0) peer.cancelRunning(id); // the shared flag names a request the peer is answering
   },
   scanWorkerPath: path.join(__dirname, 'scan-worker.js'),
   // Each worker of a client numbers its runs in its own range of 2^32 ids.
@@ -25,24 +23,6 @@ const runner = new Runner({
 });
 
 // Outputs move to the caller without a copy.
-const peer = new RpcPeer<Record<never, never>, RunnerMethods>((msg, transfer) => parentPort!.postMessage(msg, transfer ?? []), wrap(runner.handlers()), { transferOf: (r) => ownedBuffers(r) });
-
-/** Registers each request's abort so the shared cancel flag can reach it. */
-function wrap(handlers: ReturnType<Runner['handlers']>): ReturnType<Runner['handlers']> {
-  const out: Record<string, unknown> = {};
-  for (const [method, h] of Object.entries(handlers)) {
-    out[method] = async (params: unknown, ctx: { id: number; signal: AbortSignal }) => {
-      const abort = new AbortController();
-      ctx.signal.addEventListener('abort', () => abort.abort(), { once: true });
-      aborts.set(ctx.id, () => abort.abort());
-      try {
-        return await (h as (p: unknown, c: unknown) => unknown)(params, { ...ctx, signal: abort.signal });
-      } finally {
-        aborts.delete(ctx.id);
-      }
-    };
-  }
-  return out as ReturnType<Runner['handlers']>;
-}
+const peer = new RpcPeer<Record<never, never>, RunnerMethods>((msg, transfer) => parentPort!.postMessage(msg, transfer ?? []), runner.handlers(), { transferOf: (r) => ownedBuffers(r) });
 
 parentPort!.on('message', (msg: unknown) => peer.receive(msg));
