@@ -193,8 +193,12 @@ export interface NonFiniteTensorInfo {
   total: number;
 }
 
-/** Hook points the attention and logit-lens views read: every pattern and every residual stream point. */
-export const VIEW_HOOKS = 'blocks.*.attn.hook_pattern,blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
+/** Hook points the attention view reads: every pattern. */
+export const ATTENTION_HOOKS = 'blocks.*.attn.hook_pattern';
+/** Hook points the logit lens reads: every residual stream point. */
+export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
+/** Hook points the attention and logit-lens views read. */
+export const VIEW_HOOKS = `${ATTENTION_HOOKS},${LOGIT_LENS_HOOKS}`;
 
 export type CandidateKind = 'bundled' | 'workspace' | 'setting' | 'hub';
 

@@ -21,10 +21,6 @@ import type { TensorData } from '../protocol/tensor';
 import { ModelSessions, Ort, SessionOptions } from './session';
 import { WeightScan } from './weight-scan';
 
-/** Hook points a trace needs for the logit lens: every residual stream point. */
-export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
-export const ATTENTION_HOOKS = 'blocks.*.attn.hook_pattern';
-
 /** Tokens per forward on the CPU: a batch is split into rows of about this many tokens, and a cancel takes effect between them. */
 const CPU_CHUNK_TOKENS = 1024;
 const CUDA_CHUNK_TOKENS = 16384;
@@ -198,7 +194,7 @@ export class LoadedModel implements Tracer {
   /**
    * Logit lens of batch item 0: each residual component (before every layer, and the final one) gets
    * the final LayerNorm afresh and the unembedding; returns top-k tokens per component and position,
-   * and the probability and rank of `targetId` when given. The trace must hold LOGIT_LENS_HOOKS.
+   * and the probability and rank of `targetId` when given. The trace must hold LOGIT_LENS_HOOKS (src/protocol/runner.ts).
    */
   async logitLens(trace: Trace, opts: { k?: number; targetId?: number; signal?: AbortSignal } = {}): Promise<LogitLens> {
     const { labels, resid } = trace.cache.accumulatedResid(); // [component, batch, pos, d_model]

@@ -15,7 +15,7 @@ import { softmax, topK } from '../engine/math';
 import type { LogitLens } from '../engine/logit-lens';
 import { describeNonFinite } from '../engine/non-finite';
 import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
-import { parseSpec, promptOf } from '../engine/spec/parse';
+import { ParsedSpec, parseSpec, promptOf } from '../engine/spec/parse';
 import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
 import { validateSpec } from '../engine/spec/validate';
 import type { AnalysisOutput } from '../protocol/analysis';
@@ -75,6 +75,8 @@ export class Runner {
   /** Model work, one request at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kept: KeptRuns<KeptRun>;
+  /** The last spec text validated against each checkpoint: "Run all" asks once per analysis, after the editor's own check. */
+  private readonly validated = new WeakMap<Checkpoint, { text: string; problems: SpecProblemInfo[] }>();
 
   constructor(private readonly opts: RunnerOptions = {}) {
     this.kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB', opts.firstRunId);
@@ -207,21 +209,21 @@ export class Runner {
   }
 
   /** A spec's prompt traced for the views (attention, logit lens, inline), or the kept trace of it. */
-  private async viewTrace(model: LoadedModel, prompt: PromptSpec, cacheGlobs: string[], signal: AbortSignal): Promise<{ id: number; run: TraceRun; reused: boolean }> {
+  private async viewTrace(model: LoadedModel, prompt: PromptSpec, cacheGlobs: string[], signal: AbortSignal): Promise<{ id: number; run: TraceRun }> {
     const globs = [VIEW_HOOKS, ...cacheGlobs].join(',');
     return this.keptTrace(model, model.tokenize(prompt.text.value), globs, 'cache', signal);
   }
 
   /** A kept trace of these tokens caching these hooks: the one kept already, else a new run. */
-  private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun; reused: boolean }> {
+  private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun }> {
     const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs]);
     const reused = key === undefined ? undefined : this.kept.reuse(key);
-    if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run, reused: true };
+    if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run };
     if (reused) this.kept.release(reused.id);
     const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.ckpt.hooks, globs, field) : [], interventions, logits: 'last', signal });
     const run = traceRun(model, tokens, trace);
     if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
-    return { id: this.kept.add(run, traceBytes(run), key), run, reused: false };
+    return { id: this.kept.add(run, traceBytes(run), key), run };
   }
 
   private async runAnalysis(p: AnalysisParams, ctx: RequestContext<Progress>): Promise<AnalysisResult> {
@@ -233,7 +235,7 @@ export class Runner {
     const ref = specModelRef(parsed, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
-    const problems = validateSpec(spec, specFacts(model.ckpt)).filter((x) => x.severity === 'error');
+    const problems = this.problemsOf(p.spec.text, spec, model.ckpt).filter((x) => x.severity === 'error');
     if (problems.length) fail('BAD_INPUT', { file: p.spec.path }, `the spec does not fit ${model.ckpt.name}:\n${describeProblems(p.spec.path, p.spec.text, problems)}`);
     const prompt = promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = { model: model.ckpt.name, title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
@@ -323,7 +325,16 @@ export class Runner {
       problems.push({ severity: 'error', message: `model: ${(e as Error).message}`, range: parsed.spec.model?.range ?? { offset: 0, length: 1 } });
       return problems;
     }
-    return [...problems, ...validateSpec(parsed.spec, specFacts(ckpt))];
+    return [...problems, ...this.problemsOf(p.spec.text, parsed.spec, ckpt)];
+  }
+
+  /** The spec's problems on this checkpoint (token counts included), validated once per text. */
+  private problemsOf(text: string, spec: ParsedSpec['spec'], ckpt: Checkpoint): SpecProblemInfo[] {
+    const hit = this.validated.get(ckpt);
+    if (hit?.text === text) return hit.problems;
+    const problems = validateSpec(spec, specFacts(ckpt));
+    this.validated.set(ckpt, { text, problems });
+    return problems;
   }
 
   async dispose(): Promise<void> {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LogitLensSlice } from '../../src/protocol/panels';
 import type { ModelRef, Progress } from '../../src/protocol/runner';
-import { LOGIT_LENS_HOOKS } from '../../src/worker/loaded-model';
+import { LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
 import { makeRandomCheckpoint, maxAbsDiff, randomTokens } from '../helpers/reference';
 import { BUNDLED_MODELS, hookOf, isCancelled, lastLogits, runnerClient, withRunner } from '../helpers/runner';
 

@@ -10,7 +10,7 @@ import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LOGIT_LENS_HOOKS } from '../../src/worker/loaded-model';
+import { LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
 import { openModel } from '../helpers/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { openCheckpoint, tokensFromIds } from '../../src/engine/model';

@@ -15,7 +15,7 @@ import { readSafetensorsHeader } from '../../src/engine/safetensors';
 import { CircuitLensError } from '../../src/protocol/errors';
 import type { LogitLensSlice } from '../../src/protocol/panels';
 import type { TensorData } from '../../src/protocol/tensor';
-import { LOGIT_LENS_HOOKS } from '../../src/worker/loaded-model';
+import { LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
 import { withModel } from '../helpers/engine';
 import { makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceActivations } from '../helpers/reference';
 import { hookOf, isCancelled, lastLogits, testConfig, withRunner } from '../helpers/runner';

@@ -8,7 +8,8 @@ import { selectHooks } from '../../src/engine/hooks';
 import { softmax, topK } from '../../src/engine/math';
 import { runBytes } from '../../src/engine/memory';
 import { CircuitLensError } from '../../src/protocol/errors';
-import { ATTENTION_HOOKS, LOGIT_LENS_HOOKS, Limits, LoadedModel } from '../../src/worker/loaded-model';
+import { ATTENTION_HOOKS, LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
+import { Limits, LoadedModel } from '../../src/worker/loaded-model';
 import { TraceRun, attentionSlice, decoder, lensOf, lensSlice, tokenInsights, traceRun } from '../../src/worker/trace-run';
 import { openModel } from '../helpers/engine';
 
