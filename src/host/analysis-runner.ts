@@ -7,6 +7,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSpec, promptOf } from '../engine/spec/parse';
+import type { ExperimentSpec } from '../engine/spec/types';
 import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
 import type { LogitLensPayload, PanelPayload, PanelSource, PanelView } from '../protocol/panels';
 import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
@@ -38,8 +39,8 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 }
 
 /** The model of a spec: its own `model` (relative to its folder), else the default setting, else `demo`. */
-export function specModel(specText: string, specUri: vscode.Uri, defaultModel: string): ModelRef {
-  const value = parseSpec(specText).spec.model?.value;
+export function specModel(spec: ExperimentSpec, specUri: vscode.Uri, defaultModel: string): ModelRef {
+  const value = spec.model?.value;
   return value !== undefined ? { ref: value, baseDir: path.dirname(specUri.fsPath) } : { ref: defaultModel || 'demo' };
 }
 
@@ -73,7 +74,8 @@ export class AnalysisRunner {
           attention: { runId: run.runId!, model: run.model, slice: { kind: 'attention', focus: { layer: 0, head: 0 } } },
           logitLens: { runId: run.runId!, model: run.model, slice: { kind: 'logitLens', ...(target !== undefined ? { target } : {}), topK: 5 } },
         };
-        const order = (['logitLens', 'attention'] as const).filter((v) => v !== active).concat(active === 'analysis' ? [] : [active]);
+        // The active view opens last, so it ends up in front.
+        const order = active === 'logitLens' ? (['attention', 'logitLens'] as const) : (['logitLens', 'attention'] as const);
         const shown = order.map((v) => this.d.panels.show(source, v, Promise.resolve(contents[v])));
         const payloads = await Promise.all(shown);
         const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
@@ -120,7 +122,7 @@ export class AnalysisRunner {
         report('loading the model…');
         let failed: unknown;
         try {
-          await this.d.session.open(specModel(text, uri, defaultModel), signal);
+          await this.d.session.open(specModel(spec, uri, defaultModel), signal);
         } catch (e) {
           for (const p of pending) p.content.reject(e);
           throw e;
@@ -167,7 +169,7 @@ export class AnalysisRunner {
       const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
       const prompt = analysis && promptOf(spec, analysis);
       if (!prompt) return;
-      const model = specModel(text, uri, this.d.settings().defaultModel);
+      const model = specModel(spec, uri, this.d.settings().defaultModel);
       await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {
         await this.d.session.open(model, signal);
         const run = await this.client.request('trace', { model, input: { text: prompt.text.value }, hooks: VIEW_HOOKS, keep: true }, { signal });
