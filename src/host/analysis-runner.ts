@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseSpec, promptOf } from '../engine/spec/parse';
 import type { ExperimentSpec } from '../engine/spec/types';
+import { specModelRef } from '../engine/spec/model-ref';
 import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
 import type { LogitLensPayload, PanelPayload, PanelSource, PanelView } from '../protocol/panels';
 import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
@@ -38,10 +39,9 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
   return { promise, resolve, reject };
 }
 
-/** The model of a spec: its own `model` (relative to its folder), else the default setting, else `demo`. */
-export function specModel(spec: ExperimentSpec, specUri: vscode.Uri, defaultModel: string): ModelRef {
-  const value = spec.model?.value;
-  return value !== undefined ? { ref: value, baseDir: path.dirname(specUri.fsPath) } : { ref: defaultModel || 'demo' };
+/** The model of a spec (the worker's rule), with `demo` when neither the spec nor the settings name one. */
+function specModel(spec: ExperimentSpec, specUri: vscode.Uri, defaultModel: string): ModelRef {
+  return specModelRef(spec, specUri.fsPath, undefined, defaultModel || 'demo')!;
 }
 
 export class AnalysisRunner {

@@ -31,7 +31,8 @@ import { allCandidates } from './candidates';
 import { KeptRuns } from './kept-runs';
 import { factsOf } from './facts';
 import { LoadedModel, promptTokens } from './loaded-model';
-import { describeProblems, readSpec, specFacts, specModelRef } from './spec-file';
+import { describeProblems, readSpec, specFacts } from './spec-file';
+import { specModelRef } from '../engine/spec/model-ref';
 import { TraceRun, attentionOutput, attentionSlice, decoder, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 
 /** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
@@ -232,7 +233,7 @@ export class Runner {
     const { spec } = parsed;
     const a = spec.analyses.find((x) => x.index === p.analysis);
     if (!a) fail('BAD_INPUT', { file: p.spec.path, field: 'analyses' }, `no analysis at index ${p.analysis}; the spec has ${spec.analyses.length}.`);
-    const ref = specModelRef(parsed, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
+    const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
     const problems = this.problemsOf(p.spec.text, spec, model.ckpt).filter((x) => x.severity === 'error');
@@ -313,7 +314,7 @@ export class Runner {
   private checkSpec(p: SpecCheckParams): SpecProblemInfo[] {
     const parsed = parseSpec(p.spec.text);
     const problems: SpecProblemInfo[] = [...parsed.problems];
-    const ref = specModelRef(parsed, p.spec.path, undefined, p.defaultModel);
+    const ref = specModelRef(parsed.spec, p.spec.path, undefined, p.defaultModel);
     if (!ref) {
       problems.push({ severity: 'warning', message: 'no "model" given and circuitLens.defaultModel is empty: runs use the bundled "demo" model.', range: { offset: 0, length: 1 } });
       return problems;

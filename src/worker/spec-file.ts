@@ -1,14 +1,11 @@
 /**
- * An experiment spec as the runner reads it: parsed, its model reference resolved against the spec's
- * folder, its problems in compiler style ("file:line:col: message"), its model facts for validation.
+ * An experiment spec as the runner reads it: parsed, its problems in compiler style ("file:line:col: message"), its model facts for validation.
  */
-import * as path from 'node:path';
 import { fail } from '../engine/errors';
 import type { Checkpoint } from '../engine/model';
 import { ParsedSpec, parseSpec } from '../engine/spec/parse';
 import type { SpecProblem } from '../engine/spec/types';
 import type { ModelFacts as SpecModelFacts } from '../engine/spec/validate';
-import type { ModelRef } from '../protocol/runner';
 
 /** Parses a spec; its structural errors end the run with every problem listed. */
 export function readSpec(spec: { text: string; path: string }): ParsedSpec {
@@ -24,13 +21,6 @@ export function describeProblems(file: string, text: string, problems: readonly 
     const before = text.slice(0, p.range.offset).split('\n');
     return `${file}:${before.length}:${before[before.length - 1].length + 1}: ${p.message}`;
   }).join('\n');
-}
-
-/** The model a spec runs on: an override, else its own `model` (relative to its folder), else the default. */
-export function specModelRef(parsed: ParsedSpec, specPath: string, override?: ModelRef, defaultModel?: string): ModelRef | undefined {
-  if (override) return override;
-  if (parsed.spec.model) return { ref: parsed.spec.model.value, baseDir: path.dirname(specPath) };
-  return defaultModel ? { ref: defaultModel } : undefined;
 }
 
 /** What validation needs of a checkpoint; token counts only when its tokenizer is loaded. */
