@@ -59,14 +59,12 @@ const RELOADS = 3;
 
 class AnalysisPanel {
   private dropped = 0;
-  /** The webview has asked for data at least once: it listens, so `refresh` reaches it. */
-  private listening = false;
   private content: Promise<PanelContent> = Promise.reject(new CircuitLensError({ code: 'STALE', message: 'Nothing has run in this panel yet.' }));
   private payloadPromise: Promise<PanelPayload> | undefined;
   /** The payload the panel shows (its last successful read). */
   payload: PanelPayload | undefined;
   private readonly peer: RpcPeer<Record<never, never>, PanelMethods>;
-  /** The page has sent something: its script runs. */
+  /** The page has sent something: its script runs and listens, so `refresh` reaches it. */
   private heard = false;
   private reloads = 0;
   private watchdog: NodeJS.Timeout | undefined;
@@ -77,7 +75,6 @@ class AnalysisPanel {
     this.peer = new RpcPeer<Record<never, never>, PanelMethods>((msg) => void panel.webview.postMessage(msg), {
       'panel/data': async (p, ctx) => {
         if (p.version !== PANEL_PROTOCOL_VERSION) throw new CircuitLensError({ code: 'BAD_INPUT', message: `This panel speaks protocol ${p.version}, the extension ${PANEL_PROTOCOL_VERSION}: reload the window.` });
-        this.listening = true;
         ctx.event({ busy: 'Running…' }); // an acknowledgement: the webview stops re-asking
         return this.read();
       },
@@ -124,7 +121,7 @@ class AnalysisPanel {
     this.payloadPromise = undefined;
     const payload = this.read();
     payload.catch(() => undefined);
-    if (this.listening) this.peer.notify('refresh', {});
+    if (this.heard) this.peer.notify('refresh', {});
     return payload;
   }
 
