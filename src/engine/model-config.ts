@@ -1,8 +1,10 @@
 /**
  * The engine's family-neutral model description, with TransformerLens' names (n_layers, d_model,
- * n_heads, d_head, d_mlp, n_ctx, d_vocab) and what differs between families. Types only, free of
- * Node APIs, so protocol and webview code can refer to it; config.ts reads it from config.json.
+ * n_heads, d_head, d_mlp, n_ctx, d_vocab: the protocol's ModelDims) and what differs between families.
+ * Types only, free of Node APIs; config.ts reads it from config.json.
  */
+import type { ModelDims } from '../protocol/runner';
+
 export type Architecture = 'gpt2' | 'neox' | 'llama' | 'gptneo';
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 export type NormKind = 'layernorm' | 'rmsnorm';
@@ -19,19 +21,8 @@ export interface RotaryConfig {
   scaling: RopeScaling | null;
 }
 
-export interface ModelConfig {
+export interface ModelConfig extends ModelDims {
   architecture: Architecture;
-  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'gpt_neo', ...). */
-  modelType: string;
-  nLayers: number;
-  dModel: number;
-  nHeads: number;
-  /** Key/value heads: fewer than nHeads with grouped-query attention (hook_k and hook_v have this many). */
-  nKvHeads: number;
-  dHead: number;
-  dMlp: number;
-  nCtx: number;
-  dVocab: number;
   normalization: NormKind;
   lnEps: number;
   act: Activation;

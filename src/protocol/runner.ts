@@ -49,21 +49,27 @@ export interface HookInfo {
   needsAttnResult?: boolean;
 }
 
-/** Everything the editor and the CLI know of a model: read from its small files, no session needed. */
-export interface ModelFacts {
-  /** What the user named, resolved: the checkpoint folder. */
-  dir: string;
-  name: string;
+/** A model's TransformerLens dimensions (the engine's ModelConfig has them too). */
+export interface ModelDims {
+  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'gpt_neo', ...). */
   modelType: string;
-  family: string;
   nLayers: number;
   dModel: number;
   nHeads: number;
+  /** Key/value heads: fewer than nHeads with grouped-query attention (hook_k and hook_v have this many). */
   nKvHeads: number;
   dHead: number;
   dMlp: number;
-  dVocab: number;
   nCtx: number;
+  dVocab: number;
+}
+
+/** Everything the editor and the CLI know of a model: read from its small files, no session needed. */
+export interface ModelFacts extends ModelDims {
+  /** What the user named, resolved: the checkpoint folder. */
+  dir: string;
+  name: string;
+  family: string;
   tiedUnembedding: boolean;
   /** False when the checkpoint has no tokenizer files, or its tokenizer may not load (Restricted Mode). */
   hasTokenizer: boolean;
