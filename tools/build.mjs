@@ -13,7 +13,7 @@ const builds = [
   { ...node, entryPoints: { worker: 'src/worker/worker.ts', 'scan-worker': 'src/worker/scan-worker.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'src/cli/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { bench: 'src/bench/main.ts' }, outdir: 'dist' },
-  { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist' },
+  { ...common, platform: 'browser', target: 'es2022', format: 'iife', entryPoints: { 'webview-attention': 'webview/attention/main.ts', 'webview-plots': 'webview/plots-main.ts' }, outdir: 'dist' },
 ].filter((b) => Object.values(b.entryPoints).every((f) => existsSync(f)));
 
 if (watch) {

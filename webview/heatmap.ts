@@ -19,4 +19,22 @@ export interface Heatmap {
   /** Cells that are highlighted (drawn as outlined shapes). */
   outlines?: { row: number; col: number }[];
   height: number;
+  /** Figure width in pixels (cells of a fixed size, square when the data allows); default: the container's. */
+  width?: number;
+  /** Margins around the cells, in pixels (default l 120, r 10, t 10, b 100). */
+  margin?: { l: number; r: number; t: number; b: number };
+  /** Axis titles ("position", "layer"). */
+  xTitle?: string;
+  yTitle?: string;
+  /** The column and row indices that get a tick label (thinned); default every one. */
+  xTicks?: number[];
+  yTicks?: number[];
+  /** Angle of the column labels in degrees (default -60). */
+  xTickAngle?: number;
+  /** [row][col] colour of the text in each cell (dark on light cells, light on dark); default the theme's. */
+  textColours?: string[][];
+  /** A readable colour bar: thickness and length in pixels, about this many ticks, its top at the cells' top. */
+  colorbarStyle?: { thickness: number; length: number; nticks: number };
+  /** Pixels between columns (default 1); 0 when the columns are too narrow for a gap to leave any colour. */
+  xGap?: number;
 }

@@ -4,6 +4,7 @@
  */
 import type { PanelMethods, PanelNotification } from '../src/protocol/panels';
 import { RpcPeer } from '../src/protocol/rpc';
+import { countReceived } from './perf';
 import { vscode } from './vscode-api';
 
 let onRefresh: () => void = () => undefined;
@@ -14,7 +15,10 @@ export const host = new RpcPeer<PanelMethods>((msg) => vscode.postMessage(msg), 
   },
 });
 
-window.addEventListener('message', (e: MessageEvent<unknown>) => host.receive(e.data));
+window.addEventListener('message', (e: MessageEvent<unknown>) => {
+  countReceived(e.data);
+  host.receive(e.data);
+});
 
 /** Called when the host says the panel has a new run to show. */
 export function whenRefreshed(f: () => void): void {

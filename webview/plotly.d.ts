@@ -9,6 +9,8 @@ declare module 'plotly.js-strict-dist-min' {
   }
   export function react(el: HTMLElement, data: object[], layout: object, config: object): Promise<PlotElement>;
   export function purge(el: HTMLElement): void;
-  const Plotly: { react: typeof react; purge: typeof purge };
+  /** A drawn plot as an image: a data: URL, or the bare image data (SVG text, base64 PNG) with imageDataOnly. */
+  export function toImage(el: HTMLElement, opts: { format: 'png' | 'svg'; width: number; height: number; scale?: number; imageDataOnly?: boolean }): Promise<string>;
+  const Plotly: { react: typeof react; purge: typeof purge; toImage: typeof toImage };
   export default Plotly;
 }

@@ -2,12 +2,14 @@
  * `circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE]`: runs an experiment spec's
  * analyses headless, through the runner's `analysis/run` request (the one the editor's Run Experiment
  * makes), then reads each result's plain-data output. The JSON has one entry per analysis (name, kind,
- * axes with labels, values); the HTML report holds the same plots, self-contained.
+ * axes with labels, values); the HTML report holds the same plots, self-contained. An analysis with
+ * problems of its own is named on stderr and the others still run; the command then exits with 2.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fail } from '../engine/errors';
+import { fail, isEngineError } from '../engine/errors';
 import { parseSpec } from '../engine/spec/parse';
+import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { AnalysisOutput } from '../protocol/analysis';
 import { parse } from './args';
 import { writeFileAtomic } from './atomic';
@@ -29,19 +31,34 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
     fail('NOT_FOUND', { file }, 'cannot read the spec.', 'Check the path.');
   }
   // Only to pick analyses by name; the runner parses and checks the spec itself.
-  const { spec } = parseSpec(text);
-  const wanted = values.analysis === undefined ? spec.analyses : spec.analyses.filter((a) => a.title === values.analysis || String(a.index) === values.analysis);
-  if (wanted.length === 0 && values.analysis !== undefined) fail('BAD_INPUT', { field: '--analysis' }, `no analysis named ${JSON.stringify(values.analysis)}.`, `Analyses: ${spec.analyses.map((a) => a.title).join(', ') || 'none'}.`);
+  const parsed = parseSpec(text);
+  const { spec } = parsed;
+  const picked = values.analysis === undefined ? spec.analyses : spec.analyses.filter((a) => a.title === values.analysis || String(a.index) === values.analysis);
+  if (picked.length === 0 && values.analysis !== undefined) fail('BAD_INPUT', { field: '--analysis' }, `no analysis named ${JSON.stringify(values.analysis)}.`, `Analyses: ${spec.analyses.map((a) => a.title).join(', ') || 'none'}.`);
+  // Entries of "analyses" too broken to parse (an unknown kind, say) are asked for too: the runner names their problems.
+  const unread = values.analysis === undefined ? [...scopeProblems(text, parsed.problems.filter((p) => p.severity === 'error')).byAnalysis.keys()].filter((i) => !spec.analyses.some((a) => a.index === i)) : [];
+  const wanted = [...picked, ...unread.map((index) => ({ index, title: analysisField(index), kind: undefined }))].sort((x, y) => x.index - y.index);
   const model = values.model !== undefined ? { ref: values.model, baseDir: process.cwd() } : undefined;
 
   await withRunner(values, async (client) => {
     const outputs: AnalysisOutput[] = [];
+    const failed: string[] = [];
     let modelName = '';
     for (const a of wanted) {
       const t0 = performance.now();
       // Progress on a terminal only, overwritten in place and cleared when the analysis ends.
       const onEvent = (e: { done?: number; total?: number }) => e.total !== undefined && process.stderr.isTTY && process.stderr.write(`\r\x1b[K  ${a.title}: ${e.done}/${e.total} runs`);
-      const r = await client.request('analysis/run', { spec: { text, path: file }, analysis: a.index, model }, { signal, onEvent });
+      const r = await client.request('analysis/run', { spec: { text, path: file }, analysis: a.index, model }, { signal, onEvent }).catch((e: unknown) => {
+        // This analysis's own problems stop only it; anything else (the spec, its model) stops the command.
+        if (!isEngineError(e) || e.field !== analysisField(a.index)) throw e;
+        if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+        console.error(`${a.title}${a.kind ? ` (${a.kind})` : ''}: not run: ${e.message}`);
+        return undefined;
+      });
+      if (!r) {
+        failed.push(a.title);
+        continue;
+      }
       const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } }, { signal })) as AnalysisOutput;
       await client.request('run/release', { runId: r.runId });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -65,5 +82,6 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       writeFileAtomic(values.html, htmlReport(path.basename(file), modelName, outputs));
       console.log(`wrote ${values.html}`);
     }
+    if (failed.length) fail('BAD_INPUT', { file }, `${failed.length} of ${wanted.length} analyses did not run: ${failed.map((t) => JSON.stringify(t)).join(', ')} (their problems are above).`);
   });
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '../engine/errors';
-import { encodeNpy } from '../engine/npy';
+import { encodeNpy } from '../protocol/npy';
 import type { ModelRef, PromptInput } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 import { idList, intArg, parse } from './args';

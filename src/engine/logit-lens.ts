@@ -1,47 +1,108 @@
 /**
- * Logit lens summaries of unembedded residual rows: top-k tokens with probabilities, and the probability
- * and rank of one target token. Rows are [component x pos] flattened; logits are [rows, d_vocab].
+ * The logit lens over residual components, in the two readings TransformerLens gives them:
+ * - 'resid': the residual stream at each point (accumulated_resid with incl_mid: '0_pre', '0_mid', ...,
+ *   'final_post'; parallel attention and MLP have no resid_mid, so no '_mid' rows), each given the final
+ *   norm afresh and unembedded. Values are probabilities.
+ * - 'decomposed': what each component writes to the stream (decompose_resid: 'embed', 'pos_embed' where
+ *   positions are learned, then '{L}_attn_out' and '{L}_mlp_out' per layer), scaled as apply_ln_to_stack
+ *   does: centred (LayerNorm; RMSNorm does not centre) and divided by the final norm's scale of the final
+ *   residual at the same position (ln_final.hook_scale), then times the norm's weight and unembedded.
+ *   Values are logits: each component's direct contribution. The components add up to the final
+ *   residual, so their logits add up to the model's, less the norm's bias term (b @ W_U).
+ * Rows are [component x pos] flattened; logits are [rows, d_vocab].
  */
+import type { ActivationCache } from './cache';
+import type { ModelConfig } from './model-config';
 import { softmax, topK } from './math';
+import type { LensMode } from '../protocol/panels';
 import type { TensorData } from '../protocol/tensor';
 
 export interface LensRows {
   k: number;
   topIds: Int32Array; // [rows, k]
-  topProbs: Float32Array; // [rows, k]
-  targetProbs?: Float32Array; // [rows]
+  /** [rows, k]: probabilities ('resid') or logits ('decomposed'), largest first. */
+  topValues: Float32Array;
+  targetValues?: Float32Array; // [rows]
   targetRanks?: Int32Array; // [rows], 0 = top token
 }
 
-/** Summarises `rows` rows of logits starting at row `first` into `out`. */
-export function summariseLensRows(logits: Float32Array, vocab: number, first: number, rows: number, out: LensRows, targetId?: number): void {
+/** Summarises `rows` rows of logits starting at row `first` into `out`, as probabilities or as the logits themselves. */
+export function summariseLensRows(logits: Float32Array, vocab: number, first: number, rows: number, out: LensRows, mode: LensMode, targetId?: number): void {
   for (let r = 0; r < rows; r++) {
-    const probs = softmax(logits.subarray(r * vocab, (r + 1) * vocab));
+    const raw = logits.subarray(r * vocab, (r + 1) * vocab);
+    const values = mode === 'resid' ? softmax(raw) : raw;
     const row = first + r;
-    topK(probs, out.k).forEach(({ index, value }, i) => {
+    topK(values, out.k).forEach(({ index, value }, i) => {
       out.topIds[row * out.k + i] = index;
-      out.topProbs[row * out.k + i] = value;
+      out.topValues[row * out.k + i] = value;
     });
-    if (targetId !== undefined && out.targetProbs && out.targetRanks) {
-      const p = probs[targetId];
+    if (targetId !== undefined && out.targetValues && out.targetRanks) {
+      const v = values[targetId];
       let rank = 0;
-      for (let v = 0; v < vocab; v++) if (probs[v] > p) rank++;
-      out.targetProbs[row] = p;
+      for (let t = 0; t < vocab; t++) if (values[t] > v) rank++;
+      out.targetValues[row] = v;
       out.targetRanks[row] = rank;
     }
   }
 }
 
 export interface LogitLens extends LensRows {
-  /** Residual components: '0_pre', ..., 'final_post' (TransformerLens' accumulated_resid labels). */
+  mode: LensMode;
+  /** Components: '0_pre', '0_mid', ..., 'final_post' ('resid'); 'embed', 'pos_embed', '0_attn_out', '0_mlp_out', ... ('decomposed'). */
   labels: string[];
   pos: number;
 }
 
-/** The residual rows of batch item `b` of an accumulated residual [component, batch, pos, d_model]. */
-export function lensInput(resid: TensorData, b: number): TensorData {
-  const [n, batch, pos, d] = resid.dims;
+/** What the unembedding reads: one row per component and position, and the components' labels. */
+export interface LensInput {
+  labels: string[];
+  /** [component * pos, d_model] */
+  rows: TensorData;
+}
+
+/** Batch item `b` of [component, batch, pos, d_model] as [component * pos, d_model]. */
+function itemRows(stack: TensorData, b: number): TensorData {
+  const [n, batch, pos, d] = stack.dims;
   const out = new Float32Array(n * pos * d); // [component * pos, d_model]
-  for (let c = 0; c < n; c++) out.set(resid.data.subarray(((c * batch + b) * pos) * d, ((c * batch + b) * pos + pos) * d), c * pos * d);
+  for (let c = 0; c < n; c++) out.set(stack.data.subarray(((c * batch + b) * pos) * d, ((c * batch + b) * pos + pos) * d), c * pos * d);
   return { dims: [n * pos, d], data: out };
+}
+
+/** The residual stream of batch item `b` at every point, resid_mid included where the family has it. */
+export function residLensInput(cache: ActivationCache, b: number): LensInput {
+  const { labels, resid } = cache.accumulatedResid({ inclMid: !cache.config.parallelAttnMlp }); // [component, batch, pos, d_model]
+  return { labels, rows: itemRows(resid, b) };
+}
+
+/** decompose_resid's components and the hooks that hold them, in forward order. */
+export function residComponents(c: ModelConfig): [label: string, hook: string][] {
+  const out: [string, string][] = [['embed', 'hook_embed']];
+  if (c.positional !== 'rotary') out.push(['pos_embed', 'hook_pos_embed']);
+  for (let l = 0; l < c.nLayers; l++) out.push([`${l}_attn_out`, `blocks.${l}.hook_attn_out`], [`${l}_mlp_out`, `blocks.${l}.hook_mlp_out`]);
+  return out;
+}
+
+/** Batch item `b`'s components, centred (LayerNorm) and divided by the final residual's norm scale at their position. */
+export function decomposedLensInput(cache: ActivationCache, b: number): LensInput {
+  const components = residComponents(cache.config);
+  const scale = cache.get('ln_final.hook_scale'); // [batch, pos, 1]
+  const [, pos] = scale.dims;
+  const d = cache.config.dModel;
+  const centre = cache.config.normalization === 'layernorm';
+  const out = new Float32Array(components.length * pos * d); // [component * pos, d_model]
+  components.forEach(([, hook], c) => {
+    const x = cache.get(hook).data; // [batch, pos, d_model]
+    for (let p = 0; p < pos; p++) {
+      const from = (b * pos + p) * d;
+      const to = (c * pos + p) * d;
+      let mean = 0;
+      if (centre) {
+        for (let i = 0; i < d; i++) mean += x[from + i];
+        mean /= d;
+      }
+      const s = scale.data[b * pos + p];
+      for (let i = 0; i < d; i++) out[to + i] = (x[from + i] - mean) / s;
+    }
+  });
+  return { labels: components.map(([label]) => label), rows: { dims: [components.length * pos, d], data: out } };
 }

@@ -10,12 +10,13 @@ import { parseSpec, promptOf } from '../engine/spec/parse';
 import type { ExperimentSpec } from '../engine/spec/types';
 import { specModelRef } from '../engine/spec/model-ref';
 import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
-import type { LogitLensPayload, PanelPayload, PanelSource, PanelView } from '../protocol/panels';
+import type { PanelPayload, PanelSource, PanelView } from '../protocol/panels';
 import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
 import type { SpecDiagnostics } from './spec/diagnostics';
 import { reportError, withCancellableProgress } from './errors';
 import type { InlineView } from './inline/inline-view';
 import type { ModelSession } from './model-session';
+import { type Failure, failureReport, scopeErrors, showSharedErrors, unreadAnalysis } from './run-report';
 import type { PanelContent, PanelManager } from './panels/panel-manager';
 import type { Settings } from './settings';
 import type { StatusBar } from './status-bar';
@@ -77,10 +78,7 @@ export class AnalysisRunner {
         // The active view opens last, so it ends up in front.
         const order = active === 'logitLens' ? (['attention', 'logitLens'] as const) : (['logitLens', 'attention'] as const);
         const shown = order.map((v) => this.d.panels.show(source, v, Promise.resolve(contents[v])));
-        const payloads = await Promise.all(shown);
-        const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
-        if (lens?.targetNote) void vscode.window.showWarningMessage(`Circuit Lens: ${lens.targetNote}`);
-        return payloads;
+        return Promise.all(shown);
       });
     } catch (e) {
       reportError(this.d.log, e);
@@ -88,25 +86,25 @@ export class AnalysisRunner {
     }
   }
 
-  /** Runs the analyses of a spec (all, or the one at `only`), each shown in its panel as it finishes. */
+  /**
+   * Runs the analyses of a spec (all, or the one at `only`), each shown in its panel as it finishes.
+   * Problems of the file, its model or prompts stop the run; an analysis's own problems stop only it.
+   */
   async runSpec(uri: vscode.Uri, only?: number): Promise<PanelPayload[] | undefined> {
     try {
       const doc = await vscode.workspace.openTextDocument(uri);
-      // In file order, so "first" is the first a reader meets.
-      const errors = (await this.d.diagnostics.check(doc)).filter((x) => x.severity === vscode.DiagnosticSeverity.Error).sort((x, y) => x.range.start.compareTo(y.range.start));
-      if (errors.length > 0) {
-        const first = errors[0];
-        void vscode.window.showErrorMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has ${errors.length} problem${errors.length > 1 ? 's' : ''}; first, line ${first.range.start.line + 1}: ${first.message}`, 'Open Spec', 'Show Problems').then((choice) => {
-          if (choice === 'Open Spec') void vscode.window.showTextDocument(doc, { selection: first.range });
-          else if (choice === 'Show Problems') void vscode.commands.executeCommand('workbench.actions.view.problems');
-        });
+      const errors = scopeErrors(doc, await this.d.diagnostics.check(doc));
+      if (errors.shared.length > 0) {
+        showSharedErrors(doc, errors.shared);
         return undefined;
       }
       const text = doc.getText();
       const { spec } = parseSpec(text);
       const analyses = spec.analyses.filter((a) => only === undefined || a.index === only);
+      const unread = only === undefined ? [...errors.byAnalysis].filter(([i]) => !spec.analyses.some((a) => a.index === i)).map(([i, ds]) => unreadAnalysis(doc, i, ds)) : [];
       if (analyses.length === 0) {
-        void vscode.window.showWarningMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has no analysis to run${only !== undefined ? ` at index ${only}` : ''}.`);
+        if (unread.length) reportError(this.d.log, failureReport(unread, 0), { specUri: uri });
+        else void vscode.window.showWarningMessage(`Circuit Lens: ${path.basename(uri.fsPath)} has no analysis to run${only !== undefined ? ` at index ${only}` : ''}.`);
         return undefined;
       }
       const defaultModel = this.d.settings().defaultModel;
@@ -120,13 +118,14 @@ export class AnalysisRunner {
           return { a, content, payload: this.d.panels.show(source, view, content.promise, i > 0) };
         });
         report('loading the model…');
-        let failed: unknown;
         try {
           await this.d.session.open(specModel(spec, uri, defaultModel), signal);
         } catch (e) {
           for (const p of pending) p.content.reject(e);
           throw e;
         }
+        const failures: Failure[] = [...unread];
+        let ran = 0;
         for (const p of pending) {
           if (signal.aborted) {
             p.content.reject(new CircuitLensError({ code: 'CANCELLED', message: 'Cancelled.' }));
@@ -134,6 +133,7 @@ export class AnalysisRunner {
           }
           report(`${p.a.title}…`);
           try {
+            // The worker refuses an analysis with problems of its own (its panel shows them); the others run.
             const r = await this.client.request('analysis/run', { spec: { text, path: uri.fsPath }, analysis: p.a.index, defaultModel: defaultModel || 'demo' }, {
               signal, onEvent: (e) => report(e.message),
             });
@@ -141,14 +141,15 @@ export class AnalysisRunner {
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
+            ran++;
           } catch (e) {
             p.content.reject(e);
             if (isCircuitLensError(e) && e.code === 'CANCELLED') continue;
-            failed ??= e;
+            failures.push({ title: p.a.title, error: e });
           }
         }
         const shown = await Promise.allSettled(pending.map((p) => p.payload));
-        if (failed !== undefined) reportError(this.d.log, failed, { specUri: uri });
+        if (failures.length) reportError(this.d.log, failureReport(failures, ran), { specUri: uri });
         const payloads = shown.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
         return payloads.length ? payloads : undefined;
       });

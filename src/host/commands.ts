@@ -16,6 +16,7 @@ import { isSpecDocument } from './spec/spec-documents';
 import { requireTrust } from './trust';
 import { writeThroughEdit } from './undoable-write';
 import { experimentPath } from './experiment-path';
+import { chooseTemplatePrompt, fillTemplate } from './new-experiment';
 
 export interface CommandDeps {
   extensionUri: vscode.Uri;
@@ -99,8 +100,12 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const uri = target.with({ path: experimentPath(target.path) });
       const template = fs.readFileSync(path.join(d.extensionUri.fsPath, 'media', 'templates', 'experiment.circuit.json'), 'utf8');
       const modelName = d.session.selected ?? (d.settings().defaultModel || 'demo');
+      // The model as the new spec will name it; its tokenizer (in the worker) says which answers are one token.
+      const model = { ref: modelName, baseDir: path.dirname(uri.fsPath) };
+      const prompt = await chooseTemplatePrompt(template, async (answer) => (await d.session.client.request('tokenize', { model, input: { text: answer, bos: false } })).length === 1);
+      if (prompt.answer === undefined) d.log.info(`New Experiment: no candidate answer is one token of ${modelName}; the prompt has no "answer".`);
       try {
-        await writeThroughEdit(uri, template.replace('"model": "demo"', `"model": ${JSON.stringify(modelName)}`));
+        await writeThroughEdit(uri, fillTemplate(template, modelName, prompt));
       } catch (e) {
         reportError(d.log, e);
         return undefined;

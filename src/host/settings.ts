@@ -22,8 +22,8 @@ export function readSettings(): Settings {
     modelSearchPaths: c.get<string[]>('modelSearchPaths', []).filter((p) => typeof p === 'string' && p.trim() !== ''),
     maxPromptTokens: clamp(c.get<number>('maxPromptTokens', 512), 1, 8192),
     backend: backend === 'cpu' || backend === 'cuda' ? backend : 'auto',
-    cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 512), 16, 65536),
-    keptRunsMemoryMB: clamp(c.get<number>('keptRunsMemoryMB', 1024), 0, 65536),
+    cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 2048), 16, 65536),
+    keptRunsMemoryMB: clamp(c.get<number>('keptRunsMemoryMB', 3072), 0, 65536),
     inlineActivations: c.get<boolean>('inlineActivations', true),
   };
 }

@@ -1,25 +1,51 @@
 /**
  * The plain-data result of an analysis, shared by the CLI's JSON and HTML reports and the panels:
- * values on one or two labelled axes (row-major), plus notes and text.
+ * values on labelled axes (row-major), how to colour them, a line in words, notes, and token sequences.
  */
 export interface Axis {
   name: string;
+  /** One per index; a position axis labels each position `12 " of"` (index, then the token as JSON). */
   labels: string[];
+}
+
+/** Signed values: diverging around 0 (red negative, blue positive); unsigned: sequential from 0. */
+export type ValueScale = 'diverging' | 'sequential';
+
+/** Tokens in order, each drawn as its own span: the prompt's (no probability), then generated ones. */
+export interface TokenSequence {
+  /** "continuation", "without steering", "with steering (x1.5 at blocks.0.hook_resid_post)". */
+  label: string;
+  /** `prob`: the probability the model gave the token when it was picked (absent for prompt tokens). */
+  tokens: { text: string; prob?: number }[];
 }
 
 export interface AnalysisOutput {
   name: string;
   kind: string;
-  /** Zero (text only), one (bars) or two (heatmap: rows, then columns) axes. */
+  /**
+   * Zero (text only), one (bars), two (heatmap: rows, then columns; bars by series when `grouped`) or
+   * three (one heatmap per index of the first) axes; a second axis named 'neuron' is drawn as its most
+   * positive and most negative neurons and a histogram of all.
+   */
   axes: Axis[];
   /** Row-major values over the axes. */
   values: number[];
-  /** What a value is ("normalized logit difference", "score", ...). */
+  /** What a value is ("normalized logit difference", "previous-token score", ...): the colour bar's title. */
   valueLabel: string;
-  /** Scalars worth stating next to the plot (baselines, sums). */
+  /** One line in words: what was measured and its key numbers ("logit difference ' God' - ' Israel' ..."). */
+  summary?: string;
+  /** How values are coloured (default: diverging when any value is negative). */
+  scale?: ValueScale;
+  /** The colour (and bar) range, the same for every part it is comparable with (default: from the values). */
+  range?: [number, number];
+  /** Two axes drawn as horizontal bars of the first axis, one bar per label of the second (the series). */
+  grouped?: boolean;
+  /** Scalars worth stating next to the plot (baselines, sums), keyed in words. */
   notes?: Record<string, number | string>;
-  /** Labelled texts (continuations). */
+  /** Labelled texts (continuations, decoded as a whole). */
   texts?: { label: string; text: string }[];
+  /** The same continuations token by token, with each generated token's probability. */
+  sequences?: TokenSequence[];
   /** Further plots that belong to the same analysis (per-head heatmap, one per detector). */
   parts?: AnalysisOutput[];
 }

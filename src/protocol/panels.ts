@@ -25,41 +25,81 @@ export interface PanelToken {
   end: number;
 }
 
-/** The attention patterns a panel draws, read from a kept run. */
+/** The attention hooks a panel can show: the pattern (after softmax) and the scores (before it, masked). */
+export type AttentionHook = 'pattern' | 'attn_scores';
+
+/** A thumbnail byte that marks a cell whose keys all lie after its queries (masked by the causal mask). */
+export const THUMB_MASKED = 255;
+
+/**
+ * The overview of a kept run's attention a panel draws first: every head as a small thumbnail the worker
+ * max-pooled (so a sharp stripe survives) and scaled to that head's own maximum. One head at full
+ * resolution comes with `panel/head`.
+ */
 export interface AttentionSlice {
   view: 'attention';
   model: string;
   tokens: PanelToken[];
   nHeads: number;
-  /** The layers held in `patterns`, in order. */
+  /** The layers in `thumbnails`, in order. */
   layers: number[];
-  /** [layers.length, head, query_pos, key_pos], rows sum to 1 over key_pos <= query_pos. */
-  patterns: { dims: number[]; data: Float32Array };
-  /** The head shown large first. */
+  /** The hooks the run holds (the pattern always; the scores when cached). */
+  hooks: AttentionHook[];
+  /**
+   * [layers.length, head, size, size] bytes: 0..254 = the cell's max over its block of [query, key] as a
+   * fraction of the head's max; THUMB_MASKED where the whole block is masked.
+   */
+  thumbnails: { size: number; data: Uint8Array };
+  /** Each head's largest weight, [layers.length, head]. */
+  headMax: Float32Array;
+  /** The head shown large first, and its pattern over every token (so the first draw needs no second request). */
   focus: { layer: number; head: number };
+  focusHead: HeadValues;
 }
+
+/** One head of a kept run at full resolution over tokens [from, to) (queries and keys alike). */
+export interface HeadValues {
+  layer: number;
+  head: number;
+  hook: AttentionHook;
+  from: number;
+  to: number;
+  /** [to - from, to - from] = [query, key]; masked cells (key after query) hold NaN. */
+  values: Float32Array;
+}
+
+/**
+ * Which residual components the logit lens reads (src/engine/logit-lens.ts). 'resid': the residual
+ * stream at each point, given the final norm afresh; values are probabilities. 'decomposed': what the
+ * embeddings and each attention and MLP output write to it, divided by the final norm's scale of the
+ * final residual at that position (TransformerLens' decompose_resid + apply_ln_to_stack); values are
+ * logits, each component's direct contribution.
+ */
+export type LensMode = 'resid' | 'decomposed';
 
 /** The logit lens of a kept run, coloured by a target token or by the top token. */
 export interface LogitLensSlice {
   view: 'logitLens';
   model: string;
   tokens: PanelToken[];
-  /** Residual components, rows of the heatmap: '0_pre', ..., 'final_post'. */
+  mode: LensMode;
+  /**
+   * Components, rows of the heatmap: '0_pre', '0_mid', ..., 'final_post' ('resid'; no '_mid' rows for
+   * parallel attention and MLP); 'embed', 'pos_embed', '0_attn_out', '0_mlp_out', ... ('decomposed').
+   */
   labels: string[];
   k: number;
   /** [component, pos, k] decoded top tokens. */
   topTexts: string[];
-  /** [component, pos, k] */
-  topProbs: Float32Array;
+  /** [component, pos, k]: probabilities ('resid') or logits ('decomposed'), largest first. */
+  topValues: Float32Array;
   target?: {
     text: string;
-    /** [component, pos] */
-    probs: Float32Array;
+    /** [component, pos]: the target's probability or logit. */
+    values: Float32Array;
     /** [component, pos], 0 = the top token */
     ranks: Int32Array;
   };
-  /** A target that was asked for but is not one token of this model (the lens is coloured by the top token). */
-  targetNote?: string;
 }
 
 export type AttentionPayload = AttentionSlice & { source: PanelSource };
@@ -84,8 +124,13 @@ export interface PanelState {
 /** Requests a panel makes of the host. */
 export type PanelMethods = {
   'panel/data': { params: { version: number }; result: PanelPayload; event: { busy: string } };
-  /** Colour the logit lens by this token (one token of the model's vocabulary). */
-  'panel/retarget': { params: { text: string }; result: LogitLensPayload };
+  /**
+   * The logit lens again from the kept run: coloured by this token (one token of the model's vocabulary),
+   * and/or as the residual stream or its components (`decompose`); what is not given stays as it is.
+   */
+  'panel/retarget': { params: { text?: string; decompose?: boolean }; result: LogitLensPayload };
+  /** One head of the shown attention run, over a token range (default all). */
+  'panel/head': { params: { layer: number; head: number; hook: AttentionHook; range?: [number, number] }; result: HeadValues };
 };
 
 /** One-way messages from a panel. */
@@ -93,7 +138,17 @@ export type PanelNotification =
   | { method: 'revealToken'; params: { pos: number } }
   | { method: 'revealSpec'; params: Record<string, never> }
   | { method: 'rerun'; params: Record<string, never> }
-  | { method: 'openHead'; params: { layer: number; head: number } };
+  | { method: 'openHead'; params: { layer: number; head: number } }
+  /** Save a plot or its data: the host asks where (a save dialog) and writes the file. */
+  | { method: 'export'; params: { format: ExportFormat; fileName: string; content: string | Uint8Array } }
+  /** Put text (the "Copy Python" snippet) on the clipboard. */
+  | { method: 'copyText'; params: { text: string; what: string } };
+
+export type ExportFormat = 'png' | 'svg' | 'json' | 'npy';
+const EXPORT_FORMATS: readonly string[] = ['png', 'svg', 'json', 'npy'];
+/** The largest export a panel may send (a 1,000-token layer of 12 heads as JSON is about 120 MB). */
+export const MAX_EXPORT_BYTES = 256 * 2 ** 20;
+const MAX_COPY_CHARS = 100_000;
 
 /** One-way messages to a panel. */
 export type HostNotification = { method: 'refresh'; params: Record<string, never> } | { method: 'busy'; params: { message: string } };
@@ -109,8 +164,17 @@ function panelRequestParams(method: string, p: Record<string, unknown>): unknown
   switch (method) {
     case 'panel/data':
       return Number.isInteger(p.version) ? { version: p.version } : undefined;
-    case 'panel/retarget':
-      return typeof p.text === 'string' && p.text.length > 0 && p.text.length <= 200 ? { text: p.text } : undefined;
+    case 'panel/retarget': {
+      const textOk = p.text === undefined || (typeof p.text === 'string' && p.text.length > 0 && p.text.length <= 200);
+      if (!textOk || (p.decompose !== undefined && typeof p.decompose !== 'boolean')) return undefined;
+      return { ...(p.text !== undefined ? { text: p.text } : {}), ...(p.decompose !== undefined ? { decompose: p.decompose } : {}) };
+    }
+    case 'panel/head': {
+      const r = p.range;
+      const rangeOk = r === undefined || (Array.isArray(r) && r.length === 2 && isIndex(r[0], 1_000_000) && isIndex(r[1], 1_000_001) && r[0] < r[1]);
+      if (!isIndex(p.layer, 10_000) || !isIndex(p.head, 10_000) || (p.hook !== 'pattern' && p.hook !== 'attn_scores') || !rangeOk) return undefined;
+      return { layer: p.layer, head: p.head, hook: p.hook, ...(r ? { range: [r[0], r[1]] } : {}) };
+    }
     default:
       return undefined;
   }
@@ -125,6 +189,16 @@ function notificationParams(method: string, p: Record<string, unknown>): unknown
       return {};
     case 'openHead':
       return isIndex(p.layer, 10_000) && isIndex(p.head, 10_000) ? { layer: p.layer, head: p.head } : undefined;
+    case 'export': {
+      const fileOk = typeof p.fileName === 'string' && typeof p.format === 'string' && EXPORT_FORMATS.includes(p.format)
+        && /^[A-Za-z0-9_-]{1,80}\.[a-z]{3,4}$/.test(p.fileName) && p.fileName.endsWith(`.${p.format}`);
+      const c = p.content;
+      const size = typeof c === 'string' ? c.length : c instanceof Uint8Array ? c.byteLength : Infinity;
+      return fileOk && size <= MAX_EXPORT_BYTES ? { format: p.format, fileName: p.fileName, content: c } : undefined;
+    }
+    case 'copyText':
+      return typeof p.text === 'string' && p.text.length <= MAX_COPY_CHARS && typeof p.what === 'string' && p.what.length <= 60
+        ? { text: p.text, what: p.what } : undefined;
     default:
       return undefined;
   }

@@ -4,7 +4,7 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
-import type { AttentionSlice, LogitLensSlice, PanelToken, PanelView } from './panels';
+import type { AttentionHook, AttentionSlice, HeadValues, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 
 export type Backend = 'cpu' | 'cuda';
@@ -169,16 +169,19 @@ export interface AnalysisResult {
 /** What a panel (or the CLI) reads from a kept run. */
 export type Slice =
   | { kind: 'attention'; layers?: number[]; focus?: { layer: number; head: number } }
-  | { kind: 'logitLens'; target?: string; topK?: number }
+  /** `target`: one token of the model (else refused, naming its tokens); `decompose`: the components' view (LensMode 'decomposed'). */
+  | { kind: 'logitLens'; target?: string; topK?: number; decompose?: boolean }
   | { kind: 'output' }
   /**
    * One cached hook point, or part of it: `select[i]` picks index i's range [from, to) or one index of
    * dimension i (kept with size 1); absent or null: the whole dimension. For example one head's pattern
    * over tokens 0-511: `{hook: 'blocks.3.attn.hook_pattern', select: [0, 7, [0, 512], [0, 512]]}`.
    */
-  | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] };
+  | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] }
+  /** One attention head over a token range, masked cells as NaN (the attention panel's large head). */
+  | { kind: 'head'; layer: number; head: number; hook: AttentionHook; range?: [number, number] };
 
-export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData;
+export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadValues;
 
 export interface SpecCheckParams {
   spec: { text: string; path: string };
@@ -199,10 +202,14 @@ export interface NonFiniteTensorInfo {
   total: number;
 }
 
-/** Hook points the attention view reads: every pattern. */
-export const ATTENTION_HOOKS = 'blocks.*.attn.hook_pattern';
-/** Hook points the logit lens reads: every residual stream point. */
-export const LOGIT_LENS_HOOKS = 'blocks.*.hook_resid_pre,blocks.*.hook_resid_post';
+/** Hook points the attention view reads: every pattern, and the scores for its signed view. */
+export const ATTENTION_HOOKS = 'blocks.*.attn.hook_pattern,blocks.*.attn.hook_attn_scores';
+/**
+ * Hook points the logit lens reads: every residual stream point (resid_pre, resid_mid where the family
+ * has it, resid_post), and for its decomposed view the embeddings, each attention and MLP output and the
+ * final norm's scale. Globs that match in every family (rotary models have no hook_pos_embed).
+ */
+export const LOGIT_LENS_HOOKS = 'hook_*embed,blocks.*.hook_resid_*,blocks.*.hook_*_out,ln_final.hook_scale';
 /** Hook points the attention and logit-lens views read. */
 export const VIEW_HOOKS = `${ATTENTION_HOOKS},${LOGIT_LENS_HOOKS}`;
 

@@ -11,11 +11,12 @@ import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
 import { closestHookName, concreteShape } from '../engine/hooks';
 import { checkMemory, runBytes } from '../engine/memory';
-import { LogitLens, LensRows, lensInput, summariseLensRows } from '../engine/logit-lens';
+import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
 import { GraphVariant, START_INPUT, addInput, computedIn, keepInput, outputFor } from '../engine/graph/hooked-graph';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
+import type { LensMode } from '../protocol/panels';
 import { cancelledError } from '../protocol/errors';
 import type { TensorData } from '../protocol/tensor';
 import { ModelSessions, Ort, SessionOptions } from './session';
@@ -192,19 +193,21 @@ export class LoadedModel implements Tracer {
   }
 
   /**
-   * Logit lens of batch item 0: each residual component (before every layer, and the final one) gets
-   * the final LayerNorm afresh and the unembedding; returns top-k tokens per component and position,
-   * and the probability and rank of `targetId` when given. The trace must hold LOGIT_LENS_HOOKS (src/protocol/runner.ts).
+   * Logit lens of batch item 0 (src/engine/logit-lens.ts): 'resid' gives each residual stream point the
+   * final norm afresh and the unembedding, 'decomposed' unembeds each component scaled by the final
+   * residual's norm scale; returns top-k tokens per component and position, and the value and rank of
+   * `targetId` when given. The trace must hold LOGIT_LENS_HOOKS (src/protocol/runner.ts).
    */
-  async logitLens(trace: Trace, opts: { k?: number; targetId?: number; signal?: AbortSignal } = {}): Promise<LogitLens> {
-    const { labels, resid } = trace.cache.accumulatedResid(); // [component, batch, pos, d_model]
-    const rows = await this.unembed(lensInput(resid, 0), opts.k ?? 5, opts.targetId, opts.signal);
-    return { ...rows, labels, pos: resid.dims[2] };
+  async logitLens(trace: Trace, opts: { k?: number; targetId?: number; mode?: LensMode; signal?: AbortSignal } = {}): Promise<LogitLens> {
+    const mode = opts.mode ?? 'resid';
+    const input = mode === 'resid' ? residLensInput(trace.cache, 0) : decomposedLensInput(trace.cache, 0);
+    const rows = await this.unembed(input.rows, mode, opts.k ?? 5, opts.targetId, opts.signal);
+    return { ...rows, mode, labels: input.labels, pos: trace.tokens[0].length };
   }
 
-  /** Top-k (and the target's probability and rank) of residual rows [rows, d_model]. */
-  private async unembed(resid: TensorData, k: number, targetId: number | undefined, signal?: AbortSignal): Promise<LensRows> {
-    const session = await this.sessions.session({ kind: 'unembed' });
+  /** Top-k (and the target's value and rank) of lens rows [rows, d_model]. */
+  private async unembed(resid: TensorData, mode: LensMode, k: number, targetId: number | undefined, signal?: AbortSignal): Promise<LensRows> {
+    const session = await this.sessions.session({ kind: mode === 'resid' ? 'unembed' : 'unembedComponents' });
     const ort = this.sessions.ort;
     const [rows, d] = resid.dims;
     const vocab = this.ckpt.config.dVocab;
@@ -214,15 +217,15 @@ export class LoadedModel implements Tracer {
     const out: LensRows = {
       k,
       topIds: new Int32Array(rows * k),
-      topProbs: new Float32Array(rows * k),
-      ...(targetId !== undefined ? { targetProbs: new Float32Array(rows), targetRanks: new Int32Array(rows) } : {}),
+      topValues: new Float32Array(rows * k),
+      ...(targetId !== undefined ? { targetValues: new Float32Array(rows), targetRanks: new Int32Array(rows) } : {}),
     };
     for (let first = 0; first < rows; first += LENS_CHUNK) {
       this.checkpoint(signal);
       const n = Math.min(LENS_CHUNK, rows - first);
       const x = new ort.Tensor('float32', resid.data.subarray(first * d, (first + n) * d), [n, d]);
       const { logits } = await session.run({ resid: x }, ['logits']);
-      summariseLensRows(logits.data as Float32Array, vocab, first, n, out, targetId);
+      summariseLensRows(logits.data as Float32Array, vocab, first, n, out, mode, targetId);
       await yieldToEvents();
     }
     return out;

@@ -31,9 +31,9 @@ import { allCandidates } from './candidates';
 import { KeptRuns } from './kept-runs';
 import { factsOf } from './facts';
 import { LoadedModel, promptTokens } from './loaded-model';
-import { describeProblems, readSpec, specFacts } from './spec-file';
+import { requireRunnable, specFacts } from './spec-file';
 import { specModelRef } from '../engine/spec/model-ref';
-import { TraceRun, attentionOutput, attentionSlice, decoder, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
+import { TraceRun, attentionOutput, attentionSlice, decoder, headValues, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 
 /** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
 interface ViewRun {
@@ -229,15 +229,16 @@ export class Runner {
 
   private async runAnalysis(p: AnalysisParams, ctx: RequestContext<Progress>): Promise<AnalysisResult> {
     const started = performance.now();
-    const parsed = readSpec(p.spec);
+    const parsed = parseSpec(p.spec.text);
     const { spec } = parsed;
     const a = spec.analyses.find((x) => x.index === p.analysis);
+    // Only the problems shared by every analysis and this analysis's own stop it; the others' do not.
+    requireRunnable(p.spec, parsed.problems, { index: p.analysis, title: a?.title });
     if (!a) fail('BAD_INPUT', { file: p.spec.path, field: 'analyses' }, `no analysis at index ${p.analysis}; the spec has ${spec.analyses.length}.`);
     const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
-    const problems = this.problemsOf(p.spec.text, spec, model.ckpt).filter((x) => x.severity === 'error');
-    if (problems.length) fail('BAD_INPUT', { file: p.spec.path }, `the spec does not fit ${model.ckpt.name}:\n${describeProblems(p.spec.path, p.spec.text, problems)}`);
+    requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
     const prompt = promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = { model: model.ckpt.name, title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
     ctx.event({ message: `${a.title}…` });
@@ -282,9 +283,11 @@ export class Runner {
       case 'attention':
         return attentionSlice(run, s.layers, s.focus);
       case 'logitLens':
-        return lensSlice(model, run, s.target, s.topK ?? 5, signal);
+        return lensSlice(model, run, s.target, s.topK ?? 5, signal, s.decompose ? 'decomposed' : 'resid');
       case 'hook':
         return hookSlice(run, s.hook, s.select);
+      case 'head':
+        return headValues(run, s.layer, s.head, s.hook, s.range);
       case 'output':
         return attentionOutput(run, 'attention');
     }

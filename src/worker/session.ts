@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
 import { buildModelGraph } from '../engine/graph/model-graph';
-import { buildUnembedGraph } from '../engine/graph/unembed-graph';
+import { buildComponentUnembedGraph, buildUnembedGraph } from '../engine/graph/unembed-graph';
 import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
 import type { Checkpoint } from '../engine/model';
 import { fail } from '../engine/errors';
@@ -65,8 +65,8 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
   };
 }
 
-/** The graphs a checkpoint runs: the instrumented model in one of its variants, and the logit-lens unembedding. */
-export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'unembed' };
+/** The graphs a checkpoint runs: the instrumented model in one of its variants, and the logit lens' unembeddings (of residual rows, and of decomposed components). */
+export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'unembed' } | { kind: 'unembedComponents' };
 
 /** Sessions kept per checkpoint; the least recently used beyond this is released (each may hold packed weights). */
 const MAX_SESSIONS = 4;
@@ -105,7 +105,7 @@ export class ModelSessions {
   }
 
   session(which: SessionKind): Promise<OrtModule.InferenceSession> {
-    const key = which.kind === 'unembed' ? 'unembed' : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort()]);
+    const key = which.kind !== 'model' ? which.kind : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort()]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order
@@ -115,7 +115,8 @@ export class ModelSessions {
       const later = which.kind === 'model' && which.variant.startLayer !== undefined;
       if (later) this.releaseLaterStarts();
       const { config, params } = this.ckpt;
-      const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant) : buildUnembedGraph(config, params);
+      const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant)
+        : which.kind === 'unembed' ? buildUnembedGraph(config, params) : buildComponentUnembedGraph(config, params);
       s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
       s.catch(() => this.sessions.delete(key));
       if (later) this.laterStarts.add(key);

@@ -1,18 +1,31 @@
 /**
- * An experiment spec as the runner reads it: parsed, its problems in compiler style ("file:line:col: message"), its model facts for validation.
+ * An experiment spec as the runner reads it: the problems that stop one of its analyses, in compiler
+ * style ("file:line:col: message"), and its model facts for validation.
  */
 import { fail } from '../engine/errors';
 import type { Checkpoint } from '../engine/model';
-import { ParsedSpec, parseSpec } from '../engine/spec/parse';
+import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { SpecProblem } from '../engine/spec/types';
 import type { ModelFacts as SpecModelFacts } from '../engine/spec/validate';
 
-/** Parses a spec; its structural errors end the run with every problem listed. */
-export function readSpec(spec: { text: string; path: string }): ParsedSpec {
-  const parsed = parseSpec(spec.text);
-  const errors = parsed.problems.filter((p) => p.severity === 'error');
-  if (errors.length) fail('BAD_INPUT', { file: spec.path }, `the spec has ${errors.length} problem(s):\n${describeProblems(spec.path, spec.text, errors)}`);
-  return parsed;
+const count = (n: number) => `${n} problem${n === 1 ? '' : 's'}`;
+
+/**
+ * Fails unless analysis `index` can run: with the errors every analysis shares (the file, its model,
+ * prompts and cache), else with that analysis's own, under the field `analyses[index]`. Other analyses'
+ * errors do not stop it. `fits`: the model the problems were found on (semantic problems), else the
+ * problems are structural.
+ */
+export function requireRunnable(spec: { text: string; path: string }, problems: readonly SpecProblem[], analysis: { index: number; title?: string }, fits?: string): void {
+  const { shared, byAnalysis } = scopeProblems(spec.text, problems.filter((p) => p.severity === 'error'));
+  if (shared.length) {
+    fail('BAD_INPUT', { file: spec.path }, `${fits ? `the spec does not fit ${fits}` : `the spec has ${count(shared.length)}`}:\n${describeProblems(spec.path, spec.text, shared)}`);
+  }
+  const own = byAnalysis.get(analysis.index) ?? [];
+  if (own.length) {
+    const name = analysis.title === undefined ? 'this analysis' : JSON.stringify(analysis.title);
+    fail('BAD_INPUT', { file: spec.path, field: analysisField(analysis.index) }, `${name} ${fits ? `does not fit ${fits}` : `has ${count(own.length)}`}:\n${describeProblems(spec.path, spec.text, own)}`);
+  }
 }
 
 /** "file:line:col: message" lines, as compilers print them. */

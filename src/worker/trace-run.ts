@@ -1,17 +1,18 @@
 /**
  * A kept trace of one prompt and the slices panels and the CLI read from it: attention patterns of some
  * layers, the logit lens with a target, one cached hook, the CLI's plain-data output, and the token
- * insights the editor shows inline. The lens is unembedded on first use per (k, target) and kept.
+ * insights the editor shows inline. The lens is unembedded on first use per (mode, k, target) and kept.
  */
 import { fail } from '../engine/errors';
 import type { LogitLens } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Trace } from '../engine/tracer';
-import { requireSingleToken, singleTokenIssue } from '../engine/single-token';
+import { singleTokenIssue } from '../engine/single-token';
 import type { AnalysisOutput } from '../protocol/analysis';
-import type { AttentionSlice, LogitLensSlice, PanelToken } from '../protocol/panels';
+import type { AttentionHook, AttentionSlice, HeadValues, LensMode, LogitLensSlice, PanelToken } from '../protocol/panels';
 import type { TokenInsight } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
+import { attentionThumbnails } from './attention-overview';
 import type { LoadedModel } from './loaded-model';
 
 export interface TraceRun {
@@ -21,7 +22,7 @@ export interface TraceRun {
   model: string;
   tokens: Token[];
   trace: Trace;
-  /** Lenses by `${k}|${targetId}`. */
+  /** Lenses by `${mode}|${k}|${targetId}`. */
   readonly lenses: Map<string, LogitLens>;
 }
 
@@ -48,19 +49,31 @@ export function decoder(model: LoadedModel): (id: number) => string {
   return (id) => texts.get(id) ?? texts.set(id, tok ? tok.decode([id]) : `<${id}>`).get(id)!;
 }
 
-/** Attention patterns of the given layers (default all), [layer, head, query_pos, key_pos]. */
+/** The attention overview of the given layers (default all): every head's thumbnail and maximum. */
 export function attentionSlice(run: TraceRun, layers: readonly number[] | undefined, focus: { layer: number; head: number } | undefined): AttentionSlice {
   const { nLayers, nHeads } = run.trace.cache.config;
   const shown = layers?.length ? [...new Set(layers)].sort((a, b) => a - b) : Array.from({ length: nLayers }, (_, l) => l);
   for (const l of shown) if (!(l >= 0 && l < nLayers)) fail('BAD_INPUT', { field: 'layers' }, `layer ${l} is out of range: this model has ${nLayers}.`);
   const pos = run.tokens.length;
-  const per = nHeads * pos * pos;
-  const data = new Float32Array(shown.length * per); // [layer, head, q, k]
-  shown.forEach((l, i) => data.set(run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data.subarray(0, per), i * per));
+  const { size, data, headMax } = attentionThumbnails((l) => run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data, shown, nHeads, pos);
+  const hooks: AttentionHook[] = run.trace.cache.has(`blocks.${shown[0]}.attn.hook_attn_scores`) ? ['pattern', 'attn_scores'] : ['pattern'];
+  const first = focus && shown.includes(focus.layer) && focus.head < nHeads ? focus : { layer: shown[0], head: 0 };
   return {
-    view: 'attention', model: run.model, tokens: panelTokens(run), nHeads, layers: shown,
-    patterns: { dims: [shown.length, nHeads, pos, pos], data }, focus: focus ?? { layer: shown[0], head: 0 },
+    view: 'attention', model: run.model, tokens: panelTokens(run), nHeads, layers: shown, hooks,
+    thumbnails: { size, data }, headMax, focus: first, focusHead: headValues(run, first.layer, first.head, 'pattern', undefined),
   };
+}
+
+/** One head over tokens [from, to), queries and keys alike; masked cells (key after query) are NaN. */
+export function headValues(run: TraceRun, layer: number, head: number, hook: AttentionHook, range: [number, number] | undefined): HeadValues {
+  const pos = run.tokens.length;
+  const [from, to] = range ?? [0, pos];
+  const name = `blocks.${layer}.attn.hook_${hook}`;
+  if (!run.trace.cache.has(name)) fail('NOT_KEPT', { field: 'hook' }, `this run did not cache ${name}.`, 'Trace the prompt again.');
+  const t = hookSlice(run, name, [0, head, [from, to], [from, to]]); // [1, 1, n, n]
+  const n = to - from;
+  for (let q = 0; q < n; q++) t.data.fill(NaN, q * n + q + 1, (q + 1) * n);
+  return { layer, head, hook, from, to, values: t.data };
 }
 
 function encoder(model: LoadedModel): (text: string) => Token[] {
@@ -69,41 +82,47 @@ function encoder(model: LoadedModel): (text: string) => Token[] {
   return (text) => tok.encode(text, { prependBos: false });
 }
 
-/** The target's token id, or why it has none (not one token of this model): the panel then shows the top token. */
-function targetOf(model: LoadedModel, target: string | undefined): { id?: number; note?: string } {
-  if (target === undefined) return {};
+/**
+ * The target's token id; a target that is not one token of this model is refused, naming its tokens
+ * (the panel keeps the colouring it has).
+ */
+function targetOf(model: LoadedModel, target: string | undefined): number | undefined {
+  if (target === undefined) return undefined;
   const encode = encoder(model);
-  const issue = singleTokenIssue(encode, target);
-  if (issue) return { note: `target ${issue.problem}${issue.hint ? ` ${issue.hint}` : ''} The lens is coloured by the top token.` };
-  return { id: encode(target)[0].id };
+  const tokens = encode(target);
+  if (tokens.length === 1) return tokens[0].id;
+  const parts = tokens.length > 0 ? `: ${tokens.map((t) => JSON.stringify(t.text)).join(' + ')}` : '';
+  fail('BAD_INPUT', { field: 'target' }, `${JSON.stringify(target)} is ${tokens.length} tokens for this model${parts}; the lens is coloured by exactly one.`,
+    singleTokenIssue(encode, target)?.hint ?? 'Type one of its tokens.');
 }
 
 /** The id of a target that is one token, else undefined (validation reported it already). */
 export function targetIdOf(model: LoadedModel, target: string | undefined): number | undefined {
-  return model.ckpt.tokenizer ? targetOf(model, target).id : undefined;
+  if (!model.ckpt.tokenizer || target === undefined) return undefined;
+  const tokens = encoder(model)(target);
+  return tokens.length === 1 ? tokens[0].id : undefined;
 }
 
-export async function lensOf(model: LoadedModel, run: TraceRun, k: number, targetId: number | undefined, signal?: AbortSignal): Promise<LogitLens> {
-  const key = `${k}|${targetId ?? ''}`;
+export async function lensOf(model: LoadedModel, run: TraceRun, k: number, targetId: number | undefined, signal?: AbortSignal, mode: LensMode = 'resid'): Promise<LogitLens> {
+  const key = `${mode}|${k}|${targetId ?? ''}`;
   let lens = run.lenses.get(key);
   if (!lens) {
-    lens = await model.logitLens(run.trace, { k, targetId, signal });
+    lens = await model.logitLens(run.trace, { k, targetId, mode, signal });
     run.lenses.set(key, lens);
   }
   return lens;
 }
 
-export async function lensSlice(model: LoadedModel, run: TraceRun, target: string | undefined, k: number, signal?: AbortSignal): Promise<LogitLensSlice> {
-  const t = targetOf(model, target);
-  const lens = await lensOf(model, run, k, t.id, signal);
+export async function lensSlice(model: LoadedModel, run: TraceRun, target: string | undefined, k: number, signal?: AbortSignal, mode: LensMode = 'resid'): Promise<LogitLensSlice> {
+  const targetId = targetOf(model, target);
+  const lens = await lensOf(model, run, k, targetId, signal, mode);
   const decode = decoder(model);
   return {
-    view: 'logitLens', model: run.model, tokens: panelTokens(run), labels: lens.labels, k: lens.k,
+    view: 'logitLens', model: run.model, tokens: panelTokens(run), mode, labels: lens.labels, k: lens.k,
     topTexts: Array.from(lens.topIds, decode), // [component, pos, k]
     // Copies: replies move their buffers to the caller, and the kept lens must stay whole.
-    topProbs: lens.topProbs.slice(),
-    ...(t.id !== undefined && lens.targetProbs && lens.targetRanks ? { target: { text: target!, probs: lens.targetProbs.slice(), ranks: lens.targetRanks.slice() } } : {}),
-    ...(t.note ? { targetNote: t.note } : {}),
+    topValues: lens.topValues.slice(),
+    ...(targetId !== undefined && lens.targetValues && lens.targetRanks ? { target: { text: target!, values: lens.targetValues.slice(), ranks: lens.targetRanks.slice() } } : {}),
   };
 }
 
@@ -154,18 +173,18 @@ export function attentionOutput(run: TraceRun, title: string): AnalysisOutput {
   };
 }
 
-/** The lens as plain data: the target's probability (or the top token's) per component and position. */
+/** The lens as plain data: the target's probability (or the top token's) per residual stream point and position. */
 export async function lensOutput(model: LoadedModel, run: TraceRun, title: string, target: string | undefined, k: number, signal?: AbortSignal): Promise<AnalysisOutput> {
-  const targetId = target === undefined ? undefined : requireSingleToken(encoder(model), target, 'target').id;
+  const targetId = targetOf(model, target);
   const lens = await lensOf(model, run, k, targetId, signal);
   const decode = decoder(model);
   const cells = lens.labels.length * lens.pos;
-  const values = Array.from({ length: cells }, (_, i) => (lens.targetProbs ? lens.targetProbs[i] : lens.topProbs[i * lens.k]));
+  const values = Array.from({ length: cells }, (_, i) => (lens.targetValues ? lens.targetValues[i] : lens.topValues[i * lens.k]));
   return {
     name: title, kind: 'logitLens', valueLabel: targetId !== undefined ? `probability of ${JSON.stringify(target)}` : 'probability of the top token',
     axes: [{ name: 'residual', labels: lens.labels }, { name: 'position', labels: positionLabels(run) }],
     values,
-    notes: { finalTopToken: decode(lens.topIds[(cells - 1) * lens.k]), finalTopProbability: lens.topProbs[(cells - 1) * lens.k] },
+    notes: { finalTopToken: decode(lens.topIds[(cells - 1) * lens.k]), finalTopProbability: lens.topValues[(cells - 1) * lens.k] },
   };
 }
 
@@ -180,10 +199,10 @@ export function tokenInsights(run: TraceRun, lens: LogitLens, decode: (id: numbe
   const patterns = Array.from({ length: nLayers }, (_, l) => run.trace.cache.get(`blocks.${l}.attn.hook_pattern`).data); // each [batch, head, q, k]
   return run.tokens.map((t, q) => {
     const at = (final * lens.pos + q) * lens.k; // topIds is [component, pos, k]
-    const next = Array.from({ length: Math.min(k, lens.k) }, (_, j) => ({ text: decode(lens.topIds[at + j]), prob: lens.topProbs[at + j] }));
+    const next = Array.from({ length: Math.min(k, lens.k) }, (_, j) => ({ text: decode(lens.topIds[at + j]), prob: lens.topValues[at + j] }));
     const trajectory = lens.labels.map((label, c) => {
       const i = (c * lens.pos + q) * lens.k;
-      return { label, top: { text: decode(lens.topIds[i]), prob: lens.topProbs[i] } };
+      return { label, top: { text: decode(lens.topIds[i]), prob: lens.topValues[i] } };
     });
     // The nHeadsShown heads with the largest single attention weight, kept sorted while scanning.
     const heads: TokenInsight['heads'] = [];

@@ -128,6 +128,6 @@ test('cancelling a logit lens returns promptly; the lens works afterwards', () =
   const { latency } = await cancelAfter('a logit lens', 5, (signal) => client.request('run/slice', { runId, slice: { kind: 'logitLens' } }, { signal }));
   assert.ok(latency < 500, `cancel took ${latency.toFixed(0)} ms`);
   const lens = (await client.request('run/slice', { runId, slice: { kind: 'logitLens', topK: 3 } })) as LogitLensSlice;
-  assert.equal(lens.topTexts.length, 7 * 200 * 3); // 6 layers + final, 200 positions, top-3
-  assert.equal(lens.topProbs.length, 7 * 200 * 3);
+  assert.equal(lens.topTexts.length, 13 * 200 * 3); // resid_pre and resid_mid of 6 layers + final, 200 positions, top-3
+  assert.equal(lens.topValues.length, 13 * 200 * 3);
 }));

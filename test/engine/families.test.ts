@@ -59,7 +59,7 @@ for (const [label, spec] of CASES) {
         const row = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0
         const max = Math.max(...row);
         const top = 1 / row.reduce((a, x) => a + Math.exp(x - max), 0);
-        assert.ok(Math.abs(lens.topProbs[(lens.labels.length - 1) * pos + p] - top) < 1e-4, `lens final_post at ${p}`);
+        assert.ok(Math.abs(lens.topValues[(lens.labels.length - 1) * pos + p] - top) < 1e-4, `lens final_post at ${p}`);
       }
     } finally {
       await engine.dispose();

@@ -4,7 +4,7 @@ import * as assert from 'node:assert/strict';
 import { tokensFromIds } from '../../src/engine/model';
 import { generate } from '../../src/engine/analysis/generate';
 import { steer } from '../../src/engine/analysis/steering';
-import { topK } from '../../src/engine/math';
+import { softmax, topK } from '../../src/engine/math';
 import { withModel } from '../helpers/engine';
 import { makeRandomCheckpoint, maxAbsDiff, referenceActivations } from '../helpers/reference';
 
@@ -16,8 +16,10 @@ test('greedy generation follows the reference argmax step by step; sampling repr
   let seq = [...ids];
   for (const next of out) {
     const logits = referenceActivations(dir, [seq]).get('logits')!;
-    assert.equal(next, topK(logits.data.subarray((seq.length - 1) * 80), 1)[0].index);
-    seq = [...seq, next];
+    const row = logits.data.subarray((seq.length - 1) * 80, seq.length * 80);
+    assert.equal(next.id, topK(row, 1)[0].index);
+    assert.ok(Math.abs(next.prob - softmax(row)[next.id]) < 1e-5, 'each token carries its probability');
+    seq = [...seq, next.id];
   }
   const s1 = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 8, temperature: 1, seed: 1 });
   const s1again = await generate(engine, tokensFromIds(engine.ckpt, ids), { maxNewTokens: 8, temperature: 1, seed: 1 });
@@ -53,10 +55,13 @@ test('steering by the difference of means: the vector, the steered logits and th
   const steered = referenceActivations(dir, [ids], [{ hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: [32], data: vector } }]).get('logits')!;
   const last = steered.data.subarray(4 * 80, 5 * 80);
   r.increased.forEach((c) => assert.ok(Math.abs(c.after - last[c.id]) < 1e-4));
+  const probs = softmax(last);
+  r.decreased.forEach((c) => assert.ok(Math.abs(c.probAfter - probs[c.id]) < 1e-5 && c.probBefore > 0));
   assert.equal(r.topAfter[0].id, topK(last, 1)[0].index);
   assert.ok(r.increased[0].after - r.increased[0].before > 0.1, 'steering moved the logits');
-  assert.equal(r.continuationAfter[0], r.topAfter[0].id);
-  assert.equal(r.continuationBefore[0], r.topBefore[0].id);
+  assert.equal(r.continuationAfter[0].id, r.topAfter[0].id);
+  assert.equal(r.continuationBefore[0].id, r.topBefore[0].id);
+  assert.ok(Math.abs(r.continuationAfter[0].prob - r.topAfter[0].prob) < 1e-6, 'the steered continuation is scored by the steered model');
 }));
 
 test('steering with coefficient 0 changes nothing', () => withModel(dir, async (engine) => {

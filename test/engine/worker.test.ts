@@ -81,14 +81,14 @@ test('logit lens matches the final LayerNorm + unembedding of the reference resi
   const ref = referenceActivations(small, [ids]);
   const st = readSafetensorsHeader(path.join(small, 'model.safetensors'));
   const [lnW, lnB, wU] = ['transformer.ln_f.weight', 'transformer.ln_f.bias', 'lm_head.weight'].map((n) => readTensorF32(st, n));
-  const hooks = ['blocks.0.hook_resid_pre', 'blocks.1.hook_resid_pre', 'blocks.2.hook_resid_pre', 'blocks.2.hook_resid_post'];
+  const hooks = ['blocks.0.hook_resid_pre', 'blocks.0.hook_resid_mid', 'blocks.1.hook_resid_pre', 'blocks.1.hook_resid_mid', 'blocks.2.hook_resid_pre', 'blocks.2.hook_resid_mid', 'blocks.2.hook_resid_post'];
   const target = 7;
   // In the worker's LoadedModel (a target by id: this checkpoint has no tokenizer to name one)...
   const lens = await withModel(small, async (engine) => {
     const trace = await engine.trace([tokensFromIds(engine.ckpt, ids)], { hooks: selectHooks(engine.ckpt.hooks, LOGIT_LENS_HOOKS) });
     return engine.logitLens(trace, { k: 5, targetId: target });
   });
-  assert.deepEqual(lens.labels, ['0_pre', '1_pre', '2_pre', 'final_post']);
+  assert.deepEqual(lens.labels, ['0_pre', '0_mid', '1_pre', '1_mid', '2_pre', '2_mid', 'final_post']);
   hooks.forEach((hook, c) => {
     const resid = ref.get(hook)!.data;
     for (const p of [0, 5, 11]) {
@@ -96,8 +96,8 @@ test('logit lens matches the final LayerNorm + unembedding of the reference resi
       const row = c * lens.pos + p;
       const best = probs.indexOf(Math.max(...probs));
       assert.equal(lens.topIds[row * 5], best, `${hook} pos ${p} top token`);
-      assert.ok(Math.abs(lens.topProbs[row * 5] - probs[best]) < 1e-4);
-      assert.ok(Math.abs(lens.targetProbs![row] - probs[target]) < 1e-4);
+      assert.ok(Math.abs(lens.topValues[row * 5] - probs[best]) < 1e-4);
+      assert.ok(Math.abs(lens.targetValues![row] - probs[target]) < 1e-4);
       assert.equal(lens.targetRanks![row], probs.filter((q) => q > probs[target]).length);
     }
   });
@@ -107,7 +107,7 @@ test('logit lens matches the final LayerNorm + unembedding of the reference resi
     const slice = (await client.request('run/slice', { runId: runId!, slice: { kind: 'logitLens', topK: 5 } })) as LogitLensSlice;
     assert.deepEqual(slice.labels, lens.labels);
     assert.deepEqual(slice.topTexts, Array.from(lens.topIds, (id) => `<${id}>`));
-    assert.ok(maxAbsDiff(slice.topProbs, lens.topProbs) < 1e-6);
+    assert.ok(maxAbsDiff(slice.topValues, lens.topValues) < 1e-6);
   });
 });
 

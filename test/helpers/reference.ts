@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeNpy, encodeNpy } from '../../src/engine/npy';
+import { decodeNpy, encodeNpy } from '../../src/protocol/npy';
 import type { Intervention } from '../../src/protocol/runner';
 import type { TensorData } from '../../src/protocol/tensor';
 

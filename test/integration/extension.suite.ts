@@ -6,6 +6,7 @@ import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
 import { EXT_ID, activateExtension, brokenSpecDiagnostics, fixture, until } from './vscode-helpers';
+import { THUMB_MASKED } from '../../src/protocol/panels';
 import type { AttentionPayload, LogitLensPayload, PanelPayload } from '../../src/protocol/panels';
 
 const MODEL = 'planted-induction'; // 2 layers, 2 heads
@@ -54,17 +55,19 @@ export function addSuite(root: Mocha.Suite): void {
     assert.ok(att && lens);
     const pos = att.tokens.length;
     assert.equal(pos, 18); // BOS + 17 tokens (see the CLI trace of the same prompt)
-    assert.deepEqual(att.patterns.dims, [2, 2, pos, pos]);
-    assert.equal(att.patterns.data.length, 2 * 2 * pos * pos);
-    // Rows of a causal pattern sum to one over the visible keys.
-    for (let q = 0; q < pos; q++) {
-      let s = 0;
-      for (let k = 0; k <= q; k++) s += att.patterns.data[q * pos + k];
-      assert.ok(Math.abs(s - 1) < 1e-4, `row ${q} sums to ${s}`);
+    // One thumbnail per head, a cell per token at this length, scaled to the head's own max.
+    assert.equal(att.thumbnails.size, pos);
+    assert.equal(att.thumbnails.data.length, 2 * 2 * pos * pos);
+    for (let h = 0; h < 4; h++) {
+      const thumb: Uint8Array = att.thumbnails.data.subarray(h * pos * pos, (h + 1) * pos * pos);
+      assert.ok(att.headMax[h] > 0 && att.headMax[h] <= 1 + 1e-6, `head ${h} max ${att.headMax[h]}`);
+      assert.equal(Math.max(...thumb.filter((v: number) => v !== THUMB_MASKED)), THUMB_MASKED - 1);
+      assert.equal(thumb[1], THUMB_MASKED); // query 0 cannot see key 1
+      assert.equal(thumb[0], THUMB_MASKED - 1); // query 0 sees only itself: weight 1, the head's max
     }
-    assert.deepEqual(lens.labels, ['0_pre', '1_pre', 'final_post']);
-    assert.equal(lens.topTexts.length, 3 * pos * lens.k);
-    assert.equal(lens.topProbs.length, 3 * pos * lens.k);
+    assert.deepEqual(lens.labels, ['0_pre', '0_mid', '1_pre', '1_mid', 'final_post']);
+    assert.equal(lens.topTexts.length, 5 * pos * lens.k);
+    assert.equal(lens.topValues.length, 5 * pos * lens.k);
     const open = api.panelPayloads().map((p) => p.view).sort();
     assert.deepEqual(open, ['attention', 'logitLens']);
     // Both panels hold the one run: its activation cache is kept while they are open.
@@ -75,7 +78,7 @@ export function addSuite(root: Mocha.Suite): void {
     const again = await vscode.commands.executeCommand<PanelPayload[] | undefined>('circuitLens.tracePrompt', MODEL, prompt, ' the');
     const targeted = again?.find((p): p is LogitLensPayload => p.view === 'logitLens');
     assert.equal(targeted?.target?.text, ' the');
-    assert.equal(targeted.target.ranks.length, 3 * pos);
+    assert.equal(targeted.target.ranks.length, 5 * pos);
     assert.equal(api.panelPayloads().length, 2);
     assert.equal((await api.keptRuns()).runs, 1, 'the re-coloured lens reuses the kept run');
   }));
@@ -88,7 +91,7 @@ export function addSuite(root: Mocha.Suite): void {
     const lens = payloads.find((p): p is LogitLensPayload => p.view === 'logitLens');
     assert.ok(lens?.target, 'the answer colours the lens');
     assert.equal(lens.target.text, ' the');
-    assert.equal(lens.target.probs.length, 3 * lens.tokens.length);
+    assert.equal(lens.target.values.length, 5 * lens.tokens.length);
     await vscode.window.showTextDocument(uri, { viewColumn: vscode.ViewColumn.One });
     const n = await until('inline decorations', () => api.inlineDecorations().get(uri.toString()) || undefined);
     assert.equal(n, 1);

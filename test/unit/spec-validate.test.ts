@@ -70,7 +70,7 @@ test('the run form of the one-token rule throws BAD_INPUT with the same wording'
 });
 
 test('EXPECTED FAILURE - neuron indices are checked against d_mlp', () => {
-  const m = problemsOf('{"prompts":["a"],"analyses":[{"kind":"ablation","unit":"neurons","neurons":[31,32]}]}');
+  const m = problemsOf('{"prompts":["a"],"analyses":[{"kind":"ablation","unit":"neurons","neurons":[31,32],"metric":"loss"}]}');
   assert.deepEqual(m, ['neuron 32 is out of range: this model has 32 (0 to 31).']);
 });
 
@@ -91,11 +91,27 @@ test('a model without a tokenizer skips the token checks', () => {
 });
 
 test('EXPECTED FAILURE - patching prompts of different token lengths are found in the editor, on the corrupted name', () => {
-  const spec = '{"prompts":[{"name":"clean","text":"a b c"},{"name":"bad","text":"a b"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"bad"}]}';
+  const spec = '{"prompts":[{"name":"clean","text":"a b c","answer":" d","counterfactual":" e"},{"name":"bad","text":"a b"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"bad"}]}';
   const parsed = parseSpec(spec);
   const problems = validateSpec(parsed.spec, facts);
   assert.equal(problems.length, 1);
   assert.match(problems[0].message, /"clean" is 4 tokens, "bad" 3/);
   assert.equal(spec.slice(problems[0].range.offset, problems[0].range.offset + problems[0].range.length), '"bad"');
-  assert.deepEqual(problemsOf('{"prompts":[{"name":"clean","text":"a b c"},{"name":"ok","text":"x y z"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"ok"}]}'), []);
+  assert.deepEqual(problemsOf('{"prompts":[{"name":"clean","text":"a b c"},{"name":"ok","text":"x y z"}],"analyses":[{"kind":"patching","prompt":"clean","corrupted":"ok","metric":"loss"}]}'), []);
+});
+
+test('EXPECTED FAILURE - a metric\'s answer tokens must be on the prompt it runs on, found on the analysis', () => {
+  const spec = (prompt: string, analysis: string) => `{"prompts":[${prompt},{"name":"other","text":"x y"}],"analyses":[${analysis}]}`;
+  const full = '{"name":"p","text":"a b","answer":" c","counterfactual":" d"}';
+  const bare = '{"name":"p","text":"a b"}';
+  for (const a of ['{"kind":"patching","corrupted":"other"}', '{"kind":"ablation"}', '{"kind":"attribution"}', '{"kind":"ablation","metric":"answerProb"}']) {
+    assert.deepEqual(problemsOf(spec(full, a)), [], a);
+  }
+  assert.deepEqual(problemsOf(spec(bare, '{"kind":"patching","corrupted":"other","metric":"loss"}')), [], 'loss reads no answer');
+  assert.deepEqual(problemsOf(spec(bare, '{"kind":"patching","corrupted":"other"}')), ['"metric" "logitDiff" needs "answer" and "counterfactual" on prompt "p": add them there, one token each, or set "metric": "loss".']);
+  assert.deepEqual(problemsOf(spec('{"name":"p","text":"a b","answer":" c"}', '{"kind":"ablation","metric":"answerProb"},{"kind":"ablation"}')), ['"metric" "logitDiff" needs "counterfactual" on prompt "p": add it there, one token, or set "metric": "loss".']);
+  const text = spec(bare, '{"kind":"attribution","prompt":"p"}');
+  const [p] = validateSpec(parseSpec(text).spec, facts);
+  assert.equal(p.message, 'attribution needs "answer" on prompt "p": add it there, one token.');
+  assert.equal(text.slice(p.range.offset, p.range.offset + p.range.length), '"p"', 'on the analysis\'s prompt name');
 });

@@ -10,7 +10,7 @@ import { runBytes } from '../../src/engine/memory';
 import { CircuitLensError } from '../../src/protocol/errors';
 import { ATTENTION_HOOKS, LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
 import { Limits, LoadedModel } from '../../src/worker/loaded-model';
-import { TraceRun, attentionSlice, decoder, lensOf, lensSlice, tokenInsights, traceRun } from '../../src/worker/trace-run';
+import { TraceRun, attentionSlice, decoder, headValues, lensOf, lensSlice, tokenInsights, traceRun } from '../../src/worker/trace-run';
 import { openModel } from '../helpers/engine';
 
 const root = join(__dirname, '..', '..');
@@ -31,31 +31,51 @@ after(() => model.dispose());
 test('slices have the shapes the panels expect', async () => {
   const pos = run.tokens.length;
   const att = attentionSlice(run, [1], { layer: 1, head: 0 });
-  assert.deepEqual(att.patterns.dims, [1, 2, pos, pos]);
-  assert.deepEqual(att.layers, [1]);
-  assert.deepEqual(att.focus, { layer: 1, head: 0 });
-  // layer 1 of the slice is the trace's blocks.1 pattern, batch item 0
-  assert.deepEqual(att.patterns.data.subarray(0, 2 * pos * pos), run.trace.cache.get('blocks.1.attn.hook_pattern').data.subarray(0, 2 * pos * pos));
+  assert.deepEqual([att.layers, att.focus, att.hooks, att.thumbnails.size], [[1], { layer: 1, head: 0 }, ['pattern', 'attn_scores'], pos]);
+  assert.equal(att.thumbnails.data.length, 2 * pos * pos);
   const all = attentionSlice(run, undefined, undefined);
-  assert.deepEqual([all.layers, all.focus, all.patterns.dims], [[0, 1], { layer: 0, head: 0 }, [2, 2, pos, pos]]);
+  assert.deepEqual([all.layers, all.focus, all.thumbnails.data.length], [[0, 1], { layer: 0, head: 0 }, 2 * 2 * pos * pos]);
+  // The large head: the trace's blocks.1 pattern of head 1, masked cells NaN, over a token range too.
+  const cached = run.trace.cache.get('blocks.1.attn.hook_pattern').data; // [batch, head, q, k]
+  const head = headValues(run, 1, 1, 'pattern', undefined);
+  assert.equal(head.values.length, pos * pos);
+  for (let q = 0; q < pos; q++) {
+    for (let k = 0; k < pos; k++) {
+      const v = head.values[q * pos + k];
+      if (k > q) assert.ok(Number.isNaN(v), `masked ${q},${k}`);
+      else assert.equal(v, cached[(pos + q) * pos + k]);
+    }
+  }
+  const part = headValues(run, 1, 1, 'attn_scores', [2, 5]);
+  const scores = run.trace.cache.get('blocks.1.attn.hook_attn_scores').data;
+  assert.deepEqual([part.from, part.to, part.values.length], [2, 5, 9]);
+  assert.equal(part.values[3 * 1 + 0], scores[(pos + 3) * pos + 2]); // query 3, key 2
+  assert.ok(Number.isNaN(part.values[0 * 3 + 1])); // query 2 cannot see key 3
   assert.throws(() => attentionSlice(run, [2], undefined), /layer 2 is out of range: this model has 2/);
   const lens = await lensSlice(model, run, ' the', 5);
-  assert.deepEqual(lens.labels, ['0_pre', '1_pre', 'final_post']);
-  assert.equal(lens.topTexts.length, 3 * pos * 5);
-  assert.equal(lens.target?.probs.length, 3 * pos);
+  assert.deepEqual([lens.mode, lens.labels], ['resid', ['0_pre', '0_mid', '1_pre', '1_mid', 'final_post']]);
+  assert.equal(lens.topTexts.length, 5 * pos * 5);
+  assert.equal(lens.target?.values.length, 5 * pos);
   assert.equal(lens.target?.text, ' the');
   assert.equal(lens.tokens[1].text, 'The');
   // Another target unembeds the kept residual stream again (the model does not run); the same one is kept.
   const other = await lensSlice(model, run, ' on', 5);
-  assert.ok(other.target!.probs.some((p, i) => p !== lens.target!.probs[i]));
-  assert.deepEqual(other.topProbs, lens.topProbs);
+  assert.ok(other.target!.values.some((p, i) => p !== lens.target!.values[i]));
+  assert.deepEqual(other.topValues, lens.topValues);
   assert.equal(run.lenses.size, 2);
   await lensSlice(model, run, ' the', 5);
   assert.equal(run.lenses.size, 2);
-  // A target that is not one token colours the lens by the top token, with a note.
-  const many = await lensSlice(model, run, ' the cat', 5);
-  assert.equal(many.target, undefined);
-  assert.match(many.targetNote ?? '', /coloured by the top token/);
+  // The decomposed view: the embeddings and each attention and MLP output, as logits, kept apart.
+  const dec = await lensSlice(model, run, ' the', 5, undefined, 'decomposed');
+  assert.deepEqual([dec.mode, dec.labels], ['decomposed', ['embed', 'pos_embed', '0_attn_out', '0_mlp_out', '1_attn_out', '1_mlp_out']]);
+  assert.deepEqual([dec.topValues.length, dec.target?.values.length], [6 * pos * 5, 6 * pos]);
+  assert.ok(dec.topValues.some((v) => v > 1), 'logits, not probabilities');
+  assert.equal(run.lenses.size, 3);
+  // A target that is not one token is refused, naming its tokens; nothing is unembedded for it.
+  await assert.rejects(lensSlice(model, run, ' on the', 5), (e: unknown) => e instanceof CircuitLensError && e.code === 'BAD_INPUT'
+    && /^target: " on the" is 2 tokens for this model: " on" \+ " the"; the lens is coloured by exactly one\./.test(e.message));
+  await assert.rejects(lensSlice(model, run, 'the', 5), /Did you mean " the" \(with a leading space\)\?/);
+  assert.equal(run.lenses.size, 3);
 });
 
 test('inline insights: each position\'s predictions match the softmax of the model\'s own logits', async () => {

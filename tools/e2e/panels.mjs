@@ -59,11 +59,12 @@ export async function panelState(frame) {
       ready: document.body.dataset.ready === 'true',
       status: app?.querySelector('.status')?.textContent ?? null,
       header: app?.querySelector('header .title')?.textContent ?? null,
-      headPlot: count('#head-plot .heatmaplayer'),
-      headThumbs: count('.head-thumb'),
+      state: document.body.dataset.state ?? null,
+      headPlot: count('#head-canvas'),
+      headThumbs: Number(app?.querySelector('#heads')?.getAttribute('data-heads') ?? 0),
       lensPlot: count('#lens-plot .heatmaplayer'),
       analysisPlots: plots.length,
-      analysisPlotsDrawn: plots.filter((p) => p.querySelector('.heatmaplayer')).length,
+      analysisPlotsDrawn: plots.filter((p) => p.dataset.drawn === 'true').length,
       failedLoads,
       text: (app?.innerText ?? '<no #app>').replace(/\s+/g, ' ').trim().slice(0, 160),
     };
@@ -78,12 +79,12 @@ export function problemOf(panel, state, { heads }) {
   if (!state.ready) return 'did not render a new result since "Run all" (body[data-ready] not set again)';
   if (state.header !== panel.header) return `header is ${JSON.stringify(state.header)}, expected ${JSON.stringify(panel.header)}`;
   if (panel.view === 'attention') {
-    if (state.headPlot < 1) return 'no attention heatmap (#head-plot .heatmaplayer)';
+    if (state.headPlot < 1 || state.state !== 'ready') return `no drawn attention head (#head-canvas; state ${state.state})`;
     if (state.headThumbs !== heads) return `${state.headThumbs} head thumbnails, expected ${heads}`;
   } else if (panel.view === 'logitLens') {
     if (state.lensPlot < 1) return 'no logit-lens heatmap (#lens-plot .heatmaplayer)';
   } else if (state.analysisPlots < 1 || state.analysisPlotsDrawn < state.analysisPlots) {
-    return `${state.analysisPlotsDrawn} of ${state.analysisPlots} analysis plots drawn (.analysis-plot .heatmaplayer)`;
+    return `${state.analysisPlotsDrawn} of ${state.analysisPlots} analysis plots drawn (.analysis-plot[data-drawn=true])`;
   }
   return undefined;
 }

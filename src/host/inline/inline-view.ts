@@ -1,13 +1,15 @@
 /**
  * Inline activations on `*.circuit.json` prompts after a run: the model's prediction after each traced
- * prompt (an `after` decoration), and a hover on any prompt token with its top next tokens, logit-lens
- * trajectory and the heads attending most from it. Decoration types are made once; updates debounced.
+ * prompt (an `after` decoration, short, with every prediction and the model in its hover), and a hover
+ * on any prompt token with its top next tokens, logit-lens trajectory and the heads attending most from
+ * it. Decoration types are made once; updates debounced.
  */
 import * as vscode from 'vscode';
 import { literalOffsets } from '../../engine/spec/string-map';
 import type { PromptSpec } from '../../engine/spec/types';
 import type { TokenInsight } from '../../protocol/runner';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
+import { pct, predictionText, show } from './prediction-text';
 
 export interface PromptInsights {
   model: string;
@@ -16,10 +18,18 @@ export interface PromptInsights {
   tokens: TokenInsight[];
 }
 
-const pct = (p: number) => `${(p * 100).toFixed(p >= 0.1 ? 0 : 1)}%`;
-const show = (s: string) => JSON.stringify(s);
 /** A token as inline markdown code, quoted so whitespace shows (backticks cannot appear inside). */
 const code = (s: string) => `\`${show(s).replace(/`/g, "'")}\``;
+
+/** The hover of the inline prediction: every next-token prediction after the prompt, and the model. */
+function predictionHover(model: string, last: TokenInsight): vscode.MarkdownString {
+  const md = new vscode.MarkdownString(undefined, true);
+  md.isTrusted = false;
+  md.appendMarkdown('**Circuit Lens** · next token after this prompt · ');
+  md.appendText(model);
+  md.appendMarkdown(`\n\n${last.next.map((p) => `${code(p.text)} ${pct(p.prob)}`).join(' · ')}\n`);
+  return md;
+}
 
 export class InlineView implements vscode.Disposable {
   /** spec uri -> prompt name -> insights of its last run */
@@ -89,9 +99,8 @@ export class InlineView implements vscode.Disposable {
       const doc = ed.document;
       ed.setDecorations(this.prediction, found.map(({ prompt, insights }) => {
         const last = insights.tokens[insights.tokens.length - 1];
-        const top = last.next[0];
         const end = doc.positionAt(prompt.text.range.offset + prompt.text.range.length);
-        return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: `→ ${show(top.text)} ${pct(top.prob)} (${insights.model})` } } };
+        return { range: new vscode.Range(end, end), hoverMessage: predictionHover(insights.model, last), renderOptions: { after: { contentText: predictionText(last.next) } } };
       }));
       ed.setDecorations(this.tokenMark, found.flatMap(({ prompt, insights }) => {
         const map = literalOffsets(doc.getText(toRange(doc, prompt.text.range)));

@@ -19,7 +19,8 @@ const LOAD_TRIES = 6;
 
 export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri, view: PanelView, title: string): string {
   const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
+  // The attention panel draws on canvases; only the other panels load the bundle with plotly.
+  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', view === 'attention' ? 'webview-attention.js' : 'webview-plots.js'));
   const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'panel.css'));
   // Plotly sets inline style attributes on its SVG, hence 'unsafe-inline' for styles only.
   const csp = [

@@ -14,8 +14,9 @@ import {
 } from '../../protocol/panels';
 import type { AnalysisOutput } from '../../protocol/analysis';
 import { RpcPeer } from '../../protocol/rpc';
-import type { AttentionSlice, LogitLensSlice } from '../../protocol/panels';
+import type { AttentionSlice, HeadValues, LogitLensSlice } from '../../protocol/panels';
 import type { Slice, SliceResult } from '../../protocol/runner';
+import { copyText, saveExport } from './export-file';
 import { panelHtml, webviewOptions } from './html';
 
 /** What a panel shows: a kept run in the worker and the slice of it the panel draws. */
@@ -78,7 +79,8 @@ class AnalysisPanel {
         ctx.event({ busy: 'Running…' }); // an acknowledgement: the webview stops re-asking
         return this.read();
       },
-      'panel/retarget': (p) => this.retarget(p.text),
+      'panel/retarget': (p) => this.retarget(p),
+      'panel/head': (p) => this.head(p),
     }, { onNotify: (method, params) => this.notified(method, params) });
     panel.onDidDispose(() => {
       clearTimeout(this.watchdog);
@@ -140,12 +142,31 @@ class AnalysisPanel {
     return { ...(r as AttentionSlice | LogitLensSlice), source: this.source };
   }
 
-  private async retarget(text: string): Promise<LogitLensPayload> {
+  private async retarget(p: PanelMethods['panel/retarget']['params']): Promise<LogitLensPayload> {
     if (this.view !== 'logitLens') throw new CircuitLensError({ code: 'BAD_INPUT', message: 'only a logit-lens panel takes a target.' });
     const c = await this.content;
-    const payload = this.toPayload(c, await this.handler.slice(c.runId, { kind: 'logitLens', target: text, topK: c.slice.kind === 'logitLens' ? c.slice.topK : undefined })) as LogitLensPayload;
+    const shown = this.payload?.view === 'logitLens' ? this.payload : undefined;
+    const base = c.slice.kind === 'logitLens' ? c.slice : undefined;
+    const slice: Slice = {
+      kind: 'logitLens', topK: base?.topK,
+      target: p.text ?? shown?.target?.text ?? base?.target,
+      decompose: p.decompose ?? (shown ? shown.mode === 'decomposed' : base?.decompose),
+    };
+    const payload = this.toPayload(c, await this.handler.slice(c.runId, slice)) as LogitLensPayload;
     this.payload = payload;
     return payload;
+  }
+
+  /** One head of the attention run shown, checked against what the panel was given. */
+  private async head(p: PanelMethods['panel/head']['params']): Promise<HeadValues> {
+    const c = await this.content;
+    const shown = this.payload;
+    if (this.view !== 'attention' || shown?.view !== 'attention') throw new CircuitLensError({ code: 'BAD_INPUT', message: 'only an attention panel shows heads.' });
+    const pos = shown.tokens.length;
+    if (!shown.layers.includes(p.layer) || p.head >= shown.nHeads || !shown.hooks.includes(p.hook) || (p.range && p.range[1] > pos)) {
+      throw new CircuitLensError({ code: 'BAD_INPUT', message: `no head L${p.layer}H${p.head} (${p.hook}) over tokens ${p.range?.join('-') ?? 'all'} in this panel.` });
+    }
+    return await this.handler.slice(c.runId, { kind: 'head', ...p }) as HeadValues;
   }
 
   private releaseContent(): void {
@@ -170,6 +191,10 @@ class AnalysisPanel {
         else this.drop('openHead outside a circuit panel');
         return;
       }
+      case 'export':
+        return void saveExport(params as Parameters<typeof saveExport>[0], this.log);
+      case 'copyText':
+        return void copyText(params as Parameters<typeof copyText>[0]);
       default:
         this.drop(`unknown notification ${method}`);
     }

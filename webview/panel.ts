@@ -1,20 +1,21 @@
 /**
- * Entry of the panels' webview bundle. The panel pulls: it asks the host for its data (`panel/data`)
+ * What every panel's page does, whatever it draws (the bundles' entries pass their views). The panel pulls: it asks the host for its data (`panel/data`)
  * and draws the reply; the host acknowledges at once and answers when the run is done, or with the
  * run's error (shown with "Run again"). Without an acknowledgement the request is sent again, so a
  * message lost while the panel was starting cannot leave it waiting. It keeps {view, source} as state so
  * a reloaded window can revive the panel.
  */
 import { PANEL_PROTOCOL_VERSION, PanelPayload, PanelView } from '../src/protocol/panels';
-import { renderAnalysis } from './analysis/view';
-import { renderAttention } from './attention/view';
 import { renderNotice } from './header';
 import { host, whenRefreshed } from './host';
-import { renderLogitLens } from './logit-lens/view';
+import { markTime, watchLongTasks } from './perf';
 import { registerToolkit } from './toolkit';
 import { vscode } from './vscode-api';
 
-registerToolkit();
+/** Draws a payload of one view into the page's #app; resolves when it is drawn and interactive. */
+export type Renderers = { [V in PanelView]?: (app: HTMLElement, payload: Extract<PanelPayload, { view: V }>) => void | Promise<void> };
+
+let renderers: Renderers = {};
 const app = document.getElementById('app')!;
 const view = document.body.dataset.view as PanelView;
 /** Re-asks after this long without an acknowledgement. */
@@ -22,12 +23,13 @@ const RESEND_MS = 2000;
 /** Which ask is current: replies to an older one (before a refresh) are ignored. */
 let generation = 0;
 
-function show(payload: PanelPayload): void {
+async function show(payload: PanelPayload): Promise<void> {
   if (payload.view !== view) return;
   vscode.setState({ view: payload.view, source: payload.source });
-  if (payload.view === 'attention') renderAttention(app, payload);
-  else if (payload.view === 'logitLens') renderLogitLens(app, payload);
-  else renderAnalysis(app, payload);
+  const render = renderers[payload.view] as ((app: HTMLElement, p: PanelPayload) => void | Promise<void>) | undefined;
+  if (!render) throw new Error(`this page has no ${payload.view} view`);
+  await render(app, payload);
+  markTime('readyAt');
   document.body.dataset.ready = 'true';
   document.body.dataset.state = 'ready';
 }
@@ -61,7 +63,8 @@ async function load(): Promise<void> {
   document.body.dataset.state = 'waiting';
   try {
     const payload = await ask();
-    if (mine === generation) show(payload);
+    markTime('receivedAt');
+    if (mine === generation) await show(payload);
   } catch (e) {
     if (mine !== generation) return;
     document.body.dataset.failed = 'true';
@@ -70,5 +73,11 @@ async function load(): Promise<void> {
   }
 }
 
-whenRefreshed(() => void load());
-void load();
+/** Starts the page: registers the toolkit's components, then asks for its data. */
+export function startPanel(views: Renderers): void {
+  renderers = views;
+  registerToolkit();
+  watchLongTasks();
+  whenRefreshed(() => void load());
+  void load();
+}
