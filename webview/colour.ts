@@ -3,10 +3,13 @@
  * background to a theme colour, and RdBu (red negative, blue positive, near-white at 0), the diverging
  * scale of the TransformerLens notebooks.
  */
+import { DIVERGING_STOPS } from '../src/protocol/figures';
+
 export type Rgb = [number, number, number];
 
-/** RdBu's stops (ColorBrewer, as plotly's `RdBu`), from -1 to +1. */
-const RDBU: Rgb[] = [[103, 0, 31], [178, 24, 43], [214, 96, 77], [244, 165, 130], [253, 219, 199], [247, 247, 247], [209, 229, 240], [146, 197, 222], [67, 147, 195], [33, 102, 172], [5, 48, 97]];
+const hexRgb = (h: string): Rgb => [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16)) as Rgb;
+/** RdBu's stops from -1 to +1: the circuit panels' and the report's diverging scale. */
+const RDBU: Rgb[] = DIVERGING_STOPS.map(hexRgb);
 
 function lerp(a: Rgb, b: Rgb, t: number): Rgb {
   return [0, 1, 2].map((i) => Math.round(a[i] + (b[i] - a[i]) * t)) as Rgb;

@@ -14,7 +14,8 @@ export type { PlotData } from './plot-data';
 export interface Exportable {
   /** Names the files ("L3H7 attention" -> L3H7-attention.png). */
   name: string;
-  data(): PlotData;
+  /** The values with their labels (read when exported: a view may fetch them at full resolution). */
+  data(): PlotData | Promise<PlotData>;
   /** SVG text, or a PNG as a data: URL. */
   image(format: 'png' | 'svg'): Promise<string>;
 }
@@ -31,9 +32,9 @@ async function content(item: Exportable, format: ExportFormat): Promise<string |
     case 'svg':
       return item.image('svg');
     case 'json':
-      return plotDataJson(item.name, item.data());
+      return plotDataJson(item.name, await item.data());
     case 'npy': {
-      const d = item.data();
+      const d = await item.data();
       return encodeNpy({ dims: d.shape, data: d.values });
     }
   }
@@ -71,7 +72,7 @@ export function exportBar(item: Exportable): HTMLElement {
     }));
   }
   bar.append(button('Copy Python', 'Copy a snippet that loads the exported .npy and JSON with numpy and redraws the plot with plotly', async () => {
-    notify({ method: 'copyText', params: { text: pythonSnippet(item.data(), exportBaseName(item.name)), what: 'Python snippet' } });
+    notify({ method: 'copyText', params: { text: pythonSnippet(await item.data(), exportBaseName(item.name)), what: 'Python snippet' } });
   }), status);
   return bar;
 }

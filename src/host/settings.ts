@@ -20,7 +20,7 @@ export function readSettings(): Settings {
   return {
     defaultModel: c.get<string>('defaultModel', '').trim(),
     modelSearchPaths: c.get<string[]>('modelSearchPaths', []).filter((p) => typeof p === 'string' && p.trim() !== ''),
-    maxPromptTokens: clamp(c.get<number>('maxPromptTokens', 512), 1, 8192),
+    maxPromptTokens: clamp(c.get<number>('maxPromptTokens', 1024), 1, 8192),
     backend: backend === 'cpu' || backend === 'cuda' ? backend : 'auto',
     cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 2048), 16, 65536),
     keptRunsMemoryMB: clamp(c.get<number>('keptRunsMemoryMB', 3072), 0, 65536),

@@ -15,7 +15,7 @@ export interface ColourScale {
 }
 
 /** ColorBrewer RdBu (plotly express's "RdBu"): dark red at the low end, near-white at 0, dark blue at the high end. */
-const DIVERGING_STOPS = ['#67001f', '#b2182b', '#d6604d', '#f4a582', '#fddbc7', '#f7f7f7', '#d1e5f0', '#92c5de', '#4393c3', '#2166ac', '#053061'];
+export const DIVERGING_STOPS = ['#67001f', '#b2182b', '#d6604d', '#f4a582', '#fddbc7', '#f7f7f7', '#d1e5f0', '#92c5de', '#4393c3', '#2166ac', '#053061'];
 /** ColorBrewer Blues: near-white at 0 up to dark blue. */
 export const SEQUENTIAL_STOPS = ['#f7fbff', '#deebf7', '#c6dbef', '#9ecae1', '#6baed6', '#4292c6', '#2171b5', '#08519c', '#08306b'];
 /** Bars of signed values: blue positive, red negative (RdBu's strong ends). */
@@ -149,9 +149,9 @@ function displayAxis(a: Axis): Axis {
 /** Labels are cut to this many characters (the whole label is in the hover). */
 const MAX_LABEL_CHARS = 24;
 
-/** A label cut to MAX_LABEL_CHARS with an ellipsis. */
-export function clipLabel(label: string): string {
-  return label.length > MAX_LABEL_CHARS ? label.slice(0, MAX_LABEL_CHARS - 1) + '…' : label;
+/** A label cut to `max` characters (MAX_LABEL_CHARS by default) with an ellipsis. */
+export function clipLabel(label: string, max = MAX_LABEL_CHARS): string {
+  return label.length > max ? label.slice(0, max - 1) + '…' : label;
 }
 
 /** The length of the longest label once cut, in characters (for margins). */
@@ -170,10 +170,23 @@ export function wrapWords(text: string, width: number): string[] {
   return lines;
 }
 
-/** Indices that get a tick label when each index is `cellPx` wide: at most one per MIN_TICK_PX. */
+/**
+ * Indices in [from, to) that get a tick label when each index is `cellPx` wide: at most one per
+ * MIN_TICK_PX, every step-th with a round step (1, 2, 5, 10, 20, ...), so a zoomed or scrolled axis keeps
+ * its labels on round positions.
+ */
+export function ticksBetween(from: number, to: number, cellPx: number): number[] {
+  const need = Math.max(1, Math.ceil(MIN_TICK_PX / Math.max(cellPx, 1e-6)));
+  const decade = 10 ** Math.floor(Math.log10(need));
+  const step = [1, 2, 5, 10].map((m) => m * decade).find((s) => s >= need)!;
+  const out: number[] = [];
+  for (let i = Math.ceil(from / step) * step; i < to; i += step) out.push(i);
+  return out;
+}
+
+/** Indices of [0, n) that get a tick label (ticksBetween). */
 export function tickIndices(n: number, cellPx: number): number[] {
-  const step = Math.max(1, Math.ceil(MIN_TICK_PX / Math.max(cellPx, 1e-6)));
-  return Array.from({ length: Math.ceil(n / step) }, (_, i) => i * step);
+  return ticksBetween(0, n, cellPx);
 }
 
 /**

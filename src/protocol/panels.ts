@@ -52,21 +52,41 @@ export interface AttentionSlice {
   thumbnails: { size: number; data: Uint8Array };
   /** Each head's largest weight, [layers.length, head]. */
   headMax: Float32Array;
-  /** The head shown large first, and its pattern over every token (so the first draw needs no second request). */
+  /** The head shown large first. */
   focus: { layer: number; head: number };
-  focusHead: HeadValues;
 }
 
-/** One head of a kept run at full resolution over tokens [from, to) (queries and keys alike). */
-export interface HeadValues {
+/** Which part of one head a panel reads: queries [q0, q1) x keys [k0, k1), at most `maxCells` cells a side. */
+export interface HeadWindowRequest {
   layer: number;
   head: number;
   hook: AttentionHook;
-  from: number;
-  to: number;
-  /** [to - from, to - from] = [query, key]; masked cells (key after query) hold NaN. */
-  values: Float32Array;
+  q: [number, number];
+  k: [number, number];
+  maxCells: number;
 }
+
+/**
+ * One head over a window of queries x keys, pooled to at most maxCells a side: each cell holds the max
+ * (pattern) or the value of largest magnitude (scores) of its block, NaN where the whole block is masked
+ * (keys after their query). Exact (one cell per query and key) when rows = q1 - q0 and cols = k1 - k0.
+ */
+export interface HeadWindow {
+  layer: number;
+  head: number;
+  hook: AttentionHook;
+  q: [number, number];
+  k: [number, number];
+  rows: number;
+  cols: number;
+  /** [rows, cols] */
+  values: Float32Array;
+  /** The head's largest value (pattern) or magnitude (scores) over every query and key: a colour scale that stays put while zooming. */
+  max: number;
+}
+
+/** The most cells a side one window read may ask for (a 1,024-token head, exact, for an export). */
+export const MAX_WINDOW_CELLS = 1024;
 
 /**
  * Which residual components the logit lens reads (src/engine/logit-lens.ts). 'resid': the residual
@@ -129,8 +149,8 @@ export type PanelMethods = {
    * and/or as the residual stream or its components (`decompose`); what is not given stays as it is.
    */
   'panel/retarget': { params: { text?: string; decompose?: boolean }; result: LogitLensPayload };
-  /** One head of the shown attention run, over a token range (default all). */
-  'panel/head': { params: { layer: number; head: number; hook: AttentionHook; range?: [number, number] }; result: HeadValues };
+  /** A window of one head of the shown attention run. */
+  'panel/head': { params: HeadWindowRequest; result: HeadWindow };
 };
 
 /** One-way messages from a panel. */
@@ -170,10 +190,11 @@ function panelRequestParams(method: string, p: Record<string, unknown>): unknown
       return { ...(p.text !== undefined ? { text: p.text } : {}), ...(p.decompose !== undefined ? { decompose: p.decompose } : {}) };
     }
     case 'panel/head': {
-      const r = p.range;
-      const rangeOk = r === undefined || (Array.isArray(r) && r.length === 2 && isIndex(r[0], 1_000_000) && isIndex(r[1], 1_000_001) && r[0] < r[1]);
-      if (!isIndex(p.layer, 10_000) || !isIndex(p.head, 10_000) || (p.hook !== 'pattern' && p.hook !== 'attn_scores') || !rangeOk) return undefined;
-      return { layer: p.layer, head: p.head, hook: p.hook, ...(r ? { range: [r[0], r[1]] } : {}) };
+      const range = (r: unknown): r is [number, number] => Array.isArray(r) && r.length === 2 && isIndex(r[0], 1_000_000) && isIndex(r[1], 1_000_001) && r[0] < r[1];
+      const { q, k } = p;
+      if (!isIndex(p.layer, 10_000) || !isIndex(p.head, 10_000) || (p.hook !== 'pattern' && p.hook !== 'attn_scores') || !range(q) || !range(k)) return undefined;
+      if (!Number.isInteger(p.maxCells) || (p.maxCells as number) < 1 || (p.maxCells as number) > MAX_WINDOW_CELLS) return undefined;
+      return { layer: p.layer, head: p.head, hook: p.hook, q: [q[0], q[1]], k: [k[0], k[1]], maxCells: p.maxCells };
     }
     default:
       return undefined;

@@ -4,7 +4,7 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
-import type { AttentionHook, AttentionSlice, HeadValues, LogitLensSlice, PanelToken, PanelView } from './panels';
+import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 
 export type Backend = 'cpu' | 'cuda';
@@ -178,10 +178,10 @@ export type Slice =
    * over tokens 0-511: `{hook: 'blocks.3.attn.hook_pattern', select: [0, 7, [0, 512], [0, 512]]}`.
    */
   | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] }
-  /** One attention head over a token range, masked cells as NaN (the attention panel's large head). */
-  | { kind: 'head'; layer: number; head: number; hook: AttentionHook; range?: [number, number] };
+  /** A window of one attention head, pooled to what the attention panel draws (HeadWindow). */
+  | ({ kind: 'head' } & HeadWindowRequest);
 
-export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadValues;
+export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadWindow;
 
 export interface SpecCheckParams {
   spec: { text: string; path: string };

@@ -33,7 +33,7 @@ import { factsOf } from './facts';
 import { LoadedModel, promptTokens } from './loaded-model';
 import { requireRunnable, specFacts } from './spec-file';
 import { specModelRef } from '../engine/spec/model-ref';
-import { TraceRun, attentionOutput, attentionSlice, decoder, headValues, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
+import { TraceRun, attentionOutput, attentionSlice, decoder, headWindow, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 
 /** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
 interface ViewRun {
@@ -287,7 +287,7 @@ export class Runner {
       case 'hook':
         return hookSlice(run, s.hook, s.select);
       case 'head':
-        return headValues(run, s.layer, s.head, s.hook, s.range);
+        return headWindow(run, s);
       case 'output':
         return attentionOutput(run, 'attention');
     }

@@ -9,10 +9,10 @@ import type { Token } from '../engine/tokenizer';
 import type { Trace } from '../engine/tracer';
 import { singleTokenIssue } from '../engine/single-token';
 import type { AnalysisOutput } from '../protocol/analysis';
-import type { AttentionHook, AttentionSlice, HeadValues, LensMode, LogitLensSlice, PanelToken } from '../protocol/panels';
+import type { AttentionHook, AttentionSlice, HeadWindow, HeadWindowRequest, LensMode, LogitLensSlice, PanelToken } from '../protocol/panels';
 import type { TokenInsight } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
-import { attentionThumbnails } from './attention-overview';
+import { attentionThumbnails, headExtent, poolBlock } from './attention-overview';
 import type { LoadedModel } from './loaded-model';
 
 export interface TraceRun {
@@ -60,20 +60,27 @@ export function attentionSlice(run: TraceRun, layers: readonly number[] | undefi
   const first = focus && shown.includes(focus.layer) && focus.head < nHeads ? focus : { layer: shown[0], head: 0 };
   return {
     view: 'attention', model: run.model, tokens: panelTokens(run), nHeads, layers: shown, hooks,
-    thumbnails: { size, data }, headMax, focus: first, focusHead: headValues(run, first.layer, first.head, 'pattern', undefined),
+    thumbnails: { size, data }, headMax, focus: first,
   };
 }
 
-/** One head over tokens [from, to), queries and keys alike; masked cells (key after query) are NaN. */
-export function headValues(run: TraceRun, layer: number, head: number, hook: AttentionHook, range: [number, number] | undefined): HeadValues {
+/** A window of one head, pooled to at most `maxCells` a side (see HeadWindow in the protocol). */
+export function headWindow(run: TraceRun, w: HeadWindowRequest): HeadWindow {
   const pos = run.tokens.length;
-  const [from, to] = range ?? [0, pos];
-  const name = `blocks.${layer}.attn.hook_${hook}`;
+  const { nLayers, nHeads } = run.trace.cache.config;
+  if (!(w.layer < nLayers && w.head < nHeads)) fail('BAD_INPUT', { field: 'head' }, `L${w.layer}H${w.head} is not a head of this model (${nLayers} layers x ${nHeads} heads).`);
+  if (!(w.q[1] <= pos && w.k[1] <= pos)) fail('BAD_INPUT', { field: 'window' }, `the window reaches past the prompt's ${pos} tokens.`);
+  const name = `blocks.${w.layer}.attn.hook_${w.hook}`;
   if (!run.trace.cache.has(name)) fail('NOT_KEPT', { field: 'hook' }, `this run did not cache ${name}.`, 'Trace the prompt again.');
-  const t = hookSlice(run, name, [0, head, [from, to], [from, to]]); // [1, 1, n, n]
-  const n = to - from;
-  for (let q = 0; q < n; q++) t.data.fill(NaN, q * n + q + 1, (q + 1) * n);
-  return { layer, head, hook, from, to, values: t.data };
+  const all = run.trace.cache.get(name).data; // [batch, head, q, k]: batch item 0 first
+  const pattern = all.subarray(w.head * pos * pos, (w.head + 1) * pos * pos);
+  const signed = w.hook !== 'pattern';
+  const rows = Math.min(w.q[1] - w.q[0], w.maxCells);
+  const cols = Math.min(w.k[1] - w.k[0], w.maxCells);
+  return {
+    layer: w.layer, head: w.head, hook: w.hook, q: w.q, k: w.k, rows, cols,
+    values: poolBlock(pattern, pos, w.q, w.k, rows, cols, signed), max: headExtent(pattern, pos, signed),
+  };
 }
 
 function encoder(model: LoadedModel): (text: string) => Token[] {

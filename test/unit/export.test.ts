@@ -60,8 +60,9 @@ test('export and copy messages from a webview are checked before the host writes
     { format: 'json', fileName: 'a.json', content: 42 },
   ]) assert.equal(parseWebviewMessage({ rpc: 'notify', method: 'export', params }), undefined, JSON.stringify(params));
   assert.equal(parseWebviewMessage({ rpc: 'notify', method: 'copyText', params: { text: 'x'.repeat(200_000), what: 'Python' } }), undefined);
-  assert.deepEqual(parseWebviewMessage({ rpc: 'request', id: 3, method: 'panel/head', params: { layer: 1, head: 2, hook: 'attn_scores', range: [0, 512], extra: 1 } }),
-    { rpc: 'request', id: 3, method: 'panel/head', params: { layer: 1, head: 2, hook: 'attn_scores', range: [0, 512] } });
-  assert.equal(parseWebviewMessage({ rpc: 'request', id: 3, method: 'panel/head', params: { layer: 1, head: 2, hook: 'z' } }), undefined);
-  assert.equal(parseWebviewMessage({ rpc: 'request', id: 3, method: 'panel/head', params: { layer: 1, head: 2, hook: 'pattern', range: [5, 5] } }), undefined);
+  const head = { layer: 1, head: 2, hook: 'attn_scores', q: [0, 512], k: [100, 101], maxCells: 512 };
+  assert.deepEqual(parseWebviewMessage({ rpc: 'request', id: 3, method: 'panel/head', params: { ...head, extra: 1 } }), { rpc: 'request', id: 3, method: 'panel/head', params: head });
+  for (const bad of [{ hook: 'z' }, { q: [5, 5] }, { k: [0] }, { maxCells: 5000 }, { maxCells: 0.5 }]) {
+    assert.equal(parseWebviewMessage({ rpc: 'request', id: 3, method: 'panel/head', params: { ...head, ...bad } }), undefined, JSON.stringify(bad));
+  }
 });

@@ -10,7 +10,7 @@ import { runBytes } from '../../src/engine/memory';
 import { CircuitLensError } from '../../src/protocol/errors';
 import { ATTENTION_HOOKS, LOGIT_LENS_HOOKS } from '../../src/protocol/runner';
 import { Limits, LoadedModel } from '../../src/worker/loaded-model';
-import { TraceRun, attentionSlice, decoder, headValues, lensOf, lensSlice, tokenInsights, traceRun } from '../../src/worker/trace-run';
+import { TraceRun, attentionSlice, decoder, headWindow, lensOf, lensSlice, tokenInsights, traceRun } from '../../src/worker/trace-run';
 import { openModel } from '../helpers/engine';
 
 const root = join(__dirname, '..', '..');
@@ -35,22 +35,34 @@ test('slices have the shapes the panels expect', async () => {
   assert.equal(att.thumbnails.data.length, 2 * pos * pos);
   const all = attentionSlice(run, undefined, undefined);
   assert.deepEqual([all.layers, all.focus, all.thumbnails.data.length], [[0, 1], { layer: 0, head: 0 }, 2 * 2 * pos * pos]);
-  // The large head: the trace's blocks.1 pattern of head 1, masked cells NaN, over a token range too.
+  // The large head: a window of the trace's blocks.1 pattern of head 1, exact or max-pooled; masked cells NaN.
   const cached = run.trace.cache.get('blocks.1.attn.hook_pattern').data; // [batch, head, q, k]
-  const head = headValues(run, 1, 1, 'pattern', undefined);
-  assert.equal(head.values.length, pos * pos);
+  const at = (q: number, k: number) => cached[(pos + q) * pos + k];
+  const exactWin = headWindow(run, { layer: 1, head: 1, hook: 'pattern', q: [0, pos], k: [0, pos], maxCells: 1024 });
+  assert.deepEqual([exactWin.rows, exactWin.cols], [pos, pos]);
+  let max = 0;
   for (let q = 0; q < pos; q++) {
     for (let k = 0; k < pos; k++) {
-      const v = head.values[q * pos + k];
+      const v = exactWin.values[q * pos + k];
       if (k > q) assert.ok(Number.isNaN(v), `masked ${q},${k}`);
-      else assert.equal(v, cached[(pos + q) * pos + k]);
+      else {
+        assert.equal(v, at(q, k));
+        max = Math.max(max, v);
+      }
     }
   }
-  const part = headValues(run, 1, 1, 'attn_scores', [2, 5]);
+  assert.equal(exactWin.max, max);
+  const half = Math.floor(pos / 2);
+  const pooled = headWindow(run, { layer: 1, head: 1, hook: 'pattern', q: [0, 2 * half], k: [0, 2 * half], maxCells: half });
+  assert.deepEqual([pooled.rows, pooled.cols], [half, half]);
+  assert.equal(pooled.values[(half - 1) * half + 0], Math.max(at(2 * half - 2, 0), at(2 * half - 2, 1), at(2 * half - 1, 0), at(2 * half - 1, 1)));
+  assert.ok(Number.isNaN(pooled.values[0 * half + 1])); // queries 0-1 cannot see keys 2-3
   const scores = run.trace.cache.get('blocks.1.attn.hook_attn_scores').data;
-  assert.deepEqual([part.from, part.to, part.values.length], [2, 5, 9]);
-  assert.equal(part.values[3 * 1 + 0], scores[(pos + 3) * pos + 2]); // query 3, key 2
-  assert.ok(Number.isNaN(part.values[0 * 3 + 1])); // query 2 cannot see key 3
+  const part = headWindow(run, { layer: 1, head: 1, hook: 'attn_scores', q: [3, 4], k: [0, pos], maxCells: pos });
+  assert.deepEqual([part.rows, part.cols], [1, pos]);
+  assert.equal(part.values[2], scores[(pos + 3) * pos + 2]); // query 3, key 2
+  assert.ok(Number.isNaN(part.values[4])); // query 3 cannot see key 4
+  assert.throws(() => headWindow(run, { layer: 1, head: 1, hook: 'pattern', q: [0, pos + 1], k: [0, 1], maxCells: 4 }), /past the prompt/);
   assert.throws(() => attentionSlice(run, [2], undefined), /layer 2 is out of range: this model has 2/);
   const lens = await lensSlice(model, run, ' the', 5);
   assert.deepEqual([lens.mode, lens.labels], ['resid', ['0_pre', '0_mid', '1_pre', '1_mid', 'final_post']]);

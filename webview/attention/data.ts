@@ -1,9 +1,11 @@
 /**
- * Attention payload and head values -> what the attention view shows, without the DOM: head names,
- * token labels, the hover text of a cell, a query's row and a key's column (the text view), and the
- * shown head as plot data for the exports.
+ * Attention payload and head windows -> what the attention view shows, without the DOM: head names,
+ * token labels, the block of a window a (query, key) falls in and its hover text, the thumbnail as a
+ * coarse window (the preview), whether a window covers what is shown, and a window as plot data for the
+ * exports.
  */
-import type { AttentionHook, AttentionPayload, HeadValues, PanelToken } from '../../src/protocol/panels';
+import type { AttentionHook, AttentionPayload, HeadWindow, PanelToken } from '../../src/protocol/panels';
+import { THUMB_MASKED } from '../../src/protocol/panels';
 import type { PlotData } from '../plot-data';
 import { percent, visibleToken } from '../text';
 
@@ -32,39 +34,59 @@ export function headMaxOf(p: AttentionPayload, h: HeadRef): number {
   return p.headMax[p.layers.indexOf(h.layer) * p.nHeads + h.head];
 }
 
+/** A head's thumbnail as a coarse window over the whole prompt (in the head's units), shown until its data comes. */
+export function thumbnailWindow(p: AttentionPayload, h: HeadRef): HeadWindow {
+  const max = headMaxOf(p, h);
+  const pos = p.tokens.length;
+  const size = p.thumbnails.size;
+  const values = Float32Array.from(thumbnailOf(p, h), (b) => (b === THUMB_MASKED ? NaN : (b / (THUMB_MASKED - 1)) * max));
+  return { ...h, hook: 'pattern', q: [0, pos], k: [0, pos], rows: size, cols: size, values, max };
+}
+
 export function formatValue(hook: AttentionHook, v: number): string {
   if (Number.isNaN(v)) return 'masked';
   return hook === 'pattern' ? percent(v) : v.toFixed(Math.abs(v) >= 100 ? 0 : 2);
 }
 
-/** The hover line of cell (q, k) in local indices of `hv`. */
-export function cellText(tokens: readonly PanelToken[], hv: HeadValues, q: number, k: number): string {
-  const n = hv.to - hv.from;
-  const name = `${headName(hv)} ${hv.hook === 'pattern' ? 'weight' : 'score'}`;
-  const query = tokenLabel(tokens, hv.from + q);
-  const key = tokenLabel(tokens, hv.from + k);
-  if (k > q) return `${name}: query ${query} cannot see key ${key} (masked)`;
-  return `${name}: query ${query} → key ${key}: ${formatValue(hv.hook, hv.values[q * n + k])}`;
+export const isExact = (w: HeadWindow) => w.rows === w.q[1] - w.q[0] && w.cols === w.k[1] - w.k[0];
+
+/** The positions [from, to) of cell `i` of `n` cells over [a, b) (cell of position p: floor((p - a) * n / (b - a))). */
+function cellSpan([a, b]: [number, number], n: number, i: number): [number, number] {
+  return [a + Math.ceil((i * (b - a)) / n), a + Math.ceil(((i + 1) * (b - a)) / n)];
 }
 
-/** What query q (local) attends to: its row over keys, NaN after q. */
-export function rowOf(hv: HeadValues, q: number): Float32Array {
-  const n = hv.to - hv.from;
-  return hv.values.subarray(q * n, (q + 1) * n);
+/** The cell of `w` holding (query q, key k), with the positions it covers; undefined outside the window. */
+export function blockOf(w: HeadWindow, q: number, k: number): { value: number; q: [number, number]; k: [number, number] } | undefined {
+  if (q < w.q[0] || q >= w.q[1] || k < w.k[0] || k >= w.k[1]) return undefined;
+  const r = Math.floor(((q - w.q[0]) * w.rows) / (w.q[1] - w.q[0]));
+  const c = Math.floor(((k - w.k[0]) * w.cols) / (w.k[1] - w.k[0]));
+  return { value: w.values[r * w.cols + c], q: cellSpan(w.q, w.rows, r), k: cellSpan(w.k, w.cols, c) };
 }
 
-/** What attends to key k (local): its column over queries, NaN before k. */
-export function columnOf(hv: HeadValues, k: number): Float32Array {
-  const n = hv.to - hv.from;
-  return Float32Array.from({ length: n }, (_, q) => hv.values[q * n + k]);
+/** The hover line of (query q, key k), prompt positions: the exact value, or its block's when the window is pooled. */
+export function cellText(tokens: readonly PanelToken[], w: HeadWindow, q: number, k: number): string {
+  const name = `${headName(w)} ${w.hook === 'pattern' ? 'weight' : 'score'}`;
+  if (k > q) return `${name}: query ${tokenLabel(tokens, q)} cannot see key ${tokenLabel(tokens, k)} (masked)`;
+  const b = blockOf(w, q, k);
+  if (!b) return `${name}: loading…`;
+  const one = b.q[1] - b.q[0] === 1 && b.k[1] - b.k[0] === 1;
+  if (one) return `${name}: query ${tokenLabel(tokens, q)} → key ${tokenLabel(tokens, k)}: ${formatValue(w.hook, b.value)}`;
+  const span = ([a, z]: [number, number]) => (z - a === 1 ? tokenLabel(tokens, a) : `${a}–${z - 1}`);
+  return `${name}: queries ${span(b.q)} → keys ${span(b.k)}: ${w.hook === 'pattern' ? 'max' : 'largest'} ${formatValue(w.hook, b.value)} (zoom in for single tokens)`;
 }
 
-/** The shown head as exportable data: [query, key] with token labels; masked cells NaN. */
-export function headPlotData(tokens: readonly PanelToken[], hv: HeadValues): PlotData {
-  const n = hv.to - hv.from;
-  const labels = Array.from({ length: n }, (_, i) => tokenLabel(tokens, hv.from + i));
+/** Whether `w` shows queries q x keys k at `cells` cells a side or finer. */
+export function covers(w: HeadWindow | undefined, q: [number, number], k: [number, number], cells: number): boolean {
+  if (!w || w.q[0] > q[0] || w.q[1] < q[1] || w.k[0] > k[0] || w.k[1] < k[1]) return false;
+  const perToken = Math.min(w.rows / (w.q[1] - w.q[0]), w.cols / (w.k[1] - w.k[0]));
+  return isExact(w) || perToken * (q[1] - q[0]) >= Math.min(cells, q[1] - q[0]);
+}
+
+/** An exact window as exportable data: [query, key] with token labels; masked cells NaN. */
+export function headPlotData(tokens: readonly PanelToken[], w: HeadWindow): PlotData {
+  const labels = (r: [number, number]) => Array.from({ length: r[1] - r[0] }, (_, i) => tokenLabel(tokens, r[0] + i));
   return {
-    dims: ['query', 'key'], shape: [n, n], values: hv.values, labels: { query: labels, key: labels },
-    valueLabel: `${headName(hv)} attention ${hv.hook === 'pattern' ? 'weight' : 'score'}`, scale: hv.hook === 'pattern' ? 'sequential' : 'diverging',
+    dims: ['query', 'key'], shape: [w.rows, w.cols], values: w.values, labels: { query: labels(w.q), key: labels(w.k) },
+    valueLabel: `${headName(w)} attention ${w.hook === 'pattern' ? 'weight' : 'score'}`, scale: w.hook === 'pattern' ? 'sequential' : 'diverging',
   };
 }

@@ -1,30 +1,39 @@
 /**
  * One attention head large, on a canvas: the pattern (sequential, 0 to the head's max) or the scores
  * (RdBu centred at 0), masked cells in the masked colour, thinned token labels on both axes, axis titles
- * and a colour bar. Wheel zooms around the pointer, drag pans, double-click resets; hover reads the value
- * under the pointer from the typed array (no redraw but the overlay); click locks a query row.
+ * and a colour bar. It draws whatever window of the head it was given where that window lies (a coarse
+ * one stands in while a finer one is fetched), and asks for what it lacks when the view changes. Wheel
+ * zooms around the pointer, drag pans, double-click resets; hover reads the value under the pointer from
+ * the window's typed array (no redraw but the overlay); click locks a query row.
  */
-import type { HeadValues, PanelToken } from '../../src/protocol/panels';
+import type { HeadWindow, PanelToken } from '../../src/protocol/panels';
 import { Rgb, divergingLut, rgbCss, sequentialLut } from '../colour';
 import { parseColour } from '../css-colour';
 import type { Theme } from '../theme';
-import { clip, thinTicks } from '../ticks';
-import { cellText, formatValue, headName, tokenLabel } from './data';
-import { HeadWindow, clampWindow, extent, paint, poolWindow } from './raster';
+import { clipLabel, ticksBetween } from '../../src/protocol/figures';
+import { cellText, covers, formatValue, headName, tokenLabel } from './data';
+import { ViewWindow, clampWindow, paddedWindow, paint } from './raster';
 
 const LEFT = 104;
 const TOP = 8;
 const BOTTOM = 92;
 const BAR = 64; // colour bar and its ticks, right of the plot
 const LABEL_CHARS = 14;
+/** Cells a side fetched for the view (at most): 256 x 256 float32 is 256 KB a message. */
+const VIEW_CELLS = 256;
+/** A fetched window reaches this share of the view's span past each side, so small pans need nothing new. */
+const FETCH_MARGIN = 0.25;
+/** The view asks for data once it has stopped moving this long. */
+const SETTLE_MS = 80;
 
 export interface HeadCanvasEvents {
   /** A query row was locked (or unlocked: undefined), in prompt positions. */
   onLock(pos: number | undefined): void;
+  /** The view shows queries q x keys k, which the data it has does not cover at `cells` a side. */
+  onNeed(q: [number, number], k: [number, number], cells: number): void;
 }
 
 interface Colours {
-  background: Rgb;
   masked: Rgb;
   sequential: Uint8ClampedArray;
   diverging: Uint8ClampedArray;
@@ -35,18 +44,19 @@ export class HeadCanvas {
   private readonly canvas = document.createElement('canvas');
   private readonly overlay = document.createElement('canvas');
   private readonly readout = document.createElement('div');
-  private readonly scratch = document.createElement('canvas');
   private readonly colours: Colours;
-  private hv: HeadValues | undefined;
-  /** Shown while the head's values are on their way: its thumbnail, over the whole prompt. */
-  private preview: { values: Float32Array; size: number; name: string } | undefined;
-  private win: HeadWindow = { q0: 0, k0: 0, span: 1 };
+  private readonly dataCanvas = document.createElement('canvas');
+  /** The window drawn (and read on hover): the latest one given. */
+  private data: HeadWindow | undefined;
+  private preview = false;
+  private range: [number, number] = [0, 1];
+  private win: ViewWindow = { q0: 0, k0: 0, span: 1 };
   private plot = 320;
-  private max = 1;
   private hover: { q: number; k: number } | undefined;
   private locked: number | undefined;
-  private drag: { x: number; y: number; win: HeadWindow; moved: boolean } | undefined;
+  private drag: { x: number; y: number; win: ViewWindow; moved: boolean } | undefined;
   private frame = 0;
+  private settle: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly theme: Theme, private readonly tokens: readonly PanelToken[], private readonly events: HeadCanvasEvents) {
     this.element.className = 'head-view';
@@ -62,7 +72,6 @@ export class HeadCanvas {
     this.readout.textContent = 'Hover a cell for its value; wheel to zoom, drag to pan, double-click to reset.';
     this.element.append(stack, this.readout);
     this.colours = {
-      background: parseColour(theme.background),
       masked: parseColour(theme.masked),
       sequential: sequentialLut(parseColour(theme.background), parseColour(theme.positive)),
       diverging: divergingLut(),
@@ -71,22 +80,40 @@ export class HeadCanvas {
     new ResizeObserver(() => this.layout()).observe(this.element);
   }
 
-  /** Shows a head's values; the zoom is kept when the same token range is shown again. */
-  show(hv: HeadValues): void {
-    const sameRange = this.hv && this.hv.from === hv.from && this.hv.to === hv.to;
-    this.hv = hv;
-    this.preview = undefined;
-    if (!sameRange) this.win = { q0: 0, k0: 0, span: hv.to - hv.from };
-    this.max = extent(hv.values, hv.hook !== 'pattern');
-    if (this.locked !== undefined && (this.locked < hv.from || this.locked >= hv.to)) this.locked = undefined;
-    this.layout();
+  /** Shows the token range [from, to) whole (the zoom is reset); the data that covers it is asked for. */
+  setRange(from: number, to: number): void {
+    this.range = [from, to];
+    this.win = { q0: from, k0: from, span: to - from };
+    if (this.locked !== undefined && (this.locked < from || this.locked >= to)) this.locked = undefined;
+    this.schedule();
+    this.need(0);
   }
 
-  /** Draws a thumbnail in the plot until the head's values come. */
-  showPreview(values: Float32Array, size: number, name: string): void {
-    this.preview = { values, size, name };
-    this.readout.textContent = `${name}: preview from the thumbnail; loading full resolution…`;
+  /** Draws a window of the head (a thumbnail's while `preview`) where it lies in the view. */
+  setData(w: HeadWindow, preview = false): void {
+    this.data = w;
+    this.preview = preview;
+    const image = new ImageData(w.cols, w.rows);
+    paint(w.values, w.max, w.hook !== 'pattern', w.hook !== 'pattern' ? this.colours.diverging : this.colours.sequential, this.colours.masked, image.data);
+    this.dataCanvas.width = w.cols;
+    this.dataCanvas.height = w.rows;
+    this.dataCanvas.getContext('2d')?.putImageData(image, 0, 0);
+    if (preview) this.readout.textContent = `${headName(w)}: preview from the thumbnail; loading full resolution…`;
+    else if (this.readout.textContent === 'Loading…' || this.readout.textContent?.includes('preview')) this.readout.textContent = 'Hover a cell for its value; wheel to zoom, drag to pan, double-click to reset.';
     this.schedule();
+  }
+
+  /** Forgets the data: another head or hook is on its way. */
+  clear(): void {
+    this.data = undefined;
+    this.preview = false;
+    this.readout.textContent = 'Loading…';
+    this.schedule();
+  }
+
+  /** Asks for the view's data now, unless what is drawn covers it. */
+  refetch(): void {
+    this.need(0);
   }
 
   /** Locks a query row (prompt position), or unlocks. */
@@ -95,8 +122,31 @@ export class HeadCanvas {
     this.drawOverlay();
   }
 
-  get shown(): HeadValues | undefined {
-    return this.hv;
+  /** The data drawn, when it is a window of the head itself (not a thumbnail's preview). */
+  get shown(): HeadWindow | undefined {
+    return this.preview ? undefined : this.data;
+  }
+
+  /** The view's queries and keys, and the cells a side it wants. */
+  get view(): { q: [number, number]; k: [number, number]; cells: number } {
+    const w = this.win;
+    return { q: [w.q0, w.q0 + w.span], k: [w.k0, w.k0 + w.span], cells: this.cells() };
+  }
+
+  private cells(): number {
+    return Math.min(VIEW_CELLS, Math.ceil(this.plot * (window.devicePixelRatio || 1)));
+  }
+
+  /** Asks for data after the view has been still for `delay` ms, unless what is drawn covers it. */
+  private need(delay = SETTLE_MS): void {
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => {
+      const { q, k, cells } = this.view;
+      if (!this.preview && covers(this.data, q, k, cells)) return;
+      const padded = paddedWindow(this.win, this.range[0], this.range[1], FETCH_MARGIN);
+      const grow = (padded.q[1] - padded.q[0]) / this.win.span;
+      this.events.onNeed(padded.q, padded.k, Math.ceil(cells * grow));
+    }, delay);
   }
 
   private layout(): void {
@@ -112,6 +162,7 @@ export class HeadCanvas {
       c.style.height = `${h}px`;
     }
     this.schedule();
+    this.need();
   }
 
   private schedule(): void {
@@ -130,41 +181,37 @@ export class HeadCanvas {
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = this.theme.background;
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    const signed = this.hv ? this.hv.hook !== 'pattern' : false;
-    this.drawCells(ctx, dpr, signed);
+    const signed = this.data ? this.data.hook !== 'pattern' : false;
+    this.drawCells(ctx);
     this.drawAxes(ctx);
     this.drawColourBar(ctx, signed);
-    // What is drawn, for tests: a head's name and hook, or 'preview' while its thumbnail stands in.
-    this.element.dataset.drawn = this.preview ? 'preview' : this.hv ? `${headName(this.hv)} ${this.hv.hook} ${this.hv.from}-${this.hv.to}` : '';
+    // What is drawn, for tests: a head's name, hook and window, or 'preview' while its thumbnail stands in.
+    const d = this.data;
+    this.element.dataset.drawn = this.preview ? 'preview' : d ? `${headName(d)} ${d.hook} ${d.q.join('-')} ${d.rows}x${d.cols}` : '';
   }
 
-  private drawCells(ctx: CanvasRenderingContext2D, dpr: number, signed: boolean): void {
-    const px = Math.round(this.plot * dpr);
-    let cells: number;
-    let data: Float32Array;
-    let max = this.max;
-    if (this.preview) {
-      ({ cells, data } = { cells: this.preview.size, data: this.preview.values });
-      max = extent(data, false);
-      signed = false;
-    } else if (this.hv) {
-      ({ cells, data } = poolWindow(this.hv.values, this.hv.to - this.hv.from, this.win, px, signed));
-    } else {
-      return;
-    }
-    const image = new ImageData(cells, cells);
-    paint(data, max, signed, signed ? this.colours.diverging : this.colours.sequential, this.colours.masked, image.data);
-    this.scratch.width = cells;
-    this.scratch.height = cells;
-    this.scratch.getContext('2d')?.putImageData(image, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(this.scratch, LEFT, TOP, this.plot, this.plot);
+  /** The data's image where its window lies in the view, clipped to the plot; the rest is background. */
+  private drawCells(ctx: CanvasRenderingContext2D): void {
+    const d = this.data;
+    if (!d) return;
+    const cell = this.plot / this.win.span;
+    const x = LEFT + (d.k[0] - this.win.k0) * cell;
+    const y = TOP + (d.q[0] - this.win.q0) * cell;
+    const w = (d.k[1] - d.k[0]) * cell;
+    const h = (d.q[1] - d.q[0]) * cell;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(LEFT, TOP, this.plot, this.plot);
+    ctx.clip();
+    // Cells larger than a pixel stay sharp; smaller ones are averaged by the scaling (the data is max-pooled already).
+    ctx.imageSmoothingEnabled = w / d.cols < 1;
+    ctx.drawImage(this.dataCanvas, x, y, w, h);
+    ctx.restore();
   }
 
   /** Window of prompt positions on the axes (the whole prompt while previewing). */
   private axisRange(): { from: number; span: number; qFrom: number } {
-    if (this.preview || !this.hv) return { from: 0, span: this.tokens.length, qFrom: 0 };
-    return { from: this.hv.from + this.win.k0, span: this.win.span, qFrom: this.hv.from + this.win.q0 };
+    return { from: this.win.k0, span: this.win.span, qFrom: this.win.q0 };
   }
 
   private drawAxes(ctx: CanvasRenderingContext2D): void {
@@ -174,13 +221,13 @@ export class HeadCanvas {
     ctx.font = `11px ${this.theme.fontFamily}`;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'right';
-    for (const p of thinTicks(qFrom, qFrom + span, cell)) ctx.fillText(clip(tokenLabel(this.tokens, p), LABEL_CHARS), LEFT - 4, TOP + (p - qFrom + 0.5) * cell);
-    for (const p of thinTicks(from, from + span, cell)) {
+    for (const p of ticksBetween(qFrom, qFrom + span, cell)) ctx.fillText(clipLabel(tokenLabel(this.tokens, p), LABEL_CHARS), LEFT - 4, TOP + (p - qFrom + 0.5) * cell);
+    for (const p of ticksBetween(from, from + span, cell)) {
       // Rotated 60 degrees, ending under the key's column.
       ctx.save();
       ctx.translate(LEFT + (p - from + 0.5) * cell, TOP + this.plot + 6);
       ctx.rotate(-Math.PI / 3);
-      ctx.fillText(clip(tokenLabel(this.tokens, p), LABEL_CHARS), 0, 0);
+      ctx.fillText(clipLabel(tokenLabel(this.tokens, p), LABEL_CHARS), 0, 0);
       ctx.restore();
     }
     ctx.font = `12px ${this.theme.fontFamily}`;
@@ -203,8 +250,8 @@ export class HeadCanvas {
     }
     ctx.strokeStyle = this.theme.foreground;
     ctx.strokeRect(x + 0.5, TOP + 0.5, 12, this.plot - 1);
-    const hook = this.preview ? 'pattern' : (this.hv?.hook ?? 'pattern');
-    const max = this.preview ? extent(this.preview.values, false) : this.max;
+    const hook = this.data?.hook ?? 'pattern';
+    const max = this.data?.max ?? 1;
     const ticks = signed ? [max, 0, -max] : [max, max / 2, 0];
     ctx.fillStyle = this.theme.foreground;
     ctx.textAlign = 'left';
@@ -218,13 +265,13 @@ export class HeadCanvas {
     const dpr = window.devicePixelRatio || 1;
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
-    if (!this.hv || this.preview) return;
+    if (!this.data || this.preview) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     const cell = this.plot / this.win.span;
     ctx.strokeStyle = this.theme.accent;
     ctx.lineWidth = 2;
     if (this.locked !== undefined) {
-      const r = this.locked - this.hv.from - this.win.q0;
+      const r = this.locked - this.win.q0;
       if (r >= 0 && r < this.win.span) ctx.strokeRect(LEFT, TOP + r * cell, this.plot, Math.max(cell, 2));
     }
     if (this.hover) {
@@ -243,11 +290,11 @@ export class HeadCanvas {
     }
   }
 
-  /** The local (q, k) under a pointer, or undefined outside the plot. */
+  /** The (query, key) positions under a pointer, or undefined outside the plot. */
   private cellAt(e: { offsetX: number; offsetY: number }): { q: number; k: number } | undefined {
     const x = e.offsetX - LEFT;
     const y = e.offsetY - TOP;
-    if (!this.hv || x < 0 || y < 0 || x >= this.plot || y >= this.plot) return undefined;
+    if (!this.data || x < 0 || y < 0 || x >= this.plot || y >= this.plot) return undefined;
     const cell = this.plot / this.win.span;
     return { q: this.win.q0 + Math.floor(y / cell), k: this.win.k0 + Math.floor(x / cell) };
   }
@@ -255,21 +302,22 @@ export class HeadCanvas {
   private hoverAt(e: { offsetX: number; offsetY: number }): void {
     const c = this.cellAt(e);
     this.hover = c;
-    if (c && this.hv) this.readout.textContent = cellText(this.tokens, this.hv, c.q, c.k);
+    if (c && this.data && !this.preview) this.readout.textContent = cellText(this.tokens, this.data, c.q, c.k);
     this.drawOverlay();
   }
 
   private bind(): void {
     const o = this.overlay;
     o.addEventListener('pointermove', (e) => {
-      if (this.drag && this.hv) {
+      if (this.drag && this.data) {
         const cell = this.plot / this.win.span;
         const dx = (e.offsetX - this.drag.x) / cell;
         const dy = (e.offsetY - this.drag.y) / cell;
         if (Math.abs(e.offsetX - this.drag.x) + Math.abs(e.offsetY - this.drag.y) > 3) this.drag.moved = true;
         if (this.drag.moved) {
-          this.win = clampWindow({ q0: this.drag.win.q0 - dy, k0: this.drag.win.k0 - dx, span: this.drag.win.span }, this.hv.to - this.hv.from);
+          this.win = clampWindow({ q0: this.drag.win.q0 - dy, k0: this.drag.win.k0 - dx, span: this.drag.win.span }, ...this.range);
           this.schedule();
+          this.need();
           return;
         }
       }
@@ -286,29 +334,30 @@ export class HeadCanvas {
     o.addEventListener('pointerup', (e) => {
       const drag = this.drag;
       this.drag = undefined;
-      if (!drag || drag.moved || !this.hv) return;
+      if (!drag || drag.moved || !this.data) return;
       const c = this.cellAt(e);
       if (!c) return;
-      const pos = this.hv.from + c.q;
+      const pos = c.q;
       this.locked = this.locked === pos ? undefined : pos;
       this.drawOverlay();
       this.events.onLock(this.locked);
     });
     o.addEventListener('wheel', (e) => {
-      if (!this.hv) return;
+      if (!this.data) return;
       e.preventDefault();
-      const n = this.hv.to - this.hv.from;
+      const n = this.range[1] - this.range[0];
       const cell = this.plot / this.win.span;
       const at = { q: this.win.q0 + (e.offsetY - TOP) / cell, k: this.win.k0 + (e.offsetX - LEFT) / cell };
       const span = Math.min(n, Math.max(Math.min(n, 4), this.win.span * (e.deltaY > 0 ? 1.25 : 0.8)));
       const f = span / this.win.span;
-      this.win = clampWindow({ q0: at.q - (at.q - this.win.q0) * f, k0: at.k - (at.k - this.win.k0) * f, span }, n);
+      this.win = clampWindow({ q0: at.q - (at.q - this.win.q0) * f, k0: at.k - (at.k - this.win.k0) * f, span }, ...this.range);
       this.schedule();
+      this.need();
     }, { passive: false });
     o.addEventListener('dblclick', () => {
-      if (!this.hv) return;
-      this.win = { q0: 0, k0: 0, span: this.hv.to - this.hv.from };
+      this.win = { q0: this.range[0], k0: this.range[0], span: this.range[1] - this.range[0] };
       this.schedule();
+      this.need();
     });
   }
 
@@ -316,7 +365,7 @@ export class HeadCanvas {
   async image(format: 'png' | 'svg'): Promise<string> {
     this.draw();
     if (format === 'png') return this.canvas.toDataURL('image/png');
-    return headSvg(this.canvas.toDataURL('image/png'), parseInt(this.canvas.style.width, 10), parseInt(this.canvas.style.height, 10), this.hv ? headName(this.hv) : 'attention');
+    return headSvg(this.canvas.toDataURL('image/png'), parseInt(this.canvas.style.width, 10), parseInt(this.canvas.style.height, 10), this.data ? headName(this.data) : 'attention');
   }
 }
 

@@ -1,60 +1,30 @@
 /**
- * The attention canvases' pixels, computed without the DOM: a square window of one head pooled to the
- * canvas's resolution (max for patterns so thin stripes survive, the value of largest magnitude for
- * signed scores), and values painted through a colour lookup table into RGBA.
+ * The attention canvases' pixels, computed without the DOM: values painted through a colour lookup
+ * table into RGBA, thumbnails painted from their bytes, and the large head's view window kept inside
+ * the token range.
  */
 import { THUMB_MASKED } from '../../src/protocol/panels';
 import type { Rgb } from '../colour';
 
-/** A square window of a head in local token indices: queries [q0, q0 + span), keys [k0, k0 + span). */
-export interface HeadWindow {
+/** A square view of a head in prompt positions: queries [q0, q0 + span), keys [k0, k0 + span). */
+export interface ViewWindow {
   q0: number;
   k0: number;
   span: number;
 }
 
-/** The window clamped to [0, n) with at least `minSpan` tokens (whole tokens). */
-export function clampWindow(w: HeadWindow, n: number, minSpan = Math.min(n, 4)): HeadWindow {
-  const span = Math.round(Math.min(n, Math.max(minSpan, w.span)));
-  const clampStart = (s: number) => Math.round(Math.min(n - span, Math.max(0, s)));
-  return { q0: clampStart(w.q0), k0: clampStart(w.k0), span };
+/** The window moved and sized to lie in [from, to), at least `minSpan` tokens, on whole tokens. */
+export function clampWindow(w: ViewWindow, from: number, to: number, minSpan = Math.min(to - from, 4)): ViewWindow {
+  const span = Math.round(Math.min(to - from, Math.max(minSpan, w.span)));
+  const start = (s: number) => Math.round(Math.min(to - span, Math.max(from, s)));
+  return { q0: start(w.q0), k0: start(w.k0), span };
 }
 
-/**
- * [cells, cells] pooled values of `values` ([n, n] = [query, key], NaN masked) over window `w`, with
- * cells = min(w.span, maxCells): each cell covers a block of the window; NaN where the block is all masked.
- */
-export function poolWindow(values: Float32Array, n: number, w: HeadWindow, maxCells: number, signed: boolean): { cells: number; data: Float32Array } {
-  const cells = Math.max(1, Math.min(w.span, Math.floor(maxCells)));
-  const data = new Float32Array(cells * cells).fill(NaN); // [cell_q, cell_k]
-  const cellOf = new Int32Array(w.span);
-  for (let i = 0; i < w.span; i++) cellOf[i] = Math.floor((i * cells) / w.span);
-  for (let i = 0; i < w.span; i++) {
-    const q = w.q0 + i;
-    if (q >= n) break;
-    const row = cellOf[i] * cells;
-    const base = q * n + w.k0;
-    const last = Math.min(w.span, n - w.k0, q - w.k0 + 1); // keys after the query are masked: not read
-    for (let j = 0; j < last; j++) {
-      const v = values[base + j];
-      if (Number.isNaN(v)) continue;
-      const c = row + cellOf[j];
-      const cur = data[c];
-      if (Number.isNaN(cur) || (signed ? Math.abs(v) > Math.abs(cur) : v > cur)) data[c] = v;
-    }
-  }
-  return { cells, data };
-}
-
-/** The largest value (or magnitude, when signed) of the finite values. */
-export function extent(values: Float32Array, signed: boolean): number {
-  let m = 0;
-  for (const v of values) {
-    if (!Number.isFinite(v)) continue;
-    const a = signed ? Math.abs(v) : v;
-    if (a > m) m = a;
-  }
-  return m;
+/** The window grown by `margin` of its span on each side, within [from, to): what is fetched, so small pans need nothing new. */
+export function paddedWindow(w: ViewWindow, from: number, to: number, margin: number): { q: [number, number]; k: [number, number] } {
+  const pad = Math.round(w.span * margin);
+  const grow = (s: number): [number, number] => [Math.max(from, s - pad), Math.min(to, s + w.span + pad)];
+  return { q: grow(w.q0), k: grow(w.k0) };
 }
 
 /** Paints values into `rgba` (4 bytes a value): v / max (signed: (v / max + 1) / 2) through `lut`, NaN as `masked`. */
@@ -67,14 +37,13 @@ export function paint(values: Float32Array, max: number, signed: boolean, lut: U
       rgba[o] = masked[0];
       rgba[o + 1] = masked[1];
       rgba[o + 2] = masked[2];
-      rgba[o + 3] = 255;
-      continue;
+    } else {
+      const t = signed ? (v * inv + 1) / 2 : v * inv;
+      const li = Math.max(0, Math.min(255, Math.round(t * 255))) * 4;
+      rgba[o] = lut[li];
+      rgba[o + 1] = lut[li + 1];
+      rgba[o + 2] = lut[li + 2];
     }
-    const t = signed ? (v * inv + 1) / 2 : v * inv;
-    const li = Math.max(0, Math.min(255, Math.round(t * 255))) * 4;
-    rgba[o] = lut[li];
-    rgba[o + 1] = lut[li + 1];
-    rgba[o + 2] = lut[li + 2];
     rgba[o + 3] = 255;
   }
 }
@@ -94,9 +63,4 @@ export function paintThumbnail(bytes: Uint8Array, lut: Uint8ClampedArray, masked
     }
     rgba[o + 3] = 255;
   }
-}
-
-/** A thumbnail as head values in [0, headMax] ([size, size], NaN masked): the large view's preview until its data comes. */
-export function thumbnailValues(bytes: Uint8Array, headMax: number): Float32Array {
-  return Float32Array.from(bytes, (b) => (b === THUMB_MASKED ? NaN : (b / (THUMB_MASKED - 1)) * headMax));
 }

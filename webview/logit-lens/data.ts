@@ -9,7 +9,7 @@ import type { LogitLensPayload } from '../../src/protocol/panels';
 import type { Heatmap } from '../heatmap';
 import type { PlotData } from '../plot-data';
 import { percent, plotText, tokenAxisLabels, visibleToken } from '../text';
-import { clip, thinTicks } from '../ticks';
+import { clipLabel, ticksBetween } from '../../src/protocol/figures';
 
 export type LensColouring = 'top' | 'target' | 'targetRank';
 
@@ -155,7 +155,7 @@ export function lensHeatmap(p: LogitLensPayload, colouring: LensColouring, scale
     const hr: string[] = [];
     for (let q = v.from; q < v.to; q++) {
       zr.push(value(c * pos + q));
-      if (chars > 0) tr.push(plotText(clip(visibleToken(p.topTexts[at(c, q, 0)]), chars)));
+      if (chars > 0) tr.push(plotText(clipLabel(visibleToken(p.topTexts[at(c, q, 0)]), chars)));
       const lines = [`${plotText(p.labels[c])} · after ${posLabels[q]}`];
       for (let i = 0; i < p.k; i++) lines.push(`${i + 1}. ${plotText(JSON.stringify(p.topTexts[at(c, q, i)]))} ${valueText(p, p.topValues[at(c, q, i)])}`);
       if (p.target) lines.push(`target ${plotText(JSON.stringify(p.target.text))}: ${valueText(p, p.target.values[c * pos + q])}, rank ${p.target.ranks[c * pos + q] + 1}`);
@@ -174,7 +174,7 @@ export function lensHeatmap(p: LogitLensPayload, colouring: LensColouring, scale
     ...(chars > 0 ? { text } : {}),
     hover,
     xLabels: posLabels.slice(v.from, v.to),
-    xTicks: thinTicks(v.from, v.to, cellPx).map((q) => q - v.from),
+    xTicks: ticksBetween(v.from, v.to, cellPx).map((q) => q - v.from),
     yLabels: p.labels.map(plotText),
     xTitle: 'position',
     yTitle: p.mode === 'resid' ? 'residual stream' : 'component',

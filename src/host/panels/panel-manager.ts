@@ -14,7 +14,7 @@ import {
 } from '../../protocol/panels';
 import type { AnalysisOutput } from '../../protocol/analysis';
 import { RpcPeer } from '../../protocol/rpc';
-import type { AttentionSlice, HeadValues, LogitLensSlice } from '../../protocol/panels';
+import type { AttentionSlice, HeadWindow, LogitLensSlice } from '../../protocol/panels';
 import type { Slice, SliceResult } from '../../protocol/runner';
 import { copyText, saveExport } from './export-file';
 import { panelHtml, webviewOptions } from './html';
@@ -158,15 +158,15 @@ class AnalysisPanel {
   }
 
   /** One head of the attention run shown, checked against what the panel was given. */
-  private async head(p: PanelMethods['panel/head']['params']): Promise<HeadValues> {
+  private async head(p: PanelMethods['panel/head']['params']): Promise<HeadWindow> {
     const c = await this.content;
     const shown = this.payload;
     if (this.view !== 'attention' || shown?.view !== 'attention') throw new CircuitLensError({ code: 'BAD_INPUT', message: 'only an attention panel shows heads.' });
     const pos = shown.tokens.length;
-    if (!shown.layers.includes(p.layer) || p.head >= shown.nHeads || !shown.hooks.includes(p.hook) || (p.range && p.range[1] > pos)) {
-      throw new CircuitLensError({ code: 'BAD_INPUT', message: `no head L${p.layer}H${p.head} (${p.hook}) over tokens ${p.range?.join('-') ?? 'all'} in this panel.` });
+    if (!shown.layers.includes(p.layer) || p.head >= shown.nHeads || !shown.hooks.includes(p.hook) || p.q[1] > pos || p.k[1] > pos) {
+      throw new CircuitLensError({ code: 'BAD_INPUT', message: `no head L${p.layer}H${p.head} (${p.hook}) over queries ${p.q.join('-')} x keys ${p.k.join('-')} in this panel.` });
     }
-    return await this.handler.slice(c.runId, { kind: 'head', ...p }) as HeadValues;
+    return await this.handler.slice(c.runId, { kind: 'head', ...p }) as HeadWindow;
   }
 
   private releaseContent(): void {
