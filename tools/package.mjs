@@ -20,6 +20,7 @@ const [os, arch] = target.split('-');
 const started = Date.now();
 execFileSync(process.execPath, [join(root, 'tools/build.mjs'), '--production'], { cwd: root, stdio: 'inherit' });
 
+// README images stay relative links (docs/ does not ship): the repository has no public URL to point them at.
 // The project's .vscodeignore plus the target platform's onnxruntime binaries (vsce lets any negation
 // win over every exclusion, so the other platforms' folders are simply never negated).
 const ignore = [
@@ -35,7 +36,7 @@ const out = join(root, `circuit-lens-${version}-${target}.vsix`);
 rmSync(out, { force: true });
 const vsce = join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 try {
-  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, [vsce, 'package', '--target', target, '--ignoreFile', ignoreFile, '--out', out, '--allow-missing-repository', '--no-rewrite-relative-links'], { cwd: root, stdio: 'inherit' });
 } finally {
   rmSync(ignoreFile, { force: true });
   // Leave dist/ as `npm run build` makes it (with source maps) for the tests and the debugger.

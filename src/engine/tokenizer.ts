@@ -32,7 +32,8 @@ function unicodeToByte(): Map<string, number> {
   }
   return map;
 }
-const BYTE_OF = unicodeToByte();
+/** GPT-2's byte-level alphabet inverted: the byte each character of a byte-level BPE token stands for. */
+export const BYTE_OF: ReadonlyMap<string, number> = unicodeToByte();
 
 function readJson(file: string): unknown {
   try {

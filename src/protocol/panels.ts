@@ -56,13 +56,17 @@ export interface AttentionSlice {
   focus: { layer: number; head: number };
 }
 
-/** Which part of one head a panel reads: queries [q0, q1) x keys [k0, k1), at most `maxCells` cells a side. */
-export interface HeadWindowRequest {
+/** A window of one head: queries [q0, q1) x keys [k0, k1). */
+interface HeadWindowPlace {
   layer: number;
   head: number;
   hook: AttentionHook;
   q: [number, number];
   k: [number, number];
+}
+
+/** Which part of one head a panel reads, at most `maxCells` cells a side. */
+export interface HeadWindowRequest extends HeadWindowPlace {
   maxCells: number;
 }
 
@@ -71,12 +75,7 @@ export interface HeadWindowRequest {
  * (pattern) or the value of largest magnitude (scores) of its block, NaN where the whole block is masked
  * (keys after their query). Exact (one cell per query and key) when rows = q1 - q0 and cols = k1 - k0.
  */
-export interface HeadWindow {
-  layer: number;
-  head: number;
-  hook: AttentionHook;
-  q: [number, number];
-  k: [number, number];
+export interface HeadWindow extends HeadWindowPlace {
   rows: number;
   cols: number;
   /** [rows, cols] */

@@ -21,7 +21,7 @@ import { installedExtension, logLines, openWorkbench, quickOpen, until } from '.
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e', 'views');
-const { values: args } = parseArgs({ options: { bench: { type: 'boolean', default: false }, sizes: { type: 'string', default: '128,512,1000' } }, strict: false });
+const { values: args } = parseArgs({ options: { bench: { type: 'boolean', default: false }, sizes: { type: 'string', default: '128,512,1000' }, profile: { type: 'boolean', default: false } }, strict: false });
 
 /** Every kind of analysis on one prompt pair (same length: the corrupted one swaps one word). */
 function everyPanelSpec(model, clean, corrupted, answer, counterfactual, focus) {
@@ -74,18 +74,25 @@ async function panelFrame(page, tab, timeoutMs) {
   }, timeoutMs);
 }
 
-/** Runs every analysis of the spec and screenshots each panel: PREFIX-<analysis>.png. */
+/**
+ * Runs every analysis of the spec and screenshots each panel: PREFIX-<analysis>.png. A panel's page loads
+ * when its tab is first shown, so each tab is clicked, then its panel must say ready.
+ */
 async function everyPanel(page, specFile, spec, prefix, timeoutMs) {
   await quickOpen(page, specFile);
   await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 60_000 });
   for (const a of spec.analyses) {
-    const frame = await panelFrame(page, tabOf(a), timeoutMs);
+    const tab = page.locator('.tab', { hasText: tabOf(a) }).first();
+    await tab.waitFor({ timeout: 60_000 });
+    await tab.click();
+    const frame = await panelFrame(page, tabOf(a), timeoutMs).catch(async (e) => {
+      await page.screenshot({ path: join(shots, `${prefix}-failed.png`) });
+      throw e;
+    });
     const status = await frame.evaluate(() => ({ state: document.body.dataset.state, text: document.getElementById('app')?.innerText.slice(0, 300) }));
     assert.equal(status.state, 'ready', `${a.name}: ${status.text}`);
-  }
-  for (const a of spec.analyses) {
-    await page.locator('.tab', { hasText: tabOf(a) }).first().click();
-    await page.waitForTimeout(400);
+    await page.mouse.move(150, 600); // over the explorer's empty part: no tooltip over the panel
+    await page.waitForTimeout(600);
     await page.screenshot({ path: join(shots, `${prefix}-${a.name.replace(/\s+/g, '-')}.png`) });
   }
 }
@@ -178,6 +185,31 @@ async function interact(frame) {
   });
 }
 
+/** The longest stretch of the page's main thread without an idle sample, and its heaviest functions (--profile). */
+function printLongest(profile) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  let t = profile.startTime;
+  let best = { ms: 0, from: 0, to: 0 };
+  let start;
+  const times = profile.timeDeltas.map((d) => (t += d));
+  profile.samples.forEach((id, i) => {
+    const idle = byId.get(id).callFrame.functionName === '(idle)';
+    if (!idle && start === undefined) start = i;
+    if ((idle || i === profile.samples.length - 1) && start !== undefined) {
+      const ms = (times[i] - times[start]) / 1000;
+      if (ms > best.ms) best = { ms, from: start, to: i };
+      start = undefined;
+    }
+  });
+  const self = new Map();
+  for (let i = best.from; i < best.to; i++) {
+    const f = byId.get(profile.samples[i]).callFrame;
+    const k = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-1)[0]}:${f.lineNumber}`;
+    self.set(k, (self.get(k) ?? 0) + (times[i + 1] - times[i]) / 1000);
+  }
+  console.log(`longest busy stretch ${best.ms.toFixed(0)} ms; heaviest:\n${[...self].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `  ${v.toFixed(1)} ms ${k}`).join('\n')}`);
+}
+
 async function bench() {
   const sizes = String(args.sizes).split(',').map(Number);
   const model = researchModel();
@@ -196,8 +228,15 @@ async function bench() {
       await quickOpen(page, `views-${n}.circuit.json`);
       await page.waitForTimeout(3000); // diagnostics and the model's first open settle
       await page.evaluate(() => { window.__longest = 0; });
+      const cdp = args.profile ? await page.context().newCDPSession(page) : undefined;
+      if (cdp) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+        await cdp.send('Profiler.start');
+      }
       await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 60_000 });
       const frame = await panelFrame(page, `Attention: attention ${n}`, 600_000);
+      if (cdp) printLongest((await cdp.send('Profiler.stop')).profile);
       const drawn = await frame.evaluate(() => ({ ...document.body.dataset, text: document.getElementById('app')?.innerText.slice(0, 300) }));
       if (drawn.state !== 'ready') throw new Error(`the attention panel at ${n} tokens shows an error: ${drawn.text}`);
       const end = await until('the finished log line', async () => finishedAt(env.server.dirs.userData, `› attention ${n}:`), 10_000);

@@ -126,7 +126,7 @@ function barsPlot(f: BarsFigure): BarChart {
     valueRange: f.log ? undefined : padded(f.colour.range),
     log: f.log,
     height: 60 + legend + n * rowPx,
-    margin: { l: 40 + longestLabel(f.bars.labels) * CHAR_PX, r: 30, t: 10 + legend, b: 46 },
+    margin: { l: 40 + longestLabel(f.bars.labels) * CHAR_PX, r: 60, t: 10 + legend, b: 46 },
   };
 }
 

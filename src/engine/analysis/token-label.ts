@@ -4,18 +4,7 @@
  * "<0xE2><0x80>", with any whole characters in it kept as text. Byte-level BPE (GPT-2) spells bytes with
  * GPT-2's printable-character alphabet; sentencepiece spells a fallback byte as "<0xE2>" already.
  */
-import type { ModelTokenizer } from '../tokenizer';
-
-/** GPT-2's byte-level alphabet inverted (character -> byte): printable bytes stand for themselves, the rest for 256 + n. */
-const BYTE_OF = (() => {
-  const map = new Map<string, number>();
-  let extra = 0;
-  for (let b = 0; b < 256; b++) {
-    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
-    map.set(String.fromCharCode(printable ? b : 256 + extra++), b);
-  }
-  return map;
-})();
+import { BYTE_OF, type ModelTokenizer } from '../tokenizer';
 
 const hexByte = (b: number) => `<0x${b.toString(16).toUpperCase().padStart(2, '0')}>`;
 
