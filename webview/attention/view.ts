@@ -67,8 +67,9 @@ export async function renderAttention(app: HTMLElement, p: AttentionPayload): Pr
   const drawn = new Promise<void>((r) => (firstDrawn = r));
 
   const status = document.createElement('p');
-  status.className = 'status';
+  status.className = 'attention-error';
   status.id = 'attention-status';
+  status.setAttribute('role', 'alert');
   const failed = (h: HeadRef) => (e: unknown) => {
     if (sameHead(wanted, h)) status.textContent = `Could not read ${headName(h)}: ${(e as Error).message}`;
   };
