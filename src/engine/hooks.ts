@@ -20,7 +20,9 @@ export interface HookPoint {
  * Every hook point of a model, in forward order, with TransformerLens' names and shapes: rotary models
  * have no hook_pos_embed (blocks.0.hook_resid_pre is hook_embed) and add attn.hook_rot_q/hook_rot_k;
  * hook_k, hook_v and hook_rot_k have the key/value head count; parallel attention and MLP (GPT-NeoX)
- * have no hook_resid_mid; gated MLPs add mlp.hook_pre_linear.
+ * have no hook_resid_mid; gated MLPs add mlp.hook_pre_linear; per-head q/k norms (Qwen3) add
+ * attn.q_norm.hook_scale/hook_normalized and attn.k_norm.* after hook_q/hook_k, per head
+ * ([batch, pos, head, 1] and [batch, pos, head, d_head]; TransformerLens flattens batch, pos and head).
  */
 export function hookPoints(c: ModelConfig): HookPoint[] {
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh, dMlp: m } = c;
@@ -37,6 +39,12 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
     add(b + 'attn.hook_q', ['batch', 'pos', h, dh]);
     add(b + 'attn.hook_k', ['batch', 'pos', kv, dh]);
     add(b + 'attn.hook_v', ['batch', 'pos', kv, dh]);
+    if (c.qkNorm) {
+      add(b + 'attn.q_norm.hook_scale', ['batch', 'pos', h, 1]);
+      add(b + 'attn.q_norm.hook_normalized', ['batch', 'pos', h, dh]);
+      add(b + 'attn.k_norm.hook_scale', ['batch', 'pos', kv, 1]);
+      add(b + 'attn.k_norm.hook_normalized', ['batch', 'pos', kv, dh]);
+    }
     if (rotary) {
       add(b + 'attn.hook_rot_q', ['batch', 'pos', h, dh]);
       add(b + 'attn.hook_rot_k', ['batch', 'pos', kv, dh]);

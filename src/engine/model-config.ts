@@ -5,7 +5,7 @@
  */
 import type { ModelDims } from '../protocol/runner';
 
-export type Architecture = 'gpt2' | 'neox' | 'llama' | 'gptneo';
+export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'gptneo';
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 export type NormKind = 'layernorm' | 'rmsnorm';
 
@@ -42,6 +42,11 @@ export interface ModelConfig extends ModelDims {
    * sliding window), or null for plain causal attention.
    */
   attnWindows: (number | null)[];
+  /**
+   * RMSNorm over each head of q and k (weight [d_head]) after the head split and before rotary (Qwen3;
+   * TransformerLens' use_qk_norm): hooks attn.q_norm.* and attn.k_norm.*, between hook_q/hook_k and hook_rot_q/hook_rot_k.
+   */
+  qkNorm?: boolean;
   /** Which linear maps have biases: q/k/v, the attention output, the MLP. */
   biases: { qkv: boolean; attnOut: boolean; mlp: boolean };
   tieWordEmbeddings: boolean;

@@ -44,6 +44,9 @@ export interface BlockParams {
   ln1: Norm;
   ln2: Norm;
   qkv: Qkv;
+  /** Per-head RMSNorms of q and k, weights [d_head] (config qkNorm: Qwen3's self_attn.q_norm / k_norm). */
+  qNorm?: Norm;
+  kNorm?: Norm;
   /** [n_heads * d_head -> d_model] */
   out: Linear;
   /** [d_model -> d_mlp]: the MLP input, or the linear path of a gated MLP (W_in, hook_pre_linear). */

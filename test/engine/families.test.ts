@@ -1,7 +1,7 @@
 /**
- * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2, GPT-Neo) on
+ * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3, GPT-Neo) on
  * random-weight checkpoints: logits and every hook point (per-head results included) within 1e-4 in fp32,
- * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers,
+ * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers, per-head q/k norms,
  * F32/F16/BF16 weights and tied/untied unembeddings; interventions per family; sharded weights;
  * the logit lens' final norm; `circuit-lens hooks`.
  */
@@ -31,6 +31,8 @@ const CASES: [string, FamilySpec][] = [
   ['llama: 4 heads / 1 kv head, head_dim 24, llama3 rope scaling, attention bias, tied, BF16', { family: 'llama', layers: 2, dModel: 64, heads: 4, dMlp: 96, vocab: 300, ctx: 64, dtype: 'BF16', tied: true, seed: 22, extra: ['--kv-heads', '1', '--head-dim', '24', '--rope-scaling', 'llama3:8:16', '--attention-bias'] }],
   ['qwen2: q/k/v biases, sliding window from layer 1, rope_theta 1e6, F16', { family: 'llama', layers: 2, dModel: 40, heads: 5, dMlp: 80, vocab: 350, ctx: 32, dtype: 'F16', seed: 23, extra: ['--model-type', 'qwen2', '--window', '4', '--rope-theta', '1000000'] }],
   ['mistral: 6 heads / 3 kv heads, sliding window 5, linear rope scaling, F32', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 24, extra: ['--model-type', 'mistral', '--kv-heads', '3', '--window', '5', '--rope-scaling', 'linear:2'] }],
+  ['qwen3: q/k norms, head_dim 16 (hidden 48 / 4 heads = 12), 4 heads / 2 kv heads, tied, rope_parameters theta 1e6, F32', { family: 'llama', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', tied: true, seed: 25, extra: ['--model-type', 'qwen3', '--kv-heads', '2', '--head-dim', '16', '--rope-theta', '1000000', '--rope-parameters'] }],
+  ['qwen3: attention_bias true (q/k/v/o biases), 3 heads / 3 kv heads, head_dim 20, untied, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 3, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', seed: 26, extra: ['--model-type', 'qwen3', '--head-dim', '20', '--attention-bias'] }],
   ['gptneo: global/local window 4, F32', { family: 'gptneo', layers: 2, dModel: 48, heads: 3, dMlp: 96, vocab: 400, ctx: 32, dtype: 'F32', seed: 31 }],
   ['gptneo: local/global window 3, relu, F16', { family: 'gptneo', layers: 4, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 24, dtype: 'F16', seed: 32, extra: ['--attention-pattern', 'local,global', '--window', '3', '--act', 'relu'] }],
 ];
@@ -88,6 +90,11 @@ const IV_CASES: [string, FamilySpec, (s: FamilySpec) => Intervention[]][] = [
   ['llama GQA (hook_k with kv heads, RMSNorm hook_normalized)', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 42, extra: ['--kv-heads', '2'] },
     (s) => [...interventionsFor(s.dModel, 6, 2, 8, 'blocks.0.attn.hook_rot_k'), { hook: 'blocks.1.ln1.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) },
       { hook: 'blocks.0.mlp.hook_pre_linear', keep: full([1], () => 0), add: full([1], () => 0.2) }]],
+  ['qwen3 (q/k norm hooks, hook_k before the norm)', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', tied: true, seed: 44, extra: ['--model-type', 'qwen3', '--kv-heads', '2', '--head-dim', '12'] },
+    (s) => [...interventionsFor(s.dModel, 4, 2, 12, 'blocks.0.attn.hook_rot_k'),
+      { hook: 'blocks.0.attn.hook_k', keep: full([1], () => 1), add: full([12], (i) => 0.5 * Math.sin(i)) },
+      { hook: 'blocks.0.attn.q_norm.hook_normalized', keep: full([1, 1, 4, 1], (i) => (i === 1 ? 0 : 1)), add: full([1], () => 0.1) },
+      { hook: 'blocks.1.attn.k_norm.hook_normalized', keep: full([1], () => 2), add: full([12], (i) => 0.2 * Math.cos(i)) }]],
   ['gptneo (local attention)', { family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 43 },
     (s) => interventionsFor(s.dModel, 4, 4, 8, 'blocks.1.attn.hook_pattern')],
 ];
@@ -124,11 +131,23 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.deepEqual(llama['blocks.0.attn.hook_pattern'], ['batch', 6, 'pos', 'pos']);
   assert.deepEqual(llama['blocks.0.mlp.hook_pre_linear'], ['batch', 'pos', 64]);
   assert.equal(Object.keys(llama).length, 21 + 3);
+  const qwen3 = hooksOf({ family: 'llama', layers: 1, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, tied: true, extra: ['--model-type', 'qwen3', '--kv-heads', '2', '--head-dim', '16'] });
+  assert.deepEqual(qwen3['blocks.0.attn.hook_q'], ['batch', 'pos', 6, 16]);
+  assert.deepEqual(qwen3['blocks.0.attn.q_norm.hook_scale'], ['batch', 'pos', 6, 1]);
+  assert.deepEqual(qwen3['blocks.0.attn.q_norm.hook_normalized'], ['batch', 'pos', 6, 16]);
+  assert.deepEqual(qwen3['blocks.0.attn.k_norm.hook_scale'], ['batch', 'pos', 2, 1]);
+  assert.deepEqual(qwen3['blocks.0.attn.k_norm.hook_normalized'], ['batch', 'pos', 2, 16]);
+  const order = Object.keys(qwen3);
+  const at = (n: string) => order.indexOf('blocks.0.attn.' + n);
+  assert.ok(at('hook_k') < at('q_norm.hook_scale') && at('k_norm.hook_normalized') < at('hook_rot_q'), 'q/k norms sit between hook_q/hook_k and hook_rot_q/hook_rot_k');
+  assert.equal(Object.keys(qwen3).length, 25 + 3);
   const neo = hooksOf({ family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1 });
   assert.deepEqual(neo.hook_pos_embed, ['batch', 'pos', 32]);
   assert.equal(Object.keys(neo).length, 2 * 18 + 4);
   const text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 2, extra: ['--model-type', 'qwen2'] })], { encoding: 'utf8' });
   assert.match(text, /Llama-style \(qwen2\), 1 layers/);
+  const qwen3Text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3, extra: ['--model-type', 'qwen3', '--head-dim', '8'] })], { encoding: 'utf8' });
+  assert.match(qwen3Text, /Qwen3 \(qwen3\), 1 layers/);
 });
 
 test('a sharded BF16 Llama checkpoint (model.safetensors.index.json) loads its shards', async () => {

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
-"""Independent Llama-style reference (Llama, Mistral, Qwen2) for Circuit Lens' tests (python3-torch, CPU).
+"""Independent Llama-style reference (Llama, Mistral, Qwen2, Qwen3) for Circuit Lens' tests (python3-torch, CPU).
 
-From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM config
-semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
+From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
+Qwen3ForCausalLM config semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
 whole head with rope_theta and rope_scaling (linear, llama3), SwiGLU (hook_pre = x W_gate, hook_pre_linear =
 x W_up, hook_post = silu(gate) * up), grouped-query attention (hook_k, hook_v, hook_rot_k with the key/value
-head count), Qwen2's q/k/v biases, Mistral's sliding window.
+head count), Qwen2's q/k/v biases, Mistral's sliding window; Qwen3's per-head RMSNorm of q and k
+(self_attn.q_norm / k_norm, weight [head_dim]) after the head split and before rotary, hooked as
+TransformerLens' attn.q_norm.hook_scale / hook_normalized (hook_q and hook_k stay before the norm), head_dim
+defaulting to 128, attention_bias on q, k, v and o.
 
   llama_reference.py make-random --out DIR [--layers --d-model --heads --d-mlp --vocab --ctx --dtype --tied --seed
-                                 --model-type llama|mistral|qwen2 --kv-heads N --head-dim N --rope-theta 10000
-                                 --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias]
+                                 --model-type llama|mistral|qwen2|qwen3 --kv-heads N --head-dim N --rope-theta 10000
+                                 --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias --rope-parameters]
   llama_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
   llama_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5
 """
@@ -25,7 +28,7 @@ def make_random(a):
     mat, vec, emb = rng_tensors(a.seed)
     d, m, v = a.d_model, a.d_mlp, a.vocab
     kvh = a.kv_heads or a.heads
-    dh = a.head_dim or d // a.heads
+    dh = a.head_dim or (128 if a.model_type == 'qwen3' else d // a.heads)
     qkv_bias = a.model_type == 'qwen2' or a.attention_bias
     t = {'model.embed_tokens.weight': emb(v, d)}
     for l in range(a.layers):
@@ -36,6 +39,9 @@ def make_random(a):
             t[p + f'self_attn.{name}_proj.weight'] = mat(rows, d, 2.0)
             if qkv_bias:
                 t[p + f'self_attn.{name}_proj.bias'] = vec(rows)
+        if a.model_type == 'qwen3':
+            t[p + 'self_attn.q_norm.weight'] = 1 + 0.3 * vec(dh, 1.0)
+            t[p + 'self_attn.k_norm.weight'] = 1 + 0.3 * vec(dh, 1.0)
         t[p + 'self_attn.o_proj.weight'] = mat(d, a.heads * dh)
         if a.attention_bias:
             t[p + 'self_attn.o_proj.bias'] = vec(d)
@@ -45,7 +51,7 @@ def make_random(a):
     t['model.norm.weight'] = 1 + vec(d)
     if not a.tied:
         t['lm_head.weight'] = emb(v, d)
-    arch = {'llama': 'LlamaForCausalLM', 'mistral': 'MistralForCausalLM', 'qwen2': 'Qwen2ForCausalLM'}[a.model_type]
+    arch = {'llama': 'LlamaForCausalLM', 'mistral': 'MistralForCausalLM', 'qwen2': 'Qwen2ForCausalLM', 'qwen3': 'Qwen3ForCausalLM'}[a.model_type]
     config = {
         'model_type': a.model_type, 'architectures': [arch], 'num_hidden_layers': a.layers, 'hidden_size': d,
         'num_attention_heads': a.heads, 'num_key_value_heads': kvh, 'intermediate_size': m, 'max_position_embeddings': a.ctx,
@@ -54,8 +60,11 @@ def make_random(a):
     }
     if a.head_dim:
         config['head_dim'] = dh
-    if a.model_type == 'llama':
+    if a.model_type in ('llama', 'qwen3'):
         config['attention_bias'] = a.attention_bias
+    if a.rope_parameters:  # transformers v5: rope_theta inside rope_parameters
+        config['rope_parameters'] = {'rope_type': 'default', 'rope_theta': config.pop('rope_theta')}
+        del config['rope_scaling']
     if a.rope_scaling:
         kind, *rest = a.rope_scaling.split(':')
         config['rope_scaling'] = {'rope_type': kind, 'factor': float(rest[0])}
@@ -65,6 +74,8 @@ def make_random(a):
         config['sliding_window'] = a.window
     if a.model_type == 'qwen2':
         config.update({'use_sliding_window': a.window is not None, 'sliding_window': a.window, 'max_window_layers': 1})
+    if a.model_type == 'qwen3':
+        config.update({'use_sliding_window': False, 'sliding_window': None, 'max_window_layers': a.layers})
     save_checkpoint(a.out, t, a.dtype, config)
 
 
@@ -73,11 +84,15 @@ class LlamaReference:
         cfg, self.w = load_model_dir(model_dir, 'model.')
         self.L, self.d, self.H = cfg['num_hidden_layers'], cfg['hidden_size'], cfg['num_attention_heads']
         self.KV = cfg.get('num_key_value_heads') or self.H
-        self.dh = cfg.get('head_dim') or self.d // self.H
-        self.inv_freq = rope_inv_freq(self.dh, cfg.get('rope_theta', 10000), cfg.get('rope_scaling'))
+        kind, window = cfg['model_type'], cfg.get('sliding_window')
+        self.dh = cfg.get('head_dim') or (128 if kind == 'qwen3' else self.d // self.H)
+        theta = cfg.get('rope_theta') or (cfg.get('rope_parameters') or {}).get('rope_theta', 10000)
+        self.inv_freq = rope_inv_freq(self.dh, theta, cfg.get('rope_scaling'))
         self.eps = cfg.get('rms_norm_eps', 1e-6)
         self.act = cfg.get('hidden_act', 'silu')
-        kind, window = cfg['model_type'], cfg.get('sliding_window')
+        self.qk_norm = kind == 'qwen3'
+        if kind == 'qwen3' and cfg.get('use_sliding_window'):
+            raise ValueError('Qwen3 sliding-window attention is not modelled by this reference')
         if kind == 'mistral':
             self.windows = [window] * self.L
         elif kind == 'qwen2' and cfg.get('use_sliding_window'):
@@ -100,6 +115,9 @@ class LlamaReference:
             q = hp(n + 'attn.hook_q', linear(x, w[p + 'q_proj.weight'], w.get(p + 'q_proj.bias')).reshape(B, P, H, dh))
             k = hp(n + 'attn.hook_k', linear(x, w[p + 'k_proj.weight'], w.get(p + 'k_proj.bias')).reshape(B, P, KV, dh))
             v = hp(n + 'attn.hook_v', linear(x, w[p + 'v_proj.weight'], w.get(p + 'v_proj.bias')).reshape(B, P, KV, dh))
+            if self.qk_norm:  # Qwen3: RMSNorm over each head's d_head, before rotary
+                q = rms_norm(q, w[p + 'q_norm.weight'], self.eps, n + 'attn.q_norm', hp)
+                k = rms_norm(k, w[p + 'k_norm.weight'], self.eps, n + 'attn.k_norm', hp)
             q = hp(n + 'attn.hook_rot_q', apply_rope(q, cos, sin))
             k = hp(n + 'attn.hook_rot_k', apply_rope(k, cos, sin))
             z = attend(q, k, v, 1 / math.sqrt(dh), self.windows[l], n, hp)
@@ -118,13 +136,14 @@ class LlamaReference:
 
 def add_args(r):
     r.add_argument('--tied', action='store_true')
-    r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2'])
+    r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2', 'qwen3'])
     r.add_argument('--kv-heads', type=int)
     r.add_argument('--head-dim', type=int)
     r.add_argument('--rope-theta', type=float, default=10000.0)
     r.add_argument('--rope-scaling')
     r.add_argument('--window', type=int)
     r.add_argument('--attention-bias', action='store_true')
+    r.add_argument('--rope-parameters', action='store_true', help="write rope_theta inside transformers v5's rope_parameters")
 
 
 if __name__ == '__main__':

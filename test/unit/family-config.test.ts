@@ -23,6 +23,19 @@ test('each family reads its own fields into the family-neutral config', () => {
   assert.equal(parseConfig({ ...llama, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, 'config.json').rotary?.base, 500000);
 });
 
+test('Qwen3 reads the Llama-style fields plus q/k norms, head_dim (default 128) and attention_bias', () => {
+  const qwen3 = { ...llama, model_type: 'qwen3', hidden_size: 48, head_dim: 16, tie_word_embeddings: true, rope_theta: 1000000, use_sliding_window: false, sliding_window: null, max_window_layers: 28 };
+  const q = parseConfig(qwen3, 'config.json');
+  assert.deepEqual([q.architecture, q.qkNorm, q.dHead, q.rotary?.dims, q.rotary?.base, q.tieWordEmbeddings, q.biases, q.attnWindows],
+    ['qwen3', true, 16, 16, 1000000, true, { qkv: false, attnOut: false, mlp: false }, [null, null]]);
+  assert.deepEqual(parseConfig({ ...qwen3, attention_bias: true }, 'config.json').biases, { qkv: true, attnOut: true, mlp: false }, 'attention_bias honoured on q, k, v and o');
+  assert.equal(parseConfig({ ...qwen3, head_dim: undefined }, 'config.json').dHead, 128, "Hugging Face's Qwen3Config default");
+  const v5 = parseConfig({ ...qwen3, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 5000000 } }, 'config.json');
+  assert.deepEqual([v5.rotary?.base, v5.rotary?.scaling], [5000000, null]);
+  assert.equal(parseConfig({ ...qwen3, layer_types: ['sliding_attention', 'sliding_attention'] }, 'config.json').attnWindows.join(), ',', 'layer_types is inert while use_sliding_window is false');
+  assert.equal(parseConfig(llama, 'config.json').qkNorm, undefined, 'Llama has no q/k norms');
+});
+
 test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends the band between', () => {
   const inv = inverseFrequencies({ dims: 16, base: 10000, scaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
   const plain = inverseFrequencies({ dims: 16, base: 10000, scaling: null });
@@ -39,4 +52,6 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...neox, rotary_pct: 0.1 }, 'UNSUPPORTED', /rotary_pct: gives 1 rotary dimensions per head/);
   bad({ ...neo, attention_types: [[['global', 'local'], 2]] }, 'BAD_CONFIG', /attention_types: describes 4 layers but num_layers is 2/);
   bad({ ...llama, hidden_act: 'mish' }, 'UNSUPPORTED', /hidden_act: "mish" is not supported/);
+  bad({ ...llama, model_type: 'qwen3', use_sliding_window: true, sliding_window: 4096 }, 'UNSUPPORTED', /use_sliding_window: is true: sliding-window attention is not supported for Qwen3/);
+  bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
 });

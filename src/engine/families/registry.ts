@@ -12,6 +12,8 @@ import { parseGptNeoConfig } from './gptneo/config';
 import { findGptNeoWeights } from './gptneo/weights';
 import { parseLlamaConfig } from './llama/config';
 import { findLlamaWeights } from './llama/weights';
+import { parseQwen3Config } from './qwen3/config';
+import { findQwen3Weights } from './qwen3/weights';
 import { parseNeoxConfig } from './neox/config';
 import { findNeoxWeights } from './neox/weights';
 
@@ -31,6 +33,7 @@ export const FAMILIES: readonly Family[] = [
   { architecture: 'gpt2', label: 'GPT-2', modelTypes: ['gpt2'], contextField: 'n_positions', parseConfig: parseGpt2Config, findParams: findGpt2Weights },
   { architecture: 'neox', label: 'GPT-NeoX', modelTypes: ['gpt_neox'], contextField: 'max_position_embeddings', parseConfig: parseNeoxConfig, findParams: findNeoxWeights },
   { architecture: 'llama', label: 'Llama-style', modelTypes: ['llama', 'mistral', 'qwen2'], contextField: 'max_position_embeddings', parseConfig: parseLlamaConfig, findParams: findLlamaWeights },
+  { architecture: 'qwen3', label: 'Qwen3', modelTypes: ['qwen3'], contextField: 'max_position_embeddings', parseConfig: parseQwen3Config, findParams: findQwen3Weights },
   { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
 ];
 

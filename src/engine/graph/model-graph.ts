@@ -3,7 +3,8 @@
  * from_pretrained_no_processing: no folded norms, no centering), with every TransformerLens hook point a
  * named graph output and optional interventions (see hooked-graph.ts). Weights stay in the safetensors
  * files as external data. What differs between families comes from the config (norm kind, positions,
- * parallel attention and MLP, gated MLP, key/value heads, attention windows) and the params' layouts.
+ * parallel attention and MLP, gated MLP, key/value heads, attention windows, per-head q/k norms) and the
+ * params' layouts.
  */
 import { GraphBuilder } from './builder';
 import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
@@ -100,6 +101,11 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
 
   const attention = (x: string, b: BlockParams, l: number, p: string, rot: RotaryTables | null): string => {
     let [q, k, v] = projectQkv(x, b, p);
+    if (b.qNorm && b.kNorm) {
+      // Qwen3: RMSNorm over each head's d_head, after hook_q / hook_k and before rotary.
+      q = norm(q, b.qNorm, p + 'attn.q_norm');
+      k = norm(k, b.kNorm, p + 'attn.k_norm');
+    }
     if (rot && c.rotary) {
       q = hook(p + 'attn.hook_rot_q', (o) => applyRotary(ctx, q, rot, c.rotary!.dims, dh, o));
       k = hook(p + 'attn.hook_rot_k', (o) => applyRotary(ctx, k, rot, c.rotary!.dims, dh, o));

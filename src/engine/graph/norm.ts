@@ -8,7 +8,7 @@ import type { Norm } from '../params';
 import type { GraphContext } from './context';
 import type { HookedGraph } from './hooked-graph';
 
-/** Normalizes x [batch, pos, d_model] and returns the tensor the next layer reads. */
+/** Normalizes x [batch, pos, d_model] (or [batch, pos, head, d_head], over d_head) and returns the tensor the next layer reads. */
 export function normalize(ctx: GraphContext, hg: HookedGraph, kind: NormKind, eps: number, x: string, n: Norm, prefix: string): string {
   const g = ctx.g;
   if (kind === 'layernorm') {
