@@ -22,7 +22,9 @@ export interface HookPoint {
  * hook_k, hook_v and hook_rot_k have the key/value head count; parallel attention and MLP (GPT-NeoX)
  * have no hook_resid_mid; gated MLPs add mlp.hook_pre_linear; per-head q/k norms (Qwen3) add
  * attn.q_norm.hook_scale/hook_normalized and attn.k_norm.* after hook_q/hook_k, per head
- * ([batch, pos, head, 1] and [batch, pos, head, d_head]; TransformerLens flattens batch, pos and head).
+ * ([batch, pos, head, 1] and [batch, pos, head, d_head]; TransformerLens flattens batch, pos and head), or
+ * over the whole projection (OLMo 2: [batch, pos, 1] and [batch, pos, heads * d_head]); post norms (OLMo 2)
+ * put ln1's hooks after hook_attn_out and ln2's after hook_mlp_out.
  */
 export function hookPoints(c: ModelConfig): HookPoint[] {
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh, dMlp: m } = c;
@@ -34,12 +36,20 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
   for (let l = 0; l < c.nLayers; l++) {
     const b = `blocks.${l}.`;
     add(b + 'hook_resid_pre', ['batch', 'pos', d], l > 0 ? `blocks.${l - 1}.hook_resid_post` : rotary ? 'hook_embed' : b + 'hook_resid_pre');
-    add(b + 'ln1.hook_scale', ['batch', 'pos', 1]);
-    add(b + 'ln1.hook_normalized', ['batch', 'pos', d]);
+    const ln = (n: 'ln1' | 'ln2') => {
+      add(b + n + '.hook_scale', ['batch', 'pos', 1]);
+      add(b + n + '.hook_normalized', ['batch', 'pos', d]);
+    };
+    if (!c.postNorms) ln('ln1');
     add(b + 'attn.hook_q', ['batch', 'pos', h, dh]);
     add(b + 'attn.hook_k', ['batch', 'pos', kv, dh]);
     add(b + 'attn.hook_v', ['batch', 'pos', kv, dh]);
-    if (c.qkNorm) {
+    if (c.qkNorm && c.qkNormOverProjection) {
+      add(b + 'attn.q_norm.hook_scale', ['batch', 'pos', 1]);
+      add(b + 'attn.q_norm.hook_normalized', ['batch', 'pos', h * dh]);
+      add(b + 'attn.k_norm.hook_scale', ['batch', 'pos', 1]);
+      add(b + 'attn.k_norm.hook_normalized', ['batch', 'pos', kv * dh]);
+    } else if (c.qkNorm) {
       add(b + 'attn.q_norm.hook_scale', ['batch', 'pos', h, 1]);
       add(b + 'attn.q_norm.hook_normalized', ['batch', 'pos', h, dh]);
       add(b + 'attn.k_norm.hook_scale', ['batch', 'pos', kv, 1]);
@@ -54,13 +64,14 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
     add(b + 'attn.hook_z', ['batch', 'pos', h, dh]);
     add(b + 'attn.hook_result', ['batch', 'pos', h, d], b + 'attn.hook_result', true);
     add(b + 'hook_attn_out', ['batch', 'pos', d]);
+    if (c.postNorms) ln('ln1');
     if (!c.parallelAttnMlp) add(b + 'hook_resid_mid', ['batch', 'pos', d]);
-    add(b + 'ln2.hook_scale', ['batch', 'pos', 1]);
-    add(b + 'ln2.hook_normalized', ['batch', 'pos', d]);
+    if (!c.postNorms) ln('ln2');
     add(b + 'mlp.hook_pre', ['batch', 'pos', m]);
     if (c.gatedMlp) add(b + 'mlp.hook_pre_linear', ['batch', 'pos', m]);
     add(b + 'mlp.hook_post', ['batch', 'pos', m]);
     add(b + 'hook_mlp_out', ['batch', 'pos', d]);
+    if (c.postNorms) ln('ln2');
     add(b + 'hook_resid_post', ['batch', 'pos', d]);
   }
   add('ln_final.hook_scale', ['batch', 'pos', 1]);

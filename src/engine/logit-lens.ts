@@ -8,10 +8,12 @@
  *   does: centred (LayerNorm; RMSNorm does not centre) and divided by the final norm's scale of the final
  *   residual at the same position (ln_final.hook_scale), then times the norm's weight and unembedded.
  *   Values are logits: each component's direct contribution. The components add up to the final
- *   residual, so their logits add up to the model's, less the norm's bias term (b @ W_U).
+ *   residual, so their logits add up to the model's, less the norm's bias term (b @ W_U). Refused for
+ *   post-norm models (OLMo 2): their hook_attn_out / hook_mlp_out are before the norm, not what is added.
  * Rows are [component x pos] flattened; logits are [rows, d_vocab].
  */
 import type { ActivationCache } from './cache';
+import { fail } from './errors';
 import type { ModelConfig } from './model-config';
 import { softmax, topK } from './math';
 import type { LensMode } from '../protocol/panels';
@@ -76,6 +78,10 @@ export function residLensInput(cache: ActivationCache, b: number): LensInput {
 
 /** decompose_resid's components and the hooks that hold them, in forward order. */
 export function residComponents(c: ModelConfig): [label: string, hook: string][] {
+  if (c.postNorms) {
+    fail('UNSUPPORTED', { field: 'mode' }, `the decomposed logit lens is not supported for ${c.modelType}: its post norms (TransformerLens' ln1 / ln2) come after hook_attn_out and hook_mlp_out, so those hooks are not what is added to the residual stream.`,
+      "Use the logit lens's 'resid' mode (the residual stream at each point), which is unaffected.");
+  }
   const out: [string, string][] = [['embed', 'hook_embed']];
   if (c.positional !== 'rotary') out.push(['pos_embed', 'hook_pos_embed']);
   for (let l = 0; l < c.nLayers; l++) out.push([`${l}_attn_out`, `blocks.${l}.hook_attn_out`], [`${l}_mlp_out`, `blocks.${l}.hook_mlp_out`]);

@@ -5,7 +5,7 @@
  */
 import type { ModelDims } from '../protocol/runner';
 
-export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'gptneo';
+export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'olmo2' | 'gptneo';
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 export type NormKind = 'layernorm' | 'rmsnorm';
 
@@ -47,6 +47,19 @@ export interface ModelConfig extends ModelDims {
    * TransformerLens' use_qk_norm): hooks attn.q_norm.* and attn.k_norm.*, between hook_q/hook_k and hook_rot_q/hook_rot_k.
    */
   qkNorm?: boolean;
+  /**
+   * With qkNorm: the q and k RMSNorms run over the whole projection (weights [n_heads * d_head] and
+   * [n_kv_heads * d_head]) before the head split (OLMo 2); hooks attn.q_norm.hook_scale [batch, pos, 1] and
+   * hook_normalized [batch, pos, n_heads * d_head] (k: n_kv_heads * d_head), still between hook_q/hook_k and hook_rot_q/hook_rot_k.
+   */
+  qkNormOverProjection?: boolean;
+  /**
+   * No norm before attention or the MLP; ln1 normalizes the attention output and ln2 the MLP output before
+   * each is added to the residual stream (OLMo 2's post_attention_layernorm / post_feedforward_layernorm).
+   * As in TransformerLens, hook_attn_out and hook_mlp_out are before these norms, so they are not what is
+   * added to the residual stream.
+   */
+  postNorms?: boolean;
   /** Which linear maps have biases: q/k/v, the attention output, the MLP. */
   biases: { qkv: boolean; attnOut: boolean; mlp: boolean };
   tieWordEmbeddings: boolean;

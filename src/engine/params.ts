@@ -44,7 +44,10 @@ export interface BlockParams {
   ln1: Norm;
   ln2: Norm;
   qkv: Qkv;
-  /** Per-head RMSNorms of q and k, weights [d_head] (config qkNorm: Qwen3's self_attn.q_norm / k_norm). */
+  /**
+   * RMSNorms of q and k (config qkNorm): per head, weights [d_head] (Qwen3's self_attn.q_norm / k_norm), or over
+   * the whole projection, weights [n_heads * d_head] / [n_kv_heads * d_head] (qkNormOverProjection: OLMo 2).
+   */
   qNorm?: Norm;
   kNorm?: Norm;
   /** [n_heads * d_head -> d_model] */

@@ -1,7 +1,7 @@
 /**
- * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3, GPT-Neo) on
+ * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3 / OLMo 2, GPT-Neo) on
  * random-weight checkpoints: logits and every hook point (per-head results included) within 1e-4 in fp32,
- * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers, per-head q/k norms,
+ * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers, per-head and whole-projection q/k norms, post norms,
  * F32/F16/BF16 weights and tied/untied unembeddings; interventions per family; sharded weights;
  * the logit lens' final norm; `circuit-lens hooks`.
  */
@@ -15,6 +15,8 @@ import { openModel } from '../helpers/engine';
 import { selectHooks } from '../../src/engine/hooks';
 import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
 import { EngineError } from '../../src/engine/errors';
+import { directLogitAttribution } from '../../src/engine/analysis/attribution';
+import { decomposedLensInput, residLensInput } from '../../src/engine/logit-lens';
 import { readSafetensorsHeader } from '../../src/engine/safetensors';
 import type { Intervention } from '../../src/protocol/runner';
 import { CLI, maxAbsDiff, randomTokens, tmpDir } from '../helpers/reference';
@@ -33,6 +35,8 @@ const CASES: [string, FamilySpec][] = [
   ['mistral: 6 heads / 3 kv heads, sliding window 5, linear rope scaling, F32', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 24, extra: ['--model-type', 'mistral', '--kv-heads', '3', '--window', '5', '--rope-scaling', 'linear:2'] }],
   ['qwen3: q/k norms, head_dim 16 (hidden 48 / 4 heads = 12), 4 heads / 2 kv heads, tied, rope_parameters theta 1e6, F32', { family: 'llama', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', tied: true, seed: 25, extra: ['--model-type', 'qwen3', '--kv-heads', '2', '--head-dim', '16', '--rope-theta', '1000000', '--rope-parameters'] }],
   ['qwen3: attention_bias true (q/k/v/o biases), 3 heads / 3 kv heads, head_dim 20, untied, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 3, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', seed: 26, extra: ['--model-type', 'qwen3', '--head-dim', '20', '--attention-bias'] }],
+  ['olmo2: post norms, whole-projection q/k norms, 4 heads / 2 kv heads, untied, rope_theta 500000, F32', { family: 'llama', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 27, extra: ['--model-type', 'olmo2', '--kv-heads', '2', '--rope-theta', '500000'] }],
+  ['olmo2: attention_bias, head_dim 20 (hidden 32 / 4 heads = 8), 4 heads / 1 kv head, 3 layers, tied, rope_parameters, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', tied: true, seed: 28, extra: ['--model-type', 'olmo2', '--kv-heads', '1', '--head-dim', '20', '--attention-bias', '--rope-parameters'] }],
   ['gptneo: global/local window 4, F32', { family: 'gptneo', layers: 2, dModel: 48, heads: 3, dMlp: 96, vocab: 400, ctx: 32, dtype: 'F32', seed: 31 }],
   ['gptneo: local/global window 3, relu, F16', { family: 'gptneo', layers: 4, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 24, dtype: 'F16', seed: 32, extra: ['--attention-pattern', 'local,global', '--window', '3', '--act', 'relu'] }],
 ];
@@ -95,6 +99,13 @@ const IV_CASES: [string, FamilySpec, (s: FamilySpec) => Intervention[]][] = [
       { hook: 'blocks.0.attn.hook_k', keep: full([1], () => 1), add: full([12], (i) => 0.5 * Math.sin(i)) },
       { hook: 'blocks.0.attn.q_norm.hook_normalized', keep: full([1, 1, 4, 1], (i) => (i === 1 ? 0 : 1)), add: full([1], () => 0.1) },
       { hook: 'blocks.1.attn.k_norm.hook_normalized', keep: full([1], () => 2), add: full([12], (i) => 0.2 * Math.cos(i)) }]],
+  ['olmo2 (whole-projection q/k norm hooks, hook_attn_out / hook_mlp_out before the post norms)', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 45, extra: ['--model-type', 'olmo2', '--kv-heads', '2'] },
+    (s) => [...interventionsFor(s.dModel, 4, 2, 8, 'blocks.0.attn.hook_rot_k'),
+      { hook: 'blocks.0.attn.q_norm.hook_normalized', keep: full([1, 1, 32], (i) => (i < 8 ? 0 : 1)), add: full([1], () => 0.1) },
+      { hook: 'blocks.1.attn.k_norm.hook_normalized', keep: full([1], () => 2), add: full([16], (i) => 0.2 * Math.cos(i)) },
+      { hook: 'blocks.0.hook_attn_out', keep: full([1], () => 0.5), add: full([s.dModel], (i) => 0.2 * Math.sin(i)) },
+      { hook: 'blocks.1.hook_mlp_out', keep: full([1], () => 1), add: full([s.dModel], (i) => 0.3 * Math.cos(i)) },
+      { hook: 'blocks.0.ln2.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) }]],
   ['gptneo (local attention)', { family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 43 },
     (s) => interventionsFor(s.dModel, 4, 4, 8, 'blocks.1.attn.hook_pattern')],
 ];
@@ -141,6 +152,18 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   const at = (n: string) => order.indexOf('blocks.0.attn.' + n);
   assert.ok(at('hook_k') < at('q_norm.hook_scale') && at('k_norm.hook_normalized') < at('hook_rot_q'), 'q/k norms sit between hook_q/hook_k and hook_rot_q/hook_rot_k');
   assert.equal(Object.keys(qwen3).length, 25 + 3);
+  const olmo2 = hooksOf({ family: 'llama', layers: 1, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, extra: ['--model-type', 'olmo2', '--kv-heads', '2'] });
+  assert.deepEqual(olmo2['blocks.0.attn.hook_q'], ['batch', 'pos', 6, 8]);
+  assert.deepEqual(olmo2['blocks.0.attn.q_norm.hook_scale'], ['batch', 'pos', 1]);
+  assert.deepEqual(olmo2['blocks.0.attn.q_norm.hook_normalized'], ['batch', 'pos', 48]);
+  assert.deepEqual(olmo2['blocks.0.attn.k_norm.hook_scale'], ['batch', 'pos', 1]);
+  assert.deepEqual(olmo2['blocks.0.attn.k_norm.hook_normalized'], ['batch', 'pos', 16]);
+  const olmoOrder = Object.keys(olmo2);
+  const on = (n: string) => olmoOrder.indexOf('blocks.0.' + n);
+  assert.ok(on('attn.hook_k') < on('attn.q_norm.hook_scale') && on('attn.k_norm.hook_normalized') < on('attn.hook_rot_q'), 'q/k norms sit between hook_q/hook_k and hook_rot_q/hook_rot_k');
+  assert.ok(on('hook_resid_pre') < on('attn.hook_q') && on('hook_attn_out') < on('ln1.hook_scale') && on('ln1.hook_normalized') < on('hook_resid_mid'), 'ln1 is the post norm of the attention output');
+  assert.ok(on('hook_mlp_out') < on('ln2.hook_scale') && on('ln2.hook_normalized') < on('hook_resid_post'), 'ln2 is the post norm of the MLP output');
+  assert.equal(Object.keys(olmo2).length, 25 + 3);
   const neo = hooksOf({ family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1 });
   assert.deepEqual(neo.hook_pos_embed, ['batch', 'pos', 32]);
   assert.equal(Object.keys(neo).length, 2 * 18 + 4);
@@ -148,6 +171,24 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.match(text, /Llama-style \(qwen2\), 1 layers/);
   const qwen3Text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3, extra: ['--model-type', 'qwen3', '--head-dim', '8'] })], { encoding: 'utf8' });
   assert.match(qwen3Text, /Qwen3 \(qwen3\), 1 layers/);
+  const olmo2Text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3, extra: ['--model-type', 'olmo2'] })], { encoding: 'utf8' });
+  assert.match(olmo2Text, /OLMo 2 \(olmo2\), 1 layers/);
+});
+
+test('EXPECTED FAILURE - OLMo 2 refuses direct logit attribution and the decomposed logit lens (hook_attn_out / hook_mlp_out are before the post norms)', async () => {
+  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 46, extra: ['--model-type', 'olmo2'] });
+  const engine = await openModel(dir);
+  try {
+    const prompt = tokensFromIds(engine.ckpt, [1, 5, 9]);
+    await assert.rejects(directLogitAttribution(engine, prompt, { answer: 3 }), (e: unknown) =>
+      e instanceof EngineError && e.code === 'UNSUPPORTED' && /direct logit attribution is not supported for olmo2: its post norms/.test(e.message));
+    const trace = await engine.trace([prompt], { hooks: engine.ckpt.hooks });
+    assert.throws(() => decomposedLensInput(trace.cache, 0), (e: unknown) =>
+      e instanceof EngineError && e.code === 'UNSUPPORTED' && /decomposed logit lens is not supported for olmo2/.test(e.message));
+    assert.ok(residLensInput(trace.cache, 0).labels.includes('0_mid'), "the 'resid' lens still works");
+  } finally {
+    await engine.dispose();
+  }
 });
 
 test('a sharded BF16 Llama checkpoint (model.safetensors.index.json) loads its shards', async () => {

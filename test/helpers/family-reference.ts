@@ -1,5 +1,5 @@
 /**
- * Drives the independent family references (test/reference/{neox,llama,gptneo}_reference.py; Qwen3 is in the
+ * Drives the independent family references (test/reference/{neox,llama,gptneo}_reference.py; Qwen3 and OLMo 2 are in the
  * Llama-style reference) from tests,
  * and compares a trace with a reference run on every hook point.
  */
@@ -12,7 +12,7 @@ import { ROOT, RandomShape, forwardWith, makeRandomWith, maxAbsDiff, tmpDir } fr
 
 export type ReferenceFamily = 'neox' | 'llama' | 'gptneo';
 
-const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', gpt_neo: 'gptneo' };
+const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', gpt_neo: 'gptneo' };
 
 function script(family: string): string {
   return path.join(ROOT, 'test', 'reference', `${family}_reference.py`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent Llama-style reference (Llama, Mistral, Qwen2, Qwen3) for Circuit Lens' tests (python3-torch, CPU).
+"""Independent Llama-style reference (Llama, Mistral, Qwen2, Qwen3, OLMo 2) for Circuit Lens' tests (python3-torch, CPU).
 
 From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM / Qwen2ForCausalLM /
 Qwen3ForCausalLM config semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
@@ -8,10 +8,14 @@ x W_up, hook_post = silu(gate) * up), grouped-query attention (hook_k, hook_v, h
 head count), Qwen2's q/k/v biases, Mistral's sliding window; Qwen3's per-head RMSNorm of q and k
 (self_attn.q_norm / k_norm, weight [head_dim]) after the head split and before rotary, hooked as
 TransformerLens' attn.q_norm.hook_scale / hook_normalized (hook_q and hook_k stay before the norm), head_dim
-defaulting to 128, attention_bias on q, k, v and o.
+defaulting to 128, attention_bias on q, k, v and o; OLMo 2 (Olmo2ForCausalLM, Hugging Face's modeling_olmo2): no
+input norm, x + post_attention_layernorm(attn(x)) then x + post_feedforward_layernorm(mlp(x)) (hooked as
+TransformerLens' ln1 / ln2, after hook_attn_out / hook_mlp_out, which stay before the norms), and q_norm / k_norm
+(weights [n_heads * head_dim] / [n_kv_heads * head_dim]) over the whole q and k projections before the head split
+and rotary, hooked as attn.q_norm.hook_scale [batch, pos, 1] / hook_normalized [batch, pos, n_heads * head_dim].
 
   llama_reference.py make-random --out DIR [--layers --d-model --heads --d-mlp --vocab --ctx --dtype --tied --seed
-                                 --model-type llama|mistral|qwen2|qwen3 --kv-heads N --head-dim N --rope-theta 10000
+                                 --model-type llama|mistral|qwen2|qwen3|olmo2 --kv-heads N --head-dim N --rope-theta 10000
                                  --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias --rope-parameters]
   llama_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
   llama_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5
@@ -33,8 +37,12 @@ def make_random(a):
     t = {'model.embed_tokens.weight': emb(v, d)}
     for l in range(a.layers):
         p = f'model.layers.{l}.'
-        t[p + 'input_layernorm.weight'] = 1 + vec(d)
-        t[p + 'post_attention_layernorm.weight'] = 1 + vec(d)
+        if a.model_type == 'olmo2':  # post norms only
+            t[p + 'post_attention_layernorm.weight'] = 1 + vec(d)
+            t[p + 'post_feedforward_layernorm.weight'] = 1 + vec(d)
+        else:
+            t[p + 'input_layernorm.weight'] = 1 + vec(d)
+            t[p + 'post_attention_layernorm.weight'] = 1 + vec(d)
         for name, rows in (('q', a.heads * dh), ('k', kvh * dh), ('v', kvh * dh)):
             t[p + f'self_attn.{name}_proj.weight'] = mat(rows, d, 2.0)
             if qkv_bias:
@@ -42,6 +50,9 @@ def make_random(a):
         if a.model_type == 'qwen3':
             t[p + 'self_attn.q_norm.weight'] = 1 + 0.3 * vec(dh, 1.0)
             t[p + 'self_attn.k_norm.weight'] = 1 + 0.3 * vec(dh, 1.0)
+        if a.model_type == 'olmo2':
+            t[p + 'self_attn.q_norm.weight'] = 1 + 0.3 * vec(a.heads * dh, 1.0)
+            t[p + 'self_attn.k_norm.weight'] = 1 + 0.3 * vec(kvh * dh, 1.0)
         t[p + 'self_attn.o_proj.weight'] = mat(d, a.heads * dh)
         if a.attention_bias:
             t[p + 'self_attn.o_proj.bias'] = vec(d)
@@ -51,7 +62,7 @@ def make_random(a):
     t['model.norm.weight'] = 1 + vec(d)
     if not a.tied:
         t['lm_head.weight'] = emb(v, d)
-    arch = {'llama': 'LlamaForCausalLM', 'mistral': 'MistralForCausalLM', 'qwen2': 'Qwen2ForCausalLM', 'qwen3': 'Qwen3ForCausalLM'}[a.model_type]
+    arch = {'llama': 'LlamaForCausalLM', 'mistral': 'MistralForCausalLM', 'qwen2': 'Qwen2ForCausalLM', 'qwen3': 'Qwen3ForCausalLM', 'olmo2': 'Olmo2ForCausalLM'}[a.model_type]
     config = {
         'model_type': a.model_type, 'architectures': [arch], 'num_hidden_layers': a.layers, 'hidden_size': d,
         'num_attention_heads': a.heads, 'num_key_value_heads': kvh, 'intermediate_size': m, 'max_position_embeddings': a.ctx,
@@ -60,7 +71,7 @@ def make_random(a):
     }
     if a.head_dim:
         config['head_dim'] = dh
-    if a.model_type in ('llama', 'qwen3'):
+    if a.model_type in ('llama', 'qwen3', 'olmo2'):
         config['attention_bias'] = a.attention_bias
     if a.rope_parameters:  # transformers v5: rope_theta inside rope_parameters
         config['rope_parameters'] = {'rope_type': 'default', 'rope_theta': config.pop('rope_theta')}
@@ -91,6 +102,9 @@ class LlamaReference:
         self.eps = cfg.get('rms_norm_eps', 1e-6)
         self.act = cfg.get('hidden_act', 'silu')
         self.qk_norm = kind == 'qwen3'
+        self.olmo2 = kind == 'olmo2'
+        if self.olmo2:
+            self.eps = cfg.get('rms_norm_eps', 1e-5)  # Olmo2Config's default
         if kind == 'qwen3' and cfg.get('use_sliding_window'):
             raise ValueError('Qwen3 sliding-window attention is not modelled by this reference')
         if kind == 'mistral':
@@ -111,24 +125,31 @@ class LlamaReference:
         for l in range(self.L):
             p, n = f'layers.{l}.self_attn.', f'blocks.{l}.'
             resid = hp(n + 'hook_resid_pre', resid)
-            x = rms_norm(resid, w[f'layers.{l}.input_layernorm.weight'], self.eps, n + 'ln1', hp)
+            x = resid if self.olmo2 else rms_norm(resid, w[f'layers.{l}.input_layernorm.weight'], self.eps, n + 'ln1', hp)
             q = hp(n + 'attn.hook_q', linear(x, w[p + 'q_proj.weight'], w.get(p + 'q_proj.bias')).reshape(B, P, H, dh))
             k = hp(n + 'attn.hook_k', linear(x, w[p + 'k_proj.weight'], w.get(p + 'k_proj.bias')).reshape(B, P, KV, dh))
             v = hp(n + 'attn.hook_v', linear(x, w[p + 'v_proj.weight'], w.get(p + 'v_proj.bias')).reshape(B, P, KV, dh))
-            if self.qk_norm:  # Qwen3: RMSNorm over each head's d_head, before rotary
+            if self.olmo2:  # OLMo 2: RMSNorm over the whole q / k projection, then the head split, then rotary
+                q = rms_norm(q.reshape(B, P, H * dh), w[p + 'q_norm.weight'], self.eps, n + 'attn.q_norm', hp).reshape(B, P, H, dh)
+                k = rms_norm(k.reshape(B, P, KV * dh), w[p + 'k_norm.weight'], self.eps, n + 'attn.k_norm', hp).reshape(B, P, KV, dh)
+            elif self.qk_norm:  # Qwen3: RMSNorm over each head's d_head, before rotary
                 q = rms_norm(q, w[p + 'q_norm.weight'], self.eps, n + 'attn.q_norm', hp)
                 k = rms_norm(k, w[p + 'k_norm.weight'], self.eps, n + 'attn.k_norm', hp)
             q = hp(n + 'attn.hook_rot_q', apply_rope(q, cos, sin))
             k = hp(n + 'attn.hook_rot_k', apply_rope(k, cos, sin))
             z = attend(q, k, v, 1 / math.sqrt(dh), self.windows[l], n, hp)
             attn_out = attn_output(z, w[p + 'o_proj.weight'], w.get(p + 'o_proj.bias'), n, hp)
+            if self.olmo2:  # post_attention_layernorm on the attention output (TransformerLens' ln1)
+                attn_out = rms_norm(attn_out, w[f'layers.{l}.post_attention_layernorm.weight'], self.eps, n + 'ln1', hp)
             mid = hp(n + 'hook_resid_mid', resid + attn_out)
-            x2 = rms_norm(mid, w[f'layers.{l}.post_attention_layernorm.weight'], self.eps, n + 'ln2', hp)
+            x2 = mid if self.olmo2 else rms_norm(mid, w[f'layers.{l}.post_attention_layernorm.weight'], self.eps, n + 'ln2', hp)
             mp = f'layers.{l}.mlp.'
             gate = hp(n + 'mlp.hook_pre', linear(x2, w[mp + 'gate_proj.weight']))  # [batch, pos, d_mlp]
             up = hp(n + 'mlp.hook_pre_linear', linear(x2, w[mp + 'up_proj.weight']))
             post = hp(n + 'mlp.hook_post', activation(self.act, gate) * up)
             mlp_out = hp(n + 'hook_mlp_out', linear(post, w[mp + 'down_proj.weight']))
+            if self.olmo2:  # post_feedforward_layernorm on the MLP output (TransformerLens' ln2)
+                mlp_out = rms_norm(mlp_out, w[f'layers.{l}.post_feedforward_layernorm.weight'], self.eps, n + 'ln2', hp)
             resid = hp(n + 'hook_resid_post', mid + mlp_out)
         x = rms_norm(resid, w['norm.weight'], self.eps, 'ln_final', hp)
         return x @ self.W_U  # [batch, pos, d_vocab]
@@ -136,7 +157,7 @@ class LlamaReference:
 
 def add_args(r):
     r.add_argument('--tied', action='store_true')
-    r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2', 'qwen3'])
+    r.add_argument('--model-type', default='llama', choices=['llama', 'mistral', 'qwen2', 'qwen3', 'olmo2'])
     r.add_argument('--kv-heads', type=int)
     r.add_argument('--head-dim', type=int)
     r.add_argument('--rope-theta', type=float, default=10000.0)

@@ -36,6 +36,19 @@ test('Qwen3 reads the Llama-style fields plus q/k norms, head_dim (default 128) 
   assert.equal(parseConfig(llama, 'config.json').qkNorm, undefined, 'Llama has no q/k norms');
 });
 
+test('OLMo 2 reads the Llama-style fields plus post norms, whole-projection q/k norms and attention_bias', () => {
+  const olmo2 = { ...llama, model_type: 'olmo2', architectures: ['Olmo2ForCausalLM'], rope_theta: 500000, rms_norm_eps: 1e-6, attention_bias: false, tie_word_embeddings: false };
+  const o = parseConfig(olmo2, 'config.json');
+  assert.deepEqual([o.architecture, o.qkNorm, o.qkNormOverProjection, o.postNorms, o.dHead, o.nKvHeads, o.rotary?.dims, o.rotary?.base, o.lnEps, o.tieWordEmbeddings, o.biases, o.attnWindows, o.parallelAttnMlp],
+    ['olmo2', true, true, true, 16, 2, 16, 500000, 1e-6, false, { qkv: false, attnOut: false, mlp: false }, [null, null], false]);
+  assert.deepEqual(parseConfig({ ...olmo2, attention_bias: true }, 'config.json').biases, { qkv: true, attnOut: true, mlp: false }, 'attention_bias honoured on q, k, v and o');
+  assert.equal(parseConfig({ ...olmo2, rms_norm_eps: undefined }, 'config.json').lnEps, 1e-5, "Hugging Face's Olmo2Config default");
+  assert.equal(parseConfig({ ...olmo2, rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 500000 } }, 'config.json').rotary?.base, 500000);
+  assert.equal(parseConfig({ ...olmo2, clip_qkv: null }, 'config.json').architecture, 'olmo2', 'clip_qkv null is fine');
+  const q3 = parseConfig({ ...llama, model_type: 'qwen3', head_dim: 16 }, 'config.json');
+  assert.deepEqual([q3.qkNormOverProjection, q3.postNorms, parseConfig(llama, 'config.json').postNorms], [undefined, undefined, undefined], 'only OLMo 2 has post norms and whole-projection q/k norms');
+});
+
 test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends the band between', () => {
   const inv = inverseFrequencies({ dims: 16, base: 10000, scaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
   const plain = inverseFrequencies({ dims: 16, base: 10000, scaling: null });
@@ -53,5 +66,7 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...neo, attention_types: [[['global', 'local'], 2]] }, 'BAD_CONFIG', /attention_types: describes 4 layers but num_layers is 2/);
   bad({ ...llama, hidden_act: 'mish' }, 'UNSUPPORTED', /hidden_act: "mish" is not supported/);
   bad({ ...llama, model_type: 'qwen3', use_sliding_window: true, sliding_window: 4096 }, 'UNSUPPORTED', /use_sliding_window: is true: sliding-window attention is not supported for Qwen3/);
+  bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
+  bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
 });

@@ -4,7 +4,8 @@
  * that position's final norm scale from the run, dotted with the direction that the final LayerNorm's weight and
  * the unembedding give the logit difference (answer - counterfactual, or the answer's logit alone).
  * The final LayerNorm's bias adds a constant term, reported as its own component, so the components
- * sum to the logit difference.
+ * sum to the logit difference. Refused for post-norm models (OLMo 2), whose hook_attn_out / hook_mlp_out are
+ * before the norm that precedes the residual add.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
@@ -36,6 +37,10 @@ export interface AttributionResult {
 export async function directLogitAttribution(tracer: Tracer, prompt: Token[], opts: AttributionOptions): Promise<AttributionResult> {
   const { config, hooks, params, weights } = tracer.ckpt;
   const { nLayers, nHeads, dModel: d, dVocab } = config;
+  if (config.postNorms) {
+    fail('UNSUPPORTED', { field: 'model' }, `direct logit attribution is not supported for ${config.modelType}: its post norms (TransformerLens' ln1 / ln2) come after hook_attn_out, attn.hook_result and hook_mlp_out, so those hooks are not what is added to the residual stream.`,
+      'Use the logit lens over the residual stream, activation patching or ablation, which do not assume that.');
+  }
   const pos = opts.position ?? prompt.length - 1;
   if (!Number.isInteger(pos) || pos < 0 || pos >= prompt.length) fail('BAD_INPUT', { field: 'position' }, `must be in [0, ${prompt.length}), got ${pos}.`);
   for (const [field, id] of [['answer', opts.answer], ['counterfactual', opts.counterfactual]] as const) {

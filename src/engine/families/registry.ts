@@ -14,6 +14,8 @@ import { parseLlamaConfig } from './llama/config';
 import { findLlamaWeights } from './llama/weights';
 import { parseQwen3Config } from './qwen3/config';
 import { findQwen3Weights } from './qwen3/weights';
+import { parseOlmo2Config } from './olmo2/config';
+import { findOlmo2Weights } from './olmo2/weights';
 import { parseNeoxConfig } from './neox/config';
 import { findNeoxWeights } from './neox/weights';
 
@@ -34,6 +36,7 @@ export const FAMILIES: readonly Family[] = [
   { architecture: 'neox', label: 'GPT-NeoX', modelTypes: ['gpt_neox'], contextField: 'max_position_embeddings', parseConfig: parseNeoxConfig, findParams: findNeoxWeights },
   { architecture: 'llama', label: 'Llama-style', modelTypes: ['llama', 'mistral', 'qwen2'], contextField: 'max_position_embeddings', parseConfig: parseLlamaConfig, findParams: findLlamaWeights },
   { architecture: 'qwen3', label: 'Qwen3', modelTypes: ['qwen3'], contextField: 'max_position_embeddings', parseConfig: parseQwen3Config, findParams: findQwen3Weights },
+  { architecture: 'olmo2', label: 'OLMo 2', modelTypes: ['olmo2'], contextField: 'max_position_embeddings', parseConfig: parseOlmo2Config, findParams: findOlmo2Weights },
   { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
 ];
 

@@ -3,7 +3,7 @@
  * from_pretrained_no_processing: no folded norms, no centering), with every TransformerLens hook point a
  * named graph output and optional interventions (see hooked-graph.ts). Weights stay in the safetensors
  * files as external data. What differs between families comes from the config (norm kind, positions,
- * parallel attention and MLP, gated MLP, key/value heads, attention windows, per-head q/k norms) and the
+ * parallel attention and MLP, gated MLP, key/value heads, attention windows, q/k norms, post norms) and the
  * params' layouts.
  */
 import { GraphBuilder } from './builder';
@@ -101,7 +101,13 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
 
   const attention = (x: string, b: BlockParams, l: number, p: string, rot: RotaryTables | null): string => {
     let [q, k, v] = projectQkv(x, b, p);
-    if (b.qNorm && b.kNorm) {
+    if (b.qNorm && b.kNorm && c.qkNormOverProjection) {
+      // OLMo 2: RMSNorm over the whole projection (the heads flattened again), after hook_q / hook_k and before rotary.
+      const whole = (x: string, n: BlockParams['ln1'], heads: number, prefix: string) =>
+        g.op('Reshape', [norm(g.op('Reshape', [x, g.constI([0, 0, heads * dh])]), n, prefix), headsShape(heads)]);
+      q = whole(q, b.qNorm, h, p + 'attn.q_norm');
+      k = whole(k, b.kNorm, kv, p + 'attn.k_norm');
+    } else if (b.qNorm && b.kNorm) {
       // Qwen3: RMSNorm over each head's d_head, after hook_q / hook_k and before rotary.
       q = norm(q, b.qNorm, p + 'attn.q_norm');
       k = norm(k, b.kNorm, p + 'attn.k_norm');
@@ -152,6 +158,15 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     const b = w.blocks[l];
     const p = `blocks.${l}.`;
     if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
+    if (c.postNorms) {
+      // OLMo 2: x + ln1(attn(x)), then x + ln2(mlp(x)); hook_attn_out / hook_mlp_out are before the norms.
+      const added = norm(attention(resid, b, l, p, rotary), b.ln1, p + 'ln1');
+      const pre = resid;
+      const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [pre, added], {}, o));
+      const mlpAdded = norm(mlp(mid, b, p), b.ln2, p + 'ln2');
+      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
+      continue;
+    }
     const attnOut = attention(norm(resid, b.ln1, p + 'ln1'), b, l, p, rotary);
     if (c.parallelAttnMlp) {
       // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.

@@ -2,7 +2,7 @@
  * Llama-style config.json (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM): RMSNorm, rotary
  * embeddings over the whole head (rope_theta, rope_scaling), SwiGLU MLP, grouped-query attention
  * (num_key_value_heads), optional head_dim; Qwen2's q/k/v biases; Mistral's and Qwen2's sliding window.
- * Qwen3 (families/qwen3) reads its config through this one.
+ * Qwen3 (families/qwen3) and OLMo 2 (families/olmo2) read their configs through this one.
  */
 import type { ModelConfig } from '../../model-config';
 import { fail } from '../../errors';
@@ -36,8 +36,8 @@ export function parseLlamaConfig(raw: Record<string, unknown>, path: string): Mo
   if (nHeads % nKvHeads !== 0) fail('BAD_CONFIG', { file: path, field: 'num_key_value_heads' }, `${nKvHeads} does not divide num_attention_heads ${nHeads}.`);
   const dHead = raw.head_dim == null ? f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size') : f.int('head_dim', 1 << 16);
   const dVocab = f.int('vocab_size', 1 << 24);
-  // Llama and Qwen3: attention_bias puts biases on q, k, v and o (Qwen2 always has q/k/v biases and no o bias).
-  const attentionBias = (type === 'llama' || type === 'qwen3') && f.bool('attention_bias', false);
+  // Llama, Qwen3 and OLMo 2: attention_bias puts biases on q, k, v and o (Qwen2 always has q/k/v biases and no o bias).
+  const attentionBias = (type === 'llama' || type === 'qwen3' || type === 'olmo2') && f.bool('attention_bias', false);
   return {
     architecture: 'llama',
     modelType: type,

@@ -7,7 +7,15 @@ import type { WeightIndex } from '../../checkpoint';
 import type { BlockParams, ModelParams } from '../../params';
 import { TensorLookup } from '../tensor-lookup';
 
-export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath: string): ModelParams {
+/** Which RMSNorm each block's ln1 and ln2 are (OLMo 2 has post norms under other names). */
+export interface LlamaNormNames {
+  ln1: string;
+  ln2: string;
+}
+
+const LLAMA_NORMS: LlamaNormNames = { ln1: 'input_layernorm', ln2: 'post_attention_layernorm' };
+
+export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath: string, norms: LlamaNormNames = LLAMA_NORMS): ModelParams {
   const { dModel: d, dMlp: m, dVocab: v } = c;
   const q = c.nHeads * c.dHead;
   const kv = c.nKvHeads * c.dHead;
@@ -17,7 +25,7 @@ export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath:
   for (let l = 0; l < c.nLayers; l++) {
     const p = `layers.${l}.`;
     blocks.push({
-      ln1: norm(p + 'input_layernorm'),
+      ln1: norm(p + norms.ln1),
       qkv: {
         kind: 'separate',
         q: t.linear(p + 'self_attn.q_proj', d, q, c.biases.qkv),
@@ -25,13 +33,13 @@ export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath:
         v: t.linear(p + 'self_attn.v_proj', d, kv, c.biases.qkv),
       },
       out: t.linear(p + 'self_attn.o_proj', q, d, c.biases.attnOut),
-      ln2: norm(p + 'post_attention_layernorm'),
+      ln2: norm(p + norms.ln2),
       mlpGate: t.linear(p + 'mlp.gate_proj', d, m, c.biases.mlp),
       mlpIn: t.linear(p + 'mlp.up_proj', d, m, c.biases.mlp),
       mlpOut: t.linear(p + 'mlp.down_proj', m, d, c.biases.mlp),
     });
   }
-  t.checkNoExtraBlock((l) => `layers.${l}.input_layernorm.weight`, c.nLayers, 'num_hidden_layers');
+  t.checkNoExtraBlock((l) => `layers.${l}.${norms.ln1}.weight`, c.nLayers, 'num_hidden_layers');
   const embed = t.need('embed_tokens.weight', [v, d]);
   return { embed, blocks, finalNorm: norm('norm'), ...t.unembed('lm_head.weight', embed, c.tieWordEmbeddings, v, d) };
 }
