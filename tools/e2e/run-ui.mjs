@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { launchChromium, startCodeServer } from './code-server.mjs';
 import { codeServerEntry, installCodeServer } from './install-code-server.mjs';
 import { clearReady, describePanels, expectedPanels, visibleHost, waitPanels } from './panels.mjs';
-import { installedExtension, logLines, openWorkbench, palette, quickOpen, until, webviewWith } from './workbench.mjs';
+import { clickRunAll, installedExtension, logLines, openWorkbench, palette, quickOpen, until, webviewWith } from './workbench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e');
@@ -152,7 +152,7 @@ test('trace from the palette, attention and logit-lens panels, click reveals the
 
     // A spec: "Run all" CodeLens -> its panels, and the prediction inline after the prompt.
     await quickOpen(page, 'induction.circuit.json');
-    await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 30_000 });
+    await clickRunAll(page, 'induction.circuit.json');
     await page.locator('.tab', { hasText: 'Logit lens: Lens' }).waitFor({ timeout: 60_000 });
     await page.locator('.tab', { hasText: 'Logit lens: Lens' }).click();
     await webviewWith(page, '.title:has-text("induction.circuit.json › Lens")');

@@ -17,7 +17,7 @@ import { launchChromium, startCodeServer } from './code-server.mjs';
 import { codeServerEntry, installCodeServer } from './install-code-server.mjs';
 import { panelFrames } from './panels.mjs';
 import { promptOfTokens, researchModel } from './research-model.mjs';
-import { installedExtension, logLines, openWorkbench, quickOpen, until } from './workbench.mjs';
+import { clickRunAll, installedExtension, logLines, openWorkbench, quickOpen, until } from './workbench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e', 'views');
@@ -80,7 +80,7 @@ async function panelFrame(page, tab, timeoutMs) {
  */
 async function everyPanel(page, specFile, spec, prefix, timeoutMs) {
   await quickOpen(page, specFile);
-  await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 60_000 });
+  await clickRunAll(page, specFile, 60_000);
   for (const a of spec.analyses) {
     const tab = page.locator('.tab', { hasText: tabOf(a) }).first();
     await tab.waitFor({ timeout: 60_000 });
@@ -234,7 +234,7 @@ async function bench() {
         await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
         await cdp.send('Profiler.start');
       }
-      await page.locator('.codelens-decoration a', { hasText: 'Run all' }).first().click({ timeout: 60_000 });
+      await clickRunAll(page, `views-${n}.circuit.json`, 60_000);
       const frame = await panelFrame(page, `Attention: attention ${n}`, 600_000);
       if (cdp) printLongest((await cdp.send('Profiler.stop')).profile);
       const drawn = await frame.evaluate(() => ({ ...document.body.dataset, text: document.getElementById('app')?.innerText.slice(0, 300) }));

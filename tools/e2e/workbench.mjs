@@ -93,3 +93,17 @@ export function installedExtension(codeServerEntry, mkdtemp) {
   execFileSync(process.execPath, [codeServerEntry, '--config', join(extensions, 'config.yaml'), '--extensions-dir', extensions, '--install-extension', packageVsix()], { stdio: 'inherit' });
   return extensions;
 }
+
+/**
+ * Clicks the spec's "Run all" CodeLens. VS Code asks for CodeLenses when an editor shows the file; seen
+ * once in CI, an editor opened while the extension host was busy showed none and never asked again, so
+ * the file is opened once more (the editor asks again) before giving up.
+ */
+export async function clickRunAll(page, specFile, timeoutMs = 30_000) {
+  const lens = page.locator('.codelens-decoration a', { hasText: 'Run all' }).first();
+  if (await lens.waitFor({ timeout: timeoutMs }).then(() => true, () => false)) return lens.click();
+  console.log(`no "Run all" CodeLens on ${specFile} after ${timeoutMs / 1000} s: reopening it`);
+  await page.keyboard.press('Control+W');
+  await quickOpen(page, specFile);
+  await lens.click({ timeout: timeoutMs });
+}
