@@ -1,10 +1,8 @@
 /** Token text for display: whitespace made visible, and escaped for plotly's tag-aware text renderer. */
 
-/** Visible whitespace: spaces as '·', newlines as '↵', tabs as '⇥', an empty token as '∅'. */
-export function visibleToken(text: string): string {
-  if (text.length === 0) return '∅';
-  return text.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
-}
+import { visibleToken } from '../src/protocol/figures';
+
+export { visibleToken };
 
 /** Text for plotly labels and hovers: plotly parses a few tags (<b>, <a>, ...); entities keep it plain text. */
 export function plotText(text: string): string {

@@ -118,7 +118,7 @@ export function formatterFor(valueLabel: string): (v: number) => string {
 }
 
 /** A token's text with the whitespace that would be invisible made visible: space '·', newline '↵', tab '⇥', empty '∅'. */
-function visibleToken(text: string): string {
+export function visibleToken(text: string): string {
   if (text.length === 0) return '∅';
   return text.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
 }

@@ -24,10 +24,12 @@ export interface TraceRun {
   trace: Trace;
   /** Lenses by `${mode}|${k}|${targetId}`. */
   readonly lenses: Map<string, LogitLens>;
+  /** Each head's largest value (or magnitude) by hook name and head, read once: every window of it needs it. */
+  readonly headExtents: Map<string, number>;
 }
 
 export function traceRun(model: LoadedModel, tokens: Token[], trace: Trace): TraceRun {
-  return { kind: 'trace', modelDir: model.ckpt.dir, model: model.ckpt.name, tokens, trace, lenses: new Map() };
+  return { kind: 'trace', modelDir: model.ckpt.dir, model: model.ckpt.name, tokens, trace, lenses: new Map(), headExtents: new Map() };
 }
 
 export function traceBytes(run: TraceRun): number {
@@ -75,11 +77,13 @@ export function headWindow(run: TraceRun, w: HeadWindowRequest): HeadWindow {
   const all = run.trace.cache.get(name).data; // [batch, head, q, k]: batch item 0 first
   const pattern = all.subarray(w.head * pos * pos, (w.head + 1) * pos * pos);
   const signed = w.hook !== 'pattern';
+  const extentKey = `${name}|${w.head}`;
+  const max = run.headExtents.get(extentKey) ?? run.headExtents.set(extentKey, headExtent(pattern, pos, signed)).get(extentKey)!;
   const rows = Math.min(w.q[1] - w.q[0], w.maxCells);
   const cols = Math.min(w.k[1] - w.k[0], w.maxCells);
   return {
     layer: w.layer, head: w.head, hook: w.hook, q: w.q, k: w.k, rows, cols,
-    values: poolBlock(pattern, pos, w.q, w.k, rows, cols, signed), max: headExtent(pattern, pos, signed),
+    values: poolBlock(pattern, pos, w.q, w.k, rows, cols, signed), max,
   };
 }
 

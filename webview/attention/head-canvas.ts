@@ -7,6 +7,7 @@
  * the window's typed array (no redraw but the overlay); click locks a query row.
  */
 import type { HeadWindow, PanelToken } from '../../src/protocol/panels';
+import { frameScheduler, sizeCanvas } from '../canvas';
 import { Rgb, divergingLut, rgbCss, sequentialLut } from '../colour';
 import { parseColour } from '../css-colour';
 import type { Theme } from '../theme';
@@ -55,7 +56,6 @@ export class HeadCanvas {
   private hover: { q: number; k: number } | undefined;
   private locked: number | undefined;
   private drag: { x: number; y: number; win: ViewWindow; moved: boolean } | undefined;
-  private frame = 0;
   private settle: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly theme: Theme, private readonly tokens: readonly PanelToken[], private readonly events: HeadCanvasEvents) {
@@ -154,25 +154,15 @@ export class HeadCanvas {
     this.plot = Math.max(160, Math.min(720, width - LEFT - BAR - 8));
     const w = LEFT + this.plot + BAR;
     const h = TOP + this.plot + BOTTOM;
-    const dpr = window.devicePixelRatio || 1;
-    for (const c of [this.canvas, this.overlay]) {
-      c.width = Math.round(w * dpr);
-      c.height = Math.round(h * dpr);
-      c.style.width = `${w}px`;
-      c.style.height = `${h}px`;
-    }
+    for (const c of [this.canvas, this.overlay]) sizeCanvas(c, w, h);
     this.schedule();
     this.need();
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-      this.drawOverlay();
-    });
-  }
+  private readonly schedule = frameScheduler(() => {
+    this.draw();
+    this.drawOverlay();
+  });
 
   private draw(): void {
     const ctx = this.canvas.getContext('2d');

@@ -3,6 +3,7 @@
  * head's own max as the worker prepared it. Hovering a head previews it large; clicking keeps it.
  */
 import type { AttentionPayload } from '../../src/protocol/panels';
+import { frameScheduler, sizeCanvas } from '../canvas';
 import { sequentialLut } from '../colour';
 import { parseColour } from '../css-colour';
 import type { Theme } from '../theme';
@@ -25,7 +26,6 @@ export class ThumbGrid {
   private hovered: HeadRef | undefined;
   /** Every thumbnail at the data's size in one canvas: [layer row, head column] tiles. */
   private readonly atlas = document.createElement('canvas');
-  private frame = 0;
 
   constructor(private readonly p: AttentionPayload, private readonly theme: Theme, focus: HeadRef, private readonly events: ThumbGridEvents) {
     this.selected = focus;
@@ -66,21 +66,11 @@ export class ThumbGrid {
     this.tile = Math.max(16, Math.min(64, byWidth, byHeight));
     const w = LABEL_W + this.p.nHeads * (this.tile + GAP);
     const h = LABEL_H + this.p.layers.length * (this.tile + GAP);
-    const dpr = window.devicePixelRatio || 1;
-    this.element.width = Math.round(w * dpr);
-    this.element.height = Math.round(h * dpr);
-    this.element.style.width = `${w}px`;
-    this.element.style.height = `${h}px`;
+    sizeCanvas(this.element, w, h);
     this.schedule();
   }
 
-  private schedule(): void {
-    if (this.frame) return;
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0;
-      this.draw();
-    });
-  }
+  private readonly schedule = frameScheduler(() => this.draw());
 
   private origin(h: HeadRef): [number, number] {
     return [LABEL_W + h.head * (this.tile + GAP), LABEL_H + this.p.layers.indexOf(h.layer) * (this.tile + GAP)];
