@@ -8,12 +8,13 @@
  *   does: centred (LayerNorm; RMSNorm does not centre) and divided by the final norm's scale of the final
  *   residual at the same position (ln_final.hook_scale), then times the norm's weight and unembedded.
  *   Values are logits: each component's direct contribution. The components add up to the final
- *   residual, so their logits add up to the model's, less the norm's bias term (b @ W_U). Refused for
- *   post-norm models (OLMo 2): their hook_attn_out / hook_mlp_out are before the norm, not what is added.
+ *   residual, so their logits add up to the model's, less the norm's bias term (b @ W_U, or b_U once
+ *   folded). Post-norm models (OLMo 2) add ln1(attn_out) and ln2(mlp_out), not TransformerLens'
+ *   hook_attn_out / hook_mlp_out (which are before those norms): their components are what each sublayer
+ *   really adds, hook_resid_mid - hook_resid_pre and hook_resid_post - hook_resid_mid.
  * Rows are [component x pos] flattened; logits are [rows, d_vocab].
  */
 import type { ActivationCache } from './cache';
-import { fail } from './errors';
 import type { ModelConfig } from './model-config';
 import { softmax, topK } from './math';
 import type { LensMode } from '../protocol/panels';
@@ -76,15 +77,15 @@ export function residLensInput(cache: ActivationCache, b: number): LensInput {
   return { labels, rows: itemRows(resid, b) };
 }
 
-/** decompose_resid's components and the hooks that hold them, in forward order. */
-export function residComponents(c: ModelConfig): [label: string, hook: string][] {
-  if (c.postNorms) {
-    fail('UNSUPPORTED', { field: 'mode' }, `the decomposed logit lens is not supported for ${c.modelType}: its post norms (TransformerLens' ln1 / ln2) come after hook_attn_out and hook_mlp_out, so those hooks are not what is added to the residual stream.`,
-      "Use the logit lens's 'resid' mode (the residual stream at each point), which is unaffected.");
-  }
-  const out: [string, string][] = [['embed', 'hook_embed']];
+/** decompose_resid's components and the hooks that hold them, in forward order: one hook, or the difference of two. */
+export function residComponents(c: ModelConfig): [label: string, hook: string, minus?: string][] {
+  const out: [string, string, string?][] = [['embed', 'hook_embed']];
   if (c.positional !== 'rotary') out.push(['pos_embed', 'hook_pos_embed']);
-  for (let l = 0; l < c.nLayers; l++) out.push([`${l}_attn_out`, `blocks.${l}.hook_attn_out`], [`${l}_mlp_out`, `blocks.${l}.hook_mlp_out`]);
+  for (let l = 0; l < c.nLayers; l++) {
+    const b = `blocks.${l}.`;
+    if (c.postNorms) out.push([`${l}_attn_out`, b + 'hook_resid_mid', b + 'hook_resid_pre'], [`${l}_mlp_out`, b + 'hook_resid_post', b + 'hook_resid_mid']);
+    else out.push([`${l}_attn_out`, b + 'hook_attn_out'], [`${l}_mlp_out`, b + 'hook_mlp_out']);
+  }
   return out;
 }
 
@@ -96,18 +97,21 @@ export function decomposedLensInput(cache: ActivationCache, b: number): LensInpu
   const d = cache.config.dModel;
   const centre = cache.config.normalization === 'layernorm';
   const out = new Float32Array(components.length * pos * d); // [component * pos, d_model]
-  components.forEach(([, hook], c) => {
+  const row = new Float32Array(d);
+  components.forEach(([, hook, minus], c) => {
     const x = cache.get(hook).data; // [batch, pos, d_model]
+    const y = minus ? cache.get(minus).data : undefined;
     for (let p = 0; p < pos; p++) {
       const from = (b * pos + p) * d;
       const to = (c * pos + p) * d;
+      for (let i = 0; i < d; i++) row[i] = y ? x[from + i] - y[from + i] : x[from + i];
       let mean = 0;
       if (centre) {
-        for (let i = 0; i < d; i++) mean += x[from + i];
+        for (let i = 0; i < d; i++) mean += row[i];
         mean /= d;
       }
       const s = scale.data[b * pos + p];
-      for (let i = 0; i < d; i++) out[to + i] = (x[from + i] - mean) / s;
+      for (let i = 0; i < d; i++) out[to + i] = (row[i] - mean) / s;
     }
   });
   return { labels: components.map(([label]) => label), rows: { dims: [components.length * pos, d], data: out } };

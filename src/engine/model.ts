@@ -10,6 +10,7 @@ import { fail } from './errors';
 import { familyOf } from './families/registry';
 import { HookPoint, hookPoints } from './hooks';
 import type { ModelParams } from './params';
+import type { AppliedProcessing } from '../protocol/processing';
 import { ModelTokenizer, Token } from './tokenizer';
 
 export interface Checkpoint {
@@ -26,6 +27,10 @@ export interface Checkpoint {
   params: ModelParams;
   tokenizer: ModelTokenizer | null;
   hooks: HookPoint[];
+  /** Weight processing in effect (src/engine/processing/); absent: Hugging Face's weights as they are. */
+  processing?: AppliedProcessing;
+  /** Processed tensors by WeightRef.location; when present, every parameter is one of them. */
+  memory?: ReadonlyMap<string, Float32Array>;
 }
 
 export interface OpenCheckpointOptions extends ResolveOptions {

@@ -26,10 +26,16 @@ export interface Linear {
   layout: 'in-out' | 'out-in';
 }
 
-/** LayerNorm (weight and bias) or RMSNorm (weight only); the kind is the config's `normalization`. */
+/**
+ * LayerNorm (weight and bias) or RMSNorm (weight only); the kind is the config's `normalization`. No
+ * weight: the weight (and bias) were folded into the layers that read the norm (weight processing's
+ * foldLn), leaving TransformerLens' LNPre / RMSPre: centre (LayerNorm) and divide by the scale.
+ */
 export interface Norm {
-  w: WeightRef;
+  w?: WeightRef;
   b?: WeightRef;
+  /** The norm multiplies by `w + weightOffset` (Gemma stores its RMSNorm weights zero-centred: offset 1). */
+  weightOffset?: number;
 }
 
 /**
@@ -70,5 +76,7 @@ export interface ModelParams {
   finalNorm: Norm;
   /** The unembedding as [d_vocab, d_model] (W_U transposed): lm_head / embed_out, or the embedding when tied. */
   unembed: WeightRef;
+  /** [d_vocab]: TransformerLens' b_U, which folding the final LayerNorm's bias creates. */
+  unembedBias?: WeightRef;
   tied: boolean;
 }

@@ -1,6 +1,7 @@
 /**
  * onnxruntime sessions for one checkpoint, one per graph variant (with or without per-head results),
- * created on first use. Weights are read from the safetensors files through external data.
+ * created on first use. Weights are read from the safetensors files through external data, or from memory
+ * once processed (src/engine/processing/).
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -48,6 +49,8 @@ export function cudaProviderInstalled(): boolean {
 
 function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend): OrtModule.InferenceSession.SessionOptions {
   return {
+    // Processed weights are all in memory (onnxruntime takes external data all from files or all from memory).
+    ...(ckpt.memory ? { externalData: [...ckpt.memory].map(([path, data]) => ({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })) } : {}),
     executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? defaultThreads(),

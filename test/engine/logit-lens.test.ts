@@ -118,7 +118,7 @@ for (const c of CASES) {
     try {
       const { config, params } = engine.ckpt;
       const st = readSafetensorsHeader(path.join(dir, 'model.safetensors'));
-      const w = readTensorF32(st, params.finalNorm.w.name);
+      const w = readTensorF32(st, params.finalNorm.w!.name);
       const b = params.finalNorm.b ? readTensorF32(st, params.finalNorm.b.name) : undefined;
       const wU = readTensorF32(st, params.unembed.name);
       const d = config.dModel;

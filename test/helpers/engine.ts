@@ -6,6 +6,8 @@
 import * as path from 'node:path';
 import type { ResolveOptions } from '../../src/engine/checkpoint';
 import { openCheckpoint } from '../../src/engine/model';
+import { processCheckpoint } from '../../src/engine/processing/process-checkpoint';
+import type { WeightProcessing } from '../../src/protocol/processing';
 import { LoadOptions, LoadedModel } from '../../src/worker/loaded-model';
 import type { SessionOptions } from '../../src/worker/session';
 import { ROOT } from './reference';
@@ -17,10 +19,11 @@ export interface OpenModelOptions {
   resolve?: ResolveOptions;
   session?: SessionOptions;
   limits?: LoadOptions['limits'];
+  processing?: WeightProcessing;
 }
 
 export function openModel(ref: string, opts: OpenModelOptions = {}): Promise<LoadedModel> {
-  return LoadedModel.open(openCheckpoint(ref, opts.resolve), { session: { threads: 1, ...opts.session }, limits: opts.limits, scanWorkerPath: SCAN_WORKER });
+  return LoadedModel.open(processCheckpoint(openCheckpoint(ref, opts.resolve), opts.processing), { session: { threads: 1, ...opts.session }, limits: opts.limits, scanWorkerPath: SCAN_WORKER });
 }
 
 export async function withModel<T>(ref: string, f: (m: LoadedModel) => Promise<T>, opts: OpenModelOptions = {}): Promise<T> {

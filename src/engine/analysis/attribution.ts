@@ -1,14 +1,20 @@
 /**
  * Direct logit attribution (TransformerLens' decompose_resid / stack_head_results with apply_ln): each
  * component written to the residual stream at one position, centred (LayerNorm models) and divided by
- * that position's final norm scale from the run, dotted with the direction that the final LayerNorm's weight and
+ * that position's final norm scale from the run, dotted with the direction that the final norm's weight and
  * the unembedding give the logit difference (answer - counterfactual, or the answer's logit alone).
- * The final LayerNorm's bias adds a constant term, reported as its own component, so the components
- * sum to the logit difference. Refused for post-norm models (OLMo 2), whose hook_attn_out / hook_mlp_out are
- * before the norm that precedes the residual add.
+ * The final LayerNorm's bias (or b_U, which folding it makes) adds a constant term, reported as its own
+ * component, so the components sum to the logit difference.
+ *
+ * Post-norm blocks (OLMo 2) add ln1(attn_out) and ln2(mlp_out), not TransformerLens' hook_attn_out and
+ * hook_mlp_out (which are before those norms): the components are what is really added,
+ * ln.hook_normalized times the norm's weight, and each head's share is its hook_result times the weight
+ * over the norm's scale at that position (the norm is linear once its scale is fixed), so the heads and
+ * the output bias still add up to the layer's component.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
+import type { Norm } from '../params';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { readWeightRows } from '../weight-reader';
@@ -22,7 +28,7 @@ export interface AttributionOptions {
 }
 
 export interface AttributionResult {
-  /** 'embed', 'pos_embed', 'L0 attn', 'L0 mlp', ..., 'ln_final bias' */
+  /** 'embed', 'pos_embed', 'L0 attn', 'L0 mlp', ..., 'ln_final bias' (or 'unembed bias' once folded) */
   labels: string[];
   /** Contribution of each component, same order as labels. */
   values: Float32Array;
@@ -35,55 +41,68 @@ export interface AttributionResult {
 }
 
 export async function directLogitAttribution(tracer: Tracer, prompt: Token[], opts: AttributionOptions): Promise<AttributionResult> {
-  const { config, hooks, params, weights } = tracer.ckpt;
+  const ckpt = tracer.ckpt;
+  const { config, hooks, params } = ckpt;
   const { nLayers, nHeads, dModel: d, dVocab } = config;
-  if (config.postNorms) {
-    fail('UNSUPPORTED', { field: 'model' }, `direct logit attribution is not supported for ${config.modelType}: its post norms (TransformerLens' ln1 / ln2) come after hook_attn_out, attn.hook_result and hook_mlp_out, so those hooks are not what is added to the residual stream.`,
-      'Use the logit lens over the residual stream, activation patching or ablation, which do not assume that.');
-  }
   const pos = opts.position ?? prompt.length - 1;
   if (!Number.isInteger(pos) || pos < 0 || pos >= prompt.length) fail('BAD_INPUT', { field: 'position' }, `must be in [0, ${prompt.length}), got ${pos}.`);
   for (const [field, id] of [['answer', opts.answer], ['counterfactual', opts.counterfactual]] as const) {
     if (id !== undefined && !(Number.isInteger(id) && id >= 0 && id < dVocab)) fail('BAD_INPUT', { field }, `token id ${id} is outside the vocabulary [0, ${dVocab}).`);
   }
+  const post = !!config.postNorms;
   const hasPos = hooks.some((h) => h.name === 'hook_pos_embed'); // rotary models have none
-  const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}blocks.*.hook_attn_out,blocks.*.hook_mlp_out,blocks.*.attn.hook_result,ln_final.hook_scale`;
+  const layerHooks = post ? 'blocks.*.ln1.hook_normalized,blocks.*.ln1.hook_scale,blocks.*.ln2.hook_normalized' : 'blocks.*.hook_attn_out,blocks.*.hook_mlp_out';
+  const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}${layerHooks},blocks.*.attn.hook_result,ln_final.hook_scale`;
   const run = await tracer.trace([prompt], { hooks: selectHooks(hooks, names), signal: opts.signal });
 
-  // The logit-difference direction in the residual stream, after the final LayerNorm's weight.
+  // The logit-difference direction in the residual stream, after the final norm's weight.
   const ids = opts.counterfactual === undefined ? [opts.answer] : [opts.answer, opts.counterfactual];
-  const rows = readWeightRows(weights.dataDir, params.unembed, ids); // [n, d_model]
-  const [lnW] = readWeightRows(weights.dataDir, params.finalNorm.w);
-  const lnB = params.finalNorm.b ? readWeightRows(weights.dataDir, params.finalNorm.b)[0] : undefined; // RMSNorm has none
+  const rows = readWeightRows(ckpt, params.unembed, ids); // [n, d_model]
+  const lnW = normWeight(ckpt, params.finalNorm, d);
+  const lnB = params.finalNorm.b ? readWeightRows(ckpt, params.finalNorm.b)[0] : undefined; // RMSNorm has none
   const center = config.normalization === 'layernorm';
   const unembedDiff = Float64Array.from({ length: d }, (_, i) => rows[0][i] - (rows[1]?.[i] ?? 0));
   const direction = unembedDiff.map((u, i) => u * lnW[i]);
   const scale = run.cache.get('ln_final.hook_scale').data[pos]; // [1, pos, 1]
 
-  /** Contribution of a d_model vector at `offset` in `data`. */
-  const contribution = (data: Float32Array, offset: number): number => {
+  /** Contribution of a d_model vector at `offset` in `data`, each element times `weight` first when given. */
+  const contribution = (data: Float32Array, offset: number, weight?: Float32Array): number => {
+    const x = (i: number) => data[offset + i] * (weight ? weight[i] : 1);
     let mean = 0;
     if (center) {
-      for (let i = 0; i < d; i++) mean += data[offset + i];
+      for (let i = 0; i < d; i++) mean += x(i);
       mean /= d;
     }
     let dot = 0;
-    for (let i = 0; i < d; i++) dot += (data[offset + i] - mean) * direction[i];
+    for (let i = 0; i < d; i++) dot += (x(i) - mean) * direction[i];
     return dot / scale;
   };
-  const at = (hook: string) => contribution(run.cache.get(hook).data, pos * d); // [1, pos, d_model]
+  const at = (hook: string, weight?: Float32Array) => contribution(run.cache.get(hook).data, pos * d, weight); // [1, pos, d_model]
   const labels = hasPos ? ['embed', 'pos_embed'] : ['embed'];
   const values = hasPos ? [at('hook_embed'), at('hook_pos_embed')] : [at('hook_embed')];
   const heads = new Float32Array(nLayers * nHeads);
   for (let l = 0; l < nLayers; l++) {
+    const b = `blocks.${l}.`;
     labels.push(`L${l} attn`, `L${l} mlp`);
-    values.push(at(`blocks.${l}.hook_attn_out`), at(`blocks.${l}.hook_mlp_out`));
-    const result = run.cache.get(`blocks.${l}.attn.hook_result`).data; // [1, pos, head, d_model]
-    for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d);
+    const result = run.cache.get(`${b}attn.hook_result`).data; // [1, pos, head, d_model]
+    if (post) {
+      const w1 = normWeight(ckpt, params.blocks[l].ln1, d);
+      const w2 = normWeight(ckpt, params.blocks[l].ln2, d);
+      values.push(at(`${b}ln1.hook_normalized`, w1), at(`${b}ln2.hook_normalized`, w2));
+      const s1 = run.cache.get(`${b}ln1.hook_scale`).data[pos]; // [1, pos, 1]
+      for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d, w1) / s1;
+    } else {
+      values.push(at(`${b}hook_attn_out`), at(`${b}hook_mlp_out`));
+      for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d);
+    }
   }
   if (lnB) {
     labels.push('ln_final bias');
     values.push(unembedDiff.reduce((a, u, i) => a + u * lnB[i], 0));
+  } else if (params.unembedBias) {
+    const [bU] = readWeightRows(ckpt, params.unembedBias);
+    labels.push('unembed bias');
+    values.push(bU[opts.answer] - (opts.counterfactual === undefined ? 0 : bU[opts.counterfactual]));
   }
   const logits = run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab);
   return {
@@ -94,4 +113,12 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
     nHeads,
     logitDiff: logits[opts.answer] - (opts.counterfactual === undefined ? 0 : logits[opts.counterfactual]),
   };
+}
+
+/** A norm's effective weight (w + weightOffset), or ones once folded away. */
+function normWeight(ckpt: Tracer['ckpt'], n: Norm, d: number): Float32Array {
+  if (!n.w) return new Float32Array(d).fill(1);
+  const [w] = readWeightRows(ckpt, n.w);
+  if (n.weightOffset) for (let i = 0; i < d; i++) w[i] += n.weightOffset;
+  return w;
 }

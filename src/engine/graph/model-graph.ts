@@ -181,7 +181,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   }
 
   const xf = normalize(ctx, hg, c.normalization, c.lnEps, resid, w.finalNorm, 'ln_final'); // [batch, pos, d_model]
-  hg.logits(xf, ctx.W(w.unembed), d, c.dVocab);
+  hg.logits(xf, ctx.W(w.unembed), d, c.dVocab, w.unembedBias && ctx.W(w.unembedBias));
   hg.declareOutputs();
   return g.build(c.architecture, OPSET);
 }

@@ -1,7 +1,8 @@
 /**
  * LayerNorm and RMSNorm with TransformerLens' hooks: `hook_scale` is sqrt(mean(x^2) + eps) of the
  * (centred, for LayerNorm) input, [batch, pos, 1]; LayerNorm's `hook_normalized` is after its weight and
- * bias, RMSNorm's before its weight (TransformerLens' RMSNorm quirk).
+ * bias, RMSNorm's before its weight (TransformerLens' RMSNorm quirk). A norm without a weight (folded into
+ * the next layer) is TransformerLens' LNPre / RMSPre.
  */
 import type { NormKind } from '../model-config';
 import type { Norm } from '../params';
@@ -14,20 +15,28 @@ export function normalize(ctx: GraphContext, hg: HookedGraph, kind: NormKind, ep
   if (kind === 'layernorm') {
     const invStd = g.tmp('invstd');
     const y = hg.hook(`${prefix}.hook_normalized`, (o) =>
-      g.op('LayerNormalization', [x, ctx.W(n.w), ctx.W(n.b!)], { axis: -1, epsilon: { floatValue: eps } }, [o, g.tmp('mean'), invStd]));
+      g.op('LayerNormalization', layerNormInputs(ctx, x, n), { axis: -1, epsilon: { floatValue: eps } }, [o, g.tmp('mean'), invStd]));
     hg.hook(`${prefix}.hook_scale`, (o) => g.op('Reciprocal', [invStd], {}, o)); // [batch, pos, 1]
     return y;
   }
   const meanSq = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 }); // [batch, pos, 1]
   const scale = hg.hook(`${prefix}.hook_scale`, (o) => g.op('Sqrt', [g.op('Add', [meanSq, g.constF([eps], [])])], {}, o));
   const normalized = hg.hook(`${prefix}.hook_normalized`, (o) => g.op('Div', [x, scale], {}, o)); // [batch, pos, d_model]
-  return g.op('Mul', [normalized, ctx.W(n.w)]);
+  return n.w ? g.op('Mul', [normalized, ctx.W(n.w)]) : normalized;
+}
+
+/** LayerNormalization's inputs: x, its scale (ones when folded away) and its bias when there is one. */
+function layerNormInputs(ctx: GraphContext, x: string, n: Norm): string[] {
+  const g = ctx.g;
+  const scale = n.w ? ctx.W(n.w) : g.op('ConstantOfShape', [g.op('Shape', [x], { start: -1 })], { value: { tensor: { dataType: 1, dims: [1], floatData: [1] } } }); // [d_model]
+  return n.b ? [x, scale, ctx.W(n.b)] : [x, scale];
 }
 
 /** The final norm on its own (logit lens): no hooks. */
 export function plainNorm(ctx: GraphContext, kind: NormKind, eps: number, x: string, n: Norm): string {
   const g = ctx.g;
-  if (kind === 'layernorm') return g.op('LayerNormalization', [x, ctx.W(n.w), ctx.W(n.b!)], { axis: -1, epsilon: { floatValue: eps } });
+  if (kind === 'layernorm') return g.op('LayerNormalization', layerNormInputs(ctx, x, n), { axis: -1, epsilon: { floatValue: eps } });
   const meanSq = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-  return g.op('Mul', [g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSq, g.constF([eps], [])])])]), ctx.W(n.w)]);
+  const normalized = g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSq, g.constF([eps], [])])])]);
+  return n.w ? g.op('Mul', [normalized, ctx.W(n.w)]) : normalized;
 }

@@ -2,7 +2,8 @@
  * Small graphs for the logit lens, sharing the checkpoint's weights through external data: the final
  * norm (LayerNorm or RMSNorm) applied afresh to each residual row, then the unembedding; and, for the
  * decomposed lens, the unembedding of components already centred and divided by the final residual's
- * norm scale (src/engine/logit-lens.ts): times the norm's weight, without its bias.
+ * norm scale (src/engine/logit-lens.ts): times the norm's weight, without its bias (nor b_U, which a
+ * folded LayerNorm bias becomes).
  */
 import { GraphBuilder } from './builder';
 import type { ModelConfig } from '../model-config';
@@ -15,7 +16,7 @@ export function buildUnembedGraph(c: ModelConfig, w: ModelParams): Uint8Array {
   const ctx = new GraphContext(g);
   const x = g.input('resid', 'float', ['rows', c.dModel]); // [rows, d_model]
   const normalized = plainNorm(ctx, c.normalization, c.lnEps, x, w.finalNorm); // [rows, d_model]
-  g.op('Gemm', [normalized, ctx.W(w.unembed)], { transB: 1 }, 'logits'); // [rows, d_vocab]
+  g.op('Gemm', w.unembedBias ? [normalized, ctx.W(w.unembed), ctx.W(w.unembedBias)] : [normalized, ctx.W(w.unembed)], { transB: 1 }, 'logits'); // [rows, d_vocab]
   g.output('logits', 'float', ['rows', c.dVocab]);
   return g.build(`${c.architecture}-unembed`, 17);
 }
@@ -24,7 +25,7 @@ export function buildComponentUnembedGraph(c: ModelConfig, w: ModelParams): Uint
   const g = new GraphBuilder();
   const ctx = new GraphContext(g);
   const x = g.input('resid', 'float', ['rows', c.dModel]); // [rows, d_model], already scaled
-  const weighted = g.op('Mul', [x, ctx.W(w.finalNorm.w)]); // [rows, d_model]
+  const weighted = w.finalNorm.w ? g.op('Mul', [x, ctx.W(w.finalNorm.w)]) : x; // [rows, d_model]
   g.op('Gemm', [weighted, ctx.W(w.unembed)], { transB: 1 }, 'logits'); // [rows, d_vocab]
   g.output('logits', 'float', ['rows', c.dVocab]);
   return g.build(`${c.architecture}-unembed-components`, 17);
