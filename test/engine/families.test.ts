@@ -16,7 +16,7 @@ import { selectHooks } from '../../src/engine/hooks';
 import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
 import { EngineError } from '../../src/engine/errors';
 import { directLogitAttribution } from '../../src/engine/analysis/attribution';
-import { decomposedLensInput, residLensInput } from '../../src/engine/logit-lens';
+import { decomposedLensInput } from '../../src/engine/logit-lens';
 import { readSafetensorsHeader } from '../../src/engine/safetensors';
 import type { Intervention } from '../../src/protocol/runner';
 import { CLI, maxAbsDiff, randomTokens, tmpDir } from '../helpers/reference';
@@ -175,19 +175,36 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.match(olmo2Text, /OLMo 2 \(olmo2\), 1 layers/);
 });
 
-test('EXPECTED FAILURE - OLMo 2 refuses direct logit attribution and the decomposed logit lens (hook_attn_out / hook_mlp_out are before the post norms)', async () => {
-  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 46, extra: ['--model-type', 'olmo2'] });
-  const engine = await openModel(dir);
+test('OLMo 2: attribution and the decomposed lens use what the post norms add, and the heads add up to their layer', async () => {
+  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 91, extra: ['--model-type', 'olmo2', '--kv-heads', '2'] });
+  const m = await openModel(dir);
   try {
-    const prompt = tokensFromIds(engine.ckpt, [1, 5, 9]);
-    await assert.rejects(directLogitAttribution(engine, prompt, { answer: 3 }), (e: unknown) =>
-      e instanceof EngineError && e.code === 'UNSUPPORTED' && /direct logit attribution is not supported for olmo2: its post norms/.test(e.message));
-    const trace = await engine.trace([prompt], { hooks: engine.ckpt.hooks });
-    assert.throws(() => decomposedLensInput(trace.cache, 0), (e: unknown) =>
-      e instanceof EngineError && e.code === 'UNSUPPORTED' && /decomposed logit lens is not supported for olmo2/.test(e.message));
-    assert.ok(residLensInput(trace.cache, 0).labels.includes('0_mid'), "the 'resid' lens still works");
+    const prompt = tokensFromIds(m.ckpt, [1, 5, 9, 4, 2]);
+    const r = await directLogitAttribution(m, prompt, { answer: 3, counterfactual: 7 });
+    const sum = r.values.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - r.logitDiff) <= 1e-4, `sum ${sum} vs ${r.logitDiff}`);
+    assert.ok(Math.abs(r.logitDiff) > 0.05);
+    for (let l = 0; l < 2; l++) {
+      const heads = Array.from(r.heads.subarray(l * 4, (l + 1) * 4)).reduce((a, b) => a + b, 0);
+      const layer = r.values[r.labels.indexOf(`L${l} attn`)];
+      assert.ok(Math.abs(heads - layer) <= 1e-4, `layer ${l}: heads ${heads} vs attn ${layer}`);
+    }
+    // The decomposed lens: components sum to the final residual over its norm scale.
+    const t = await m.trace([prompt], { hooks: m.ckpt.hooks });
+    const input = decomposedLensInput(t.cache, 0);
+    const d = 32;
+    const pos = prompt.length;
+    const final = t.cache.get('blocks.1.hook_resid_post').data;
+    const scale = t.cache.get('ln_final.hook_scale').data;
+    for (let p = 0; p < pos; p++) {
+      for (let i = 0; i < d; i++) {
+        let s = 0;
+        for (let c = 0; c < input.labels.length; c++) s += input.rows.data[(c * pos + p) * d + i];
+        assert.ok(Math.abs(s - final[p * d + i] / scale[p]) <= 1e-4);
+      }
+    }
   } finally {
-    await engine.dispose();
+    await m.dispose();
   }
 });
 

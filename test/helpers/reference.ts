@@ -42,9 +42,9 @@ export function makeRandomWith(script: string, shape: RandomShape, extra: string
 }
 
 /** A reference script's forward on [batch][pos] token ids: every hook point and `logits`. */
-export function forwardWith(script: string, modelDir: string, batch: number[][], interventions: Intervention[]): Map<string, TensorData> {
+export function forwardWith(script: string, modelDir: string, batch: number[][], interventions: Intervention[], extra: string[] = []): Map<string, TensorData> {
   const out = tmpDir('ref');
-  execFileSync(PYTHON, [script, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions)], { env: pyEnv, stdio: 'pipe' });
+  execFileSync(PYTHON, [script, 'forward', '--model', modelDir, '--tokens', batch.map((r) => r.join(',')).join(';'), '--out', out, ...interventionArgs(out, interventions), ...extra], { env: pyEnv, stdio: 'pipe' });
   return readNpyDir(out);
 }
 
