@@ -1,6 +1,7 @@
 /** Argument parsing shared by the subcommands: node's parseArgs, with errors turned into EngineErrors. */
 import { parseArgs, ParseArgsConfig } from 'node:util';
 import { fail } from '../engine/errors';
+import { WeightProcessing, parseProcessingList } from '../protocol/processing';
 
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -17,6 +18,14 @@ export function intArg(value: string | undefined, name: string, fallback: number
   const n = Number(value);
   if (!Number.isInteger(n) || n < min || n > max) fail('BAD_INPUT', { field: name }, `must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}.`);
   return n;
+}
+
+/** --processing: "transformerlens", "none" or a comma-separated list of options. */
+export function processingArg(value: string | undefined): WeightProcessing | undefined {
+  if (value === undefined) return undefined;
+  const p = parseProcessingList(value);
+  if ('error' in p) fail('BAD_INPUT', { field: '--processing' }, p.error, 'Example: --processing transformerlens, or --processing foldLn,centerUnembed');
+  return p;
 }
 
 export function idList(value: string, name: string): number[] {

@@ -7,6 +7,11 @@ export function describeModel(k: ModelFacts): string {
     `${k.tiedUnembedding ? ', tied unembedding' : ''} (${k.dir})`;
 }
 
+/** The weight processing in effect, and a line for each option a family switched off. */
+export function describeProcessing(label: string, notes: readonly string[]): string {
+  return [`weights: ${label}`, ...notes.map((n) => `  note: ${n}`)].join('\n');
+}
+
 export function quote(s: string): string {
   return JSON.stringify(s);
 }

@@ -11,16 +11,17 @@ import { fail, isEngineError } from '../engine/errors';
 import { parseSpec } from '../engine/spec/parse';
 import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { AnalysisOutput } from '../protocol/analysis';
-import { parse } from './args';
+import { parse, processingArg } from './args';
+import { describeProcessing } from './describe';
 import { writeFileAtomic } from './atomic';
 import { htmlReport } from './report/html';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 
-const USAGE = `circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--processing transformerlens|OPTIONS] ${RUNNER_USAGE}`;
 
 export async function runCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values, positionals } = parse(argv, {
-    analysis: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' }, model: { type: 'string' }, ...RUNNER_FLAGS,
+    analysis: { type: 'string' }, json: { type: 'string' }, html: { type: 'string' }, model: { type: 'string' }, processing: { type: 'string' }, ...RUNNER_FLAGS,
   }, USAGE);
   const file = positionals[0];
   if (!file || positionals.length > 1) fail('BAD_INPUT', { field: 'SPEC' }, 'give one experiment spec file.', `Usage: ${USAGE}`);
@@ -39,6 +40,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
   const unread = values.analysis === undefined ? [...scopeProblems(text, parsed.problems.filter((p) => p.severity === 'error')).byAnalysis.keys()].filter((i) => !spec.analyses.some((a) => a.index === i)) : [];
   const wanted = [...picked, ...unread.map((index) => ({ index, title: analysisField(index), kind: undefined }))].sort((x, y) => x.index - y.index);
   const model = values.model !== undefined ? { ref: values.model, baseDir: process.cwd() } : undefined;
+  const processing = processingArg(values.processing);
 
   await withRunner(values, async (client) => {
     const outputs: AnalysisOutput[] = [];
@@ -48,7 +50,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const t0 = performance.now();
       // Progress on a terminal only, overwritten in place and cleared when the analysis ends.
       const onEvent = (e: { done?: number; total?: number }) => e.total !== undefined && process.stderr.isTTY && process.stderr.write(`\r\x1b[K  ${a.title}: ${e.done}/${e.total} runs`);
-      const r = await client.request('analysis/run', { spec: { text, path: file }, analysis: a.index, model }, { signal, onEvent }).catch((e: unknown) => {
+      const r = await client.request('analysis/run', { spec: { text, path: file }, analysis: a.index, model, ...(processing ? { processing } : {}) }, { signal, onEvent }).catch((e: unknown) => {
         // This analysis's own problems stop only it; anything else (the spec, its model) stops the command.
         if (!isEngineError(e) || e.field !== analysisField(a.index)) throw e;
         if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
@@ -62,6 +64,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } }, { signal })) as AnalysisOutput;
       await client.request('run/release', { runId: r.runId });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+      if (!modelName) console.log(`${r.model}: ${describeProcessing(r.processing, r.processingNotes)}`);
       modelName = r.model;
       outputs.push(out);
       const notes = Object.entries(out.notes ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');

@@ -8,12 +8,12 @@ import { fail } from '../engine/errors';
 import { encodeNpy } from '../protocol/npy';
 import type { ModelRef, PromptInput } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
-import { idList, intArg, parse } from './args';
+import { idList, intArg, parse, processingArg } from './args';
 import { writeFileAtomic } from './atomic';
-import { describeModel, quote } from './describe';
+import { describeModel, describeProcessing, quote } from './describe';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 
-const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--processing transformerlens|OPTIONS] [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] ${RUNNER_USAGE}`;
 
 export async function traceCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parse(argv, {
@@ -25,12 +25,14 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     json: { type: 'string' },
     'save-cache': { type: 'string' },
     hooks: { type: 'string' },
+    processing: { type: 'string' },
     ...RUNNER_FLAGS,
   }, USAGE);
   if ((values.prompt === undefined) === (values.tokens === undefined)) fail('BAD_INPUT', { field: '--prompt' }, 'give exactly one of --prompt TEXT or --tokens 1,2,3.', `Usage: ${USAGE}`);
   const k = intArg(values['top-k'], '--top-k', 10, 1, 1000);
   const input: PromptInput = values.prompt !== undefined ? { text: values.prompt, bos: !values['no-bos'] } : { ids: idList(values.tokens!, '--tokens') };
-  const model: ModelRef = { ref: values.model!, baseDir: process.cwd() };
+  const processing = processingArg(values.processing);
+  const model: ModelRef = { ref: values.model!, baseDir: process.cwd(), ...(processing ? { processing } : {}) };
   const globs = values.hooks ?? (values['save-cache'] ? '*' : undefined);
 
   await withRunner(values, async (client) => {
@@ -40,6 +42,7 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     const trace = await client.request('trace', { model, input, hooks: globs, topK: k, keep: !!values['save-cache'] }, { signal });
     const { tokens, top } = trace;
     console.log(describeModel(loaded));
+    console.log(describeProcessing(loaded.processing, loaded.processingNotes));
     console.log(`backend ${loaded.backend}, loaded in ${loaded.loadMs.toFixed(0)} ms, forward ${trace.runMs.toFixed(0)} ms${loaded.backendNote ? `\n${loaded.backendNote}` : ''}`);
     console.log(`tokens (${tokens.length}):`);
     tokens.forEach((t, i) => console.log(`  ${String(i).padStart(4)}  ${String(t.id).padStart(6)}  ${quote(t.text).padEnd(18)} [${t.start}, ${t.end})`));

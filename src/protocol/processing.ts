@@ -46,7 +46,7 @@ export function parseProcessingList(text: string): WeightProcessing | { error: s
 /** The options in effect in words, for panel headers and CLI output. */
 export function processingLabel(p: WeightProcessing | undefined): string {
   if (!isProcessed(p)) return 'unprocessed weights';
-  if (PROCESSING_OPTIONS.every((o) => p![o])) return 'TransformerLens processing (foldLn, centerWritingWeights, centerUnembed, foldValueBiases)';
+  if (PROCESSING_OPTIONS.every((o) => p![o])) return 'TransformerLens processing';
   return `processing: ${PROCESSING_OPTIONS.filter((o) => p![o]).join(', ')}`;
 }
 

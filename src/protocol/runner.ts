@@ -6,6 +6,7 @@
 import type { AnalysisOutput } from './analysis';
 import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
+import type { WeightProcessing } from './processing';
 
 export type Backend = 'cpu' | 'cuda';
 export type BackendPreference = Backend | 'auto';
@@ -15,6 +16,8 @@ export interface ModelRef {
   ref: string;
   /** Folder a relative path is taken from (the spec's folder, or the CLI's working directory). */
   baseDir?: string;
+  /** TransformerLens' weight processing to apply when loading (default: none, Hugging Face's numbers). */
+  processing?: WeightProcessing;
 }
 
 /** A limit the user set, with the name they set it by (a setting in the editor, a flag in the CLI). */
@@ -82,6 +85,10 @@ export interface LoadedModel extends ModelFacts {
   backendNote?: string;
   /** Wall time from reading the headers to a ready session. */
   loadMs: number;
+  /** The weight processing in effect, in words ('unprocessed weights', 'TransformerLens processing', ...). */
+  processing: string;
+  /** Why an option asked for is off for this family, one line each. */
+  processingNotes: string[];
 }
 
 export interface Token extends PanelToken {
@@ -135,6 +142,8 @@ export interface AnalysisParams {
   model?: ModelRef;
   /** The model when the spec names none (the editor's circuitLens.defaultModel); default `demo`. */
   defaultModel?: string;
+  /** Weight processing that overrides the spec's `processing` (the CLI's --processing). */
+  processing?: WeightProcessing;
 }
 
 /** The token-level view of a traced spec prompt that the editor shows inline. */
@@ -156,7 +165,11 @@ export interface AnalysisResult {
   view: PanelView;
   /** The slice the panel of this analysis draws. */
   slice: Slice;
+  /** The model's name, with the weight processing when there is any. */
   model: string;
+  /** The weight processing in effect, in words, and why any option asked for is off. */
+  processing: string;
+  processingNotes: string[];
   title: string;
   kind: string;
   /** The prompt the analysis ran on (name and text), for inline views. */

@@ -3,6 +3,13 @@ import { familyOf } from '../engine/families/registry';
 import { selectHooks } from '../engine/hooks';
 import type { Checkpoint } from '../engine/model';
 import type { ModelFacts } from '../protocol/runner';
+import { isProcessed, processingLabel } from '../protocol/processing';
+
+/** How replies name a model: its name, and the weight processing when there is any. */
+export function modelLabel(ckpt: Checkpoint): string {
+  const p = ckpt.processing?.options;
+  return isProcessed(p) ? `${ckpt.name} · ${processingLabel(p)}` : ckpt.name;
+}
 
 /** With `hooks` (globs), only the hook points they select; a glob that selects none is an error. */
 export function factsOf(ckpt: Checkpoint, hooks?: string): ModelFacts {

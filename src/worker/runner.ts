@@ -29,7 +29,9 @@ import { VIEW_HOOKS } from '../protocol/runner';
 import type { Token } from '../engine/tokenizer';
 import { allCandidates } from './candidates';
 import { KeptRuns } from './kept-runs';
-import { factsOf } from './facts';
+import { factsOf, modelLabel } from './facts';
+import { processCheckpoint } from '../engine/processing/process-checkpoint';
+import { processingKey, processingLabel } from '../protocol/processing';
 import { LoadedModel, promptTokens } from './loaded-model';
 import { requireRunnable, specFacts } from './spec-file';
 import { specModelRef } from '../engine/spec/model-ref';
@@ -146,8 +148,8 @@ export class Runner {
 
   private async load(model: ModelRef): Promise<LoadedModel> {
     if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
-    const ckpt = this.checkpoint(model);
-    const key = `${ckpt.dir}|${this.config.backend}|${this.config.threads ?? ''}|${ckpt.tokenizer ? 1 : 0}`;
+    const opened = this.checkpoint(model);
+    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}`;
     if (this.loaded?.key === key) return this.loaded.model;
     if (this.loading?.key === key) return this.loading.promise;
     const previous = this.loaded;
@@ -156,12 +158,13 @@ export class Runner {
       this.kept.drop((r) => r.kind === 'trace' && r.modelDir === previous.model.ckpt.dir);
       await previous.model.dispose();
     }
-    const promise = LoadedModel.open(ckpt, {
+    // Processing reads every weight once, so it is part of loading (and of the promise others wait on).
+    const promise = Promise.resolve().then(() => LoadedModel.open(processCheckpoint(opened, model.processing), {
       session: { backend: this.config.backend, threads: this.config.threads },
       limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
       beforeChunk: this.opts.beforeChunk,
       scanWorkerPath: this.opts.scanWorkerPath,
-    });
+    }));
     this.loading = { key, promise };
     try {
       const m = await promise;
@@ -174,7 +177,10 @@ export class Runner {
 
   private async loadInfo(model: ModelRef): Promise<LoadedModelInfo> {
     const m = await this.load(model);
-    return { ...factsOf(m.ckpt), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs };
+    return {
+      ...factsOf(m.ckpt), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
+      processing: processingLabel(m.ckpt.processing?.options), processingNotes: m.ckpt.processing?.notes ?? [],
+    };
   }
 
   /** A prompt's tokens: text through the checkpoint's tokenizer (length-checked), or ids as given. */
@@ -206,7 +212,7 @@ export class Runner {
     const decode = decoder(model);
     const top = topK(last, p.topK ?? 10).map(({ index, value }) => ({ id: index, text: decode(index), prob: probs[index], logit: value }));
     const hooks = run.trace.cache.names().map((name) => ({ name, shape: run.trace.cache.get(name).dims }));
-    return { ...(runId !== undefined ? { runId } : {}), model: ckpt.name, tokens, top, hooks, runMs: run.trace.runMs };
+    return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, runMs: run.trace.runMs };
   }
 
   /** A spec's prompt traced for the views (attention, logit lens, inline), or the kept trace of it. */
@@ -235,12 +241,13 @@ export class Runner {
     // Only the problems shared by every analysis and this analysis's own stop it; the others' do not.
     requireRunnable(p.spec, parsed.problems, { index: p.analysis, title: a?.title });
     if (!a) fail('BAD_INPUT', { file: p.spec.path, field: 'analyses' }, `no analysis at index ${p.analysis}; the spec has ${spec.analyses.length}.`);
-    const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo')!;
+    const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo', p.processing)!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
     requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
     const prompt = promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
-    const base = { model: model.ckpt.name, title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
+    const base = {
+      model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
     ctx.event({ message: `${a.title}…` });
     if (a.kind === 'attention' || a.kind === 'logitLens') {
       const trace = await this.viewTrace(model, prompt, spec.cache.map((c) => c.value), ctx.signal);

@@ -14,6 +14,7 @@ import type { TokenInsight } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 import { attentionThumbnails, headExtent, poolBlock } from './attention-overview';
 import type { LoadedModel } from './loaded-model';
+import { modelLabel } from './facts';
 
 export interface TraceRun {
   kind: 'trace';
@@ -29,7 +30,7 @@ export interface TraceRun {
 }
 
 export function traceRun(model: LoadedModel, tokens: Token[], trace: Trace): TraceRun {
-  return { kind: 'trace', modelDir: model.ckpt.dir, model: model.ckpt.name, tokens, trace, lenses: new Map(), headExtents: new Map() };
+  return { kind: 'trace', modelDir: model.ckpt.dir, model: modelLabel(model.ckpt), tokens, trace, lenses: new Map(), headExtents: new Map() };
 }
 
 export function traceBytes(run: TraceRun): number {

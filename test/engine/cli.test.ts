@@ -89,3 +89,20 @@ test('EXPECTED FAILURE - unknown hook glob names the closest hook', () => expect
 test('EXPECTED FAILURE - token id outside the vocabulary', () => expectUserError(['trace', '--model', ckpt, '--tokens', '1,200'], /token id 200 is outside the vocabulary/));
 test('EXPECTED FAILURE - text prompt on a checkpoint without tokenizer files', () => expectUserError(['trace', '--model', ckpt, '--prompt', 'hi'], /no tokenizer files/));
 test('EXPECTED FAILURE - unknown option', () => expectUserError(['trace', '--model', ckpt, '--bogus'], /Unknown option '--bogus'/));
+
+test('trace --processing names the processing in effect; the saved cache is the processed model\'s', () => {
+  const plain = cli('trace', '--model', ckpt, '--tokens', '5,17,3', '--top-k', '2');
+  assert.match(plain.out, /^weights: unprocessed weights$/m);
+  const out = tmpDir('npyproc');
+  const r = cli('trace', '--model', ckpt, '--tokens', '5,17,3', '--top-k', '2', '--processing', 'transformerlens', '--save-cache', out, '--hooks', 'blocks.0.ln1.hook_normalized,blocks.1.hook_resid_post');
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^weights: TransformerLens processing$/m);
+  const top = (s: string) => [...s.matchAll(/p=([\d.]+)/g)].map((m) => m[1]);
+  assert.deepEqual(top(r.out), top(plain.out), 'probabilities do not change');
+  const resid = readNpyDir(out).get('blocks.1.hook_resid_post')!;
+  const d = resid.dims[2];
+  const mean = resid.data.subarray(0, d).reduce((a, b) => a + b, 0) / d;
+  assert.ok(Math.abs(mean) < 1e-5, 'centred residual stream');
+});
+
+test('EXPECTED FAILURE - an unknown --processing option', () => expectUserError(['trace', '--model', ckpt, '--tokens', '1', '--processing', 'foldLn,centre'], /--processing: "centre" is not a processing option/));

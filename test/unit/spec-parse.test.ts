@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseSpec, promptOf } from '../../src/engine/spec/parse';
 import { literalOffsets } from '../../src/engine/spec/string-map';
+import { PROCESSING_FIELDS } from '../../src/engine/spec/vocabulary';
+import { NO_PROCESSING, PROCESSING_OPTIONS, TRANSFORMERLENS_PROCESSING } from '../../src/protocol/processing';
 
 const SPEC = `// comment
 {
@@ -95,4 +97,21 @@ test('circuit analyses parse with defaults, and their prompt references are chec
   assert.ok(messages.some((m) => m.includes('no prompt is named "nope"')));
   assert.ok(messages.some((m) => m.includes('"temperature" must be a number from 0 to 100')));
   assert.equal(problems.length, 2);
+});
+
+test('"processing" reads the string and object forms; its option names are the protocol\'s', () => {
+  const spec = (processing: string) => parseSpec(`{ "model": "demo", "processing": ${processing}, "prompts": ["x"], "analyses": [] }`);
+  assert.deepEqual(spec('"transformerlens"').spec.processing?.value, TRANSFORMERLENS_PROCESSING);
+  assert.deepEqual(spec('{ "foldLn": true, "centerUnembed": true }').spec.processing?.value, { ...NO_PROCESSING, foldLn: true, centerUnembed: true });
+  assert.deepEqual(spec('"foldLn,foldValueBiases"').problems, []);
+  assert.equal(parseSpec('{ "prompts": ["x"], "analyses": [] }').spec.processing, undefined);
+  assert.deepEqual(Object.keys(PROCESSING_FIELDS), [...PROCESSING_OPTIONS]);
+});
+
+test('EXPECTED FAILURE - a bad "processing" names the option and the choices', () => {
+  const problems = (processing: string) => parseSpec(`{ "processing": ${processing}, "prompts": ["x"], "analyses": [] }`).problems.map((p) => p.message);
+  assert.match(problems('"foldln,centre"').join(), /"processing": "centre" is not a processing option/);
+  assert.match(problems('{ "foldLN": true }').join(), /"processing" has no option "foldLN"; options: foldLn, centerWritingWeights/);
+  assert.match(problems('{ "foldLn": 1 }').join(), /"processing.foldLn" must be true or false/);
+  assert.match(problems('3').join(), /"processing" must be "transformerlens", "none"/);
 });

@@ -23,6 +23,7 @@ function sample(f: Field): unknown {
     case 'enum': return f.options[0];
     case 'integer':
     case 'number': return f.minimum ?? 0;
+    case 'boolean': return true;
     case 'array': return [sample(f.items)];
     case 'object': return Object.fromEntries(Object.entries(f.fields).map(([k, g]) => [k, sample(g)]));
     case 'oneOf': return sample(f.alternatives[0]);

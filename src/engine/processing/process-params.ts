@@ -126,7 +126,7 @@ export function processParams(c: ModelConfig, params: ModelParams, source: Weigh
     finalNorm: norm(params.finalNorm, 'ln_final', o.foldLn),
     unembed: h.ref('unembed', unembed.w, params.unembed.shape),
     ...(unembed.b ? { unembedBias: h.ref('unembed.b', unembed.b, [unembed.b.length]) } : {}),
-    tied: false,
+    tied: params.tied, // the checkpoint's; the processed embedding and unembedding are separate tensors
   };
   return { params: out, memory: h.memory };
 }

@@ -7,6 +7,7 @@ import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } 
 import { readCircuitAnalysis } from './circuit-kinds';
 import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
 import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS } from './vocabulary';
+import { NO_PROCESSING, PROCESSING_OPTIONS, ProcessingOption, WeightProcessing, parseProcessingList } from '../../protocol/processing';
 
 export interface ParsedSpec {
   spec: ExperimentSpec;
@@ -48,6 +49,31 @@ class SpecReader {
       return undefined;
     }
     return { value: n.value as number, range: rangeOf(n) };
+  }
+
+  /** `processing`: "transformerlens", "none", a comma-separated list, or an object of booleans. */
+  processing(obj: Node): Located<WeightProcessing> | undefined {
+    const n = findNodeAtLocation(obj, ['processing']);
+    if (!n) return undefined;
+    if (n.type === 'string') {
+      const p = parseProcessingList(n.value as string);
+      if ('error' in p) return void this.error(n, `"processing": ${p.error}`);
+      return { value: p, range: rangeOf(n) };
+    }
+    if (n.type !== 'object') return void this.error(n, '"processing" must be "transformerlens", "none", a comma-separated list of options, or an object such as {"foldLn": true}.');
+    const chosen: Record<ProcessingOption, boolean> = { ...NO_PROCESSING };
+    for (const prop of n.children ?? []) {
+      const [key, value] = prop.children ?? [];
+      const option = PROCESSING_OPTIONS.find((o) => o === key?.value);
+      if (!option) {
+        this.error(key ?? prop, `"processing" has no option ${JSON.stringify(key?.value)}; options: ${PROCESSING_OPTIONS.join(', ')}.`);
+      } else if (value?.type !== 'boolean') {
+        this.error(value ?? prop, `"processing.${option}" must be true or false.`);
+      } else {
+        chosen[option] = value.value as boolean;
+      }
+    }
+    return { value: chosen, range: rangeOf(n) };
   }
 
   array(obj: Node, key: string): Node[] | undefined {
@@ -153,7 +179,8 @@ export function parseSpec(text: string): ParsedSpec {
       if (!names.has(ref.value)) r.error(ref.range, `no prompt is named ${JSON.stringify(ref.value)}; prompts: ${[...names].join(', ') || 'none'}.`);
     }
   }
-  return { spec: { model: r.string(root, 'model'), prompts, analyses, cache }, problems: r.problems };
+  const processing = r.processing(root);
+  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, analyses, cache }, problems: r.problems };
 }
 
 const refersToPrompt = (f: Field) => (f.type === 'string' && f.refersTo === 'prompt') || (f.type === 'array' && f.items.type === 'string' && f.items.refersTo === 'prompt');

@@ -37,6 +37,8 @@ export function fieldSchema(f: Field): JsonSchema {
       return compact({ type: 'string', description: f.description, examples: f.examples });
     case 'enum':
       return compact({ enum: [...f.options], description: f.description, enumDescriptions: f.optionDescriptions && [...f.optionDescriptions], default: f.default });
+    case 'boolean':
+      return compact({ type: 'boolean', description: f.description, default: f.default });
     case 'integer':
     case 'number':
       return compact({ type: f.type, description: f.description, minimum: f.minimum, maximum: f.maximum, default: f.default });

@@ -2,6 +2,7 @@
  * Experiment specs (`*.circuit.json`): a model, named prompts and a list of analyses. Every value keeps
  * the source range it came from, so diagnostics, CodeLenses and "Reveal in spec" point at exact text.
  */
+import type { WeightProcessing } from '../../protocol/processing';
 
 import type { CircuitAnalysis } from './circuit-kinds';
 
@@ -63,6 +64,8 @@ export type AnalysisSpec = AttentionAnalysis | LogitLensAnalysis | CircuitAnalys
 
 export interface ExperimentSpec {
   model?: Located<string>;
+  /** TransformerLens' weight processing for the model; absent: none. */
+  processing?: Located<WeightProcessing>;
   prompts: PromptSpec[];
   analyses: AnalysisSpec[];
   /** Extra hook points (names or globs) to cache with every run of this spec. */

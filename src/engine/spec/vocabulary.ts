@@ -42,6 +42,11 @@ export interface NumberField extends FieldDoc {
   default?: number;
 }
 
+export interface BooleanField extends FieldDoc {
+  type: 'boolean';
+  default?: boolean;
+}
+
 export interface ArrayField extends FieldDoc {
   type: 'array';
   items: ItemField;
@@ -58,7 +63,7 @@ export interface ObjectField extends FieldDoc {
 /** A value that is one of several shapes (a prompt: a string, or an object). */
 export interface OneOfField extends FieldDoc {
   type: 'oneOf';
-  alternatives: readonly (StringField | EnumField | NumberField | ObjectField)[];
+  alternatives: readonly (StringField | EnumField | NumberField | BooleanField | ObjectField)[];
 }
 
 /** The `analyses` list: its items are the analysis kinds below. */
@@ -67,8 +72,8 @@ export interface AnalysesField extends FieldDoc {
 }
 
 /** What an array may hold. */
-export type ItemField = StringField | EnumField | NumberField | ObjectField | OneOfField;
-export type Field = StringField | EnumField | NumberField | ArrayField | ObjectField | OneOfField | AnalysesField;
+export type ItemField = StringField | EnumField | NumberField | BooleanField | ObjectField | OneOfField;
+export type Field = StringField | EnumField | NumberField | BooleanField | ArrayField | ObjectField | OneOfField | AnalysesField;
 export type Fields = Readonly<Record<string, Field>>;
 
 export interface KindDecl {
@@ -274,6 +279,14 @@ export const PROMPT_FIELDS = {
   counterfactual: { type: 'string', description: 'A contrasting next token, exactly one token.' },
 } as const satisfies Fields;
 
+/** TransformerLens' weight processing options (src/protocol/processing.ts has the same names). */
+export const PROCESSING_FIELDS = {
+  foldLn: { type: 'boolean', default: false, description: "Fold each norm's weight (and LayerNorm's bias) into the layer that reads it: ln*.hook_normalized is then TransformerLens' LNPre / RMSPre output. Off for post-norm models (OLMo 2)." },
+  centerWritingWeights: { type: 'boolean', default: false, description: 'Centre every weight that writes to the residual stream (embeddings, W_O, W_out and their biases), so the stream has zero mean. LayerNorm models only.' },
+  centerUnembed: { type: 'boolean', default: false, description: 'Subtract the unembedding\'s mean over the vocabulary: each position\'s logits move by one constant, probabilities do not change.' },
+  foldValueBiases: { type: 'boolean', default: false, description: "Move each head's value bias into the attention output bias (b_O): hook_v, hook_z and hook_result then have no bias part." },
+} as const satisfies Fields;
+
 export const SPEC_TITLE = 'Circuit Lens experiment';
 export const SPEC_DESCRIPTION = 'A Circuit Lens experiment: a model, prompts and the analyses to run on them.';
 
@@ -283,6 +296,14 @@ export const SPEC_FIELDS = {
     type: 'string',
     description: 'The model: a bundled name ("demo", "planted-induction"), a checkpoint folder (config.json + model.safetensors; relative paths start at this file\'s folder), or ORG/NAME of a Hugging Face cache entry.',
     examples: ['demo', 'planted-induction', './checkpoints/my-gpt2', 'openai-community/gpt2'],
+  },
+  processing: {
+    type: 'oneOf',
+    description: "TransformerLens' weight processing, applied in memory when the model loads (the default is none: Hugging Face's numbers, as from_pretrained_no_processing). SAEs trained on TransformerLens' processed GPT-2 (such as gpt2-small-res-jb) need \"transformerlens\". Panel headers name the processing in effect.",
+    alternatives: [
+      { type: 'string', description: '"transformerlens" (all four options, as HookedTransformer.from_pretrained), "none", or a comma-separated list such as "foldLn,centerUnembed".', examples: ['transformerlens', 'none', 'foldLn,centerUnembed'] },
+      { type: 'object', fields: PROCESSING_FIELDS },
+    ],
   },
   prompts: {
     type: 'array',
