@@ -49,8 +49,13 @@ function withFile<T>(source: WeightSource, ref: WeightRef, read: (fd: number, fi
 /** `count` elements of a tensor from element `first`, as float32. */
 function readBytes(fd: number, file: string, ref: WeightRef, first: number, count: number): Float32Array {
   const elem = ref.dtype === 'F32' ? 4 : 2;
-  const bytes = Buffer.alloc(count * elem);
-  const got = fs.readSync(fd, bytes, 0, bytes.length, ref.offset + first * elem);
-  if (got !== bytes.length) fail('BAD_WEIGHTS', { file, field: ref.name }, 'file ended inside the tensor.', 'The file is truncated.');
-  return toFloat32(bytes, ref.dtype);
+  const out = ref.dtype === 'F32' ? new Float32Array(count) : undefined; // fp32 is read straight into place
+  const bytes = out ? new Uint8Array(out.buffer) : Buffer.alloc(count * elem);
+  let done = 0;
+  while (done < bytes.length) {
+    const got = fs.readSync(fd, bytes, done, bytes.length - done, ref.offset + first * elem + done);
+    if (got === 0) fail('BAD_WEIGHTS', { file, field: ref.name }, 'file ended inside the tensor.', 'The file is truncated.');
+    done += got;
+  }
+  return out ?? toFloat32(bytes, ref.dtype);
 }

@@ -9,7 +9,7 @@ import type { ModelConfig } from '../model-config';
 import type { BlockParams, Linear, ModelParams, Norm, WeightRef } from '../params';
 import type { WeightProcessing } from '../../protocol/processing';
 import { readTensor, WeightSource } from '../weight-reader';
-import { HeldLinear, centreOutput, centreOverInput, centreRows, centreVector, foldNormInto } from './linear-math';
+import { HeldLinear, centreColumns, centreOutput, centreRows, centreVector, foldNormInto } from './linear-math';
 
 /** The location prefix of tensors held in memory (the names onnxruntime's in-memory external data uses). */
 const MEMORY_PREFIX = 'circuit-lens-processed.';
@@ -93,8 +93,7 @@ export function processParams(c: ModelConfig, params: ModelParams, source: Weigh
   }
   if (o.centerUnembed) {
     // W_U minus its mean over the vocabulary: every logit moves by the same amount at each position.
-    const t: HeldLinear = { w: unembed.w, shape: unembed.shape, layout: 'in-out' }; // rows are tokens: their mean over the vocabulary is the mean over the input axis
-    centreOverInput(t);
+    centreColumns(unembed.w, c.dModel); // [d_vocab, d_model]: each d_model column minus its mean over the tokens
     if (unembed.b) centreVector(unembed.b);
   }
   if (o.foldValueBiases) params.blocks.forEach((b, l) => foldValueBias(c, b, blocks[l]));
