@@ -163,3 +163,21 @@ test('a worker that dies is reported, and the next run starts a fresh worker wit
   assert.equal(maxAbsDiff(lastLogits(before, 300), lastLogits(after, 300)), 0);
   assert.equal(maxAbsDiff(normalized.data, (await hookOf(client, after, hooks)).data), 0);
 }));
+
+test("a spec's \"processing\" loads the processed model, and replies name it; the same model unprocessed is a separate load", () => withRunner({}, async (client) => {
+  const spec = (processing: string) => ({
+    text: JSON.stringify({ model: 'demo', ...(processing ? { processing } : {}), prompts: [{ name: 'p', text: 'Speak unto the children of', answer: ' Israel', counterfactual: ' the' }], analyses: [{ kind: 'attribution', prompt: 'p' }] }),
+    path: path.join(__dirname, 'processing.circuit.json'),
+  });
+  const processed = await client.request('analysis/run', { spec: spec('transformerlens'), analysis: 0 });
+  assert.equal(processed.model, 'demo · TransformerLens processing');
+  assert.equal(processed.processing, 'TransformerLens processing');
+  assert.deepEqual(processed.processingNotes, []);
+  const plain = await client.request('analysis/run', { spec: spec(''), analysis: 0 });
+  assert.equal(plain.model, 'demo');
+  assert.equal(plain.processing, 'unprocessed weights');
+  const override = await client.request('analysis/run', { spec: spec(''), analysis: 0, processing: { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false } });
+  assert.equal(override.model, 'demo · processing: foldLn');
+  const loaded = await client.request('model/load', { model: { ref: 'demo', processing: { foldLn: false, centerWritingWeights: true, centerUnembed: false, foldValueBiases: false } } });
+  assert.equal(loaded.processing, 'processing: centerWritingWeights');
+}));
