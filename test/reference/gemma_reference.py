@@ -16,7 +16,8 @@ configuration classes), with TransformerLens hook names:
 - sliding layers from layer_types, else Gemma 2: even layers; Gemma 3: all but every sliding_window_pattern-th;
 - Gemma 3: per-head q_norm / k_norm (1 + w over head_dim) before rotary (attn.q_norm.*, attn.k_norm.*); global
   layers rotate with rope_theta and rope_scaling, local ones with rope_local_base_freq unscaled (or transformers
-  v5's rope_parameters {full_attention, sliding_attention}); no soft-caps unless set;
+  v5's rope_parameters {full_attention, sliding_attention}); no final soft-cap unless set, and no attention
+  soft-cap even when attn_logit_softcapping is set (Gemma3Attention does not pass it to the attention function);
 - the final norm, the (tied by default) unembedding and final_logit_softcapping on the logits.
 A `gemma3` config nests the text model in text_config and prefixes its weights (language_model.model. or
 model.language_model.).
@@ -139,9 +140,8 @@ class GemmaReference:
         self.eps = cfg.get('rms_norm_eps', 1e-6)
         self.act = cfg.get('hidden_activation') or cfg.get('hidden_act') or 'gelu_pytorch_tanh'
         self.scaling = cfg.get('query_pre_attn_scalar', 256) ** -0.5
-        caps = (None, None) if self.gemma3 else (50.0, 30.0)
-        self.attn_cap = cfg.get('attn_logit_softcapping', caps[0])
-        self.final_cap = cfg.get('final_logit_softcapping', caps[1])
+        self.attn_cap = None if self.gemma3 else cfg.get('attn_logit_softcapping', 50.0)
+        self.final_cap = cfg.get('final_logit_softcapping', None if self.gemma3 else 30.0)
         window = cfg.get('sliding_window', 4096)
         self.windows = [window if s else None for s in sliding_layers(cfg, kind)]
         rp = cfg.get('rope_parameters')

@@ -82,6 +82,8 @@ test('Gemma 3 reads q/k norms, the local:global pattern, two rotary settings and
   const { model_type: _, ...text } = gemma3Text;
   const nested = parseConfig({ model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: { ...text, model_type: 'gemma3_text' }, vision_config: { model_type: 'siglip_vision_model' }, bos_token_id: 2 }, 'config.json');
   assert.deepEqual([nested.architecture, nested.modelType, nested.dModel, nested.nLayers, nested.bosTokenId, nested.tieWordEmbeddings, nested.rotaryLocal?.base], ['gemma3', 'gemma3', 48, 6, 2, true, 10000]);
+  const caps = parseConfig({ ...gemma3Text, attn_logit_softcapping: 50, final_logit_softcapping: 30 }, 'config.json');
+  assert.deepEqual([caps.attnSoftcap, caps.finalLogitSoftcap], [undefined, 30], "Gemma3Attention never applies attn_logit_softcapping; the final soft-cap applies");
   const untied = parseConfig({ model_type: 'gemma3', text_config: text, tie_word_embeddings: false }, 'config.json');
   assert.equal(untied.tieWordEmbeddings, false, 'tie_word_embeddings from the top level when text_config has none');
 });
@@ -112,6 +114,7 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...gemma2, query_pre_attn_scalar: 0 }, 'BAD_CONFIG', /query_pre_attn_scalar: must be a number in \(0/);
   bad({ ...gemma2, hidden_activation: 'geglu' }, 'UNSUPPORTED', /hidden_activation: "geglu" is not supported/);
   bad({ ...gemma3Text, sliding_window_pattern: 0 }, 'BAD_CONFIG', /sliding_window_pattern: must be a positive integer/);
+  bad({ ...gemma3Text, use_bidirectional_attention: true }, 'UNSUPPORTED', /use_bidirectional_attention: is true: bidirectional attention \(EmbeddingGemma\) is not supported/);
   bad({ model_type: 'gemma3', text_config: 'gemma3_text' }, 'BAD_CONFIG', /^config\.json: text_config: must be an object/);
   bad({ model_type: 'gemma3', text_config: { ...gemma3Text, hidden_size: -1 } }, 'BAD_CONFIG', /^config\.json \(text_config\): hidden_size: must be a positive integer/);
   bad({ ...gemma3Text, rope_parameters: { full_attention: { rope_type: 'yarn', factor: 2 }, sliding_attention: { rope_type: 'default' } } }, 'UNSUPPORTED', /rope_parameters\.full_attention\).*rope_type: "yarn" is not supported/);

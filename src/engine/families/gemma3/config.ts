@@ -1,12 +1,14 @@
 /**
  * Gemma 3 text config.json: `gemma3_text` (Gemma3ForCausalLM: 270m, 1b), or `gemma3`
  * (Gemma3ForConditionalGeneration: 4b and up) whose text model is the nested `text_config` (the vision tower
- * is not read). Everything of Gemma 2 (families/gemma2/config.ts) with Gemma3TextConfig's defaults: no
- * soft-caps unless set; head_dim 256; context 131072; per-head q/k RMSNorm (1 + w) before rotary; local:global
+ * is not read). Everything of Gemma 2 (families/gemma2/config.ts) with Gemma3TextConfig's defaults: no final
+ * soft-cap unless set, and no attention soft-cap at all (Hugging Face's Gemma3Attention keeps
+ * attn_logit_softcapping but never applies it); head_dim 256; context 131072; per-head q/k RMSNorm (1 + w) before rotary; local:global
  * layers from `layer_types`, else `sliding_window_pattern` (default 6: layer l is global iff (l + 1) % 6 == 0),
  * sliding_window default 4096; two rotary settings: global layers rope_theta (default 1e6) with rope_scaling,
  * local layers rope_local_base_freq (default 10000) without scaling. transformers v5 writes both as
  * rope_parameters {full_attention: {rope_theta, rope_type, ...}, sliding_attention: {...}}; both shapes are read.
+ * EmbeddingGemma's `use_bidirectional_attention` is refused.
  */
 import type { ModelConfig, RotaryConfig } from '../../model-config';
 import { fail } from '../../errors';
@@ -59,6 +61,9 @@ function rotaries(f: ConfigFields, global: RotaryConfig): { rotary: RotaryConfig
 export function parseGemma3Config(raw: Record<string, unknown>, path: string): ModelConfig {
   const { text, path: textPath } = textConfig(raw, path);
   const f = new ConfigFields(text, textPath);
+  if (f.bool('use_bidirectional_attention', false)) {
+    fail('UNSUPPORTED', { file: textPath, field: 'use_bidirectional_attention' }, 'is true: bidirectional attention (EmbeddingGemma) is not supported.', 'Circuit Lens reads causal language models.');
+  }
   const defaults: GemmaDefaults = {
     headDim: 256,
     contextLength: 131072,
@@ -70,5 +75,5 @@ export function parseGemma3Config(raw: Record<string, unknown>, path: string): M
   };
   // The shared reader reads one rotary setting; the per-layer-type form is read here instead.
   const c = parseGemmaConfig(perLayerType(text) ? { ...text, rope_parameters: undefined } : text, textPath, defaults);
-  return { ...c, architecture: 'gemma3', modelType: raw.model_type as string, qkNorm: true, ...rotaries(f, c.rotary!) };
+  return { ...c, architecture: 'gemma3', modelType: raw.model_type as string, qkNorm: true, attnSoftcap: undefined, ...rotaries(f, c.rotary!) };
 }
