@@ -3,8 +3,9 @@
  * (Gemma3ForConditionalGeneration: 4b and up) whose text model is the nested `text_config` (the vision tower
  * is not read). Everything of Gemma 2 (families/gemma2/config.ts) with Gemma3TextConfig's defaults: no final
  * soft-cap unless set, and no attention soft-cap at all (Hugging Face's Gemma3Attention keeps
- * attn_logit_softcapping but never applies it); head_dim 256; context 131072; per-head q/k RMSNorm (1 + w) before rotary; local:global
- * layers from `layer_types`, else `sliding_window_pattern` (default 6: layer l is global iff (l + 1) % 6 == 0),
+ * attn_logit_softcapping but never applies it); head_dim 256; context 131072; per-head q/k RMSNorm (1 + w)
+ * before rotary; local:global layers from `layer_types`, else `sliding_window_pattern` (default 6: layer l is
+ * global iff (l + 1) % 6 == 0),
  * sliding_window default 4096; two rotary settings: global layers rope_theta (default 1e6) with rope_scaling,
  * local layers rope_local_base_freq (default 10000) without scaling. transformers v5 writes both as
  * rope_parameters {full_attention: {rope_theta, rope_type, ...}, sliding_attention: {...}}; both shapes are read.
