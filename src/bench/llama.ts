@@ -1,83 +1,18 @@
 /**
  * `circuit-lens bench --llama`: a Llama-shaped model of about 100M parameters (12 layers, d_model 768,
- * 12 heads / 4 key-value heads, d_mlp 2048, vocab 32000, untied) against the PyTorch reference
- * (test/reference/llama_reference.py) on the same random weights, 1x128 tokens, equal thread counts:
- * load time, full-cache trace time and ratio, and peak memory against the weights' size.
+ * 12 heads / 4 key-value heads, d_mlp 2048, vocab 32000, untied) against test/reference/llama_reference.py.
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { tokensFromIds } from '../engine/model';
-import { openBenchModel } from './open-model';
-import { parse } from '../cli/args';
-import { writeFileAtomic } from '../cli/atomic';
-import { medianMs } from './timing';
-import { benchSetup, randomModel } from './setup';
+import { DecoderCase, benchDecoder } from './decoder';
 
-const USAGE = 'circuit-lens bench --llama [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH]';
-const REFERENCE = path.join(__dirname, '..', 'test', 'reference', 'llama_reference.py');
-const SHAPE = { layers: 12, dModel: 768, heads: 12, kvHeads: 4, dMlp: 2048, vocab: 32000, ctx: 2048 };
+const LLAMA: DecoderCase = {
+  flag: 'llama',
+  description: 'Llama-shaped',
+  script: 'llama_reference.py',
+  modelName: 'llama-100m-random',
+  shape: { layers: 12, dModel: 768, heads: 12, kvHeads: 4, dHead: 64, dMlp: 2048, vocab: 32000, ctx: 2048 },
+  makeArgs: ['--kv-heads', '4'],
+};
 
-const rssMb = () => process.resourceUsage().maxRSS / 1024;
-
-export async function benchLlama(argv: string[]): Promise<void> {
-  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' } }, USAGE);
-  const setup = benchSetup(values, REFERENCE, 5, SHAPE.ctx);
-  const { threads, repeats, pos, python, env } = setup;
-  const modelDir = randomModel(setup, 'llama-100m-random', 'Llama-shaped', ['--layers', String(SHAPE.layers), '--d-model', String(SHAPE.dModel), '--heads', String(SHAPE.heads),
-    '--kv-heads', String(SHAPE.kvHeads), '--d-mlp', String(SHAPE.dMlp), '--vocab', String(SHAPE.vocab), '--ctx', String(SHAPE.ctx)]);
-  const weightsMb = fs.statSync(path.join(modelDir, 'model.safetensors')).size / 2 ** 20;
-  const ids = Array.from({ length: pos }, (_, i) => (i * 7919) % SHAPE.vocab);
-
-  // Memory first, in a process that has held nothing else: weights used in place (the default) plus one
-  // full-cache trace, measured before any other trace leaves garbage behind.
-  const baseMb = rssMb();
-  const inPlace = await openBenchModel(modelDir, { threads, prepack: false });
-  const batch = [tokensFromIds(inPlace.ckpt, ids)];
-  const allHooks = inPlace.ckpt.hooks.filter((h) => !h.needsAttnResult);
-  const t0 = performance.now();
-  const cached = await inPlace.trace(batch, { hooks: allHooks });
-  const inPlaceFullMs = performance.now() - t0;
-  const peakInPlaceMb = rssMb();
-  const cacheMb = cached.cache.byteSize() / 2 ** 20;
-  const loadInPlaceMs = inPlace.loadMs;
-  await inPlace.dispose();
-
-  const engine = await openBenchModel(modelDir, { threads, prepack: true });
-  const fullMs = await medianMs(repeats, () => engine.trace(batch, { hooks: allHooks }));
-  const logitsMs = await medianMs(repeats, () => engine.trace(batch));
-  const loadPrepackMs = engine.loadMs;
-  const params = engine.ckpt.weights.files.reduce((n, f) => n + [...f.tensors.values()].reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0), 0);
-  await engine.dispose();
-  const peakMb = rssMb();
-
-  console.log(`running the PyTorch reference (${threads} thread${threads > 1 ? 's' : ''}) ...`);
-  const ref = JSON.parse(execFileSync(python, [REFERENCE, 'bench', '--model', modelDir, '--pos', String(pos), '--threads', String(threads), '--repeats', String(repeats)], { env, encoding: 'utf8' }));
-
-  const { layers: L, dModel: d, heads: h, kvHeads: kv, dMlp: m, vocab: v } = SHAPE;
-  const dh = d / h;
-  const flopsPerToken = 2 * L * (2 * d * h * dh + 2 * d * kv * dh + 3 * d * m) + 2 * d * v; // q and o, k and v, gate/up/down; unembedding
-  const limitMs = ((flopsPerToken * pos) / (ref.gemmGflops * 1e9)) * 1000;
-  const cases = [
-    { name: `llama logits 1x${pos}`, engineMs: logitsMs, referenceMs: ref.logitsMs },
-    { name: `llama full cache 1x${pos} (${allHooks.length} hook points)`, engineMs: fullMs, referenceMs: ref.fullCacheMs },
-  ].map((c) => ({ ...c, ratio: c.engineMs / c.referenceMs, gemmBoundMs: limitMs, fractionOfLimit: limitMs / c.engineMs, referenceFractionOfLimit: limitMs / c.referenceMs }));
-  const memory = { weightsMb, cacheMb, baselineRssMb: baseMb, peakRssInPlaceMb: peakInPlaceMb, ratioInPlace: (peakInPlaceMb - baseMb) / weightsMb, peakRssPrepackedMb: peakMb, referencePeakRssMb: ref.peakRssMb };
-  const load = { engineInPlaceMs: loadInPlaceMs, enginePrepackedMs: loadPrepackMs, referenceMs: ref.loadMs };
-
-  console.log(`\nLlama-shaped model: ${(params / 1e6).toFixed(1)}M parameters (${SHAPE.layers} layers, d_model ${SHAPE.dModel}, ${SHAPE.heads} heads / ${SHAPE.kvHeads} kv heads, d_mlp ${SHAPE.dMlp}, vocab ${SHAPE.vocab}), fp32, ${threads} thread(s)`);
-  console.log(`fp32 GEMM ${ref.gemmGflops.toFixed(1)} GFLOP/s (torch ${ref.torch}); ${(flopsPerToken / 1e6).toFixed(0)} MFLOP/token; GEMM-bound ${limitMs.toFixed(1)} ms`);
-  console.log('case                                         engine ms   torch ms   ratio   engine / torch of limit');
-  for (const c of cases) {
-    console.log(`${c.name.padEnd(44)} ${c.engineMs.toFixed(1).padStart(9)} ${c.referenceMs.toFixed(1).padStart(10)} ${c.ratio.toFixed(2).padStart(7)}   ` +
-      `${(100 * c.fractionOfLimit).toFixed(0)}% / ${(100 * c.referenceFractionOfLimit).toFixed(0)}%`);
-  }
-  console.log(`first full-cache trace with weights in place (no prepacking, cold): ${inPlaceFullMs.toFixed(1)} ms`);
-  console.log(`load (safetensors to ready session): ${loadInPlaceMs.toFixed(0)} ms in place, ${loadPrepackMs.toFixed(0)} ms prepacked; torch reference ${ref.loadMs.toFixed(0)} ms`);
-  console.log(`memory: weights ${weightsMb.toFixed(0)} MB; engine process ${baseMb.toFixed(0)} MB before loading, peak ${peakInPlaceMb.toFixed(0)} MB with weights in place and a 1x${pos} full cache of ${cacheMb.toFixed(0)} MB ` +
-    `(${(peakInPlaceMb / weightsMb).toFixed(2)}x the weights; ${memory.ratioInPlace.toFixed(2)}x above the baseline), ${peakMb.toFixed(0)} MB after the prepacked runs; reference ${ref.peakRssMb.toFixed(0)} MB`);
-  if (values.json) {
-    writeFileAtomic(values.json, JSON.stringify({ model: SHAPE, threads, gemmGflops: ref.gemmGflops, flopsPerToken, cases, load, memory }, null, 1) + '\n');
-    console.log(`wrote ${values.json}`);
-  }
+export function benchLlama(argv: string[]): Promise<void> {
+  return benchDecoder(argv, LLAMA);
 }

@@ -16,10 +16,11 @@ import { writeFileAtomic } from '../cli/atomic';
 import { measureResponsiveness } from './responsiveness';
 import { benchPatching } from './patching';
 import { benchLlama } from './llama';
+import { benchGemma2 } from './gemma2';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -39,6 +40,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 
 export async function benchCommand(argv: string[]): Promise<void> {
   if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
+  if (argv.includes('--gemma2')) return benchGemma2(argv.filter((a) => a !== '--gemma2'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
   const setup = benchSetup(values, REFERENCE, 7, SHAPE.ctx);
   const { threads, repeats, pos, python, env } = setup;

@@ -24,7 +24,9 @@ export interface HookPoint {
  * attn.q_norm.hook_scale/hook_normalized and attn.k_norm.* after hook_q/hook_k, per head
  * ([batch, pos, head, 1] and [batch, pos, head, d_head]; TransformerLens flattens batch, pos and head), or
  * over the whole projection (OLMo 2: [batch, pos, 1] and [batch, pos, heads * d_head]); post norms (OLMo 2)
- * put ln1's hooks after hook_attn_out and ln2's after hook_mlp_out.
+ * put ln1's hooks after hook_attn_out and ln2's after hook_mlp_out; sandwich norms (Gemma) keep ln1 / ln2 where
+ * they are and add ln1_post.* between attn.hook_result and hook_attn_out, ln2_post.* between mlp.hook_post and
+ * hook_mlp_out.
  */
 export function hookPoints(c: ModelConfig): HookPoint[] {
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh, dMlp: m } = c;
@@ -36,7 +38,7 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
   for (let l = 0; l < c.nLayers; l++) {
     const b = `blocks.${l}.`;
     add(b + 'hook_resid_pre', ['batch', 'pos', d], l > 0 ? `blocks.${l - 1}.hook_resid_post` : rotary ? 'hook_embed' : b + 'hook_resid_pre');
-    const ln = (n: 'ln1' | 'ln2') => {
+    const ln = (n: 'ln1' | 'ln2' | 'ln1_post' | 'ln2_post') => {
       add(b + n + '.hook_scale', ['batch', 'pos', 1]);
       add(b + n + '.hook_normalized', ['batch', 'pos', d]);
     };
@@ -63,6 +65,7 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
     add(b + 'attn.hook_pattern', ['batch', h, 'pos', 'pos']);
     add(b + 'attn.hook_z', ['batch', 'pos', h, dh]);
     add(b + 'attn.hook_result', ['batch', 'pos', h, d], b + 'attn.hook_result', true);
+    if (c.sandwichNorms) ln('ln1_post');
     add(b + 'hook_attn_out', ['batch', 'pos', d]);
     if (c.postNorms) ln('ln1');
     if (!c.parallelAttnMlp) add(b + 'hook_resid_mid', ['batch', 'pos', d]);
@@ -70,6 +73,7 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
     add(b + 'mlp.hook_pre', ['batch', 'pos', m]);
     if (c.gatedMlp) add(b + 'mlp.hook_pre_linear', ['batch', 'pos', m]);
     add(b + 'mlp.hook_post', ['batch', 'pos', m]);
+    if (c.sandwichNorms) ln('ln2_post');
     add(b + 'hook_mlp_out', ['batch', 'pos', d]);
     if (c.postNorms) ln('ln2');
     add(b + 'hook_resid_post', ['batch', 'pos', d]);

@@ -5,7 +5,7 @@
  */
 import type { ModelDims } from '../protocol/runner';
 
-export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'olmo2' | 'gptneo';
+export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'olmo2' | 'gptneo' | 'gemma2' | 'gemma3';
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 export type NormKind = 'layernorm' | 'rmsnorm';
 
@@ -29,6 +29,14 @@ export interface ModelConfig extends ModelDims {
   /** 'learned': added position embeddings (hook_pos_embed); 'rotary': rotated q and k (hook_rot_q, hook_rot_k). */
   positional: 'learned' | 'rotary';
   rotary: RotaryConfig | null;
+  /**
+   * The rotary settings of sliding-window layers (those with a non-null attnWindows entry) where they differ from
+   * `rotary`, which then serves the global layers (Gemma 3: rope_local_base_freq and no scaling on local layers,
+   * rope_theta and rope_scaling on global ones). Absent: every layer uses `rotary`.
+   */
+  rotaryLocal?: RotaryConfig;
+  /** hook_embed is the token embedding times this (Gemma: sqrt(d_model), as TransformerLens folds it into W_E). */
+  embedScale?: number;
   /** Attention and MLP both read resid_pre and add to it (GPT-NeoX): no hook_resid_mid. */
   parallelAttnMlp: boolean;
   /** act(x W_gate) * (x W_in) (Llama's SwiGLU): mlp.hook_pre is the gate, mlp.hook_pre_linear the linear path. */
@@ -37,6 +45,22 @@ export interface ModelConfig extends ModelDims {
   scaleAttnWeights: boolean;
   /** Also divide layer L's scores by L + 1 (GPT-2 `scale_attn_by_inverse_layer_idx`). */
   scaleAttnByInverseLayerIdx: boolean;
+  /**
+   * Scores are q.k times queryPreAttnScalar^-0.5 instead of d_head^-0.5 (Gemma's `query_pre_attn_scalar`;
+   * TransformerLens' attn_scale is its square root). Takes the place of scaleAttnWeights when set.
+   */
+  queryPreAttnScalar?: number;
+  /**
+   * Attention scores become tanh(s / cap) * cap before the mask (Gemma 2's `attn_logit_softcapping`;
+   * TransformerLens' attn_scores_soft_cap); hook_attn_scores is after the cap and the mask.
+   */
+  attnSoftcap?: number;
+  /**
+   * The `logits` output is tanh(z / cap) * cap of the unembedding z = ln_final(resid) W_U (Gemma 2's
+   * `final_logit_softcapping`; TransformerLens' output_logits_soft_cap). Analyses that unembed residual
+   * components themselves (logit lens, direct logit attribution) see the logits before this cap.
+   */
+  finalLogitSoftcap?: number;
   /**
    * Per layer: a query attends to keys at most `window - 1` positions back (GPT-Neo local layers, Mistral's
    * sliding window), or null for plain causal attention.
@@ -60,6 +84,14 @@ export interface ModelConfig extends ModelDims {
    * added to the residual stream.
    */
   postNorms?: boolean;
+  /**
+   * Sandwich norms (Gemma 2 and 3): ln1 / ln2 before attention and the MLP as usual, plus ln1_post
+   * (post_attention_layernorm) on the attention output and ln2_post (post_feedforward_layernorm) on the MLP
+   * output: x + ln1_post(attn(ln1(x))), then x + ln2_post(mlp(ln2(x))). As in TransformerLens, hook_attn_out and
+   * hook_mlp_out are after the post norms (what is added to the residual stream); attn.hook_result, per head,
+   * is before ln1_post. Not to be confused with postNorms (OLMo 2).
+   */
+  sandwichNorms?: boolean;
   /** Which linear maps have biases: q/k/v, the attention output, the MLP. */
   biases: { qkv: boolean; attnOut: boolean; mlp: boolean };
   tieWordEmbeddings: boolean;

@@ -34,7 +34,10 @@ export interface Linear {
 export interface Norm {
   w?: WeightRef;
   b?: WeightRef;
-  /** The norm multiplies by `w + weightOffset` (Gemma stores its RMSNorm weights zero-centred: offset 1). */
+  /**
+   * The norm multiplies by `w + weightOffset` (absent: 0, by `w`). Gemma stores its RMSNorm weights
+   * zero-centred and computes x / rms * (1 + w): weightOffset 1.
+   */
   weightOffset?: number;
 }
 
@@ -49,6 +52,10 @@ export type Qkv =
 export interface BlockParams {
   ln1: Norm;
   ln2: Norm;
+  /** Sandwich norms (config sandwichNorms, Gemma): the norm of the attention output (post_attention_layernorm). */
+  ln1Post?: Norm;
+  /** Sandwich norms: the norm of the MLP output (post_feedforward_layernorm). */
+  ln2Post?: Norm;
   qkv: Qkv;
   /**
    * RMSNorms of q and k (config qkNorm): per head, weights [d_head] (Qwen3's self_attn.q_norm / k_norm), or over

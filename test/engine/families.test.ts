@@ -1,7 +1,8 @@
 /**
- * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3 / OLMo 2, GPT-Neo) on
+ * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3 / OLMo 2, GPT-Neo, Gemma 2 / Gemma 3) on
  * random-weight checkpoints: logits and every hook point (per-head results included) within 1e-4 in fp32,
  * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers, per-head and whole-projection q/k norms, post norms,
+ * sandwich norms, (1 + w) RMSNorms, soft-caps, per-layer rotary bases, nested text configs,
  * F32/F16/BF16 weights and tied/untied unembeddings; interventions per family; sharded weights;
  * the logit lens' final norm; `circuit-lens hooks`.
  */
@@ -37,6 +38,18 @@ const CASES: [string, FamilySpec][] = [
   ['qwen3: attention_bias true (q/k/v/o biases), 3 heads / 3 kv heads, head_dim 20, untied, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 3, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', seed: 26, extra: ['--model-type', 'qwen3', '--head-dim', '20', '--attention-bias'] }],
   ['olmo2: post norms, whole-projection q/k norms, 4 heads / 2 kv heads, untied, rope_theta 500000, F32', { family: 'llama', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 27, extra: ['--model-type', 'olmo2', '--kv-heads', '2', '--rope-theta', '500000'] }],
   ['olmo2: attention_bias, head_dim 20 (hidden 32 / 4 heads = 8), 4 heads / 1 kv head, 3 layers, tied, rope_parameters, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', tied: true, seed: 28, extra: ['--model-type', 'olmo2', '--kv-heads', '1', '--head-dim', '20', '--attention-bias', '--rope-parameters'] }],
+  ['gemma2: 5 heads / 1 kv head, head_dim 16, query_pre_attn_scalar 24, soft-caps 5 / 10, window 4 on even layers, no tie field (tied), F32',
+    { family: 'gemma', layers: 3, dModel: 48, heads: 5, dMlp: 96, vocab: 300, ctx: 32, dtype: 'F32', seed: 61, extra: ['--kv-heads', '1', '--head-dim', '16', '--query-pre-attn-scalar', '24', '--attn-softcap', '5', '--final-softcap', '10', '--window', '4', '--no-tie-field'] }],
+  ['gemma2: 6 heads / 2 kv heads, head_dim 12 (hidden 48 / 6 = 8), layer_types, window 6, soft-caps 6 / 12, hidden_act field, untied, BF16',
+    { family: 'gemma', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 250, ctx: 32, dtype: 'BF16', seed: 62, extra: ['--kv-heads', '2', '--head-dim', '12', '--query-pre-attn-scalar', '12', '--attn-softcap', '6', '--final-softcap', '12', '--window', '6', '--layer-types', '--hidden-act-field', '--untied'] }],
+  ['gemma2: soft-caps null, 3 heads / 3 kv heads, head_dim 20, rope_parameters theta 20000, F16',
+    { family: 'gemma', layers: 2, dModel: 32, heads: 3, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F16', seed: 63, extra: ['--head-dim', '20', '--query-pre-attn-scalar', '32', '--window', '3', '--rope-theta', '20000', '--rope-parameters'] }],
+  ['gemma3_text: q/k norms, 4 heads / 2 kv heads, head_dim 16, sliding_window_pattern 3, window 5, global rope_theta 1e6 with linear 8, local base 500, tied, F32',
+    { family: 'gemma', layers: 4, dModel: 40, heads: 4, dMlp: 80, vocab: 300, ctx: 32, dtype: 'F32', seed: 64, extra: ['--model-type', 'gemma3_text', '--kv-heads', '2', '--head-dim', '16', '--query-pre-attn-scalar', '20', '--pattern', '3', '--window', '5', '--rope-theta', '1000000', '--rope-scaling', 'linear:8', '--rope-local-base', '500'] }],
+  ['gemma3 (text_config, language_model.model. weights, language_model.lm_head untied): 5 heads / 1 kv head, default pattern 6 as layer_types, window 4, attn_logit_softcapping 6 unused (as HF) and final soft-cap 12, BF16',
+    { family: 'gemma', layers: 7, dModel: 30, heads: 5, dMlp: 48, vocab: 200, ctx: 32, dtype: 'BF16', seed: 65, extra: ['--model-type', 'gemma3', '--kv-heads', '1', '--head-dim', '8', '--query-pre-attn-scalar', '8', '--layer-types', '--window', '4', '--attn-softcap', '6', '--final-softcap', '12', '--rope-theta', '1000000', '--rope-local-base', '10000', '--untied'] }],
+  ['gemma3 (text_config, model.language_model. weights): rope_parameters per layer type (global linear 4, local base 2000), pattern 2, window 3, tied, F32',
+    { family: 'gemma', layers: 3, dModel: 32, heads: 2, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 66, extra: ['--model-type', 'gemma3', '--prefix', 'model.language_model.', '--head-dim', '24', '--query-pre-attn-scalar', '30', '--pattern', '2', '--window', '3', '--rope-theta', '100000', '--rope-scaling', 'linear:4', '--rope-local-base', '2000', '--rope-parameters'] }],
   ['gptneo: global/local window 4, F32', { family: 'gptneo', layers: 2, dModel: 48, heads: 3, dMlp: 96, vocab: 400, ctx: 32, dtype: 'F32', seed: 31 }],
   ['gptneo: local/global window 3, relu, F16', { family: 'gptneo', layers: 4, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 24, dtype: 'F16', seed: 32, extra: ['--attention-pattern', 'local,global', '--window', '3', '--act', 'relu'] }],
 ];
@@ -53,6 +66,12 @@ for (const [label, spec] of CASES) {
       assert.equal(trace.cache.names().length, engine.ckpt.hooks.length);
       assert.deepEqual(mismatches(trace, ref, TOLERANCE), []);
       assert.ok(Math.max(...trace.logits.data.map(Math.abs)) > 1, 'logits are not vacuous');
+      const { attnSoftcap, finalLogitSoftcap } = engine.ckpt.config;
+      if (attnSoftcap) {
+        const scores = ref.get('blocks.0.attn.hook_attn_scores')!.data.filter(Number.isFinite);
+        assert.ok(scores.some((x) => Math.abs(x) > attnSoftcap / 2), 'the attention soft-cap is in its non-linear range');
+      }
+      if (finalLogitSoftcap) assert.ok(ref.get('logits')!.data.some((x) => Math.abs(x) > finalLogitSoftcap / 2), 'the final soft-cap is in its non-linear range');
       // The plain graph (no per-head results) gives the same logits.
       const plain = await engine.trace(batch);
       assert.ok(maxAbsDiff(plain.logits.data, ref.get('logits')!.data) <= TOLERANCE);
@@ -62,7 +81,9 @@ for (const [label, spec] of CASES) {
       const { pos } = lens;
       const v = spec.vocab;
       for (let p = 0; p < pos; p++) {
-        const row = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0
+        const capped = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0
+        // The lens unembeds without the final soft-cap (as TransformerLens' logit lens): undo it.
+        const row = finalLogitSoftcap ? capped.map((x) => finalLogitSoftcap * Math.atanh(x / finalLogitSoftcap)) : capped;
         const max = Math.max(...row);
         const top = 1 / row.reduce((a, x) => a + Math.exp(x - max), 0);
         assert.ok(Math.abs(lens.topValues[(lens.labels.length - 1) * pos + p] - top) < 1e-4, `lens final_post at ${p}`);
@@ -106,6 +127,17 @@ const IV_CASES: [string, FamilySpec, (s: FamilySpec) => Intervention[]][] = [
       { hook: 'blocks.0.hook_attn_out', keep: full([1], () => 0.5), add: full([s.dModel], (i) => 0.2 * Math.sin(i)) },
       { hook: 'blocks.1.hook_mlp_out', keep: full([1], () => 1), add: full([s.dModel], (i) => 0.3 * Math.cos(i)) },
       { hook: 'blocks.0.ln2.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) }]],
+  ['gemma2 (sandwich norms: hook_attn_out / hook_mlp_out after the post norms, ln1_post / ln2_post, soft-caps, window 4)', { family: 'gemma', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 47, extra: ['--kv-heads', '2', '--head-dim', '12', '--attn-softcap', '5', '--final-softcap', '10', '--window', '4'] },
+    (s) => [...interventionsFor(s.dModel, 4, 2, 12, 'blocks.0.attn.hook_rot_k'),
+      { hook: 'blocks.0.ln1_post.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) },
+      { hook: 'blocks.0.hook_attn_out', keep: full([1], () => 0.5), add: full([s.dModel], (i) => 0.2 * Math.sin(i)) },
+      { hook: 'blocks.1.ln2_post.hook_normalized', keep: full([1, 9, 1], (i) => (i === 2 ? 0 : 1)), add: full([1], () => 0) },
+      { hook: 'blocks.1.hook_mlp_out', keep: full([1], () => 1), add: full([s.dModel], (i) => 0.3 * Math.cos(i)) }]],
+  ['gemma3_text (per-head q/k norm hooks with (1 + w), local and global rotary)', { family: 'gemma', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 48, extra: ['--model-type', 'gemma3_text', '--kv-heads', '2', '--head-dim', '12', '--pattern', '2', '--window', '4', '--rope-theta', '1000000', '--rope-local-base', '300'] },
+    (s) => [...interventionsFor(s.dModel, 4, 2, 12, 'blocks.1.attn.hook_rot_k'),
+      { hook: 'blocks.0.attn.q_norm.hook_normalized', keep: full([1, 1, 4, 1], (i) => (i === 1 ? 0 : 1)), add: full([1], () => 0.1) },
+      { hook: 'blocks.1.attn.k_norm.hook_normalized', keep: full([1], () => 2), add: full([12], (i) => 0.2 * Math.cos(i)) },
+      { hook: 'blocks.1.ln1.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) }]],
   ['gptneo (local attention)', { family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 43 },
     (s) => interventionsFor(s.dModel, 4, 4, 8, 'blocks.1.attn.hook_pattern')],
 ];
@@ -164,6 +196,17 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.ok(on('hook_resid_pre') < on('attn.hook_q') && on('hook_attn_out') < on('ln1.hook_scale') && on('ln1.hook_normalized') < on('hook_resid_mid'), 'ln1 is the post norm of the attention output');
   assert.ok(on('hook_mlp_out') < on('ln2.hook_scale') && on('ln2.hook_normalized') < on('hook_resid_post'), 'ln2 is the post norm of the MLP output');
   assert.equal(Object.keys(olmo2).length, 25 + 3);
+  const gemma3 = hooksOf({ family: 'gemma', layers: 1, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, extra: ['--model-type', 'gemma3_text', '--kv-heads', '2', '--head-dim', '16'] });
+  assert.deepEqual(Object.keys(gemma3).filter((n) => n.startsWith('blocks.0.')).map((n) => n.slice('blocks.0.'.length)), [
+    'hook_resid_pre', 'ln1.hook_scale', 'ln1.hook_normalized', 'attn.hook_q', 'attn.hook_k', 'attn.hook_v',
+    'attn.q_norm.hook_scale', 'attn.q_norm.hook_normalized', 'attn.k_norm.hook_scale', 'attn.k_norm.hook_normalized', 'attn.hook_rot_q', 'attn.hook_rot_k',
+    'attn.hook_attn_scores', 'attn.hook_pattern', 'attn.hook_z', 'attn.hook_result', 'ln1_post.hook_scale', 'ln1_post.hook_normalized', 'hook_attn_out', 'hook_resid_mid',
+    'ln2.hook_scale', 'ln2.hook_normalized', 'mlp.hook_pre', 'mlp.hook_pre_linear', 'mlp.hook_post', 'ln2_post.hook_scale', 'ln2_post.hook_normalized', 'hook_mlp_out', 'hook_resid_post',
+  ], 'sandwich norms: ln1_post before hook_attn_out, ln2_post before hook_mlp_out');
+  assert.deepEqual([gemma3['blocks.0.attn.hook_q'], gemma3['blocks.0.attn.k_norm.hook_scale'], gemma3['blocks.0.ln1_post.hook_normalized']], [['batch', 'pos', 6, 16], ['batch', 'pos', 2, 1], ['batch', 'pos', 48]]);
+  const gemma2 = hooksOf({ family: 'gemma', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, extra: ['--head-dim', '16'] });
+  assert.equal(gemma2['blocks.0.attn.q_norm.hook_scale'], undefined, 'Gemma 2 has no q/k norms');
+  assert.equal(Object.keys(gemma2).length, 2 * 25 + 3);
   const neo = hooksOf({ family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1 });
   assert.deepEqual(neo.hook_pos_embed, ['batch', 'pos', 32]);
   assert.equal(Object.keys(neo).length, 2 * 18 + 4);
@@ -173,6 +216,10 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.match(qwen3Text, /Qwen3 \(qwen3\), 1 layers/);
   const olmo2Text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'llama', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3, extra: ['--model-type', 'olmo2'] })], { encoding: 'utf8' });
   assert.match(olmo2Text, /OLMo 2 \(olmo2\), 1 layers/);
+  const gemmaText = (modelType: string) => execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'gemma', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3, extra: ['--model-type', modelType] })], { encoding: 'utf8' });
+  assert.match(gemmaText('gemma2'), /Gemma 2 \(gemma2\), 1 layers/);
+  assert.match(gemmaText('gemma3_text'), /Gemma 3 \(gemma3_text\), 1 layers/);
+  assert.match(gemmaText('gemma3'), /Gemma 3 \(gemma3\), 1 layers/);
 });
 
 test('OLMo 2: attribution and the decomposed lens use what the post norms add, and the heads add up to their layer', async () => {

@@ -1,6 +1,6 @@
 /**
- * Drives the independent family references (test/reference/{neox,llama,gptneo}_reference.py; Qwen3 and OLMo 2 are in the
- * Llama-style reference) from tests,
+ * Drives the independent family references (test/reference/{neox,llama,gptneo,gemma}_reference.py; Qwen3 and OLMo 2 are in the
+ * Llama-style reference, Gemma 2 and Gemma 3 in the Gemma one) from tests,
  * and compares a trace with a reference run on every hook point.
  */
 import * as fs from 'node:fs';
@@ -10,9 +10,9 @@ import type { TensorData } from '../../src/protocol/tensor';
 import type { Trace } from '../../src/engine/tracer';
 import { ROOT, RandomShape, forwardWith, makeRandomWith, maxAbsDiff, tmpDir } from './reference';
 
-export type ReferenceFamily = 'neox' | 'llama' | 'gptneo';
+export type ReferenceFamily = 'neox' | 'llama' | 'gptneo' | 'gemma';
 
-const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', gpt_neo: 'gptneo' };
+const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', gpt_neo: 'gptneo', gemma2: 'gemma', gemma3_text: 'gemma', gemma3: 'gemma' };
 
 function script(family: string): string {
   return path.join(ROOT, 'test', 'reference', `${family}_reference.py`);

@@ -49,6 +49,45 @@ test('OLMo 2 reads the Llama-style fields plus post norms, whole-projection q/k 
   assert.deepEqual([q3.qkNormOverProjection, q3.postNorms, parseConfig(llama, 'config.json').postNorms], [undefined, undefined, undefined], 'only OLMo 2 has post norms and whole-projection q/k norms');
 });
 
+const gemma2 = { model_type: 'gemma2', num_hidden_layers: 4, hidden_size: 48, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, intermediate_size: 96, vocab_size: 100,
+  query_pre_attn_scalar: 20, sliding_window: 8, hidden_activation: 'gelu_pytorch_tanh', rope_theta: 10000 };
+const gemma3Text = { ...gemma2, model_type: 'gemma3_text', num_hidden_layers: 6, rope_theta: 1000000, rope_local_base_freq: 10000, rope_scaling: { rope_type: 'linear', factor: 8 } };
+
+test('Gemma 2 reads sandwich norms, soft-caps, query_pre_attn_scalar, even sliding layers and tied embeddings by default', () => {
+  const g = parseConfig(gemma2, 'config.json');
+  assert.deepEqual([g.architecture, g.sandwichNorms, g.postNorms, g.qkNorm, g.act, g.dHead, g.queryPreAttnScalar, g.attnSoftcap, g.finalLogitSoftcap, g.embedScale, g.tieWordEmbeddings, g.attnWindows, g.rotaryLocal, g.nCtx],
+    ['gemma2', true, undefined, undefined, 'gelu_new', 16, 20, 50, 30, Math.sqrt(48), true, [8, null, 8, null], undefined, 8192]);
+  assert.equal(parseConfig({ ...gemma2, tie_word_embeddings: false }, 'config.json').tieWordEmbeddings, false);
+  const noCaps = parseConfig({ ...gemma2, attn_logit_softcapping: null, final_logit_softcapping: null }, 'config.json');
+  assert.deepEqual([noCaps.attnSoftcap, noCaps.finalLogitSoftcap], [undefined, undefined], 'null soft-caps are off');
+  const types = parseConfig({ ...gemma2, layer_types: ['full_attention', 'sliding_attention', 'sliding_attention', 'full_attention'] }, 'config.json');
+  assert.deepEqual(types.attnWindows, [null, 8, 8, null], 'layer_types wins over the default pattern');
+  const legacy = parseConfig({ ...gemma2, hidden_activation: undefined, hidden_act: 'gelu_pytorch_tanh', head_dim: undefined, query_pre_attn_scalar: undefined, sliding_window: undefined }, 'config.json');
+  assert.deepEqual([legacy.act, legacy.dHead, legacy.queryPreAttnScalar, legacy.attnWindows[0]], ['gelu_new', 256, 256, 4096], "Gemma2Config's defaults; hidden_act as the older field");
+});
+
+test('Gemma 3 reads q/k norms, the local:global pattern, two rotary settings and a nested text_config', () => {
+  const g = parseConfig(gemma3Text, 'config.json');
+  assert.deepEqual([g.architecture, g.modelType, g.qkNorm, g.qkNormOverProjection, g.sandwichNorms, g.attnSoftcap, g.finalLogitSoftcap, g.tieWordEmbeddings, g.attnWindows],
+    ['gemma3', 'gemma3_text', true, undefined, true, undefined, undefined, true, [8, 8, 8, 8, 8, null]], 'default sliding_window_pattern 6: layer 5 is global');
+  assert.deepEqual([g.rotary, g.rotaryLocal], [{ dims: 16, base: 1000000, scaling: { type: 'linear', factor: 8 } }, { dims: 16, base: 10000, scaling: null }], 'rope_scaling on global layers only');
+  assert.deepEqual(parseConfig({ ...gemma3Text, sliding_window_pattern: 3 }, 'config.json').attnWindows, [8, 8, null, 8, 8, null]);
+  assert.deepEqual(parseConfig({ ...gemma3Text, sliding_window_pattern: 3, layer_types: ['full_attention', ...Array(5).fill('sliding_attention')] }, 'config.json').attnWindows,
+    [null, 8, 8, 8, 8, 8], 'layer_types wins over sliding_window_pattern');
+  const defaults = parseConfig({ ...gemma3Text, rope_theta: undefined, rope_local_base_freq: undefined, rope_scaling: undefined }, 'config.json');
+  assert.deepEqual([defaults.rotary?.base, defaults.rotaryLocal?.base, defaults.rotary?.scaling], [1000000, 10000, null], "Gemma3TextConfig's bases");
+  const v5 = parseConfig({ ...gemma3Text, rope_theta: undefined, rope_local_base_freq: undefined, rope_scaling: undefined,
+    rope_parameters: { full_attention: { rope_type: 'linear', factor: 4, rope_theta: 500000 }, sliding_attention: { rope_type: 'default', rope_theta: 2000 } } }, 'config.json');
+  assert.deepEqual([v5.rotary, v5.rotaryLocal], [{ dims: 16, base: 500000, scaling: { type: 'linear', factor: 4 } }, { dims: 16, base: 2000, scaling: null }], "transformers v5's rope_parameters per layer type");
+  const { model_type: _, ...text } = gemma3Text;
+  const nested = parseConfig({ model_type: 'gemma3', architectures: ['Gemma3ForConditionalGeneration'], text_config: { ...text, model_type: 'gemma3_text' }, vision_config: { model_type: 'siglip_vision_model' }, bos_token_id: 2 }, 'config.json');
+  assert.deepEqual([nested.architecture, nested.modelType, nested.dModel, nested.nLayers, nested.bosTokenId, nested.tieWordEmbeddings, nested.rotaryLocal?.base], ['gemma3', 'gemma3', 48, 6, 2, true, 10000]);
+  const caps = parseConfig({ ...gemma3Text, attn_logit_softcapping: 50, final_logit_softcapping: 30 }, 'config.json');
+  assert.deepEqual([caps.attnSoftcap, caps.finalLogitSoftcap], [undefined, 30], "Gemma3Attention never applies attn_logit_softcapping; the final soft-cap applies");
+  const untied = parseConfig({ model_type: 'gemma3', text_config: text, tie_word_embeddings: false }, 'config.json');
+  assert.equal(untied.tieWordEmbeddings, false, 'tie_word_embeddings from the top level when text_config has none');
+});
+
 test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends the band between', () => {
   const inv = inverseFrequencies({ dims: 16, base: 10000, scaling: { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64 } });
   const plain = inverseFrequencies({ dims: 16, base: 10000, scaling: null });
@@ -69,4 +108,14 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
   bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
+  bad({ ...gemma2, layer_types: ['sliding_attention'] }, 'BAD_CONFIG', /^config\.json: layer_types: must list one entry per layer \(4\)/);
+  bad({ ...gemma2, layer_types: ['sliding_attention', 'global', 'sliding_attention', 'full_attention'] }, 'BAD_CONFIG', /layer_types\[1\]: must be "sliding_attention" or "full_attention", got "global"/);
+  bad({ ...gemma2, attn_logit_softcapping: -1 }, 'BAD_CONFIG', /attn_logit_softcapping: must be a number in \(0/);
+  bad({ ...gemma2, query_pre_attn_scalar: 0 }, 'BAD_CONFIG', /query_pre_attn_scalar: must be a number in \(0/);
+  bad({ ...gemma2, hidden_activation: 'geglu' }, 'UNSUPPORTED', /hidden_activation: "geglu" is not supported/);
+  bad({ ...gemma3Text, sliding_window_pattern: 0 }, 'BAD_CONFIG', /sliding_window_pattern: must be a positive integer/);
+  bad({ ...gemma3Text, use_bidirectional_attention: true }, 'UNSUPPORTED', /use_bidirectional_attention: is true: bidirectional attention \(EmbeddingGemma\) is not supported/);
+  bad({ model_type: 'gemma3', text_config: 'gemma3_text' }, 'BAD_CONFIG', /^config\.json: text_config: must be an object/);
+  bad({ model_type: 'gemma3', text_config: { ...gemma3Text, hidden_size: -1 } }, 'BAD_CONFIG', /^config\.json \(text_config\): hidden_size: must be a positive integer/);
+  bad({ ...gemma3Text, rope_parameters: { full_attention: { rope_type: 'yarn', factor: 2 }, sliding_attention: { rope_type: 'default' } } }, 'UNSUPPORTED', /rope_parameters\.full_attention\).*rope_type: "yarn" is not supported/);
 });

@@ -16,6 +16,10 @@ import { parseQwen3Config } from './qwen3/config';
 import { findQwen3Weights } from './qwen3/weights';
 import { parseOlmo2Config } from './olmo2/config';
 import { findOlmo2Weights } from './olmo2/weights';
+import { parseGemma2Config } from './gemma2/config';
+import { findGemma2Weights } from './gemma2/weights';
+import { parseGemma3Config } from './gemma3/config';
+import { findGemma3Weights } from './gemma3/weights';
 import { parseNeoxConfig } from './neox/config';
 import { findNeoxWeights } from './neox/weights';
 
@@ -37,6 +41,8 @@ export const FAMILIES: readonly Family[] = [
   { architecture: 'llama', label: 'Llama-style', modelTypes: ['llama', 'mistral', 'qwen2'], contextField: 'max_position_embeddings', parseConfig: parseLlamaConfig, findParams: findLlamaWeights },
   { architecture: 'qwen3', label: 'Qwen3', modelTypes: ['qwen3'], contextField: 'max_position_embeddings', parseConfig: parseQwen3Config, findParams: findQwen3Weights },
   { architecture: 'olmo2', label: 'OLMo 2', modelTypes: ['olmo2'], contextField: 'max_position_embeddings', parseConfig: parseOlmo2Config, findParams: findOlmo2Weights },
+  { architecture: 'gemma2', label: 'Gemma 2', modelTypes: ['gemma2'], contextField: 'max_position_embeddings', parseConfig: parseGemma2Config, findParams: findGemma2Weights },
+  { architecture: 'gemma3', label: 'Gemma 3', modelTypes: ['gemma3_text', 'gemma3'], contextField: 'max_position_embeddings', parseConfig: parseGemma3Config, findParams: findGemma3Weights },
   { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
 ];
 

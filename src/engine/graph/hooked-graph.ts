@@ -100,16 +100,18 @@ export class HookedGraph {
 
   /**
    * `logits` from the final normalized residual x [batch, pos, d_model] and an unembedding weight
-   * [d_vocab, d_model] (and bias [d_vocab]), at every position or only the last. Gemm on a 2-D view with transB: a MatMul
-   * with a Transpose would be constant-folded into a second copy of the unembedding.
+   * [d_vocab, d_model] (and bias [d_vocab]), at every position or only the last, soft-capped to
+   * tanh(z / softcap) * softcap when `softcap` is set (Gemma 2's final_logit_softcapping). Gemm on a 2-D view
+   * with transB: a MatMul with a Transpose would be constant-folded into a second copy of the unembedding.
    */
-  logits(x: string, unembed: string, dModel: number, dVocab: number, bias?: string): void {
+  logits(x: string, unembed: string, dModel: number, dVocab: number, bias?: string, softcap?: number): void {
     const g = this.g;
     const last = !!this.variant.lastPositionLogits;
     const rows = last ? g.op('Slice', [x, g.constI([-1]), g.constI([2 ** 31 - 1]), g.constI([1])]) : x; // [batch, pos or 1, d_model]
     const lead = g.op('Shape', [rows], { start: 0, end: 2 }); // (batch, pos or 1)
     const flat = g.op('Reshape', [rows, g.constI([-1, dModel])]); // [rows, d_model]
-    const logits2d = g.op('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], { transB: 1 }); // [rows, d_vocab]
+    const z = g.op('Gemm', bias ? [flat, unembed, bias] : [flat, unembed], { transB: 1 }); // [rows, d_vocab]
+    const logits2d = softcap ? g.op('Mul', [g.op('Tanh', [g.op('Div', [z, g.constF([softcap], [])])]), g.constF([softcap], [])]) : z;
     g.op('Reshape', [logits2d, g.op('Concat', [lead, g.constI([dVocab])], { axis: 0 })], {}, 'logits');
     g.output('logits', 'float', ['batch', last ? 1 : 'pos', dVocab]);
   }

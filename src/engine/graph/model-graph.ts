@@ -3,8 +3,8 @@
  * from_pretrained_no_processing: no folded norms, no centering), with every TransformerLens hook point a
  * named graph output and optional interventions (see hooked-graph.ts). Weights stay in the safetensors
  * files as external data. What differs between families comes from the config (norm kind, positions,
- * parallel attention and MLP, gated MLP, key/value heads, attention windows, q/k norms, post norms) and the
- * params' layouts.
+ * parallel attention and MLP, gated MLP, key/value heads, attention windows, q/k norms, post or sandwich norms,
+ * embedding scale, query scale, soft-caps, per-layer rotary settings) and the params' layouts.
  */
 import { GraphBuilder } from './builder';
 import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
@@ -14,7 +14,7 @@ import type { BlockParams, ModelParams } from '../params';
 import { activation } from './activation';
 import { GraphContext } from './context';
 import { normalize } from './norm';
-import { RotaryTables, applyRotary, rotaryTables } from './rotary';
+import { applyRotary, rotaryTables } from './rotary';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
 const OPSET = 17;
@@ -54,7 +54,11 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   if (variant.startLayer !== undefined) {
     resid = ctx.startFromResidual(START_INPUT, d); // blocks.start.hook_resid_pre [batch, pos, d_model]
   } else {
-    const embed = hook('hook_embed', (o) => g.op('Gather', [ctx.W(w.embed), ctx.ids], { axis: 0 }, o)); // [batch, pos, d_model]
+    const embed = hook('hook_embed', (o) => { // [batch, pos, d_model]
+      if (!c.embedScale) return g.op('Gather', [ctx.W(w.embed), ctx.ids], { axis: 0 }, o);
+      // Gemma: times sqrt(d_model) in the activation dtype (fp32 here); TransformerLens folds it into W_E, so hook_embed includes it.
+      return g.op('Mul', [g.op('Gather', [ctx.W(w.embed), ctx.ids], { axis: 0 }), g.constF([c.embedScale], [])], {}, o);
+    });
     if (w.posEmbed) {
       const posRows = g.op('Slice', [ctx.W(w.posEmbed), g.constI([0]), ctx.posLen, g.constI([0])]); // [pos, d_model]
       const posEmbed = hook('hook_pos_embed', (o) => g.op('Expand', [posRows, g.op('Shape', [embed])], {}, o)); // [batch, pos, d_model]
@@ -65,10 +69,13 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   }
 
   const masks = new Masks(g, ctx.posLen);
-  const rotary = c.rotary ? rotaryTables(ctx, c.rotary) : null;
+  // Rotary tables once per distinct setting: sliding-window layers use rotaryLocal where the config has one (Gemma 3).
+  const globalRotary = c.rotary ? { dims: c.rotary.dims, tables: rotaryTables(ctx, c.rotary) } : null;
+  const localRotary = c.rotaryLocal ? { dims: c.rotaryLocal.dims, tables: rotaryTables(ctx, c.rotaryLocal) } : globalRotary;
+  const rotaryOf = (l: number) => (c.attnWindows[l] !== null ? localRotary : globalRotary);
   const minusInf = g.constF([-Infinity], []);
   const headsShape = (n: number) => g.constI([0, 0, n, dh]);
-  const norm = (x: string, n: BlockParams['ln1'], prefix: string) => normalize(ctx, hg, c.normalization, c.lnEps, x, n, prefix);
+  const norm = (x: string, n: BlockParams['ln1'], prefix: string, out?: string) => normalize(ctx, hg, c.normalization, c.lnEps, x, n, prefix, out);
 
   /** q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary. */
   const projectQkv = (x: string, b: BlockParams, p: string): [string, string, string] => {
@@ -99,7 +106,8 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     return g.op('Reshape', [expanded, g.constI([0, h, ...target])]);
   };
 
-  const attention = (x: string, b: BlockParams, l: number, p: string, rot: RotaryTables | null): string => {
+  /** The attention output [batch, pos, d_model], before any post norm, into tensor `out` when given. */
+  const attention = (x: string, b: BlockParams, l: number, p: string, out?: string): string => {
     let [q, k, v] = projectQkv(x, b, p);
     if (b.qNorm && b.kNorm && c.qkNormOverProjection) {
       // OLMo 2: RMSNorm over the whole projection (the heads flattened again), after hook_q / hook_k and before rotary.
@@ -112,36 +120,38 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       q = norm(q, b.qNorm, p + 'attn.q_norm');
       k = norm(k, b.kNorm, p + 'attn.k_norm');
     }
-    if (rot && c.rotary) {
-      q = hook(p + 'attn.hook_rot_q', (o) => applyRotary(ctx, q, rot, c.rotary!.dims, dh, o));
-      k = hook(p + 'attn.hook_rot_k', (o) => applyRotary(ctx, k, rot, c.rotary!.dims, dh, o));
+    const rot = rotaryOf(l);
+    if (rot) {
+      q = hook(p + 'attn.hook_rot_q', (o) => applyRotary(ctx, q, rot.tables, rot.dims, dh, o));
+      k = hook(p + 'attn.hook_rot_k', (o) => applyRotary(ctx, k, rot.tables, rot.dims, dh, o));
     }
     const qT = g.op('Transpose', [q], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
     const kT = repeatKv(g.op('Transpose', [k], { perm: [0, 2, 3, 1] }), [dh, -1]); // [batch, head, d_head, pos]
     const vT = repeatKv(g.op('Transpose', [v], { perm: [0, 2, 1, 3] }), [-1, dh]); // [batch, head, pos, d_head]
-    let scale = c.scaleAttnWeights ? 1 / Math.sqrt(dh) : 1;
+    let scale = c.queryPreAttnScalar ? c.queryPreAttnScalar ** -0.5 : c.scaleAttnWeights ? 1 / Math.sqrt(dh) : 1;
     if (c.scaleAttnByInverseLayerIdx) scale /= l + 1;
     const qk = g.op('MatMul', [qT, kT]); // [batch, head, query_pos, key_pos]
-    const raw = scale === 1 ? qk : g.op('Mul', [qk, g.constF([scale], [])]);
+    const scaled = scale === 1 ? qk : g.op('Mul', [qk, g.constF([scale], [])]);
+    // Gemma 2: tanh(s / cap) * cap, before the mask.
+    const raw = c.attnSoftcap ? g.op('Mul', [g.op('Tanh', [g.op('Div', [scaled, g.constF([c.attnSoftcap], [])])]), g.constF([c.attnSoftcap], [])]) : scaled;
     const scores = hook(p + 'attn.hook_attn_scores', (o) => g.op('Where', [masks.get(c.attnWindows[l]), raw, minusInf], {}, o));
     const pattern = hook(p + 'attn.hook_pattern', (o) => g.op('Softmax', [scores], { axis: -1 }, o));
     const z = hook(p + 'attn.hook_z', (o) => g.op('Transpose', [g.op('MatMul', [pattern, vT])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_head]
     const zFlat = () => g.op('Reshape', [z, g.constI([0, 0, h * dh])]); // [batch, pos, head * d_head]
-    if (!variant.attnResult) return hook(p + 'hook_attn_out', (o) => ctx.linear(zFlat(), b.out, o)); // [batch, pos, d_model]
+    if (!variant.attnResult) return ctx.linear(zFlat(), b.out, out); // [batch, pos, d_model]
     const wO = b.out.layout === 'in-out'
       ? g.op('Reshape', [ctx.W(b.out.w), g.constI([h, dh, d])])
       : g.op('Transpose', [g.op('Reshape', [ctx.W(b.out.w), g.constI([d, h, dh])])], { perm: [1, 2, 0] }); // [head, d_head, d_model]
     const zT = g.op('Transpose', [z], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
     const result = hook(p + 'attn.hook_result', (o) => g.op('Transpose', [g.op('MatMul', [zT, wO])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_model]
-    if (!hg.has(p + 'attn.hook_result')) return hook(p + 'hook_attn_out', (o) => ctx.linear(zFlat(), b.out, o));
+    if (!hg.has(p + 'attn.hook_result')) return ctx.linear(zFlat(), b.out, out);
     // With an intervention on the per-head results, the attention output is their sum (as TransformerLens).
-    return hook(p + 'hook_attn_out', (o) => {
-      const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : o);
-      return b.out.b ? g.op('Add', [sum, ctx.W(b.out.b)], {}, o) : sum;
-    });
+    const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : out);
+    return b.out.b ? g.op('Add', [sum, ctx.W(b.out.b)], {}, out) : sum;
   };
 
-  const mlp = (x: string, b: BlockParams, p: string): string => {
+  /** The MLP output [batch, pos, d_model], before any post norm, into tensor `out` when given. */
+  const mlp = (x: string, b: BlockParams, p: string, out?: string): string => {
     let post: string;
     if (b.mlpGate) {
       const gate = hook(p + 'mlp.hook_pre', (o) => ctx.linear(x, b.mlpGate!, o)); // [batch, pos, d_mlp]
@@ -151,8 +161,15 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       const pre = hook(p + 'mlp.hook_pre', (o) => ctx.linear(x, b.mlpIn, o)); // [batch, pos, d_mlp]
       post = hook(p + 'mlp.hook_post', (o) => activation(g, c.act, pre, o));
     }
-    return hook(p + 'hook_mlp_out', (o) => ctx.linear(post, b.mlpOut, o)); // [batch, pos, d_model]
+    return ctx.linear(post, b.mlpOut, out); // [batch, pos, d_model]
   };
+
+  /** hook_attn_out: the attention output, after ln1_post with sandwich norms (what is added to the residual stream). */
+  const attnOut = (x: string, b: BlockParams, l: number, p: string): string => hook(p + 'hook_attn_out', (o) =>
+    c.sandwichNorms ? norm(attention(x, b, l, p), b.ln1Post!, p + 'ln1_post', o) : attention(x, b, l, p, o));
+  /** hook_mlp_out: the MLP output, after ln2_post with sandwich norms. */
+  const mlpOut = (x: string, b: BlockParams, p: string): string => hook(p + 'hook_mlp_out', (o) =>
+    c.sandwichNorms ? norm(mlp(x, b, p), b.ln2Post!, p + 'ln2_post', o) : mlp(x, b, p, o));
 
   for (let l = start; l < c.nLayers; l++) {
     const b = w.blocks[l];
@@ -160,28 +177,28 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
     if (c.postNorms) {
       // OLMo 2: x + ln1(attn(x)), then x + ln2(mlp(x)); hook_attn_out / hook_mlp_out are before the norms.
-      const added = norm(attention(resid, b, l, p, rotary), b.ln1, p + 'ln1');
+      const added = norm(attnOut(resid, b, l, p), b.ln1, p + 'ln1');
       const pre = resid;
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [pre, added], {}, o));
-      const mlpAdded = norm(mlp(mid, b, p), b.ln2, p + 'ln2');
+      const mlpAdded = norm(mlpOut(mid, b, p), b.ln2, p + 'ln2');
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
       continue;
     }
-    const attnOut = attention(norm(resid, b.ln1, p + 'ln1'), b, l, p, rotary);
+    const attended = attnOut(norm(resid, b.ln1, p + 'ln1'), b, l, p);
     if (c.parallelAttnMlp) {
       // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.
-      const mlpOut = mlp(norm(resid, b.ln2, p + 'ln2'), b, p);
+      const mlpAdded = mlpOut(norm(resid, b.ln2, p + 'ln2'), b, p);
       const pre = resid;
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attnOut, mlpOut]), pre], {}, o));
+      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, o));
     } else {
-      const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attnOut], {}, o));
-      const mlpOut = mlp(norm(mid, b.ln2, p + 'ln2'), b, p);
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpOut], {}, o));
+      const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attended], {}, o));
+      const mlpAdded = mlpOut(norm(mid, b.ln2, p + 'ln2'), b, p);
+      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
     }
   }
 
   const xf = normalize(ctx, hg, c.normalization, c.lnEps, resid, w.finalNorm, 'ln_final'); // [batch, pos, d_model]
-  hg.logits(xf, ctx.W(w.unembed), d, c.dVocab, w.unembedBias && ctx.W(w.unembedBias));
+  hg.logits(xf, ctx.W(w.unembed), d, c.dVocab, w.unembedBias && ctx.W(w.unembedBias), c.finalLogitSoftcap);
   hg.declareOutputs();
   return g.build(c.architecture, OPSET);
 }

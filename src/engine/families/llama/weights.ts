@@ -15,11 +15,19 @@ export interface LlamaNormNames {
 
 const LLAMA_NORMS: LlamaNormNames = { ln1: 'input_layernorm', ln2: 'post_attention_layernorm' };
 
-export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath: string, norms: LlamaNormNames = LLAMA_NORMS): ModelParams {
+/** Where the base model's tensors and the LM head are (Gemma 3's multimodal checkpoints nest the text model). */
+export interface LlamaTensorPlace {
+  prefix: string;
+  lmHead: string;
+}
+
+const LLAMA_PLACE: LlamaTensorPlace = { prefix: 'model.', lmHead: 'lm_head.weight' };
+
+export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath: string, norms: LlamaNormNames = LLAMA_NORMS, place: LlamaTensorPlace = LLAMA_PLACE): ModelParams {
   const { dModel: d, dMlp: m, dVocab: v } = c;
   const q = c.nHeads * c.dHead;
   const kv = c.nKvHeads * c.dHead;
-  const t = new TensorLookup(index, configPath, 'model.', `${c.modelType} checkpoint`);
+  const t = new TensorLookup(index, configPath, place.prefix, `${c.modelType} checkpoint`);
   const norm = (name: string) => ({ w: t.need(name + '.weight', [d]) });
   const blocks: BlockParams[] = [];
   for (let l = 0; l < c.nLayers; l++) {
@@ -41,5 +49,5 @@ export function findLlamaWeights(c: ModelConfig, index: WeightIndex, configPath:
   }
   t.checkNoExtraBlock((l) => `layers.${l}.${norms.ln1}.weight`, c.nLayers, 'num_hidden_layers');
   const embed = t.need('embed_tokens.weight', [v, d]);
-  return { embed, blocks, finalNorm: norm('norm'), ...t.unembed('lm_head.weight', embed, c.tieWordEmbeddings, v, d) };
+  return { embed, blocks, finalNorm: norm('norm'), ...t.unembed(place.lmHead, embed, c.tieWordEmbeddings, v, d) };
 }
