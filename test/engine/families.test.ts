@@ -81,9 +81,7 @@ for (const [label, spec] of CASES) {
       const { pos } = lens;
       const v = spec.vocab;
       for (let p = 0; p < pos; p++) {
-        const capped = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0
-        // The lens unembeds without the final soft-cap (as TransformerLens' logit lens): undo it.
-        const row = finalLogitSoftcap ? capped.map((x) => finalLogitSoftcap * Math.atanh(x / finalLogitSoftcap)) : capped;
+        const row = plain.logits.data.subarray(p * v, (p + 1) * v); // batch item 0, after any final soft-cap
         const max = Math.max(...row);
         const top = 1 / row.reduce((a, x) => a + Math.exp(x - max), 0);
         assert.ok(Math.abs(lens.topValues[(lens.labels.length - 1) * pos + p] - top) < 1e-4, `lens final_post at ${p}`);
@@ -222,8 +220,12 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.match(gemmaText('gemma3'), /Gemma 3 \(gemma3\), 1 layers/);
 });
 
-test('OLMo 2: attribution and the decomposed lens use what the post norms add, and the heads add up to their layer', async () => {
-  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 91, extra: ['--model-type', 'olmo2', '--kv-heads', '2'] });
+for (const [label, spec] of [
+  ['OLMo 2 (post norms)', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 91, extra: ['--model-type', 'olmo2', '--kv-heads', '2'] }],
+  ['Gemma 2 (sandwich norms, (1 + w), final soft-cap)', { family: 'gemma', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 92, extra: ['--kv-heads', '2', '--head-dim', '12', '--attn-softcap', '5', '--final-softcap', '10', '--window', '3'] }],
+  ['Gemma 3 (q/k norms, local/global)', { family: 'gemma', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 93, extra: ['--model-type', 'gemma3_text', '--kv-heads', '1', '--head-dim', '8', '--layer-types', '--window', '3'] }],
+] as [string, FamilySpec][]) test(`${label}: attribution and the decomposed lens use what each layer adds, and the heads add up to their layer`, async () => {
+  const dir = makeFamilyCheckpoint(spec);
   const m = await openModel(dir);
   try {
     const prompt = tokensFromIds(m.ckpt, [1, 5, 9, 4, 2]);
@@ -239,7 +241,7 @@ test('OLMo 2: attribution and the decomposed lens use what the post norms add, a
     // The decomposed lens: components sum to the final residual over its norm scale.
     const t = await m.trace([prompt], { hooks: m.ckpt.hooks });
     const input = decomposedLensInput(t.cache, 0);
-    const d = 32;
+    const d = m.ckpt.config.dModel;
     const pos = prompt.length;
     const final = t.cache.get('blocks.1.hook_resid_post').data;
     const scale = t.cache.get('ln_final.hook_scale').data;

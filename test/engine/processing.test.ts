@@ -102,6 +102,20 @@ test('RMSNorm and post-norm families switch off what TransformerLens switches of
     assert.match(m.ckpt.processing!.notes.join('\n'), /centerWritingWeights is off: llama uses RMSNorm/);
     assert.match(m.ckpt.processing!.notes.join('\n'), /foldValueBiases has nothing to do/);
   });
+  const gemma2 = makeFamilyCheckpoint({ family: 'gemma', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 94, extra: ['--kv-heads', '2', '--head-dim', '12', '--attn-softcap', '5', '--final-softcap', '10', '--window', '3'] });
+  const gemmaIds = [1, 7, 3, 9, 4, 8];
+  const gemmaPlain = await withProcessed(gemma2, NO_PROCESSING, (m) => m.trace([tokensFromIds(m.ckpt, gemmaIds)], { hooks: m.ckpt.hooks }));
+  await withProcessed(gemma2, TRANSFORMERLENS_PROCESSING, async (m) => {
+    assert.deepEqual(m.ckpt.processing?.options, { foldLn: true, centerWritingWeights: false, centerUnembed: false, foldValueBiases: false });
+    assert.match(m.ckpt.processing!.notes.join('\n'), /centerUnembed is off: gemma2 soft-caps its logits/);
+    const t = await m.trace([tokensFromIds(m.ckpt, gemmaIds)], { hooks: m.ckpt.hooks });
+    // (1 + w) folded as 1 + w: nothing but the weights moved, so every hook keeps its value.
+    for (const name of ['logits', ...t.cache.names()]) {
+      const mine = name === 'logits' ? t.logits : t.cache.get(name);
+      const theirs = name === 'logits' ? gemmaPlain.logits : gemmaPlain.cache.get(name);
+      assert.ok(maxAbsDiff(mine.data, theirs.data) <= TOLERANCE, name);
+    }
+  });
   const olmo2 = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 87, extra: ['--model-type', 'olmo2'] });
   const ids = [1, 7, 3, 9, 4];
   const plain = await withProcessed(olmo2, NO_PROCESSING, (m) => m.trace([tokensFromIds(m.ckpt, ids)]));

@@ -10,7 +10,10 @@
  * hook_mlp_out (which are before those norms): the components are what is really added,
  * ln.hook_normalized times the norm's weight, and each head's share is its hook_result times the weight
  * over the norm's scale at that position (the norm is linear once its scale is fixed), so the heads and
- * the output bias still add up to the layer's component.
+ * the output bias still add up to the layer's component. Sandwich norms (Gemma) hook what is added as
+ * hook_attn_out / hook_mlp_out, after ln1_post / ln2_post; a head's share goes through ln1_post's weight
+ * and scale the same way. With a final soft-cap (Gemma 2), the components add up to the logit difference
+ * before the cap, which is what `logitDiff` then reports.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
@@ -36,7 +39,7 @@ export interface AttributionResult {
   heads: Float32Array;
   nLayers: number;
   nHeads: number;
-  /** The run's logit difference (or answer logit) at the position, for comparison with the sum. */
+  /** The run's logit difference (or answer logit) at the position, before any final soft-cap, for comparison with the sum. */
   logitDiff: number;
 }
 
@@ -51,8 +54,10 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
   }
   const post = !!config.postNorms;
   const hasPos = hooks.some((h) => h.name === 'hook_pos_embed'); // rotary models have none
-  const layerHooks = post ? 'blocks.*.ln1.hook_normalized,blocks.*.ln1.hook_scale,blocks.*.ln2.hook_normalized' : 'blocks.*.hook_attn_out,blocks.*.hook_mlp_out';
-  const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}${layerHooks},blocks.*.attn.hook_result,ln_final.hook_scale`;
+  const layerHooks = post ? 'blocks.*.ln1.hook_normalized,blocks.*.ln1.hook_scale,blocks.*.ln2.hook_normalized'
+    : `blocks.*.hook_attn_out,blocks.*.hook_mlp_out${config.sandwichNorms ? ',blocks.*.ln1_post.hook_scale' : ''}`;
+  const cap = config.finalLogitSoftcap;
+  const names = `hook_embed,${hasPos ? 'hook_pos_embed,' : ''}${layerHooks},blocks.*.attn.hook_result,ln_final.hook_scale${cap ? ',ln_final.hook_normalized' : ''}`;
   const run = await tracer.trace([prompt], { hooks: selectHooks(hooks, names), signal: opts.signal });
 
   // The logit-difference direction in the residual stream, after the final norm's weight.
@@ -91,27 +96,39 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
       values.push(at(`${b}ln1.hook_normalized`, w1), at(`${b}ln2.hook_normalized`, w2));
       const s1 = run.cache.get(`${b}ln1.hook_scale`).data[pos]; // [1, pos, 1]
       for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d, w1) / s1;
+    } else if (config.sandwichNorms) {
+      values.push(at(`${b}hook_attn_out`), at(`${b}hook_mlp_out`));
+      const w = normWeight(ckpt, params.blocks[l].ln1Post!, d);
+      const s = run.cache.get(`${b}ln1_post.hook_scale`).data[pos]; // [1, pos, 1]
+      for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d, w) / s;
     } else {
       values.push(at(`${b}hook_attn_out`), at(`${b}hook_mlp_out`));
       for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d);
     }
   }
+  const logitDiff = (logits: Float32Array) => logits[opts.answer] - (opts.counterfactual === undefined ? 0 : logits[opts.counterfactual]);
+  /** The difference before the soft-cap, from the final norm's output (RMSNorm's hook_normalized is before its weight). */
+  const uncappedDiff = (): number => {
+    const x = run.cache.get('ln_final.hook_normalized').data; // [1, pos, d_model]
+    let dot = 0;
+    for (let i = 0; i < d; i++) dot += x[pos * d + i] * (center ? unembedDiff[i] : direction[i]);
+    return dot + (params.unembedBias ? bias(readWeightRows(ckpt, params.unembedBias)[0]) : 0);
+  };
+  const bias = (bU: Float32Array) => bU[opts.answer] - (opts.counterfactual === undefined ? 0 : bU[opts.counterfactual]);
   if (lnB) {
     labels.push('ln_final bias');
     values.push(unembedDiff.reduce((a, u, i) => a + u * lnB[i], 0));
   } else if (params.unembedBias) {
-    const [bU] = readWeightRows(ckpt, params.unembedBias);
     labels.push('unembed bias');
-    values.push(bU[opts.answer] - (opts.counterfactual === undefined ? 0 : bU[opts.counterfactual]));
+    values.push(bias(readWeightRows(ckpt, params.unembedBias)[0]));
   }
-  const logits = run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab);
   return {
     labels,
     values: Float32Array.from(values),
     heads,
     nLayers,
     nHeads,
-    logitDiff: logits[opts.answer] - (opts.counterfactual === undefined ? 0 : logits[opts.counterfactual]),
+    logitDiff: cap ? uncappedDiff() : logitDiff(run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab)),
   };
 }
 

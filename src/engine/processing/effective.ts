@@ -4,6 +4,7 @@
  * - RMSNorm families fold only the norm weight (there is no bias, and nothing is centred);
  *   `centerWritingWeights` needs LayerNorm, which removes the mean the centring takes out;
  * - post-norm blocks (OLMo 2) cannot fold their norms: the norm comes after the layer, not before it;
+ * - a final soft-cap (Gemma 2) is not shift-invariant, so the unembedding is not centred;
  * - `foldValueBiases` does nothing where the value projection has no bias.
  */
 import type { ModelConfig } from '../model-config';
@@ -20,6 +21,10 @@ export function effectiveProcessing(c: ModelConfig, params: ModelParams, asked: 
   if (asked.centerWritingWeights && c.normalization !== 'layernorm') {
     options.centerWritingWeights = false;
     notes.push(`centerWritingWeights is off: ${c.modelType} uses RMSNorm, which does not remove the mean, so centring the weights that write to the residual stream would change the model (TransformerLens skips it too).`);
+  }
+  if (asked.centerUnembed && c.finalLogitSoftcap) {
+    options.centerUnembed = false;
+    notes.push(`centerUnembed is off: ${c.modelType} soft-caps its logits (tanh(z / ${c.finalLogitSoftcap}) * ${c.finalLogitSoftcap}), which a constant shift would change (TransformerLens does the same).`);
   }
   // Folding a LayerNorm's bias gives the value projection a bias even where it had none (GPT-Neo).
   if (asked.foldValueBiases && !hasValueBias(params) && !(options.foldLn && c.normalization === 'layernorm')) {
