@@ -16,7 +16,7 @@ Usage:
   circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--threads N]
                      [--backend auto|cpu|cuda] [--memory-limit MB]
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
-  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama]
+  circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama | --gemma2]
 
 --model takes a Hugging Face checkpoint folder, a models--ORG--NAME cache folder, ORG/NAME from the
 Hugging Face cache, or a bundled model name. Hook globs: * any characters, ? one, commas between globs.
