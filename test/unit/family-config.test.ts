@@ -57,6 +57,43 @@ test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends t
   assert.ok(inv[1] < plain[1] && inv[1] > plain[1] / 8); // in between
 });
 
+const phi3 = { model_type: 'phi3', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 128, vocab_size: 100 };
+const longrope = (n: number) => ({ type: 'longrope', short_factor: Array.from({ length: n }, (_, i) => 1 + i / 10), long_factor: Array.from({ length: n }, (_, i) => 2 + i) });
+
+test('Phi-3 reads Phi3Config: defaults, GQA, partial rotary, sliding_window on every layer, no biases', () => {
+  const p = parseConfig(phi3, 'config.json');
+  assert.deepEqual([p.architecture, p.normalization, p.gatedMlp, p.nKvHeads, p.dHead, p.rotary?.dims, p.rotary?.base, p.rotary?.scaling, p.lnEps, p.nCtx, p.tieWordEmbeddings, p.biases, p.attnWindows],
+    ['phi3', 'rmsnorm', true, 2, 16, 16, 10000, null, 1e-5, 4096, false, { qkv: false, attnOut: false, mlp: false }, [null, null]]);
+  assert.deepEqual(parseConfig({ ...phi3, sliding_window: 2047 }, 'config.json').attnWindows, [2047, 2047], 'Phi-3-mini-4k: the window on every layer');
+  assert.deepEqual(parseConfig({ ...phi3, sliding_window: null }, 'config.json').attnWindows, [null, null]);
+  const partial = parseConfig({ ...phi3, head_dim: 24, partial_rotary_factor: 0.75 }, 'config.json');
+  assert.deepEqual([partial.dHead, partial.rotary?.dims], [24, 18], 'int(head_dim * partial_rotary_factor)');
+  assert.equal(parseConfig({ ...phi3, rope_parameters: { rope_type: 'default', rope_theta: 250000, partial_rotary_factor: 0.5 } }, 'config.json').rotary?.dims, 8, 'v5: the factor inside rope_parameters');
+});
+
+test('Phi-3 longrope: short and long factors, original_max_position_embeddings (top level wins), the attention factor', () => {
+  const p = parseConfig({ ...phi3, max_position_embeddings: 131072, original_max_position_embeddings: 4096, rope_scaling: longrope(8) }, 'config.json');
+  const s = p.rotary?.scaling;
+  assert.ok(s?.type === 'longrope');
+  assert.deepEqual([s.shortFactor.length, s.longFactor[1], s.originalMaxPositions], [8, 3, 4096]);
+  assert.ok(Math.abs(s.attentionFactor - Math.sqrt(1 + Math.log(32) / Math.log(4096))) < 1e-15, 'sqrt(1 + ln(131072 / 4096) / ln 4096)');
+  const at = (extra: Record<string, unknown>, scaling: Record<string, unknown> = {}) => {
+    const r = parseConfig({ ...phi3, ...extra, rope_scaling: { ...longrope(8), ...scaling } }, 'config.json').rotary?.scaling;
+    return r?.type === 'longrope' ? [r.originalMaxPositions, r.attentionFactor] : r;
+  };
+  assert.deepEqual(at({ max_position_embeddings: 4096 }), [4096, 1], 'no context extension: attention factor 1');
+  assert.deepEqual(at({ max_position_embeddings: 131072 }, { attention_factor: 1.25 }), [4096, 1.25], 'an explicit attention_factor wins');
+  assert.deepEqual(at({ max_position_embeddings: 8192, original_max_position_embeddings: 8192 }, { factor: 4 }), [8192, Math.sqrt(1 + Math.log(4) / Math.log(8192))], 'an explicit factor wins over the ratio');
+  assert.deepEqual(at({}, { original_max_position_embeddings: 16 }), [4096, 1], "Phi3Config's top-level original_max_position_embeddings (default 4096) wins over the scaling's");
+  for (const name of ['su', 'yarn']) assert.equal(parseConfig({ ...phi3, rope_scaling: { ...longrope(8), type: name } }, 'config.json').rotary?.scaling?.type, 'longrope', `Phi3Config renames ${name}`);
+  const v5 = parseConfig({ ...phi3, original_max_position_embeddings: 8, rope_parameters: { rope_type: 'longrope', rope_theta: 10000, partial_rotary_factor: 0.5, short_factor: [1, 1, 1, 1], long_factor: [2, 2, 2, 2], original_max_position_embeddings: 8 } }, 'config.json');
+  assert.deepEqual([v5.rotary?.dims, v5.rotary?.scaling?.type], [8, 'longrope']);
+  const r = p.rotary!;
+  const plain = inverseFrequencies({ ...r, scaling: null });
+  assert.deepEqual(inverseFrequencies(r).map((f, i) => f * (1 + i / 10) / plain[i]).map((x) => Math.round(x * 1e12)), Array(8).fill(1e12), 'short: divided by short_factor');
+  assert.deepEqual(inverseFrequencies(r, true).map((f, i) => f * (2 + i) / plain[i]).map((x) => Math.round(x * 1e12)), Array(8).fill(1e12), 'long: divided by long_factor');
+});
+
 test('EXPECTED FAILURE - family configs name the field at fault and the fix', () => {
   const bad = (raw: Record<string, unknown>, code: string, message: RegExp) => assert.throws(() => parseConfig(raw, 'config.json'),
     (e: unknown) => e instanceof EngineError && e.code === code && message.test(e.message), JSON.stringify(raw));
@@ -69,4 +106,13 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
   bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), short_factor: [1, 2] } }, 'BAD_CONFIG', /rope_scaling\.short_factor: has 2 entries; the 16 rotary dimensions per head need 8/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), long_factor: undefined } }, 'BAD_CONFIG', /rope_scaling\.long_factor: must be a list of positive numbers/);
+  bad({ ...phi3, rope_parameters: { rope_type: 'longrope', short_factor: [1, 1, 1, 1, 1, 1, 1, 1], long_factor: [1, 1, 1, 1, 1, 1, 1, 'x'] } }, 'BAD_CONFIG', /rope_parameters\.long_factor: must be a list of positive numbers/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), attention_factor: -1 } }, 'BAD_CONFIG', /rope_scaling\.attention_factor: must be a positive number/);
+  bad({ ...phi3, rope_scaling: { type: 'linear', factor: 2 } }, 'UNSUPPORTED', /rope_scaling\.rope_type: "linear" is not a Phi-3 rope type/);
+  bad({ ...phi3, partial_rotary_factor: 1.5 }, 'BAD_CONFIG', /partial_rotary_factor: must be a number in \(0, 1\]/);
+  bad({ ...phi3, partial_rotary_factor: 0.7 }, 'UNSUPPORTED', /partial_rotary_factor: gives 11 rotary dimensions per head/);
+  bad({ ...phi3, num_key_value_heads: 3 }, 'BAD_CONFIG', /num_key_value_heads: 3 does not divide num_attention_heads 4/);
+  bad({ ...phi3, sliding_window: 0 }, 'BAD_CONFIG', /sliding_window: must be a positive integer/);
 });

@@ -16,6 +16,8 @@ import { parseQwen3Config } from './qwen3/config';
 import { findQwen3Weights } from './qwen3/weights';
 import { parseOlmo2Config } from './olmo2/config';
 import { findOlmo2Weights } from './olmo2/weights';
+import { parsePhi3Config } from './phi3/config';
+import { findPhi3Weights } from './phi3/weights';
 import { parseNeoxConfig } from './neox/config';
 import { findNeoxWeights } from './neox/weights';
 
@@ -37,6 +39,7 @@ export const FAMILIES: readonly Family[] = [
   { architecture: 'llama', label: 'Llama-style', modelTypes: ['llama', 'mistral', 'qwen2'], contextField: 'max_position_embeddings', parseConfig: parseLlamaConfig, findParams: findLlamaWeights },
   { architecture: 'qwen3', label: 'Qwen3', modelTypes: ['qwen3'], contextField: 'max_position_embeddings', parseConfig: parseQwen3Config, findParams: findQwen3Weights },
   { architecture: 'olmo2', label: 'OLMo 2', modelTypes: ['olmo2'], contextField: 'max_position_embeddings', parseConfig: parseOlmo2Config, findParams: findOlmo2Weights },
+  { architecture: 'phi3', label: 'Phi-3', modelTypes: ['phi3'], contextField: 'max_position_embeddings', parseConfig: parsePhi3Config, findParams: findPhi3Weights },
   { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
 ];
 
