@@ -94,6 +94,49 @@ test('Phi-3 longrope: short and long factors, original_max_position_embeddings (
   assert.deepEqual(inverseFrequencies(r, true).map((f, i) => f * (2 + i) / plain[i]).map((x) => Math.round(x * 1e12)), Array(8).fill(1e12), 'long: divided by long_factor');
 });
 
+test('config drift: every rotary family reads rope_scaling and v5 rope_parameters alike, for every rope type', () => {
+  const families: Record<string, Record<string, unknown>> = {
+    llama, mistral: { ...llama, model_type: 'mistral' }, qwen2: { ...llama, model_type: 'qwen2' }, qwen3: { ...llama, model_type: 'qwen3', head_dim: 16 },
+    olmo2: { ...llama, model_type: 'olmo2' }, gpt_neox: { ...neox, rotary_pct: 1 }, phi3,
+  };
+  const scalings: Record<string, Record<string, unknown>> = {
+    linear: { rope_type: 'linear', factor: 4 },
+    llama3: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    longrope: { ...longrope(8), type: undefined, rope_type: 'longrope', original_max_position_embeddings: 1024 },
+  };
+  for (const [name, raw] of Object.entries(families)) {
+    for (const [kind, scaling] of Object.entries(scalings)) {
+      if (name === 'phi3' && kind !== 'longrope') continue; // Phi3Config refuses other types (below)
+      const v4 = parseConfig({ ...raw, rope_theta: 500000, rope_scaling: scaling, original_max_position_embeddings: name === 'phi3' ? 1024 : undefined }, 'config.json');
+      const v5 = parseConfig({ ...raw, rope_parameters: { rope_theta: 500000, ...scaling }, original_max_position_embeddings: name === 'phi3' ? 1024 : undefined }, 'config.json');
+      assert.deepEqual(v5.rotary, v4.rotary, `${name} ${kind}`);
+      assert.equal(v5.rotary?.base, 500000, `${name} ${kind}`);
+      assert.equal(v5.rotary?.scaling?.type, kind, `${name} ${kind}`);
+    }
+  }
+  const n5 = parseConfig({ ...neox, rotary_pct: undefined, rope_parameters: { rope_type: 'default', rope_theta: 20000, partial_rotary_factor: 0.5 } }, 'config.json');
+  assert.deepEqual([n5.rotary?.dims, n5.rotary?.base], [8, 20000], 'GPT-NeoX v5: partial_rotary_factor and rope_theta inside rope_parameters');
+  const l3 = (extra: Record<string, unknown>) => { const s = parseConfig({ ...llama, max_position_embeddings: 131072, ...extra }, 'config.json').rotary?.scaling; return s?.type === 'llama3' ? s.originalMaxPositions : s; };
+  const bare = { rope_type: 'llama3', factor: 32 };
+  assert.equal(l3({ rope_scaling: bare }), 131072, 'llama3 without original_max_position_embeddings: max_position_embeddings (transformers v5)');
+  assert.equal(l3({ rope_scaling: { ...bare, original_max_position_embeddings: 8192 } }), 8192);
+  assert.equal(l3({ rope_scaling: { ...bare, original_max_position_embeddings: 8192 }, original_max_position_embeddings: 4096 }), 4096, 'a top-level value wins');
+});
+
+test('config drift: layer_types where Hugging Face reads it, Llama 3.2 and SmolLM2 shapes', () => {
+  const qwen2 = { ...llama, num_hidden_layers: 3, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 28 };
+  assert.deepEqual(parseConfig({ ...qwen2, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [4, null, 4], 'Qwen2 follows layer_types');
+  assert.deepEqual(parseConfig(qwen2, 'config.json').attnWindows, [null, null, null], 'without layer_types: from max_window_layers (28) on');
+  assert.deepEqual(parseConfig({ ...llama, model_type: 'mistral', sliding_window: 8, layer_types: ['full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [8, 8], 'MistralConfig ignores layer_types');
+  const llama32 = { ...llama, hidden_size: 2048, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, tie_word_embeddings: true, max_position_embeddings: 131072,
+    rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } };
+  const a = parseConfig(llama32, 'config.json');
+  assert.deepEqual([a.dHead, a.nKvHeads, a.tieWordEmbeddings, a.rotary?.base, a.rotary?.scaling?.type], [64, 8, true, 500000, 'llama3']);
+  const smol = { ...llama, hidden_size: 576, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, rope_theta: 100000, tie_word_embeddings: true, rope_scaling: null, max_position_embeddings: 8192 };
+  const b = parseConfig(smol, 'config.json');
+  assert.deepEqual([b.architecture, b.dHead, b.nHeads, b.nKvHeads, b.tieWordEmbeddings, b.rotary?.base, b.rotary?.dims, b.rotary?.scaling], ['llama', 64, 9, 3, true, 100000, 64, null], 'SmolLM2-135M');
+});
+
 test('EXPECTED FAILURE - family configs name the field at fault and the fix', () => {
   const bad = (raw: Record<string, unknown>, code: string, message: RegExp) => assert.throws(() => parseConfig(raw, 'config.json'),
     (e: unknown) => e instanceof EngineError && e.code === code && message.test(e.message), JSON.stringify(raw));
@@ -106,6 +149,7 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
   bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
+  bad({ ...llama, rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4 } }, 'UNSUPPORTED', /config\.json: rope_parameters\.rope_type: "yarn" is not supported/);
   bad({ ...phi3, rope_scaling: { ...longrope(8), short_factor: [1, 2] } }, 'BAD_CONFIG', /rope_scaling\.short_factor: has 2 entries; the 16 rotary dimensions per head need 8/);
   bad({ ...phi3, rope_scaling: { ...longrope(8), long_factor: undefined } }, 'BAD_CONFIG', /rope_scaling\.long_factor: must be a list of positive numbers/);
   bad({ ...phi3, rope_parameters: { rope_type: 'longrope', short_factor: [1, 1, 1, 1, 1, 1, 1, 1], long_factor: [1, 1, 1, 1, 1, 1, 1, 'x'] } }, 'BAD_CONFIG', /rope_parameters\.long_factor: must be a list of positive numbers/);
@@ -115,4 +159,6 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...phi3, partial_rotary_factor: 0.7 }, 'UNSUPPORTED', /partial_rotary_factor: gives 11 rotary dimensions per head/);
   bad({ ...phi3, num_key_value_heads: 3 }, 'BAD_CONFIG', /num_key_value_heads: 3 does not divide num_attention_heads 4/);
   bad({ ...phi3, sliding_window: 0 }, 'BAD_CONFIG', /sliding_window: must be a positive integer/);
+  bad({ ...neox, rotary_pct: undefined, rope_parameters: { partial_rotary_factor: 0 } }, 'BAD_CONFIG', /rope_parameters\.partial_rotary_factor: must be a number in \(0, 1\]/);
+  bad({ ...llama, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, layer_types: ['sliding_attention', 'chunked_attention'] }, 'BAD_CONFIG', /layer_types: layer type "chunked_attention" is neither/);
 });
