@@ -51,7 +51,7 @@ export interface HookInfo {
 
 /** A model's TransformerLens dimensions (the engine's ModelConfig has them too). */
 export interface ModelDims {
-  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'gpt_neo', ...). */
+  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'phi3', 'gpt_neo', ...). */
   modelType: string;
   nLayers: number;
   dModel: number;
