@@ -5,7 +5,7 @@ From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM /
 Qwen3ForCausalLM config semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
 whole head with rope_theta and rope_scaling (linear, llama3), SwiGLU (hook_pre = x W_gate, hook_pre_linear =
 x W_up, hook_post = silu(gate) * up), grouped-query attention (hook_k, hook_v, hook_rot_k with the key/value
-head count), Qwen2's q/k/v biases and sliding window (layer_types, else from max_window_layers on), Mistral's sliding window on every layer
+head count), Qwen2's q/k/v biases, Qwen2's and Qwen3's sliding window (layer_types, else from max_window_layers on), Mistral's sliding window on every layer
 (MistralConfig ignores layer_types); transformers v5's rope_parameters (rope_theta and the scaling in one dict); Qwen3's per-head RMSNorm of q and k
 (self_attn.q_norm / k_norm, weight [head_dim]) after the head split and before rotary, hooked as
 TransformerLens' attn.q_norm.hook_scale / hook_normalized (hook_q and hook_k stay before the norm), head_dim
@@ -89,7 +89,7 @@ def make_random(a):
     if a.layer_types:
         config['layer_types'] = [{'full': 'full_attention', 'sliding': 'sliding_attention'}[k] for k in a.layer_types.split(',')]
     if a.model_type == 'qwen3':
-        config.update({'use_sliding_window': False, 'sliding_window': None, 'max_window_layers': a.layers})
+        config.update({'use_sliding_window': a.window is not None, 'sliding_window': a.window, 'max_window_layers': a.layers if a.window is None else 1})
     save_checkpoint(a.out, t, a.dtype, config)
 
 
@@ -108,13 +108,11 @@ class LlamaReference:
         self.olmo2 = kind == 'olmo2'
         if self.olmo2:
             self.eps = cfg.get('rms_norm_eps', 1e-5)  # Olmo2Config's default
-        if kind == 'qwen3' and cfg.get('use_sliding_window'):
-            raise ValueError('Qwen3 sliding-window attention is not modelled by this reference')
         if kind == 'mistral':
             self.windows = [window] * self.L
-        elif kind == 'qwen2' and cfg.get('use_sliding_window') and cfg.get('layer_types'):  # Mistral ignores layer_types
+        elif kind in ('qwen2', 'qwen3') and cfg.get('use_sliding_window') and cfg.get('layer_types'):  # Mistral ignores layer_types
             self.windows = [window if t == 'sliding_attention' else None for t in cfg['layer_types']]
-        elif kind == 'qwen2' and cfg.get('use_sliding_window'):
+        elif kind in ('qwen2', 'qwen3') and cfg.get('use_sliding_window'):
             self.windows = [window if l >= cfg.get('max_window_layers', 0) else None for l in range(self.L)]
         else:
             self.windows = [None] * self.L

@@ -123,11 +123,14 @@ test('config drift: every rotary family reads rope_scaling and v5 rope_parameter
   assert.equal(l3({ rope_scaling: { ...bare, original_max_position_embeddings: 8192 }, original_max_position_embeddings: 4096 }), 4096, 'a top-level value wins');
 });
 
-test('config drift: layer_types where Hugging Face reads it, Llama 3.2 and SmolLM2 shapes', () => {
+test('config drift: layer_types where Hugging Face reads it (Qwen2, Qwen3; not Mistral), Llama 3.2 and SmolLM2 shapes', () => {
   const qwen2 = { ...llama, num_hidden_layers: 3, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 28 };
   assert.deepEqual(parseConfig({ ...qwen2, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [4, null, 4], 'Qwen2 follows layer_types');
   assert.deepEqual(parseConfig(qwen2, 'config.json').attnWindows, [null, null, null], 'without layer_types: from max_window_layers (28) on');
   assert.deepEqual(parseConfig({ ...llama, model_type: 'mistral', sliding_window: 8, layer_types: ['full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [8, 8], 'MistralConfig ignores layer_types');
+  const qwen3 = { ...qwen2, model_type: 'qwen3', head_dim: 16 };
+  assert.deepEqual(parseConfig({ ...qwen3, max_window_layers: 1 }, 'config.json').attnWindows, [null, 4, 4], 'Qwen3 slides from max_window_layers on');
+  assert.deepEqual(parseConfig({ ...qwen3, layer_types: ['full_attention', 'full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [null, null, 4], 'Qwen3 follows layer_types');
   const llama32 = { ...llama, hidden_size: 2048, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, tie_word_embeddings: true, max_position_embeddings: 131072,
     rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } };
   const a = parseConfig(llama32, 'config.json');
@@ -145,7 +148,6 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...neox, rotary_pct: 0.1 }, 'UNSUPPORTED', /rotary_pct: gives 1 rotary dimensions per head/);
   bad({ ...neo, attention_types: [[['global', 'local'], 2]] }, 'BAD_CONFIG', /attention_types: describes 4 layers but num_layers is 2/);
   bad({ ...llama, hidden_act: 'mish' }, 'UNSUPPORTED', /hidden_act: "mish" is not supported/);
-  bad({ ...llama, model_type: 'qwen3', use_sliding_window: true, sliding_window: 4096 }, 'UNSUPPORTED', /use_sliding_window: is true: sliding-window attention is not supported for Qwen3/);
   bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
   bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
