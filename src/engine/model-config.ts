@@ -5,14 +5,21 @@
  */
 import type { ModelDims } from '../protocol/runner';
 
-export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'olmo2' | 'gptneo' | 'gemma2' | 'gemma3';
+export type Architecture = 'gpt2' | 'neox' | 'llama' | 'qwen3' | 'olmo2' | 'phi3' | 'gptneo' | 'gemma2' | 'gemma3';
 export type Activation = 'gelu_new' | 'gelu' | 'relu' | 'silu';
 export type NormKind = 'layernorm' | 'rmsnorm';
 
 /** Hugging Face `rope_scaling`, applied to the rotary inverse frequencies as transformers does. */
 export type RopeScaling =
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number };
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  /**
+   * LongRoPE (Phi-3's `longrope`, formerly `su`): each inverse frequency divided by its factor
+   * (length dims / 2), the long factors when the run is longer than originalMaxPositions (transformers
+   * decides per forward, from its sequence length), the short ones otherwise; cos and sin are then
+   * multiplied by attentionFactor.
+   */
+  | { type: 'longrope'; shortFactor: number[]; longFactor: number[]; originalMaxPositions: number; attentionFactor: number };
 
 export interface RotaryConfig {
   /** Rotated dimensions at the start of each head (GPT-NeoX: rotary_pct * d_head; Llama: d_head). */

@@ -54,7 +54,7 @@ export interface HookInfo {
 
 /** A model's TransformerLens dimensions (the engine's ModelConfig has them too). */
 export interface ModelDims {
-  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'gemma2', 'gemma3_text', 'gemma3', 'gpt_neo', ...). */
+  /** config.json's model_type ('gpt2', 'gpt_neox', 'llama', 'mistral', 'qwen2', 'qwen3', 'olmo2', 'phi3', 'gemma2', 'gemma3_text', 'gemma3', 'gpt_neo', ...). */
   modelType: string;
   nLayers: number;
   dModel: number;

@@ -1,7 +1,8 @@
 /**
- * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3 / OLMo 2, GPT-Neo, Gemma 2 / Gemma 3) on
+ * The engine against the independent family references (GPT-NeoX, Llama / Mistral / Qwen2 / Qwen3 / OLMo 2, Phi-3, GPT-Neo, Gemma 2 / Gemma 3) on
  * random-weight checkpoints: logits and every hook point (per-head results included) within 1e-4 in fp32,
- * across odd head counts, GQA ratios, rotary fractions, rope scaling, sliding windows, local layers, per-head and whole-projection q/k norms, post norms,
+ * across odd head counts, GQA ratios, rotary fractions, rope scaling (LongRoPE's short and long factors included), sliding windows,
+ * local layers, per-head and whole-projection q/k norms, post norms, fused q/k/v and gate/up projections, transformers v5 config shapes,
  * sandwich norms, (1 + w) RMSNorms, soft-caps, per-layer rotary bases, nested text configs,
  * F32/F16/BF16 weights and tied/untied unembeddings; interventions per family; sharded weights;
  * the logit lens' final norm; `circuit-lens hooks`.
@@ -50,6 +51,19 @@ const CASES: [string, FamilySpec][] = [
     { family: 'gemma', layers: 7, dModel: 30, heads: 5, dMlp: 48, vocab: 200, ctx: 32, dtype: 'BF16', seed: 65, extra: ['--model-type', 'gemma3', '--kv-heads', '1', '--head-dim', '8', '--query-pre-attn-scalar', '8', '--layer-types', '--window', '4', '--attn-softcap', '6', '--final-softcap', '12', '--rope-theta', '1000000', '--rope-local-base', '10000', '--untied'] }],
   ['gemma3 (text_config, model.language_model. weights): rope_parameters per layer type (global linear 4, local base 2000), pattern 2, window 3, tied, F32',
     { family: 'gemma', layers: 3, dModel: 32, heads: 2, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 66, extra: ['--model-type', 'gemma3', '--prefix', 'model.language_model.', '--head-dim', '24', '--query-pre-attn-scalar', '30', '--pattern', '2', '--window', '3', '--rope-theta', '100000', '--rope-scaling', 'linear:4', '--rope-local-base', '2000', '--rope-parameters'] }],
+  ['phi3: longrope, a run of 19 longer than original_max_position_embeddings 8 (long factors, attention factor sqrt 2), 6 heads / 2 kv heads, untied, F32', { family: 'phi3', layers: 2, dModel: 48, heads: 6, dMlp: 96, vocab: 300, ctx: 64, dtype: 'F32', seed: 61, extra: ['--kv-heads', '2', '--longrope', '8'] }],
+  ['phi3: longrope named su, a run of 19 within original_max_position_embeddings 32 (short factors), explicit attention_factor 1.3, 5 heads, tied, BF16', { family: 'phi3', layers: 2, dModel: 40, heads: 5, dMlp: 80, vocab: 250, ctx: 128, dtype: 'BF16', tied: true, seed: 62, extra: ['--longrope', '32', '--rope-name', 'su', '--attention-factor', '1.3'] }],
+  ['phi3: partial_rotary_factor 0.75 of head_dim 16 (hidden 36 / 3 heads = 12), longrope long, 3 heads / 1 kv head, F16', { family: 'phi3', layers: 2, dModel: 36, heads: 3, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F16', seed: 63, extra: ['--kv-heads', '1', '--head-dim', '16', '--partial-rotary', '0.75', '--longrope', '4'] }],
+  ['phi3: sliding_window 5 on every layer, no rope scaling, rope_theta 1e6, 4 heads / 2 kv heads, 3 layers, F32', { family: 'phi3', layers: 3, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 64, extra: ['--kv-heads', '2', '--window', '5', '--rope-theta', '1000000'] }],
+  ['phi3: transformers v5 rope_parameters (longrope long, partial_rotary_factor 0.5 inside), tied, F32', { family: 'phi3', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 300, ctx: 64, dtype: 'F32', tied: true, seed: 65, extra: ['--kv-heads', '2', '--partial-rotary', '0.5', '--longrope', '16', '--rope-parameters'] }],
+  ['llama 3.2 drift: rope_parameters with llama3 scaling and rope_theta 500000, head_dim 16 (hidden 48 / 6 heads = 8), 6 heads / 2 kv heads, tied (no lm_head), BF16', { family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 96, vocab: 300, ctx: 64, dtype: 'BF16', tied: true, seed: 71, extra: ['--kv-heads', '2', '--head-dim', '16', '--rope-theta', '500000', '--rope-scaling', 'llama3:32:16', '--rope-parameters'] }],
+  ['smollm2 shape: LlamaForCausalLM, 9 heads / 3 kv heads, head_dim 8, tied, rope_theta 100000, F32', { family: 'llama', layers: 2, dModel: 72, heads: 9, dMlp: 192, vocab: 300, ctx: 64, dtype: 'F32', tied: true, seed: 72, extra: ['--kv-heads', '3', '--rope-theta', '100000'] }],
+  ['mistral drift: rope_parameters with linear scaling, sliding window 6, F32', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 73, extra: ['--model-type', 'mistral', '--window', '6', '--rope-scaling', 'linear:4', '--rope-parameters'] }],
+  ['qwen2 drift: layer_types (sliding, full, sliding) over max_window_layers, rope_parameters, F32', { family: 'llama', layers: 3, dModel: 40, heads: 5, dMlp: 80, vocab: 200, ctx: 32, dtype: 'F32', seed: 74, extra: ['--model-type', 'qwen2', '--window', '4', '--layer-types', 'sliding,full,sliding', '--rope-parameters'] }],
+  ['qwen3: use_sliding_window, window 5 from max_window_layers 1 on, 4 heads / 2 kv heads, F32', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 77, extra: ['--model-type', 'qwen3', '--kv-heads', '2', '--head-dim', '8', '--window', '5'] }],
+  ['qwen3 drift: layer_types (full, sliding, full) with use_sliding_window, window 3, rope_parameters, BF16', { family: 'llama', layers: 3, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'BF16', seed: 78, extra: ['--model-type', 'qwen3', '--head-dim', '8', '--window', '3', '--layer-types', 'full,sliding,full', '--rope-parameters'] }],
+  ['olmo2 drift: rope_parameters with llama3 scaling, F32', { family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 75, extra: ['--model-type', 'olmo2', '--kv-heads', '2', '--rope-scaling', 'llama3:8:8', '--rope-parameters'] }],
+  ['neox drift: transformers v5 rope_parameters (rope_theta 20000, partial_rotary_factor 0.5), F32', { family: 'neox', layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 200, ctx: 32, dtype: 'F32', seed: 76, extra: ['--rotary-pct', '0.5', '--rope-theta', '20000', '--rope-parameters'] }],
   ['gptneo: global/local window 4, F32', { family: 'gptneo', layers: 2, dModel: 48, heads: 3, dMlp: 96, vocab: 400, ctx: 32, dtype: 'F32', seed: 31 }],
   ['gptneo: local/global window 3, relu, F16', { family: 'gptneo', layers: 4, dModel: 32, heads: 4, dMlp: 64, vocab: 250, ctx: 24, dtype: 'F16', seed: 32, extra: ['--attention-pattern', 'local,global', '--window', '3', '--act', 'relu'] }],
 ];
@@ -57,7 +71,7 @@ const CASES: [string, FamilySpec][] = [
 for (const [label, spec] of CASES) {
   test(`matches the ${spec.family} reference on every hook point: ${label}`, async () => {
     const dir = makeFamilyCheckpoint(spec);
-    const ids = randomTokens(2, Math.min(spec.ctx, 19), spec.vocab, spec.seed);
+    const ids = randomTokens(2, spec.pos ?? Math.min(spec.ctx, 19), spec.vocab, spec.seed);
     const ref = familyReferenceActivations(dir, ids);
     const engine = await openModel(dir);
     try {
@@ -136,6 +150,11 @@ const IV_CASES: [string, FamilySpec, (s: FamilySpec) => Intervention[]][] = [
       { hook: 'blocks.0.attn.q_norm.hook_normalized', keep: full([1, 1, 4, 1], (i) => (i === 1 ? 0 : 1)), add: full([1], () => 0.1) },
       { hook: 'blocks.1.attn.k_norm.hook_normalized', keep: full([1], () => 2), add: full([12], (i) => 0.2 * Math.cos(i)) },
       { hook: 'blocks.1.ln1.hook_normalized', keep: full([1], () => 0.5), add: full([1], () => 0.1) }]],
+  ['phi3 (row ranges of the fused qkv_proj and gate_up_proj, longrope long factors)', { family: 'phi3', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 47, extra: ['--kv-heads', '2', '--longrope', '4'] },
+    (s) => [...interventionsFor(s.dModel, 6, 2, 8, 'blocks.0.attn.hook_rot_k'),
+      { hook: 'blocks.0.mlp.hook_pre_linear', keep: full([1], () => 0), add: full([1], () => 0.2) },
+      { hook: 'blocks.1.attn.hook_v', keep: full([1, 1, 2, 1], (i) => (i === 1 ? 0 : 1)), add: full([1], () => 0.1) },
+      { hook: 'blocks.1.mlp.hook_pre', keep: full([1], () => 0.5), add: full([1], () => -0.1) }]],
   ['gptneo (local attention)', { family: 'gptneo', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 16, dtype: 'F32', seed: 43 },
     (s) => interventionsFor(s.dModel, 4, 4, 8, 'blocks.1.attn.hook_pattern')],
 ];
@@ -218,6 +237,35 @@ test('circuit-lens hooks lists each family with TransformerLens names and shapes
   assert.match(gemmaText('gemma2'), /Gemma 2 \(gemma2\), 1 layers/);
   assert.match(gemmaText('gemma3_text'), /Gemma 3 \(gemma3_text\), 1 layers/);
   assert.match(gemmaText('gemma3'), /Gemma 3 \(gemma3\), 1 layers/);
+  const phi3 = hooksOf({ family: 'phi3', layers: 1, dModel: 48, heads: 6, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 1, extra: ['--kv-heads', '2', '--partial-rotary', '0.5', '--longrope', '8'] });
+  assert.deepEqual(phi3['blocks.0.attn.hook_q'], ['batch', 'pos', 6, 8]);
+  assert.deepEqual(phi3['blocks.0.attn.hook_rot_k'], ['batch', 'pos', 2, 8], 'hook_rot_k holds the whole head, rotated or not');
+  assert.deepEqual(phi3['blocks.0.mlp.hook_pre'], ['batch', 'pos', 64]);
+  assert.deepEqual(phi3['blocks.0.mlp.hook_pre_linear'], ['batch', 'pos', 64]);
+  assert.deepEqual(Object.keys(phi3), Object.keys(llama), 'the Llama-style hook points');
+  const phi3Text = execFileSync(process.execPath, [CLI, 'hooks', '--model', makeFamilyCheckpoint({ family: 'phi3', layers: 1, dModel: 32, heads: 4, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 3 })], { encoding: 'utf8' });
+  assert.match(phi3Text, /Phi-3 \(phi3\), 1 layers/);
+});
+
+test('Phi-3 longrope switches to the long factors when the run is longer than original_max_position_embeddings, not at it', async () => {
+  const dir = makeFamilyCheckpoint({ family: 'phi3', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 64, dtype: 'F32', seed: 66, extra: ['--kv-heads', '2', '--longrope', '8'] });
+  const engine = await openModel(dir);
+  try {
+    const rotQ: Record<number, Float32Array> = {};
+    const nine = randomTokens(1, 9, 200, 66);
+    for (const pos of [8, 9]) {
+      const ids = [nine[0].slice(0, pos)];
+      const ref = familyReferenceActivations(dir, ids);
+      const trace = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { hooks: engine.ckpt.hooks });
+      assert.deepEqual(mismatches(trace, ref, TOLERANCE), [], `${pos} positions`);
+      rotQ[pos] = trace.cache.get('blocks.0.attn.hook_rot_q').data;
+    }
+    // Position 1 of the run of 9 is rotated by other frequencies than in the run of 8 (same tokens: one more at the end).
+    const row = 4 * 8; // [pos, head, d_head] of batch item 0
+    assert.ok(maxAbsDiff(rotQ[8].subarray(row, 2 * row), rotQ[9].subarray(row, 2 * row)) > 1e-3, 'the long factors change the rotation');
+  } finally {
+    await engine.dispose();
+  }
 });
 
 for (const [label, spec] of [

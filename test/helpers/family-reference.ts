@@ -1,5 +1,5 @@
 /**
- * Drives the independent family references (test/reference/{neox,llama,gptneo,gemma}_reference.py; Qwen3 and OLMo 2 are in the
+ * Drives the independent family references (test/reference/{neox,llama,phi3,gptneo,gemma}_reference.py; Qwen3 and OLMo 2 are in the
  * Llama-style reference, Gemma 2 and Gemma 3 in the Gemma one) from tests,
  * and compares a trace with a reference run on every hook point.
  */
@@ -10,9 +10,9 @@ import type { TensorData } from '../../src/protocol/tensor';
 import type { Trace } from '../../src/engine/tracer';
 import { ROOT, RandomShape, forwardWith, makeRandomWith, maxAbsDiff, tmpDir } from './reference';
 
-export type ReferenceFamily = 'neox' | 'llama' | 'gptneo' | 'gemma';
+export type ReferenceFamily = 'neox' | 'llama' | 'phi3' | 'gptneo' | 'gemma';
 
-const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', gpt_neo: 'gptneo', gemma2: 'gemma', gemma3_text: 'gemma', gemma3: 'gemma' };
+const SCRIPTS: Record<string, string> = { gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', phi3: 'phi3', gpt_neo: 'gptneo', gemma2: 'gemma', gemma3_text: 'gemma', gemma3: 'gemma' };
 
 function script(family: string): string {
   return path.join(ROOT, 'test', 'reference', `${family}_reference.py`);
@@ -23,6 +23,8 @@ export interface FamilySpec extends RandomShape {
   tied?: boolean;
   /** Family options of make-random, e.g. ['--kv-heads', '2']. */
   extra?: string[];
+  /** Positions of the test prompts (default: ctx, at most 19). */
+  pos?: number;
 }
 
 export function makeFamilyCheckpoint(spec: FamilySpec, dir = tmpDir(`ckpt-${spec.family}`)): string {

@@ -5,7 +5,8 @@ From the Llama papers and Hugging Face's LlamaForCausalLM / MistralForCausalLM /
 Qwen3ForCausalLM config semantics, TransformerLens hook names: RMSNorm (hook_normalized before the weight), rotary embeddings on the
 whole head with rope_theta and rope_scaling (linear, llama3), SwiGLU (hook_pre = x W_gate, hook_pre_linear =
 x W_up, hook_post = silu(gate) * up), grouped-query attention (hook_k, hook_v, hook_rot_k with the key/value
-head count), Qwen2's q/k/v biases, Mistral's sliding window; Qwen3's per-head RMSNorm of q and k
+head count), Qwen2's q/k/v biases, Qwen2's and Qwen3's sliding window (layer_types, else from max_window_layers on), Mistral's sliding window on every layer
+(MistralConfig ignores layer_types); transformers v5's rope_parameters (rope_theta and the scaling in one dict); Qwen3's per-head RMSNorm of q and k
 (self_attn.q_norm / k_norm, weight [head_dim]) after the head split and before rotary, hooked as
 TransformerLens' attn.q_norm.hook_scale / hook_normalized (hook_q and hook_k stay before the norm), head_dim
 defaulting to 128, attention_bias on q, k, v and o; OLMo 2 (Olmo2ForCausalLM, Hugging Face's modeling_olmo2): no
@@ -16,7 +17,8 @@ and rotary, hooked as attn.q_norm.hook_scale [batch, pos, 1] / hook_normalized [
 
   llama_reference.py make-random --out DIR [--layers --d-model --heads --d-mlp --vocab --ctx --dtype --tied --seed
                                  --model-type llama|mistral|qwen2|qwen3|olmo2 --kv-heads N --head-dim N --rope-theta 10000
-                                 --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias --rope-parameters]
+                                 --rope-scaling linear:F|llama3:F:ORIG --window W --attention-bias --rope-parameters
+                                 --layer-types sliding,full]
   llama_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
   llama_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5
 """
@@ -73,20 +75,21 @@ def make_random(a):
         config['head_dim'] = dh
     if a.model_type in ('llama', 'qwen3', 'olmo2'):
         config['attention_bias'] = a.attention_bias
-    if a.rope_parameters:  # transformers v5: rope_theta inside rope_parameters
-        config['rope_parameters'] = {'rope_type': 'default', 'rope_theta': config.pop('rope_theta')}
-        del config['rope_scaling']
     if a.rope_scaling:
         kind, *rest = a.rope_scaling.split(':')
         config['rope_scaling'] = {'rope_type': kind, 'factor': float(rest[0])}
         if kind == 'llama3':
             config['rope_scaling'].update({'low_freq_factor': 1.0, 'high_freq_factor': 4.0, 'original_max_position_embeddings': int(rest[1])})
+    if a.rope_parameters:  # transformers v5: rope_theta and the scaling together in rope_parameters
+        config['rope_parameters'] = {'rope_type': 'default', 'rope_theta': config.pop('rope_theta'), **(config.pop('rope_scaling') or {})}
     if a.model_type == 'mistral':
         config['sliding_window'] = a.window
     if a.model_type == 'qwen2':
         config.update({'use_sliding_window': a.window is not None, 'sliding_window': a.window, 'max_window_layers': 1})
+    if a.layer_types:
+        config['layer_types'] = [{'full': 'full_attention', 'sliding': 'sliding_attention'}[k] for k in a.layer_types.split(',')]
     if a.model_type == 'qwen3':
-        config.update({'use_sliding_window': False, 'sliding_window': None, 'max_window_layers': a.layers})
+        config.update({'use_sliding_window': a.window is not None, 'sliding_window': a.window, 'max_window_layers': a.layers if a.window is None else 1})
     save_checkpoint(a.out, t, a.dtype, config)
 
 
@@ -98,18 +101,18 @@ class LlamaReference:
         kind, window = cfg['model_type'], cfg.get('sliding_window')
         self.dh = cfg.get('head_dim') or (128 if kind == 'qwen3' else self.d // self.H)
         theta = cfg.get('rope_theta') or (cfg.get('rope_parameters') or {}).get('rope_theta', 10000)
-        self.inv_freq = rope_inv_freq(self.dh, theta, cfg.get('rope_scaling'))
+        self.inv_freq = rope_inv_freq(self.dh, theta, cfg.get('rope_scaling') or cfg.get('rope_parameters'))
         self.eps = cfg.get('rms_norm_eps', 1e-6)
         self.act = cfg.get('hidden_act', 'silu')
         self.qk_norm = kind == 'qwen3'
         self.olmo2 = kind == 'olmo2'
         if self.olmo2:
             self.eps = cfg.get('rms_norm_eps', 1e-5)  # Olmo2Config's default
-        if kind == 'qwen3' and cfg.get('use_sliding_window'):
-            raise ValueError('Qwen3 sliding-window attention is not modelled by this reference')
         if kind == 'mistral':
             self.windows = [window] * self.L
-        elif kind == 'qwen2' and cfg.get('use_sliding_window'):
+        elif kind in ('qwen2', 'qwen3') and cfg.get('use_sliding_window') and cfg.get('layer_types'):  # Mistral ignores layer_types
+            self.windows = [window if t == 'sliding_attention' else None for t in cfg['layer_types']]
+        elif kind in ('qwen2', 'qwen3') and cfg.get('use_sliding_window'):
             self.windows = [window if l >= cfg.get('max_window_layers', 0) else None for l in range(self.L)]
         else:
             self.windows = [None] * self.L
@@ -164,7 +167,8 @@ def add_args(r):
     r.add_argument('--rope-scaling')
     r.add_argument('--window', type=int)
     r.add_argument('--attention-bias', action='store_true')
-    r.add_argument('--rope-parameters', action='store_true', help="write rope_theta inside transformers v5's rope_parameters")
+    r.add_argument('--rope-parameters', action='store_true', help="write rope_theta and the scaling inside transformers v5's rope_parameters")
+    r.add_argument('--layer-types', help='layer_types, e.g. sliding,full')
 
 
 if __name__ == '__main__':

@@ -4,10 +4,11 @@
 From the GPT-NeoX paper and Hugging Face's GPTNeoXForCausalLM semantics, TransformerLens hook names:
 parallel attention and MLP (use_parallel_residual: both read resid_pre, no hook_resid_mid), rotary
 embeddings on the first int(rotary_pct * d_head) dimensions of q and k (hook_rot_q, hook_rot_k),
-query_key_value laid out [q | k | v] per head, untied embed_out by default.
+query_key_value laid out [q | k | v] per head, untied embed_out by default; transformers v5's rope_parameters
+(rope_theta, partial_rotary_factor) in place of rotary_emb_base / rotary_pct.
 
   neox_reference.py make-random --out DIR [--layers --d-model --heads --d-mlp --vocab --ctx --dtype --tied --seed
-                                --rotary-pct 0.25 --rope-theta 10000 --sequential --act gelu]
+                                --rotary-pct 0.25 --rope-theta 10000 --sequential --act gelu --rope-parameters]
   neox_reference.py forward --model DIR --tokens 1,2,3[;4,5,6] --out DIR [--intervene HOOK KEEP.npy ADD.npy]...
   neox_reference.py bench --model DIR --pos 128 --threads 1 --repeats 5
 """
@@ -41,12 +42,15 @@ def make_random(a):
     t['gpt_neox.final_layer_norm.bias'] = vec(d)
     if not a.tied:
         t['embed_out.weight'] = emb(v, d)
-    save_checkpoint(a.out, t, a.dtype, {
+    config = {
         'model_type': 'gpt_neox', 'architectures': ['GPTNeoXForCausalLM'], 'num_hidden_layers': a.layers, 'hidden_size': d,
         'num_attention_heads': a.heads, 'intermediate_size': m, 'max_position_embeddings': a.ctx, 'vocab_size': v,
         'layer_norm_eps': 1e-5, 'hidden_act': a.act, 'rotary_pct': a.rotary_pct, 'rotary_emb_base': a.rope_theta,
         'use_parallel_residual': not a.sequential, 'tie_word_embeddings': a.tied, 'bos_token_id': 0, 'eos_token_id': 0,
-    })
+    }
+    if a.rope_parameters:  # transformers v5: the rotary fraction and base inside rope_parameters
+        config['rope_parameters'] = {'rope_type': 'default', 'rope_theta': config.pop('rotary_emb_base'), 'partial_rotary_factor': config.pop('rotary_pct')}
+    save_checkpoint(a.out, t, a.dtype, config)
 
 
 class NeoxReference:
@@ -54,8 +58,10 @@ class NeoxReference:
         cfg, self.w = load_model_dir(model_dir, 'gpt_neox.')
         self.L, self.d, self.H = cfg['num_hidden_layers'], cfg['hidden_size'], cfg['num_attention_heads']
         self.dh = self.d // self.H
-        self.rot = int(self.dh * cfg.get('rotary_pct', 0.25))
-        self.inv_freq = rope_inv_freq(self.rot, cfg.get('rope_theta', cfg.get('rotary_emb_base', 10000)), cfg.get('rope_scaling'))
+        rope = cfg.get('rope_parameters') or {}
+        self.rot = int(self.dh * cfg.get('rotary_pct', rope.get('partial_rotary_factor', 0.25)))
+        theta = cfg.get('rope_theta', cfg.get('rotary_emb_base', rope.get('rope_theta', 10000)))
+        self.inv_freq = rope_inv_freq(self.rot, theta, cfg.get('rope_scaling') or cfg.get('rope_parameters'))
         self.eps = cfg.get('layer_norm_eps', 1e-5)
         self.act = cfg.get('hidden_act', 'gelu')
         self.parallel = cfg.get('use_parallel_residual', True)
@@ -99,6 +105,7 @@ def add_args(r):
     r.add_argument('--rope-theta', type=float, default=10000)
     r.add_argument('--sequential', action='store_true')
     r.add_argument('--act', default='gelu')
+    r.add_argument('--rope-parameters', action='store_true', help="write transformers v5's rope_parameters (rope_theta, partial_rotary_factor)")
 
 
 if __name__ == '__main__':

@@ -96,6 +96,89 @@ test('Llama 3 rope scaling keeps high frequencies, divides low ones and blends t
   assert.ok(inv[1] < plain[1] && inv[1] > plain[1] / 8); // in between
 });
 
+const phi3 = { model_type: 'phi3', num_hidden_layers: 2, hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2, intermediate_size: 128, vocab_size: 100 };
+const longrope = (n: number) => ({ type: 'longrope', short_factor: Array.from({ length: n }, (_, i) => 1 + i / 10), long_factor: Array.from({ length: n }, (_, i) => 2 + i) });
+
+test('Phi-3 reads Phi3Config: defaults, GQA, partial rotary, sliding_window on every layer, no biases', () => {
+  const p = parseConfig(phi3, 'config.json');
+  assert.deepEqual([p.architecture, p.normalization, p.gatedMlp, p.nKvHeads, p.dHead, p.rotary?.dims, p.rotary?.base, p.rotary?.scaling, p.lnEps, p.nCtx, p.tieWordEmbeddings, p.biases, p.attnWindows],
+    ['phi3', 'rmsnorm', true, 2, 16, 16, 10000, null, 1e-5, 4096, false, { qkv: false, attnOut: false, mlp: false }, [null, null]]);
+  assert.deepEqual(parseConfig({ ...phi3, sliding_window: 2047 }, 'config.json').attnWindows, [2047, 2047], 'Phi-3-mini-4k: the window on every layer');
+  assert.deepEqual(parseConfig({ ...phi3, sliding_window: null }, 'config.json').attnWindows, [null, null]);
+  const partial = parseConfig({ ...phi3, head_dim: 24, partial_rotary_factor: 0.75 }, 'config.json');
+  assert.deepEqual([partial.dHead, partial.rotary?.dims], [24, 18], 'int(head_dim * partial_rotary_factor)');
+  assert.equal(parseConfig({ ...phi3, rope_parameters: { rope_type: 'default', rope_theta: 250000, partial_rotary_factor: 0.5 } }, 'config.json').rotary?.dims, 8, 'v5: the factor inside rope_parameters');
+});
+
+test('Phi-3 longrope: short and long factors, original_max_position_embeddings (top level wins), the attention factor', () => {
+  const p = parseConfig({ ...phi3, max_position_embeddings: 131072, original_max_position_embeddings: 4096, rope_scaling: longrope(8) }, 'config.json');
+  const s = p.rotary?.scaling;
+  assert.ok(s?.type === 'longrope');
+  assert.deepEqual([s.shortFactor.length, s.longFactor[1], s.originalMaxPositions], [8, 3, 4096]);
+  assert.ok(Math.abs(s.attentionFactor - Math.sqrt(1 + Math.log(32) / Math.log(4096))) < 1e-15, 'sqrt(1 + ln(131072 / 4096) / ln 4096)');
+  const at = (extra: Record<string, unknown>, scaling: Record<string, unknown> = {}) => {
+    const r = parseConfig({ ...phi3, ...extra, rope_scaling: { ...longrope(8), ...scaling } }, 'config.json').rotary?.scaling;
+    return r?.type === 'longrope' ? [r.originalMaxPositions, r.attentionFactor] : r;
+  };
+  assert.deepEqual(at({ max_position_embeddings: 4096 }), [4096, 1], 'no context extension: attention factor 1');
+  assert.deepEqual(at({ max_position_embeddings: 131072 }, { attention_factor: 1.25 }), [4096, 1.25], 'an explicit attention_factor wins');
+  assert.deepEqual(at({ max_position_embeddings: 8192, original_max_position_embeddings: 8192 }, { factor: 4 }), [8192, Math.sqrt(1 + Math.log(4) / Math.log(8192))], 'an explicit factor wins over the ratio');
+  assert.deepEqual(at({}, { original_max_position_embeddings: 16 }), [4096, 1], "Phi3Config's top-level original_max_position_embeddings (default 4096) wins over the scaling's");
+  for (const name of ['su', 'yarn']) assert.equal(parseConfig({ ...phi3, rope_scaling: { ...longrope(8), type: name } }, 'config.json').rotary?.scaling?.type, 'longrope', `Phi3Config renames ${name}`);
+  const v5 = parseConfig({ ...phi3, original_max_position_embeddings: 8, rope_parameters: { rope_type: 'longrope', rope_theta: 10000, partial_rotary_factor: 0.5, short_factor: [1, 1, 1, 1], long_factor: [2, 2, 2, 2], original_max_position_embeddings: 8 } }, 'config.json');
+  assert.deepEqual([v5.rotary?.dims, v5.rotary?.scaling?.type], [8, 'longrope']);
+  const r = p.rotary!;
+  const plain = inverseFrequencies({ ...r, scaling: null });
+  assert.deepEqual(inverseFrequencies(r).map((f, i) => f * (1 + i / 10) / plain[i]).map((x) => Math.round(x * 1e12)), Array(8).fill(1e12), 'short: divided by short_factor');
+  assert.deepEqual(inverseFrequencies(r, true).map((f, i) => f * (2 + i) / plain[i]).map((x) => Math.round(x * 1e12)), Array(8).fill(1e12), 'long: divided by long_factor');
+});
+
+test('config drift: every rotary family reads rope_scaling and v5 rope_parameters alike, for every rope type', () => {
+  const families: Record<string, Record<string, unknown>> = {
+    llama, mistral: { ...llama, model_type: 'mistral' }, qwen2: { ...llama, model_type: 'qwen2' }, qwen3: { ...llama, model_type: 'qwen3', head_dim: 16 },
+    olmo2: { ...llama, model_type: 'olmo2' }, gpt_neox: { ...neox, rotary_pct: 1 }, phi3,
+  };
+  const scalings: Record<string, Record<string, unknown>> = {
+    linear: { rope_type: 'linear', factor: 4 },
+    llama3: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    longrope: { ...longrope(8), type: undefined, rope_type: 'longrope', original_max_position_embeddings: 1024 },
+  };
+  for (const [name, raw] of Object.entries(families)) {
+    for (const [kind, scaling] of Object.entries(scalings)) {
+      if (name === 'phi3' && kind !== 'longrope') continue; // Phi3Config refuses other types (below)
+      const v4 = parseConfig({ ...raw, rope_theta: 500000, rope_scaling: scaling, original_max_position_embeddings: name === 'phi3' ? 1024 : undefined }, 'config.json');
+      const v5 = parseConfig({ ...raw, rope_parameters: { rope_theta: 500000, ...scaling }, original_max_position_embeddings: name === 'phi3' ? 1024 : undefined }, 'config.json');
+      assert.deepEqual(v5.rotary, v4.rotary, `${name} ${kind}`);
+      assert.equal(v5.rotary?.base, 500000, `${name} ${kind}`);
+      assert.equal(v5.rotary?.scaling?.type, kind, `${name} ${kind}`);
+    }
+  }
+  const n5 = parseConfig({ ...neox, rotary_pct: undefined, rope_parameters: { rope_type: 'default', rope_theta: 20000, partial_rotary_factor: 0.5 } }, 'config.json');
+  assert.deepEqual([n5.rotary?.dims, n5.rotary?.base], [8, 20000], 'GPT-NeoX v5: partial_rotary_factor and rope_theta inside rope_parameters');
+  const l3 = (extra: Record<string, unknown>) => { const s = parseConfig({ ...llama, max_position_embeddings: 131072, ...extra }, 'config.json').rotary?.scaling; return s?.type === 'llama3' ? s.originalMaxPositions : s; };
+  const bare = { rope_type: 'llama3', factor: 32 };
+  assert.equal(l3({ rope_scaling: bare }), 131072, 'llama3 without original_max_position_embeddings: max_position_embeddings (transformers v5)');
+  assert.equal(l3({ rope_scaling: { ...bare, original_max_position_embeddings: 8192 } }), 8192);
+  assert.equal(l3({ rope_scaling: { ...bare, original_max_position_embeddings: 8192 }, original_max_position_embeddings: 4096 }), 4096, 'a top-level value wins');
+});
+
+test('config drift: layer_types where Hugging Face reads it (Qwen2, Qwen3; not Mistral), Llama 3.2 and SmolLM2 shapes', () => {
+  const qwen2 = { ...llama, num_hidden_layers: 3, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, max_window_layers: 28 };
+  assert.deepEqual(parseConfig({ ...qwen2, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [4, null, 4], 'Qwen2 follows layer_types');
+  assert.deepEqual(parseConfig(qwen2, 'config.json').attnWindows, [null, null, null], 'without layer_types: from max_window_layers (28) on');
+  assert.deepEqual(parseConfig({ ...llama, model_type: 'mistral', sliding_window: 8, layer_types: ['full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [8, 8], 'MistralConfig ignores layer_types');
+  const qwen3 = { ...qwen2, model_type: 'qwen3', head_dim: 16 };
+  assert.deepEqual(parseConfig({ ...qwen3, max_window_layers: 1 }, 'config.json').attnWindows, [null, 4, 4], 'Qwen3 slides from max_window_layers on');
+  assert.deepEqual(parseConfig({ ...qwen3, layer_types: ['full_attention', 'full_attention', 'sliding_attention'] }, 'config.json').attnWindows, [null, null, 4], 'Qwen3 follows layer_types');
+  const llama32 = { ...llama, hidden_size: 2048, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 64, tie_word_embeddings: true, max_position_embeddings: 131072,
+    rope_theta: 500000, rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 } };
+  const a = parseConfig(llama32, 'config.json');
+  assert.deepEqual([a.dHead, a.nKvHeads, a.tieWordEmbeddings, a.rotary?.base, a.rotary?.scaling?.type], [64, 8, true, 500000, 'llama3']);
+  const smol = { ...llama, hidden_size: 576, num_attention_heads: 9, num_key_value_heads: 3, intermediate_size: 1536, rope_theta: 100000, tie_word_embeddings: true, rope_scaling: null, max_position_embeddings: 8192 };
+  const b = parseConfig(smol, 'config.json');
+  assert.deepEqual([b.architecture, b.dHead, b.nHeads, b.nKvHeads, b.tieWordEmbeddings, b.rotary?.base, b.rotary?.dims, b.rotary?.scaling], ['llama', 64, 9, 3, true, 100000, 64, null], 'SmolLM2-135M');
+});
+
 test('EXPECTED FAILURE - family configs name the field at fault and the fix', () => {
   const bad = (raw: Record<string, unknown>, code: string, message: RegExp) => assert.throws(() => parseConfig(raw, 'config.json'),
     (e: unknown) => e instanceof EngineError && e.code === code && message.test(e.message), JSON.stringify(raw));
@@ -104,7 +187,6 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ ...neox, rotary_pct: 0.1 }, 'UNSUPPORTED', /rotary_pct: gives 1 rotary dimensions per head/);
   bad({ ...neo, attention_types: [[['global', 'local'], 2]] }, 'BAD_CONFIG', /attention_types: describes 4 layers but num_layers is 2/);
   bad({ ...llama, hidden_act: 'mish' }, 'UNSUPPORTED', /hidden_act: "mish" is not supported/);
-  bad({ ...llama, model_type: 'qwen3', use_sliding_window: true, sliding_window: 4096 }, 'UNSUPPORTED', /use_sliding_window: is true: sliding-window attention is not supported for Qwen3/);
   bad({ ...llama, model_type: 'olmo2', clip_qkv: 8 }, 'UNSUPPORTED', /clip_qkv: is 8: clipping q, k and v is not supported for OLMo 2/);
   bad({ ...llama, model_type: 'olmo2', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
   bad({ ...llama, model_type: 'qwen3', attention_bias: 'yes' }, 'BAD_CONFIG', /attention_bias: must be true or false/);
@@ -118,4 +200,16 @@ test('EXPECTED FAILURE - family configs name the field at fault and the fix', ()
   bad({ model_type: 'gemma3', text_config: 'gemma3_text' }, 'BAD_CONFIG', /^config\.json: text_config: must be an object/);
   bad({ model_type: 'gemma3', text_config: { ...gemma3Text, hidden_size: -1 } }, 'BAD_CONFIG', /^config\.json \(text_config\): hidden_size: must be a positive integer/);
   bad({ ...gemma3Text, rope_parameters: { full_attention: { rope_type: 'yarn', factor: 2 }, sliding_attention: { rope_type: 'default' } } }, 'UNSUPPORTED', /rope_parameters\.full_attention\).*rope_type: "yarn" is not supported/);
+  bad({ ...llama, rope_parameters: { rope_type: 'yarn', rope_theta: 10000, factor: 4 } }, 'UNSUPPORTED', /config\.json: rope_parameters\.rope_type: "yarn" is not supported/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), short_factor: [1, 2] } }, 'BAD_CONFIG', /rope_scaling\.short_factor: has 2 entries; the 16 rotary dimensions per head need 8/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), long_factor: undefined } }, 'BAD_CONFIG', /rope_scaling\.long_factor: must be a list of positive numbers/);
+  bad({ ...phi3, rope_parameters: { rope_type: 'longrope', short_factor: [1, 1, 1, 1, 1, 1, 1, 1], long_factor: [1, 1, 1, 1, 1, 1, 1, 'x'] } }, 'BAD_CONFIG', /rope_parameters\.long_factor: must be a list of positive numbers/);
+  bad({ ...phi3, rope_scaling: { ...longrope(8), attention_factor: -1 } }, 'BAD_CONFIG', /rope_scaling\.attention_factor: must be a positive number/);
+  bad({ ...phi3, rope_scaling: { type: 'linear', factor: 2 } }, 'UNSUPPORTED', /rope_scaling\.rope_type: "linear" is not a Phi-3 rope type/);
+  bad({ ...phi3, partial_rotary_factor: 1.5 }, 'BAD_CONFIG', /partial_rotary_factor: must be a number in \(0, 1\]/);
+  bad({ ...phi3, partial_rotary_factor: 0.7 }, 'UNSUPPORTED', /partial_rotary_factor: gives 11 rotary dimensions per head/);
+  bad({ ...phi3, num_key_value_heads: 3 }, 'BAD_CONFIG', /num_key_value_heads: 3 does not divide num_attention_heads 4/);
+  bad({ ...phi3, sliding_window: 0 }, 'BAD_CONFIG', /sliding_window: must be a positive integer/);
+  bad({ ...neox, rotary_pct: undefined, rope_parameters: { partial_rotary_factor: 0 } }, 'BAD_CONFIG', /rope_parameters\.partial_rotary_factor: must be a number in \(0, 1\]/);
+  bad({ ...llama, model_type: 'qwen2', use_sliding_window: true, sliding_window: 4, layer_types: ['sliding_attention', 'chunked_attention'] }, 'BAD_CONFIG', /layer_types: layer type "chunked_attention" is neither/);
 });

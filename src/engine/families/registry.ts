@@ -20,6 +20,8 @@ import { parseGemma2Config } from './gemma2/config';
 import { findGemma2Weights } from './gemma2/weights';
 import { parseGemma3Config } from './gemma3/config';
 import { findGemma3Weights } from './gemma3/weights';
+import { parsePhi3Config } from './phi3/config';
+import { findPhi3Weights } from './phi3/weights';
 import { parseNeoxConfig } from './neox/config';
 import { findNeoxWeights } from './neox/weights';
 
@@ -43,6 +45,7 @@ export const FAMILIES: readonly Family[] = [
   { architecture: 'olmo2', label: 'OLMo 2', modelTypes: ['olmo2'], contextField: 'max_position_embeddings', parseConfig: parseOlmo2Config, findParams: findOlmo2Weights },
   { architecture: 'gemma2', label: 'Gemma 2', modelTypes: ['gemma2'], contextField: 'max_position_embeddings', parseConfig: parseGemma2Config, findParams: findGemma2Weights },
   { architecture: 'gemma3', label: 'Gemma 3', modelTypes: ['gemma3_text', 'gemma3'], contextField: 'max_position_embeddings', parseConfig: parseGemma3Config, findParams: findGemma3Weights },
+  { architecture: 'phi3', label: 'Phi-3', modelTypes: ['phi3'], contextField: 'max_position_embeddings', parseConfig: parsePhi3Config, findParams: findPhi3Weights },
   { architecture: 'gptneo', label: 'GPT-Neo', modelTypes: ['gpt_neo'], contextField: 'max_position_embeddings', parseConfig: parseGptNeoConfig, findParams: findGptNeoWeights },
 ];
 

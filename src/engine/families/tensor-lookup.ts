@@ -59,3 +59,14 @@ export class TensorLookup {
     return { unembed: head, tied: false };
   }
 }
+
+/**
+ * Rows [start, start + count) of a tensor whose first axis is split, as a tensor of its own: rows of a
+ * row-major tensor are contiguous, so it is a byte sub-range of the same file (no copy). It is named
+ * `name[part]`, each part being its own initializer. Splits torch.nn.Linear weights fused along the
+ * outputs (Phi-3's qkv_proj, gate_up_proj).
+ */
+export function rowRange(ref: WeightRef, part: string, start: number, count: number): WeightRef {
+  const rowBytes = ref.length / ref.shape[0];
+  return { ...ref, name: `${ref.name}[${part}]`, shape: [count, ...ref.shape.slice(1)], offset: ref.offset + start * rowBytes, length: count * rowBytes };
+}

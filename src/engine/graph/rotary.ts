@@ -13,16 +13,30 @@ export interface RotaryTables {
   sin: string;
 }
 
-/** cos and sin of position * inverse frequency, computed in the graph for the run's length. */
+/**
+ * cos and sin of position * inverse frequency, computed in the graph for the run's length. LongRoPE: the
+ * long factors' frequencies when the run is longer than the original context, else the short ones (chosen
+ * in the graph, as transformers chooses per forward), and both tables times the attention factor.
+ */
 export function rotaryTables(ctx: GraphContext, r: RotaryConfig): RotaryTables {
   const g = ctx.g;
-  const inv = inverseFrequencies(r);
-  const freqs = g.constF([...inv, ...inv], [1, r.dims]); // [1, dims]: each frequency twice (halves)
+  const freqsOf = (inv: number[]) => g.constF([...inv, ...inv], [1, r.dims]); // [1, dims]: each frequency twice (halves)
+  let freqs = freqsOf(inverseFrequencies(r));
+  const s = r.scaling;
+  if (s?.type === 'longrope') {
+    const long = g.op('Greater', [ctx.posLen, g.constI([s.originalMaxPositions])]); // [1] bool
+    freqs = g.op('Where', [long, freqsOf(inverseFrequencies(r, true)), freqs]);
+  }
   const n = g.op('Squeeze', [ctx.posLen, g.constI([0])]); // scalar pos
   const positions = g.op('Cast', [g.op('Range', [g.constI([0], []), n, g.constI([1], [])])], { to: 1 }); // [pos]
   const angles = g.op('Mul', [g.op('Unsqueeze', [positions, g.constI([1])]), freqs]); // [pos, dims]
   const shape = g.constI([0, 1, r.dims]);
-  return { cos: g.op('Reshape', [g.op('Cos', [angles]), shape]), sin: g.op('Reshape', [g.op('Sin', [angles]), shape]) };
+  const scale = s?.type === 'longrope' && s.attentionFactor !== 1 ? g.constF([s.attentionFactor], []) : null;
+  const table = (op: 'Cos' | 'Sin') => {
+    const t = g.op(op, [angles]);
+    return g.op('Reshape', [scale ? g.op('Mul', [t, scale]) : t, shape]);
+  };
+  return { cos: table('Cos'), sin: table('Sin') };
 }
 
 /** x [batch, pos, heads, d_head] rotated into tensor `out`. */

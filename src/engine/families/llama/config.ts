@@ -1,7 +1,7 @@
 /**
  * Llama-style config.json (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM): RMSNorm, rotary
  * embeddings over the whole head (rope_theta, rope_scaling), SwiGLU MLP, grouped-query attention
- * (num_key_value_heads), optional head_dim; Qwen2's q/k/v biases; Mistral's and Qwen2's sliding window.
+ * (num_key_value_heads), optional head_dim; Qwen2's q/k/v biases; Mistral's, Qwen2's and Qwen3's sliding window.
  * Qwen3 (families/qwen3) and OLMo 2 (families/olmo2) read their configs through this one.
  */
 import type { ModelConfig } from '../../model-config';
@@ -9,20 +9,27 @@ import { fail } from '../../errors';
 import { ConfigFields } from '../config-fields';
 import { rotaryConfig } from '../rope';
 
-/** Per-layer attention windows: Mistral's sliding_window on every layer, Qwen2's from max_window_layers on, or layer_types. */
+/**
+ * Per-layer attention windows: Mistral's sliding_window on every layer (MistralConfig ignores layer_types); Qwen2's
+ * and Qwen3's on the layers `layer_types` marks sliding_attention, or (without layer_types) from max_window_layers on.
+ */
 function windows(f: ConfigFields, nLayers: number): (number | null)[] {
   const none = Array<number | null>(nLayers).fill(null);
   const type = f.raw.model_type;
-  // Hugging Face defaults: Mistral slides over 4096 positions unless sliding_window is null; Qwen2 only with use_sliding_window.
-  const enabled = type === 'mistral' ? f.raw.sliding_window !== null : type === 'qwen2' ? f.bool('use_sliding_window', false) && f.raw.sliding_window !== null : false;
+  const qwen = type === 'qwen2' || type === 'qwen3';
+  // Hugging Face defaults: Mistral slides over 4096 positions unless sliding_window is null; Qwen2 and Qwen3 only with use_sliding_window.
+  const enabled = type === 'mistral' ? f.raw.sliding_window !== null : qwen ? f.bool('use_sliding_window', false) && f.raw.sliding_window !== null : false;
   if (!enabled) return none;
   const w = f.int('sliding_window', 1 << 24, 4096);
-  const types = f.raw.layer_types;
-  if (Array.isArray(types)) {
+  const types = qwen ? f.raw.layer_types : undefined;
+  if (types != null) {
+    if (!Array.isArray(types)) fail('BAD_CONFIG', { file: f.path, field: 'layer_types' }, `must be a list, got ${JSON.stringify(types)}.`);
     if (types.length !== nLayers) fail('BAD_CONFIG', { file: f.path, field: 'layer_types' }, `has ${types.length} entries for ${nLayers} layers.`);
+    const bad = types.find((t) => t !== 'full_attention' && t !== 'sliding_attention');
+    if (bad !== undefined) fail('BAD_CONFIG', { file: f.path, field: 'layer_types' }, `layer type ${JSON.stringify(bad)} is neither "full_attention" nor "sliding_attention".`);
     return types.map((t) => (t === 'sliding_attention' ? w : null));
   }
-  const first = type === 'qwen2' ? f.int('max_window_layers', 1 << 20, 28) : 0;
+  const first = qwen ? f.int('max_window_layers', 1 << 20, 28) : 0;
   return none.map((_, l) => (l >= first ? w : null));
 }
 

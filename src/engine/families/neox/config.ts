@@ -1,10 +1,11 @@
 /**
  * GPT-NeoX / Pythia config.json (GPTNeoXForCausalLM): hidden_size, num_attention_heads, rotary_pct,
- * rotary_emb_base / rope_theta, use_parallel_residual, attention_bias, untied embed_out by default.
+ * rotary_emb_base / rope_theta, use_parallel_residual, attention_bias, untied embed_out by default; transformers
+ * v5 writes the rotary fraction and base into rope_parameters (partial_rotary_factor, rope_theta).
  */
 import type { ModelConfig } from '../../model-config';
 import { ConfigFields } from '../config-fields';
-import { rotaryConfig } from '../rope';
+import { partialRotaryFactor, rotaryConfig } from '../rope';
 
 export function parseNeoxConfig(raw: Record<string, unknown>, path: string): ModelConfig {
   const f = new ConfigFields(raw, path);
@@ -14,8 +15,7 @@ export function parseNeoxConfig(raw: Record<string, unknown>, path: string): Mod
   const dHead = f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size');
   const dVocab = f.int('vocab_size', 1 << 24);
   // Hugging Face truncates: rotary_ndims = int(head_size * rotary_pct).
-  const pctField = raw.rotary_pct == null && raw.partial_rotary_factor != null ? 'partial_rotary_factor' : 'rotary_pct';
-  const rotaryPct = f.positive(pctField, 1, 0.25);
+  const partial = partialRotaryFactor(f, 0.25, 'rotary_pct');
   const attentionBias = f.bool('attention_bias', true);
   return {
     architecture: 'neox',
@@ -32,7 +32,7 @@ export function parseNeoxConfig(raw: Record<string, unknown>, path: string): Mod
     lnEps: f.positive('layer_norm_eps', 1, 1e-5),
     act: f.activation('hidden_act', 'gelu'),
     positional: 'rotary',
-    rotary: rotaryConfig(f, Math.floor(dHead * rotaryPct), pctField),
+    rotary: rotaryConfig(f, Math.floor(dHead * partial.factor), partial.field),
     parallelAttnMlp: f.bool('use_parallel_residual', true),
     gatedMlp: false,
     scaleAttnWeights: true,

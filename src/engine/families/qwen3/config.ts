@@ -3,22 +3,15 @@
  * rope_theta / rope_parameters, SwiGLU, tied embeddings on small sizes) plus per-head q/k RMSNorms.
  * Differences from the Llama reader: `head_dim` defaults to 128 as in Hugging Face's Qwen3Config (it may
  * differ from hidden_size / num_attention_heads); `attention_bias` (false on the released models) puts
- * biases on q, k, v and o; sliding-window attention (`use_sliding_window`) is refused.
+ * biases on q, k, v and o; `use_sliding_window` slides as Qwen2 does (layer_types, else from max_window_layers on).
  */
 import type { ModelConfig } from '../../model-config';
-import { fail } from '../../errors';
-import { ConfigFields } from '../config-fields';
 import { parseLlamaConfig } from '../llama/config';
 
 /** Hugging Face's Qwen3Config default when config.json has no head_dim. */
 const DEFAULT_HEAD_DIM = 128;
 
 export function parseQwen3Config(raw: Record<string, unknown>, path: string): ModelConfig {
-  const f = new ConfigFields(raw, path);
-  if (f.bool('use_sliding_window', false)) {
-    fail('UNSUPPORTED', { file: path, field: 'use_sliding_window' }, 'is true: sliding-window attention is not supported for Qwen3 yet.',
-      'Attention only differs from full attention for prompts longer than sliding_window; to run such a model with full attention, set use_sliding_window to false.');
-  }
   const c = parseLlamaConfig({ ...raw, head_dim: raw.head_dim ?? DEFAULT_HEAD_DIM }, path);
   return { ...c, architecture: 'qwen3', qkNorm: true };
 }
