@@ -64,7 +64,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } }, { signal })) as AnalysisOutput;
       await client.request('run/release', { runId: r.runId });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      if (!modelName) console.log(`${r.model}: ${describeProcessing(r.processing, r.processingNotes)}`);
+      if (!modelName) console.log(describeProcessing(r.processing, r.processingNotes));
       modelName = r.model;
       outputs.push(out);
       const notes = Object.entries(out.notes ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');
