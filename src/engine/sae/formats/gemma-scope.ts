@@ -25,14 +25,12 @@ export function readGemmaScope(dir: string, opts: ReaderOptions): SparseDictiona
   }
   const wEnc = need(t, 'W_enc', [['d_in'], ['d_sae']]); // [d_in, d_sae]
   const [dIn, dSae] = wEnc.shape;
-  const wDec = need(t, 'W_dec', [['d_sae', dSae], ['d_out']]); // [d_sae, d_out]
-  const dOut = wDec.shape[1];
   const derived = gemmaScopeHooks(dir);
   const transcoder = derived?.hookOut !== undefined;
+  const wDec = need(t, 'W_dec', [['d_sae', dSae], ['d_out', transcoder ? undefined : dIn]]); // [d_sae, d_out]
+  const dOut = wDec.shape[1];
   const hooks = pickHook(dir, opts, derived?.hookIn, 'folder',
     'the folder is not under a gemma-scope-*-{res,mlp,att,transcoders} repository with a layer_L folder (embedding SAEs were trained on unscaled embeddings and need the hook named)');
-  const notes = [...(derived?.notes ?? [])];
-  if (!transcoder && dOut !== dIn) notes.push(`W_dec writes ${dOut} values for ${dIn} inputs.`);
   return {
     format: 'gemma-scope',
     dir,
@@ -51,7 +49,7 @@ export function readGemmaScope(dir: string, opts: ReaderOptions): SparseDictiona
     normalization: { kind: 'none' },
     rescaleActsByDecoderNorm: false,
     reshapeActivations: hooks.hookIn.endsWith('attn.hook_z') ? 'hook_z' : 'none',
-    notes,
+    notes: derived?.notes ?? [],
     source: t.source,
   };
 }
