@@ -86,7 +86,7 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'gemma-scope transcoders', format: 'gemma-scope', make: ['--compressed'], sub: 'gemma-scope-2b-pt-transcoders/layer_4/width_16k/average_l0_76',
+    name: 'gemma-scope transcoders', format: 'gemma-scope', make: ['--compressed', '--lower-case'], sub: 'gemma-scope-2b-pt-transcoders/layer_4/width_16k/average_l0_76',
     expect: (d) => {
       assert.equal(d.kind, 'transcoder');
       assert.equal(d.hookIn, 'blocks.4.ln2.hook_normalized');

@@ -92,6 +92,8 @@ def make_saelens(a, w):
 
 def make_gemma_scope(a, w):
     arrays = {k: w[k] for k in ('W_enc', 'W_dec', 'b_enc', 'b_dec', 'threshold')}
+    if a.lower_case:  # the transcoder releases' member names
+        arrays['w_enc'], arrays['w_dec'] = arrays.pop('W_enc'), arrays.pop('W_dec')
     (np.savez_compressed if a.compressed else np.savez)(os.path.join(a.out, 'params.npz'), **arrays)
 
 
@@ -246,9 +248,10 @@ def saelens_encode(d, x):
 def gemma_scope_encode(d, x):
     """Gemma Scope's JumpReLU (the release's tutorial): mask = pre > threshold, acts = mask * relu(pre)."""
     p = {k: t(v) for k, v in np.load(os.path.join(d, 'params.npz')).items()}
-    pre = x @ p['W_enc'] + p['b_enc']
+    w_enc, w_dec = p.get('W_enc', p.get('w_enc')), p.get('W_dec', p.get('w_dec'))
+    pre = x @ w_enc + p['b_enc']
     acts = (pre > p['threshold']).float() * pre.relu()
-    return pre, acts, acts @ p['W_dec'] + p['b_dec']
+    return pre, acts, acts @ w_dec + p['b_dec']
 
 
 def gemma_scope_2_encode(d, x):
@@ -368,6 +371,7 @@ def parser():
     m.add_argument('--hook-out')
     m.add_argument('--sparsity', action='store_true')
     m.add_argument('--compressed', action='store_true')
+    m.add_argument('--lower-case', action='store_true')
     m.add_argument('--type', default='sae')
     m.add_argument('--affine', action='store_true')
     m.add_argument('--hf-in')

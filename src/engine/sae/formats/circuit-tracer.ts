@@ -10,11 +10,11 @@ import * as path from 'node:path';
 import { fail } from '../../errors';
 import { readTensor } from '../../weight-reader';
 import { ConfigObject, optPositiveInt, optString, readYamlConfig } from '../config-files';
-import { readNpz } from '../npz';
 import { resolveFileUri } from '../resolve';
-import { TensorTable, addMemoryTensor, need, optional, tensorTable } from '../tensors';
+import { TensorTable, need, optional, tensorTable } from '../tensors';
 import type { Activation, SparseDictionary } from '../types';
-import { DEFAULT_MAX_IN_MEMORY_BYTES, ReaderOptions, isFile } from './common';
+import { ReaderOptions, isFile } from './common';
+import { addNpzMembers } from './gemma-scope';
 
 export const CIRCUIT_TRACER_CONFIG = 'config.yaml';
 
@@ -62,7 +62,7 @@ function architectureOf(a: Activation): SparseDictionary['architecture'] {
 function perLayer(dir: string, s: Site, file: string, layer: number, opts: ReaderOptions): SparseDictionary {
   const npz = file.endsWith('.npz');
   const t = npz ? tensorTable([], path.dirname(file)) : tensorTable([file], path.dirname(file));
-  if (npz) for (const [name, arr] of readNpz(file, { maxBytes: opts.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES })) addMemoryTensor(t, `${path.basename(file)}#${name}`, name, arr.shape, arr.data, file);
+  if (npz) addNpzMembers(t, file, opts);
   // Gemma Scope stores W_enc [d_model, d_transcoder]; circuit-tracer's own files [d_transcoder, d_model].
   const wEnc = npz ? need(t, 'W_enc', [['d_model'], ['d_transcoder']]) : need(t, 'W_enc', [['d_transcoder'], ['d_model']]);
   const [dSae, dIn] = npz ? [wEnc.shape[1], wEnc.shape[0]] : wEnc.shape;

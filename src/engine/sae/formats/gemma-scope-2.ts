@@ -45,6 +45,7 @@ export function readGemmaScope2(dir: string, opts: ReaderOptions): SparseDiction
   if (transcoder && !siteOut) fail('BAD_INPUT', { file: cfgFile, field: 'hf_hook_point_out' }, `${JSON.stringify(hfOut)} is not a module path Circuit Lens maps to a hook.`);
   const notes = [...(site?.notes ?? [])];
   if (hfIn) notes.push(`site: ${hfIn}${transcoder ? ` -> ${hfOut}` : ''} (Hugging Face module path).`);
+  if (hfIn?.endsWith('o_proj.input')) notes.push('SAELens names this site blocks.L.hook_attn_out; the tensor is o_proj\'s input, the heads\' z concatenated, which is TransformerLens\' attn.hook_z flattened.');
   return {
     format: 'gemma-scope-2',
     dir,

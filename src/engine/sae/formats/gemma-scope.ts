@@ -5,9 +5,10 @@
  * suffix and the layer folder (hook-names.ts). The members are inflated into memory.
  */
 import * as path from 'node:path';
+import { fail } from '../../errors';
 import { gemmaScopeHooks } from '../hook-names';
 import { readNpz } from '../npz';
-import { addMemoryTensor, need, tensorTable } from '../tensors';
+import { TensorTable, addMemoryTensor, need, tensorTable } from '../tensors';
 import type { SparseDictionary } from '../types';
 import { DEFAULT_MAX_IN_MEMORY_BYTES, ReaderOptions, isFile, pickHook } from './common';
 
@@ -17,12 +18,22 @@ export function isGemmaScopeFolder(dir: string): boolean {
   return isFile(path.join(dir, GEMMA_SCOPE_PARAMS));
 }
 
+/** The transcoder releases name the matrices w_enc / w_dec (as SAELens' loader reads them); the SAEs W_enc / W_dec. */
+const LOWER_CASE_NAMES: Record<string, string> = { w_enc: 'W_enc', w_dec: 'W_dec' };
+
+/** Inflates a Gemma Scope params.npz into a table (in memory), matrices under their upper-case names. */
+export function addNpzMembers(t: TensorTable, file: string, opts: ReaderOptions): void {
+  for (const [member, arr] of readNpz(file, { maxBytes: opts.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES })) {
+    const name = LOWER_CASE_NAMES[member] ?? member;
+    if (t.refs.has(name)) fail('BAD_WEIGHTS', { file, field: member }, `both ${member} and ${name} are present.`);
+    addMemoryTensor(t, `${path.basename(file)}#${member}`, name, arr.shape, arr.data, file);
+  }
+}
+
 export function readGemmaScope(dir: string, opts: ReaderOptions): SparseDictionary {
   const file = path.join(dir, GEMMA_SCOPE_PARAMS);
   const t = tensorTable([], dir);
-  for (const [name, arr] of readNpz(file, { maxBytes: opts.maxInMemoryBytes ?? DEFAULT_MAX_IN_MEMORY_BYTES })) {
-    addMemoryTensor(t, `${GEMMA_SCOPE_PARAMS}#${name}`, name, arr.shape, arr.data, file);
-  }
+  addNpzMembers(t, file, opts);
   const wEnc = need(t, 'W_enc', [['d_in'], ['d_sae']]); // [d_in, d_sae]
   const [dIn, dSae] = wEnc.shape;
   const derived = gemmaScopeHooks(dir);
