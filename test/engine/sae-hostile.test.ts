@@ -113,6 +113,11 @@ test('npz: non-float members, bombs, oversized shapes and broken archives', () =
   rejects(() => openDictionary(gs({ W_dec: npyBytes('<f4', [8, 4], new Uint8Array(100)) })), 'BAD_WEIGHTS', { field: 'W_dec', message: /truncated/ });
   rejects(() => openDictionary(gs({ W_dec: npyBytes('<f4', [8, 3], f32Tensor([8, 3]).bytes) })), 'BAD_WEIGHTS', { field: 'W_dec', message: /\[8, 3\]/ });
   rejects(() => openDictionary(gs({ W_dec: Buffer.from('not an array at all') })), 'BAD_WEIGHTS', { field: 'W_dec' });
+  const flipped = gs({}, true);
+  const stored = fs.readFileSync(path.join(flipped, 'params.npz'));
+  stored[stored.indexOf('NUMPY') - 1 + 128 + 5] ^= 0x40; // a byte of W_enc's data, past its .npy header
+  fs.writeFileSync(path.join(flipped, 'params.npz'), stored);
+  rejects(() => openDictionary(flipped), 'BAD_WEIGHTS', { message: /CRC/ });
   const small = gs({});
   rejects(() => openDictionary(small, { maxInMemoryBytes: 64 }), 'OVER_LIMIT');
   const notZip = fresh('gemma-scope-2b-pt-res/layer_1/width_16k/x');

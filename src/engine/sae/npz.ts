@@ -27,8 +27,22 @@ const MAX_CENTRAL_DIRECTORY = 1024 * 1024;
 const MAX_MEMBERS = 1000;
 const CHUNK = 1 << 20;
 
+/** CRC-32 (the zip polynomial), to catch a corrupt member whose deflate stream still decodes. */
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(crc: number, bytes: Uint8Array): number {
+  let c = ~crc >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 interface Member {
   name: string;
+  crc: number;
   method: number;
   flags: number;
   compressedSize: number;
@@ -82,6 +96,7 @@ function members(fd: number, file: string, size: number): Member[] {
     if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) fail('BAD_WEIGHTS', { file }, `zip central directory entry ${i} is malformed.`);
     const flags = cd.readUInt16LE(p + 8);
     const method = cd.readUInt16LE(p + 10);
+    const crc = cd.readUInt32LE(p + 16);
     let compressedSize = cd.readUInt32LE(p + 20);
     const uncompressed32 = cd.readUInt32LE(p + 24);
     const nameLen = cd.readUInt16LE(p + 28);
@@ -108,7 +123,7 @@ function members(fd: number, file: string, size: number): Member[] {
       }
       e += 4 + len;
     }
-    out.push({ name, method, flags, compressedSize, localOffset });
+    out.push({ name, crc, method, flags, compressedSize, localOffset });
     p += 46 + nameLen + extraLen + commentLen;
   }
   return out;
@@ -122,10 +137,13 @@ class NpyReceiver {
   shape?: number[];
   data?: Float32Array;
   private descr = '';
+  /** CRC-32 of every byte received. */
+  crc = 0;
 
   constructor(private readonly file: string, private readonly field: string, private readonly budget: () => number) {}
 
   push(chunk: Uint8Array): void {
+    this.crc = crc32(this.crc, chunk);
     if (!this.raw) {
       this.head = Buffer.concat([this.head, chunk]);
       const start = this.parseHeader();
@@ -230,6 +248,7 @@ export function readNpz(file: string, opts: NpzOptions): Map<string, NpyArray> {
         fail('BAD_WEIGHTS', { file, field }, `member does not inflate (${(e as Error).message}).`, 'The file is corrupt: download it again.');
       }
       const arr = rx.finish();
+      if (rx.crc !== m.crc) fail('BAD_WEIGHTS', { file, field }, 'member fails its CRC check.', 'The file is corrupt: download it again.');
       used += arr.data.byteLength;
       out.set(field, arr);
     }
