@@ -209,6 +209,29 @@ test('circuit-tracer cross-layer transcoder: every layer\'s features and outputs
   assert.equal(openDictionary(dir, { hook: 'blocks.2.ln2.hook_normalized' }).layer, 2);
 });
 
+test('circuit-tracer listing Gemma Scope npz files by hf:// reference: read from the cache with circuit-tracer\'s semantics', () => {
+  const base = path.join(root, 'ct-npz');
+  const dir = path.join(base, 'sae');
+  const cache = path.join(base, 'hub');
+  fs.mkdirSync(dir, { recursive: true });
+  const x = path.join(base, 'x.npy');
+  const data = writeInput(x, [ROWS, 16], 21);
+  runReferenceJobs([
+    ['make-random', '--format', 'circuit-tracer', '--out', dir, '--layers', '2', '--activation', 'jumprelu', '--npz-cache', cache, '--seed', '5'],
+    ['encode', '--format', 'circuit-tracer', '--dir', dir, '--input', x, '--out', path.join(base, 'ref'), '--layer', '1', '--hub-cache', cache],
+  ]);
+  const d = openDictionary(dir, { layer: 1, hubCacheDirs: [cache] });
+  assert.equal(d.format, 'circuit-tracer');
+  assert.equal(d.encoder.layout, 'in-out', 'Gemma Scope stores W_enc [d_model, d_transcoder]');
+  assert.ok(d.activation.kind === 'jumprelu' && d.activation.semantics === 'circuit-tracer');
+  assert.ok(isInMemory(d.source, d.decoder.w));
+  const ref = readNpyDir(path.join(base, 'ref'));
+  const got = encodeBatch(d, data, ROWS);
+  assert.ok(maxAbsDiff(got.actsPost, ref.get('acts_post')!.data) <= TOL);
+  assert.ok(maxAbsDiff(got.recons, ref.get('recons')!.data) <= TOL);
+  assert.throws(() => openDictionary(dir, { layer: 1, hubCacheDirs: [path.join(base, 'empty')] }), (e: Error & { code?: string }) => e.code === 'NOT_FOUND' && /huggingface-cli download/.test(e.message));
+});
+
 describe('hooks', () => {
   test('the user\'s hook overrides the config\'s and is recorded as such', () => {
     const c = CASES[0];

@@ -140,7 +140,30 @@ def yaml_config(a, kind):
     return '\n'.join(lines) + '\n'
 
 
+NPZ_REPO = 'google/gemma-scope-2b-pt-transcoders'
+
+
+def npz_uri(i):
+    return f'hf://{NPZ_REPO}/layer_{i}/width_16k/average_l0_1/params.npz'
+
+
+def cached(cache, uri):
+    """An hf://ORG/NAME/PATH reference inside a Hugging Face cache folder (snapshot 'r')."""
+    org, name, rest = uri[len('hf://'):].split('/', 2)
+    return os.path.join(cache, f'models--{org}--{name}', 'snapshots', 'r', rest)
+
+
 def make_circuit_tracer(a, _w):
+    if a.npz_cache:
+        # A transcoders: list of Gemma Scope npz files in the Hugging Face cache, as circuit-tracer's Gemma configs list them.
+        for i in range(a.layers):
+            w = rand_weights(a.seed + 1000 * i, a.d_in, a.d_sae, a.d_out, a.bias_shift)
+            f = cached(a.npz_cache, npz_uri(i))
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            np.savez(f, w_enc=w['W_enc'], w_dec=w['W_dec'], b_enc=w['b_enc'], b_dec=w['b_dec'], threshold=w['threshold'])
+        with open(os.path.join(a.out, 'config.yaml'), 'w') as f:
+            f.write(yaml_config(a, 'transcoder_set') + 'transcoders:\n' + ''.join(f'  - "{npz_uri(i)}"\n' for i in range(a.layers)))
+        return
     for i in range(a.layers):
         w = rand_weights(a.seed + 1000 * i, a.d_in, a.d_sae, a.d_out, a.bias_shift)
         tensors = {'W_enc': np.ascontiguousarray(w['W_enc'].T), 'W_dec': w['W_dec'], 'b_enc': w['b_enc'], 'b_dec': w['b_dec']}  # W_enc [d_t, d_model]
@@ -303,9 +326,15 @@ def ct_activation(cfg, pre, threshold):
     return pre.relu()
 
 
-def circuit_tracer_encode(d, x, layer):
+def circuit_tracer_encode(d, x, layer, hub_cache):
     cfg = yaml.safe_load(open(os.path.join(d, 'config.yaml')))
-    p = read_safetensors(os.path.join(d, f'layer_{layer}.safetensors'))
+    if cfg.get('transcoders'):
+        # circuit-tracer converts a Gemma Scope npz: W_enc transposed to [d_t, d_model], threshold renamed.
+        z = np.load(cached(hub_cache, cfg['transcoders'][layer]))
+        g = {k: t(v) for k, v in z.items()}
+        p = {'W_enc': g['w_enc'].T, 'W_dec': g['w_dec'], 'b_enc': g['b_enc'], 'b_dec': g['b_dec'], 'activation_function.threshold': g['threshold']}
+    else:
+        p = read_safetensors(os.path.join(d, f'layer_{layer}.safetensors'))
     pre = x @ p['W_enc'].T + p['b_enc']
     acts = ct_activation(cfg, pre, p.get('activation_function.threshold'))
     y = acts @ p['W_dec'] + p['b_dec']
@@ -343,7 +372,7 @@ def encode(a):
     if a.format == 'circuit-tracer-clt':
         return clt_encode(a.dir, x, a.out)
     if a.format == 'circuit-tracer':
-        pre, acts, y = circuit_tracer_encode(a.dir, x, a.layer)
+        pre, acts, y = circuit_tracer_encode(a.dir, x, a.layer, a.hub_cache)
     else:
         pre, acts, y = ENCODERS[a.format](a.dir, x)
     write_npy(os.path.join(a.out, 'acts_pre.npy'), pre)
@@ -372,6 +401,7 @@ def parser():
     m.add_argument('--sparsity', action='store_true')
     m.add_argument('--compressed', action='store_true')
     m.add_argument('--lower-case', action='store_true')
+    m.add_argument('--npz-cache', help='circuit-tracer: write Gemma Scope npz files into this Hugging Face cache and list them')
     m.add_argument('--type', default='sae')
     m.add_argument('--affine', action='store_true')
     m.add_argument('--hf-in')
@@ -389,6 +419,7 @@ def parser():
     e.add_argument('--input', required=True)
     e.add_argument('--out', required=True)
     e.add_argument('--layer', type=int, default=0)
+    e.add_argument('--hub-cache')
     b = sub.add_parser('batch', help='run many make-random / encode commands in one process (a JSON list of argument lists)')
     b.add_argument('--jobs', required=True)
     return ap

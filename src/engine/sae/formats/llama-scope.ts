@@ -84,7 +84,7 @@ export function readLlamaScope(dir: string, opts: ReaderOptions): SparseDictiona
     normalization,
     rescaleActsByDecoderNorm: false,
     reshapeActivations: 'none',
-    notes: optNumber(cfgFile, cfg, 'top_k') !== undefined ? ['top_k in hyperparams.json is a training setting; inference is the JumpReLU.'] : [],
+    notes: actFn === 'jumprelu' && optNumber(cfgFile, cfg, 'top_k') !== undefined ? ['top_k in hyperparams.json is a training setting; inference is the JumpReLU.'] : [],
     source: t.source,
   };
 }
