@@ -16,7 +16,6 @@ import os
 
 import numpy as np
 import torch
-import yaml
 
 from safetensors_io import DTYPES, read_safetensors, write_npy, write_safetensors
 
@@ -317,6 +316,19 @@ def sparsify_encode(d, x):
     return pre, acts, y
 
 
+def read_config_yaml(path):
+    """The flat YAML the fixtures write (key: value lines and one `transcoders:` list); PyYAML is not a test dependency."""
+    cfg, key = {}, None
+    for line in open(path):
+        if line.startswith('  - '):
+            cfg[key].append(line[4:].strip().strip('"'))
+        elif ':' in line:
+            key, value = (part.strip() for part in line.split(':', 1))
+            value = value.strip('"')
+            cfg[key] = [] if value == '' else int(value) if value.isdigit() else value
+    return cfg
+
+
 def ct_activation(cfg, pre, threshold):
     """circuit-tracer: JumpReLU x * (x > theta); TopK keeps the k largest as they are; else ReLU."""
     if cfg.get('activation') == 'topk':
@@ -327,7 +339,7 @@ def ct_activation(cfg, pre, threshold):
 
 
 def circuit_tracer_encode(d, x, layer, hub_cache):
-    cfg = yaml.safe_load(open(os.path.join(d, 'config.yaml')))
+    cfg = read_config_yaml(os.path.join(d, 'config.yaml'))
     if cfg.get('transcoders'):
         # circuit-tracer converts a Gemma Scope npz: W_enc transposed to [d_t, d_model], threshold renamed.
         z = np.load(cached(hub_cache, cfg['transcoders'][layer]))
@@ -345,7 +357,7 @@ def circuit_tracer_encode(d, x, layer, hub_cache):
 
 def clt_encode(d, xs, out):
     """Cross-layer transcoder: layer j's output sums every source layer i <= j through W_dec_i[:, j - i]."""
-    cfg = yaml.safe_load(open(os.path.join(d, 'config.yaml')))
+    cfg = read_config_yaml(os.path.join(d, 'config.yaml'))
     n = xs.shape[0]
     acts = []
     for i in range(n):

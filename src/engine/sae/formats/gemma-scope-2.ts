@@ -40,6 +40,7 @@ export function readGemmaScope2(dir: string, opts: ReaderOptions): SparseDiction
   const dOut = wDec.shape[1];
   const affine = optional(t, 'affine_skip_connection', [['d_in', dIn], ['d_out', dOut]]); // [d_in, d_out]
   if (optBool(cfgFile, cfg, 'affine_connection') && !affine) fail('BAD_WEIGHTS', { file, field: 'affine_skip_connection' }, 'config says affine_connection but the tensor is missing.');
+  if (affine && !transcoder) fail('BAD_WEIGHTS', { file, field: 'affine_skip_connection' }, `a skip connection in a dictionary of type ${JSON.stringify(type)}; only transcoders have one.`);
 
   const hooks = pickHook(dir, opts, site?.hook, 'config', hfIn ? `hf_hook_point_in ${JSON.stringify(hfIn)} is not a module path Circuit Lens maps` : `${GEMMA_SCOPE_2_CONFIG} has no hf_hook_point_in`);
   if (transcoder && !siteOut) fail('BAD_INPUT', { file: cfgFile, field: 'hf_hook_point_out' }, `${JSON.stringify(hfOut)} is not a module path Circuit Lens maps to a hook.`);
@@ -49,7 +50,7 @@ export function readGemmaScope2(dir: string, opts: ReaderOptions): SparseDiction
   return {
     format: 'gemma-scope-2',
     dir,
-    kind: affine ? 'skip_transcoder' : transcoder ? 'transcoder' : 'sae',
+    kind: !transcoder ? 'sae' : affine ? 'skip_transcoder' : 'transcoder',
     architecture: 'jumprelu',
     activation: { kind: 'jumprelu', threshold: need(t, 'threshold', [['d_sae', dSae]]), semantics: 'saelens' },
     dIn,
