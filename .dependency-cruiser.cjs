@@ -21,6 +21,8 @@ const ONNXRUNTIME = lib('onnxruntime-node');
 const TOKENIZERS = lib('@huggingface/tokenizers');
 const JSONC = lib('jsonc-parser');
 const ONNX_PROTO = lib('onnx-proto');
+const FFLATE = lib('fflate');
+const JS_YAML = lib('js-yaml');
 const PLOTLY = lib('plotly.js-strict-dist-min');
 const UI_TOOLKIT = lib('@vscode/webview-ui-toolkit');
 
@@ -67,7 +69,7 @@ module.exports = {
       name: 'engine-allowed-imports',
       comment:
         'src/engine may import protocol, node built-ins and its libraries (@huggingface/tokenizers, ' +
-        'onnx-proto, jsonc-parser). onnxruntime-node belongs to src/worker, the only owner of sessions.',
+        'onnx-proto, jsonc-parser, fflate and js-yaml for the sparse-dictionary readers). onnxruntime-node belongs to src/worker, the only owner of sessions.',
       severity: 'error',
       from: { path: '^src/engine/' },
       to: {
@@ -80,6 +82,8 @@ module.exports = {
           TOKENIZERS,
           ONNX_PROTO,
           JSONC,
+          FFLATE,
+          JS_YAML,
         ],
       },
     },

@@ -38,7 +38,7 @@ function isDir(p: string): boolean {
 }
 
 /** Picks the snapshot of a `models--ORG--NAME` folder: the one `refs/main` names, else the newest. */
-function snapshotOf(repoDir: string): string | undefined {
+export function snapshotOf(repoDir: string): string | undefined {
   const snaps = path.join(repoDir, 'snapshots');
   if (!isDir(snaps)) return undefined;
   try {

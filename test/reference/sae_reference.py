@@ -1,0 +1,456 @@
+"""Independent PyTorch reference for sparse dictionaries (SAEs, transcoders, cross-layer transcoders).
+
+make-random writes random-weight fixtures in each public format's own layout (tensor names, orientations,
+config fields); encode reads a fixture the way its own library does and writes acts_pre, acts_post and
+recons as .npy. Each format's semantics are written here from that library's definitions (SAELens,
+Gemma Scope, Llama Scope / Language-Model-SAEs, EleutherAI sparsify, circuit-tracer); nothing is shared
+with the TypeScript engine.
+
+  sae_reference.py make-random --format saelens --architecture topk --d-in 16 --d-sae 64 --k 8 --out DIR
+  sae_reference.py encode --format saelens --dir DIR --input X.npy --out OUT
+"""
+import argparse
+import json
+import math
+import os
+
+import numpy as np
+import torch
+
+from safetensors_io import DTYPES, read_safetensors, write_npy, write_safetensors
+
+torch.set_grad_enabled(False)
+
+
+# ---------------------------------------------------------------- random weights
+
+def rand_weights(seed, d_in, d_sae, d_out, bias_shift=0.0):
+    """Encoder [d_in, d_sae] and decoder [d_sae, d_out] in SAELens orientation, biases, thresholds.
+    bias_shift moves b_enc (negative: fewer than k positive pre-activations, where TopK definitions differ)."""
+    g = np.random.default_rng(seed)
+    w_enc = g.normal(0, 1 / math.sqrt(d_in), (d_in, d_sae)).astype(np.float32)
+    w_dec = g.normal(0, 1 / math.sqrt(d_sae), (d_sae, d_out)).astype(np.float32)
+    return {
+        'W_enc': w_enc,
+        'W_dec': w_dec,
+        'b_enc': (g.normal(0, 0.1, d_sae) + bias_shift).astype(np.float32),
+        'b_dec': g.normal(0, 0.1, d_out).astype(np.float32),
+        # Straddles zero, so relu-then-threshold and threshold-only differ where the libraries do.
+        'threshold': g.uniform(-0.3, 0.4, d_sae).astype(np.float32),
+        'b_gate': g.normal(0, 0.1, d_sae).astype(np.float32),
+        'b_mag': g.normal(0, 0.1, d_sae).astype(np.float32),
+        'r_mag': g.normal(0, 0.2, d_sae).astype(np.float32),
+        'W_skip': g.normal(0, 0.05, (d_out, d_in)).astype(np.float32),
+        'sparsity': g.uniform(-5, -1, d_sae).astype(np.float32),
+    }
+
+
+def dump_json(path, obj):
+    with open(path, 'w') as f:
+        json.dump(obj, f, indent=2)
+
+
+def make_saelens(a, w):
+    arch = a.architecture
+    transcoder = 'transcoder' in arch
+    tensors = {'W_enc': w['W_enc'], 'W_dec': w['W_dec'], 'b_dec': w['b_dec']}
+    if arch == 'gated':
+        tensors.update(b_gate=w['b_gate'], b_mag=w['b_mag'], r_mag=w['r_mag'])
+    else:
+        tensors['b_enc'] = w['b_enc']
+    if arch in ('jumprelu', 'batchtopk', 'jumprelu_transcoder', 'jumprelu_skip_transcoder'):
+        tensors['threshold'] = w['threshold']
+    if 'skip' in arch:
+        tensors['W_skip'] = w['W_skip']
+    write_safetensors(os.path.join(a.out, 'sae_weights.safetensors'), tensors, a.dtype)
+    if a.sparsity:
+        write_safetensors(os.path.join(a.out, 'sparsity.safetensors'), {'sparsity': w['sparsity']}, 'F32')
+    if a.scaler is not None:
+        dump_json(os.path.join(a.out, 'activation_scaler.json'), {'scaling_factor': a.scaler})
+    hook = a.hook or 'blocks.1.hook_resid_pre'
+    if a.cfg_version == 'pre6':
+        # SAELens < 6: hook_point, activation_fn_str, boolean normalize_activations, no architecture.
+        cfg = {'model_name': 'gpt2', 'hook_point': hook, 'hook_point_layer': 1, 'd_in': a.d_in, 'd_sae': a.d_sae,
+               'dtype': 'float32', 'apply_b_dec_to_input': a.apply_b_dec, 'normalize_activations': a.normalize == 'expected_average_only_in',
+               'activation_fn_str': 'topk' if arch == 'topk' else 'relu', 'prepend_bos': True}
+        if arch == 'topk':
+            cfg['activation_fn_kwargs'] = {'k': a.k}
+    else:
+        cfg = {'architecture': arch, 'd_in': a.d_in, 'd_sae': a.d_sae, 'dtype': 'float32', 'device': 'cpu',
+               'apply_b_dec_to_input': a.apply_b_dec and not transcoder, 'normalize_activations': a.normalize,
+               'reshape_activations': 'hook_z' if 'hook_z' in hook else 'none',
+               'metadata': {'model_name': 'gpt2', 'hook_name': hook, 'hook_head_index': None, 'prepend_bos': True,
+                            'model_from_pretrained_kwargs': {'center_writing_weights': False}, 'sae_lens_version': '6.5.0'}}
+        if arch == 'topk':
+            cfg.update(k=a.k, rescale_acts_by_decoder_norm=a.rescale)
+        if transcoder:
+            cfg['d_out'] = a.d_out
+            cfg['metadata']['hook_name_out'] = a.hook_out or 'blocks.1.hook_mlp_out'
+    dump_json(os.path.join(a.out, 'cfg.json'), cfg)
+
+
+def make_gemma_scope(a, w):
+    arrays = {k: w[k] for k in ('W_enc', 'W_dec', 'b_enc', 'b_dec', 'threshold')}
+    if a.lower_case:  # the transcoder releases' member names
+        arrays['w_enc'], arrays['w_dec'] = arrays.pop('W_enc'), arrays.pop('W_dec')
+    (np.savez_compressed if a.compressed else np.savez)(os.path.join(a.out, 'params.npz'), **arrays)
+
+
+def make_gemma_scope_2(a, w):
+    layer = 3
+    transcoder = a.type == 'transcoder'
+    tensors = {'w_enc': w['W_enc'], 'w_dec': w['W_dec'], 'b_enc': w['b_enc'], 'b_dec': w['b_dec'], 'threshold': w['threshold']}
+    if a.affine:
+        tensors['affine_skip_connection'] = np.ascontiguousarray(w['W_skip'].T)  # [d_in, d_out]
+    write_safetensors(os.path.join(a.out, 'params.safetensors'), tensors, a.dtype)
+    site_in = a.hf_in or (f'model.layers.{layer}.pre_feedforward_layernorm.output' if transcoder else f'model.layers.{layer}.output')
+    site_out = a.hf_out or (f'model.layers.{layer}.post_feedforward_layernorm.output' if transcoder else site_in)
+    dump_json(os.path.join(a.out, 'config.json'), {
+        'width': a.d_sae, 'model_name': 'gemma-v3-1b-pt', 'architecture': 'jump_relu', 'l0': 40, 'affine_connection': bool(a.affine),
+        'type': a.type, 'hf_hook_point_in': site_in, 'hf_hook_point_out': site_out})
+
+
+def make_llama_scope(a, w):
+    os.makedirs(os.path.join(a.out, 'checkpoints'), exist_ok=True)
+    tensors = {'encoder.weight': np.ascontiguousarray(w['W_enc'].T), 'encoder.bias': w['b_enc'],
+               'decoder.weight': np.ascontiguousarray(w['W_dec'].T), 'decoder.bias': w['b_dec']}
+    write_safetensors(os.path.join(a.out, 'checkpoints', 'final.safetensors'), tensors, a.dtype)
+    hook = a.hook or 'blocks.2.hook_resid_post'
+    dump_json(os.path.join(a.out, 'hyperparams.json'), {
+        'd_model': a.d_in, 'd_sae': a.d_sae, 'expansion_factor': a.d_sae // a.d_in, 'hook_point_in': hook, 'hook_point_out': a.hook_out or hook,
+        'act_fn': 'jumprelu', 'jump_relu_threshold': 0.15, 'norm_activation': 'dataset-wise',
+        'dataset_average_activation_norm': {'in': 3.5, 'out': 2.25}, 'use_decoder_bias': True,
+        'apply_decoder_bias_to_pre_encoder': a.apply_b_dec, 'top_k': 50, 'dtype': 'torch.bfloat16'})
+
+
+def make_sparsify(a, w):
+    tensors = {'encoder.weight': np.ascontiguousarray(w['W_enc'].T), 'encoder.bias': w['b_enc'], 'W_dec': w['W_dec'], 'b_dec': w['b_dec']}
+    if a.skip:
+        tensors['W_skip'] = w['W_skip']
+    write_safetensors(os.path.join(a.out, 'sae.safetensors'), tensors, a.dtype)
+    dump_json(os.path.join(a.out, 'cfg.json'), {'expansion_factor': a.d_sae // a.d_in, 'normalize_decoder': True, 'num_latents': a.d_sae,
+                                                'k': a.k, 'multi_topk': False, 'skip_connection': bool(a.skip), 'transcode': bool(a.transcode), 'd_in': a.d_in})
+
+
+def yaml_config(a, kind):
+    lines = ['model_name: "random"', f'model_kind: {kind}', 'feature_input_hook: "ln2.hook_normalized"', 'feature_output_hook: "hook_mlp_out"']
+    if a.activation == 'topk':
+        lines += ['activation: topk', f'k: {a.k}']
+    return '\n'.join(lines) + '\n'
+
+
+NPZ_REPO = 'google/gemma-scope-2b-pt-transcoders'
+
+
+def npz_uri(i):
+    return f'hf://{NPZ_REPO}/layer_{i}/width_16k/average_l0_1/params.npz'
+
+
+def cached(cache, uri):
+    """An hf://ORG/NAME/PATH reference inside a Hugging Face cache folder (snapshot 'r')."""
+    org, name, rest = uri[len('hf://'):].split('/', 2)
+    return os.path.join(cache, f'models--{org}--{name}', 'snapshots', 'r', rest)
+
+
+def make_circuit_tracer(a, _w):
+    if a.npz_cache:
+        # A transcoders: list of Gemma Scope npz files in the Hugging Face cache, as circuit-tracer's Gemma configs list them.
+        for i in range(a.layers):
+            w = rand_weights(a.seed + 1000 * i, a.d_in, a.d_sae, a.d_out, a.bias_shift)
+            f = cached(a.npz_cache, npz_uri(i))
+            os.makedirs(os.path.dirname(f), exist_ok=True)
+            np.savez(f, w_enc=w['W_enc'], w_dec=w['W_dec'], b_enc=w['b_enc'], b_dec=w['b_dec'], threshold=w['threshold'])
+        with open(os.path.join(a.out, 'config.yaml'), 'w') as f:
+            f.write(yaml_config(a, 'transcoder_set') + 'transcoders:\n' + ''.join(f'  - "{npz_uri(i)}"\n' for i in range(a.layers)))
+        return
+    for i in range(a.layers):
+        w = rand_weights(a.seed + 1000 * i, a.d_in, a.d_sae, a.d_out, a.bias_shift)
+        tensors = {'W_enc': np.ascontiguousarray(w['W_enc'].T), 'W_dec': w['W_dec'], 'b_enc': w['b_enc'], 'b_dec': w['b_dec']}  # W_enc [d_t, d_model]
+        if a.activation == 'jumprelu':
+            tensors['activation_function.threshold'] = w['threshold']
+        if a.skip:
+            tensors['W_skip'] = w['W_skip']
+        write_safetensors(os.path.join(a.out, f'layer_{i}.safetensors'), tensors, a.dtype)
+    with open(os.path.join(a.out, 'config.yaml'), 'w') as f:
+        f.write(yaml_config(a, 'transcoder_set'))
+
+
+def make_clt(a, _w):
+    n = a.layers
+    for i in range(n):
+        w = rand_weights(a.seed + 1000 * i, a.d_in, a.d_sae, a.d_out, a.bias_shift)
+        g = np.random.default_rng(a.seed + 1000 * i + 7)
+        enc = {f'W_enc_{i}': np.ascontiguousarray(w['W_enc'].T), f'b_enc_{i}': w['b_enc'], f'b_dec_{i}': w['b_dec']}
+        if a.activation == 'jumprelu':
+            enc[f'threshold_{i}'] = w['threshold']
+        write_safetensors(os.path.join(a.out, f'W_enc_{i}.safetensors'), enc, a.dtype)
+        w_dec = g.normal(0, 1 / math.sqrt(a.d_sae), (a.d_sae, n - i, a.d_out)).astype(np.float32)
+        write_safetensors(os.path.join(a.out, f'W_dec_{i}.safetensors'), {f'W_dec_{i}': w_dec}, a.dtype)
+    with open(os.path.join(a.out, 'config.yaml'), 'w') as f:
+        f.write(yaml_config(a, 'cross_layer_transcoder'))
+
+
+MAKERS = {'saelens': make_saelens, 'gemma-scope': make_gemma_scope, 'gemma-scope-2': make_gemma_scope_2, 'llama-scope': make_llama_scope,
+          'sparsify': make_sparsify, 'circuit-tracer': make_circuit_tracer, 'circuit-tracer-clt': make_clt}
+
+
+def make_random(a):
+    os.makedirs(a.out, exist_ok=True)
+    d_out = a.d_out = a.d_out or a.d_in
+    MAKERS[a.format](a, rand_weights(a.seed, a.d_in, a.d_sae, d_out, a.bias_shift))
+
+
+# ---------------------------------------------------------------- encoders, one per library
+
+def t(a):
+    return torch.from_numpy(np.asarray(a, dtype=np.float32))
+
+
+def topk_scatter(h, k, relu_values):
+    vals, idx = h.topk(k, dim=-1)
+    return torch.zeros_like(h).scatter(-1, idx, vals.relu() if relu_values else vals)
+
+
+def saelens_encode(d, x):
+    """SAELens (sae_lens/saes/*.py): process_sae_in, the architecture's encode, decode, run-time norm out."""
+    cfg = json.load(open(os.path.join(d, 'cfg.json')))
+    w = read_safetensors(os.path.join(d, 'sae_weights.safetensors'))
+    pre6 = 'architecture' not in cfg
+    arch = cfg.get('architecture', 'standard')
+    if pre6 and cfg.get('activation_fn_str') == 'topk':
+        arch = 'topk'
+    k = cfg.get('k') or cfg.get('activation_fn_kwargs', {}).get('k')
+    norm = cfg.get('normalize_activations', 'none')
+    if norm is True:
+        norm = 'expected_average_only_in'
+    if norm is False:
+        norm = 'none'
+    raw = x
+    restore = lambda y: y  # noqa: E731
+    if norm == 'constant_norm_rescale':
+        scale = math.sqrt(x.shape[-1]) / x.norm(dim=-1, keepdim=True)
+        x = x * scale
+        restore = lambda y: y / scale  # noqa: E731
+    elif norm == 'layer_norm':
+        mu = x.mean(dim=-1, keepdim=True)
+        x = x - mu
+        std = x.std(dim=-1, keepdim=True)
+        x = x / (std + 1e-5)
+        restore = lambda y: y * std + mu  # noqa: E731
+    elif norm == 'expected_average_only_in':
+        scaler = os.path.join(d, 'activation_scaler.json')
+        if os.path.exists(scaler):
+            s = json.load(open(scaler))['scaling_factor']
+            x = x * s
+            restore = lambda y: y / s  # noqa: E731
+    if cfg.get('apply_b_dec_to_input', True):
+        x = x - w['b_dec']
+    dec = w['W_dec']
+    rescale = arch == 'topk' and cfg.get('rescale_acts_by_decoder_norm', False)
+    if arch == 'gated':
+        gate = x @ w['W_enc'] + w['b_gate']
+        pre = x @ (w['W_enc'] * w['r_mag'].exp()) + w['b_mag']
+        acts = (gate > 0).float() * pre.relu()
+    else:
+        pre = x @ w['W_enc'] + w['b_enc']
+        if arch in ('jumprelu', 'batchtopk', 'jumprelu_transcoder', 'jumprelu_skip_transcoder'):
+            acts = pre.relu() * (pre > w['threshold']).float()
+        elif arch == 'topk':
+            h = pre * dec.norm(dim=-1) if rescale else pre
+            acts = topk_scatter(h, k, True)
+        else:
+            acts = pre.relu()
+    a = acts / dec.norm(dim=-1) if rescale else acts
+    y = restore(a @ dec + w['b_dec'])
+    if 'W_skip' in w:
+        y = y + raw @ w['W_skip'].T
+    return pre, acts, y
+
+
+def gemma_scope_encode(d, x):
+    """Gemma Scope's JumpReLU (the release's tutorial): mask = pre > threshold, acts = mask * relu(pre)."""
+    p = {k: t(v) for k, v in np.load(os.path.join(d, 'params.npz')).items()}
+    w_enc, w_dec = p.get('W_enc', p.get('w_enc')), p.get('W_dec', p.get('w_dec'))
+    pre = x @ w_enc + p['b_enc']
+    acts = (pre > p['threshold']).float() * pre.relu()
+    return pre, acts, acts @ w_dec + p['b_dec']
+
+
+def gemma_scope_2_encode(d, x):
+    p = read_safetensors(os.path.join(d, 'params.safetensors'))
+    pre = x @ p['w_enc'] + p['b_enc']
+    acts = (pre > p['threshold']).float() * pre.relu()
+    y = acts @ p['w_dec'] + p['b_dec']
+    if 'affine_skip_connection' in p:
+        y = y + x @ p['affine_skip_connection']
+    return pre, acts, y
+
+
+def llama_scope_encode(d, x):
+    """Language-Model-SAEs: dataset-wise norm to sqrt(d_model), nn.Linear encoder/decoder, x * (x > theta)."""
+    h = json.load(open(os.path.join(d, 'hyperparams.json')))
+    p = read_safetensors(os.path.join(d, 'checkpoints', 'final.safetensors'))
+    norms = h['dataset_average_activation_norm']
+    x = x * (math.sqrt(h['d_model']) / norms['in'])
+    if h.get('apply_decoder_bias_to_pre_encoder'):
+        x = x - p['decoder.bias']
+    pre = torch.nn.functional.linear(x, p['encoder.weight'], p['encoder.bias'])
+    acts = pre * (pre > h['jump_relu_threshold']).float()
+    y = torch.nn.functional.linear(acts, p['decoder.weight'], p['decoder.bias'])
+    return pre, acts, y * (norms['out'] / math.sqrt(h['d_model']))
+
+
+def sparsify_encode(d, x):
+    """sparsify's SparseCoder: subtract b_dec (not when transcoding), relu(encoder), top k, decode, skip."""
+    cfg = json.load(open(os.path.join(d, 'cfg.json')))
+    p = read_safetensors(os.path.join(d, 'sae.safetensors'))
+    raw = x
+    if not cfg.get('transcode'):
+        x = x - p['b_dec']
+    pre = torch.nn.functional.linear(x, p['encoder.weight'], p['encoder.bias'])
+    vals, idx = pre.relu().topk(cfg['k'], dim=-1)
+    acts = torch.zeros_like(pre).scatter(-1, idx, vals)
+    y = acts @ p['W_dec'] + p['b_dec']
+    if 'W_skip' in p:
+        y = y + raw @ p['W_skip'].T
+    return pre, acts, y
+
+
+def read_config_yaml(path):
+    """The flat YAML the fixtures write (key: value lines and one `transcoders:` list); PyYAML is not a test dependency."""
+    cfg, key = {}, None
+    for line in open(path):
+        if line.startswith('  - '):
+            cfg[key].append(line[4:].strip().strip('"'))
+        elif ':' in line:
+            key, value = (part.strip() for part in line.split(':', 1))
+            value = value.strip('"')
+            cfg[key] = [] if value == '' else int(value) if value.isdigit() else value
+    return cfg
+
+
+def ct_activation(cfg, pre, threshold):
+    """circuit-tracer: JumpReLU x * (x > theta); TopK keeps the k largest as they are; else ReLU."""
+    if cfg.get('activation') == 'topk':
+        return topk_scatter(pre, cfg['k'], False)
+    if threshold is not None:
+        return pre * (pre > threshold).float()
+    return pre.relu()
+
+
+def circuit_tracer_encode(d, x, layer, hub_cache):
+    cfg = read_config_yaml(os.path.join(d, 'config.yaml'))
+    if cfg.get('transcoders'):
+        # circuit-tracer converts a Gemma Scope npz: W_enc transposed to [d_t, d_model], threshold renamed.
+        z = np.load(cached(hub_cache, cfg['transcoders'][layer]))
+        g = {k: t(v) for k, v in z.items()}
+        p = {'W_enc': g['w_enc'].T, 'W_dec': g['w_dec'], 'b_enc': g['b_enc'], 'b_dec': g['b_dec'], 'activation_function.threshold': g['threshold']}
+    else:
+        p = read_safetensors(os.path.join(d, f'layer_{layer}.safetensors'))
+    pre = x @ p['W_enc'].T + p['b_enc']
+    acts = ct_activation(cfg, pre, p.get('activation_function.threshold'))
+    y = acts @ p['W_dec'] + p['b_dec']
+    if 'W_skip' in p:
+        y = y + x @ p['W_skip'].T
+    return pre, acts, y
+
+
+def clt_encode(d, xs, out):
+    """Cross-layer transcoder: layer j's output sums every source layer i <= j through W_dec_i[:, j - i]."""
+    cfg = read_config_yaml(os.path.join(d, 'config.yaml'))
+    n = xs.shape[0]
+    acts = []
+    for i in range(n):
+        p = read_safetensors(os.path.join(d, f'W_enc_{i}.safetensors'))
+        pre = xs[i] @ p[f'W_enc_{i}'].T + p[f'b_enc_{i}']
+        a = ct_activation(cfg, pre, p.get(f'threshold_{i}'))
+        write_npy(os.path.join(out, f'acts_pre_{i}.npy'), pre)
+        write_npy(os.path.join(out, f'acts_post_{i}.npy'), a)
+        acts.append(a)
+    for j in range(n):
+        y = read_safetensors(os.path.join(d, f'W_enc_{j}.safetensors'))[f'b_dec_{j}'].clone()
+        for i in range(j + 1):
+            y = y + acts[i] @ read_safetensors(os.path.join(d, f'W_dec_{i}.safetensors'))[f'W_dec_{i}'][:, j - i, :]
+        write_npy(os.path.join(out, f'recons_{j}.npy'), y)
+
+
+ENCODERS = {'saelens': saelens_encode, 'gemma-scope': gemma_scope_encode, 'gemma-scope-2': gemma_scope_2_encode,
+            'llama-scope': llama_scope_encode, 'sparsify': sparsify_encode}
+
+
+def encode(a):
+    os.makedirs(a.out, exist_ok=True)
+    x = t(np.load(a.input))
+    if a.format == 'circuit-tracer-clt':
+        return clt_encode(a.dir, x, a.out)
+    if a.format == 'circuit-tracer':
+        pre, acts, y = circuit_tracer_encode(a.dir, x, a.layer, a.hub_cache)
+    else:
+        pre, acts, y = ENCODERS[a.format](a.dir, x)
+    write_npy(os.path.join(a.out, 'acts_pre.npy'), pre)
+    write_npy(os.path.join(a.out, 'acts_post.npy'), acts)
+    write_npy(os.path.join(a.out, 'recons.npy'), y)
+
+
+def parser():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    m = sub.add_parser('make-random')
+    m.add_argument('--format', required=True, choices=sorted(MAKERS))
+    m.add_argument('--out', required=True)
+    m.add_argument('--architecture', default='standard')
+    m.add_argument('--d-in', type=int, default=16)
+    m.add_argument('--d-sae', type=int, default=64)
+    m.add_argument('--d-out', type=int, default=0)
+    m.add_argument('--k', type=int, default=8)
+    m.add_argument('--normalize', default='none')
+    m.add_argument('--scaler', type=float)
+    m.add_argument('--rescale', action='store_true')
+    m.add_argument('--apply-b-dec', type=int, default=1)
+    m.add_argument('--cfg-version', default='6', choices=['6', 'pre6'])
+    m.add_argument('--hook')
+    m.add_argument('--hook-out')
+    m.add_argument('--sparsity', action='store_true')
+    m.add_argument('--compressed', action='store_true')
+    m.add_argument('--lower-case', action='store_true')
+    m.add_argument('--npz-cache', help='circuit-tracer: write Gemma Scope npz files into this Hugging Face cache and list them')
+    m.add_argument('--type', default='sae')
+    m.add_argument('--affine', action='store_true')
+    m.add_argument('--hf-in')
+    m.add_argument('--hf-out')
+    m.add_argument('--skip', action='store_true')
+    m.add_argument('--transcode', action='store_true')
+    m.add_argument('--layers', type=int, default=2)
+    m.add_argument('--activation', default='relu', choices=['relu', 'jumprelu', 'topk'])
+    m.add_argument('--dtype', default='F32', choices=DTYPES)
+    m.add_argument('--seed', type=int, default=0)
+    m.add_argument('--bias-shift', type=float, default=0.0)
+    e = sub.add_parser('encode')
+    e.add_argument('--format', required=True)
+    e.add_argument('--dir', required=True)
+    e.add_argument('--input', required=True)
+    e.add_argument('--out', required=True)
+    e.add_argument('--layer', type=int, default=0)
+    e.add_argument('--hub-cache')
+    b = sub.add_parser('batch', help='run many make-random / encode commands in one process (a JSON list of argument lists)')
+    b.add_argument('--jobs', required=True)
+    return ap
+
+
+def run(ap, argv):
+    a = ap.parse_args(argv)
+    if a.cmd == 'batch':
+        for job in json.load(open(a.jobs)):
+            run(ap, job)
+        return
+    a.apply_b_dec = bool(getattr(a, 'apply_b_dec', 1))
+    make_random(a) if a.cmd == 'make-random' else encode(a)
+
+
+def main():
+    ap = parser()
+    run(ap, None)
+
+
+if __name__ == '__main__':
+    main()
