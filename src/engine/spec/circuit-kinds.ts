@@ -6,6 +6,7 @@
  */
 import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
+import { CircuitTestAnalysis, readCircuitTest } from './circuit-spec';
 import {
   ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EnumField, Field, Fields, KindDecl,
   KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
@@ -80,7 +81,9 @@ export interface GenerationAnalysis extends CircuitBase {
   generation: Sampling;
 }
 
-export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis;
+export type { CircuitTestAnalysis } from './circuit-spec';
+
+export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis;
 
 /** What the spec reader lends: error reporting and its typed field readers. */
 export interface FieldReader {
@@ -99,7 +102,7 @@ function rangeOf(n: Node): SourceRange {
 type EnumKey<F> = { [K in keyof F]: F[K] extends { type: 'enum'; default: string } ? K : never }[keyof F] & string;
 type NumberKey<F> = { [K in keyof F]: F[K] extends { type: 'integer' | 'number'; minimum: number; maximum: number } ? K : never }[keyof F] & string;
 
-function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): OptionOf<F[K]> {
+export function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): OptionOf<F[K]> {
   const f = fields[key] as EnumField & { default: string };
   const fallback = f.default as OptionOf<F[K]>;
   const v = r.string(obj, key);
@@ -112,7 +115,7 @@ function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Nod
 }
 
 /** A number within the declared bounds; its default when absent or invalid (undefined without one). */
-function number<F extends Fields, K extends NumberKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): F[K] extends { default: number } ? number : number | undefined {
+export function number<F extends Fields, K extends NumberKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): F[K] extends { default: number } ? number : number | undefined {
   type Result = F[K] extends { default: number } ? number : number | undefined;
   const f = fields[key] as NumberField & { minimum: number; maximum: number };
   const n = findNodeAtLocation(obj, [key]);
@@ -229,5 +232,7 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
     }
     case 'generation':
       return { ...base, kind, generation: sampling(r, n) };
+    case 'circuit':
+      return readCircuitTest(r, n, base);
   }
 }

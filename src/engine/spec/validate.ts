@@ -114,6 +114,17 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
       case 'attribution':
         metricTokens(problems, spec, a);
         break;
+      case 'circuit':
+        for (const h of a.components.heads) {
+          inRange(problems, { value: h.value.layer, range: h.range }, facts.nLayers, 'layer');
+          inRange(problems, { value: h.value.head, range: h.range }, facts.nHeads, 'head');
+        }
+        for (const m of a.components.mlps) inRange(problems, m, facts.nLayers, 'layer');
+        for (const n of a.components.neurons) {
+          inRange(problems, { value: n.value.layer, range: n.range }, facts.nLayers, 'layer');
+          inRange(problems, { value: n.value.neuron, range: n.range }, facts.dMlp, 'neuron');
+        }
+        break;
       case 'steering': {
         const hook = facts.hooks.find((h) => h.name === a.hook.value);
         const width = hook && perPositionWidth(hook);
