@@ -20,10 +20,14 @@ import { formatProbability, formatValue as f, sharedRange } from '../../protocol
 import { activationPatching, type PatchTarget } from './patching';
 import { steer } from './steering';
 import { tokenLabel } from './token-label';
+import type { Dataset } from '../datasets/load';
+import { runCircuitTest } from './run-circuit-test';
 
 export interface CircuitContext {
   tracer: Tracer;
   prompts: readonly PromptSpec[];
+  /** The spec's datasets by name (the circuit kind runs on one). */
+  dataset?: (name: string) => Dataset;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -88,6 +92,10 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis): Promise<AnalysisOutput> {
   const { tracer, signal, onProgress } = ctx;
+  if (a.kind === 'circuit') {
+    const dataset = ctx.dataset ?? (() => fail('BAD_INPUT', { field: 'dataset' }, 'datasets are read by the worker, and this run has none.'));
+    return runCircuitTest({ tracer, dataset, signal, onProgress }, a);
+  }
   const tok = tracer.ckpt.tokenizer;
   const decode = (ids: number[]) => tok?.decode(ids) ?? ids.join(' ');
   /** One token's text for labels (partial UTF-8 bytes as <0xNN>). */
