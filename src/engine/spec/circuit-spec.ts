@@ -76,6 +76,9 @@ function components(r: FieldReader, n: Node): CircuitComponents | undefined {
       seen.add(key);
     }
   }
+  for (const v of neurons) {
+    if (mlps.some((m) => m.value === v.value.layer)) r.error(v.range, `neuron ${v.value.layer}.${v.value.neuron} is in MLP layer ${v.value.layer}, which the circuit lists whole.`);
+  }
   const allArrays = (c.children ?? []).every((p) => p.children?.[1]?.type === 'array');
   if (heads.length + mlps.length + neurons.length === 0 && allArrays) r.error(c, '"components" lists no heads, MLP layers or neurons.');
   return { heads, mlps, neurons, range: rangeOf(c) };
