@@ -88,7 +88,7 @@ async function testSpec(client: RunnerClient, file: string, run: TestRun, opts: 
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       const own = e.field === `analyses[${index}]`;
       run.errors.push({ spec: file, ...(own ? { circuit: title } : {}), message: e.message });
-      console.log(`ERROR ${file}: ${own ? `${title}: ` : ''}${e.message}`);
+      console.log(`ERROR ${e.message.startsWith(file) ? '' : `${file}: `}${e.message}`); // the runner's messages name the file and the analysis
       // A problem of the whole spec (its model, its prompts or datasets) stops its other circuits too.
       if (!own) return;
     }

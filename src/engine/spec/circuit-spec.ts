@@ -79,8 +79,9 @@ function components(r: FieldReader, n: Node): CircuitComponents | undefined {
   for (const v of neurons) {
     if (mlps.some((m) => m.value === v.value.layer)) r.error(v.range, `neuron ${v.value.layer}.${v.value.neuron} is in MLP layer ${v.value.layer}, which the circuit lists whole.`);
   }
-  const allArrays = (c.children ?? []).every((p) => p.children?.[1]?.type === 'array');
-  if (heads.length + mlps.length + neurons.length === 0 && allArrays) r.error(c, '"components" lists no heads, MLP layers or neurons.');
+  // Nothing written at all (a wrong item or type has its own problem).
+  const written = (c.children ?? []).some((p) => p.children?.[1]?.type !== 'array' || (p.children[1].children ?? []).length > 0);
+  if (!written) r.error(c, '"components" lists no heads, MLP layers or neurons.');
   return { heads, mlps, neurons, range: rangeOf(c) };
 }
 

@@ -84,7 +84,8 @@ function template(r: FieldReader, n: Node, base: DatasetBase, where: string): Te
   const [answer, counterfactual, corrupted] = (['answer', 'counterfactual', 'corrupted'] as const).map((k) => r.string(n, k));
   for (const t of [text, answer, counterfactual, corrupted]) {
     for (const p of t ? placeholders(t.value) : []) {
-      if (slotsNode?.type === 'object' && !slots.some((s) => s.name === p)) r.error(t!.range, `${where}: {${p}} is not a slot; slots: ${slots.map((s) => s.name).join(', ') || 'none'}.`);
+      const names = (slotsNode?.children ?? []).map((prop) => prop.children?.[0]?.value as string);
+      if (slotsNode?.type === 'object' && !names.includes(p)) r.error(t!.range, `${where}: {${p}} is not a slot; slots: ${names.join(', ') || 'none'}.`);
     }
   }
   if (!text) return undefined;

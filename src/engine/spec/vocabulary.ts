@@ -286,7 +286,7 @@ export const CIRCUIT_FIELDS = {
       mlps: indexList('MLP layers (ablated at hook_mlp_out).'),
       neurons: {
         type: 'array',
-        items: { type: 'string', examples: ['0.1'] },
+        items: { type: 'string', examples: ['1.37'] },
         description: 'MLP neurons as "LAYER.NEURON" (ablated at mlp.hook_post); with neurons listed, every neuron of a layer not in "mlps" is a component.',
       },
     },
