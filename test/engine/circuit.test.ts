@@ -1,7 +1,8 @@
 /**
  * The circuit kind against the independent PyTorch reference (test/reference/circuit_reference.py):
  * faithfulness, minimality and completeness within 1e-4 on a random GPT-2 checkpoint, for zero, mean,
- * resample and patch ablation, circuits of heads, of MLP layers, of both, and of neurons, with the
+ * resample and patch ablation, circuits of heads, of MLP layers, of both, and of neurons (and a Llama with
+ * grouped-query attention), with the
  * logit-difference and loss metrics; the dataset comes from a JSONL file of token ids. On the planted
  * model the induction circuit 0.0 + 1.1 is exactly faithful, and a circuit without head 1.1 fails.
  */
@@ -13,10 +14,12 @@ import * as path from 'node:path';
 import { loadDataset } from '../../src/engine/datasets/load';
 import { tokensFromIds } from '../../src/engine/model';
 import { runCircuitTest } from '../../src/engine/analysis/run-circuit-test';
+import { measureCircuit } from '../../src/engine/analysis/circuit';
 import { parseSpec } from '../../src/engine/spec/parse';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
 import type { LoadedModel } from '../../src/worker/loaded-model';
 import { withModel } from '../helpers/engine';
+import { makeFamilyCheckpoint } from '../helpers/family-reference';
 import { BUNDLED_MODELS } from '../helpers/runner';
 import { PYTHON, ROOT, makeRandomCheckpoint, randomTokens, tmpDir } from '../helpers/reference';
 
@@ -27,17 +30,17 @@ const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 24, vo
 const prompts = randomTokens(5, 7, 99, 3);
 const corrupted = randomTokens(5, 7, 99, 4);
 const reference = randomTokens(3, 7, 99, 5);
-// Each prompt's most and least likely next token (set by the first test): a logit difference the components carry.
+// Each prompt's most and least likely next token on the model under test: a logit difference the components carry.
 let answers: number[] = [];
 let counterfactuals: number[] = [];
 
-test('answers: each prompt\'s most and least likely next token', () => withModel(dir, async (model) => {
+async function setAnswers(model: LoadedModel): Promise<void> {
   const run = await model.trace(prompts.map((p) => tokensFromIds(model.ckpt, p)), { logits: 'last' });
   const vocab = model.ckpt.config.dVocab;
   const rows = prompts.map((_, b) => Array.from(run.logits.data.subarray(b * vocab, (b + 1) * vocab)));
   answers = rows.map((r) => r.indexOf(Math.max(...r)));
   counterfactuals = rows.map((r) => r.indexOf(Math.min(...r)));
-}));
+}
 
 /** A spec whose datasets are JSONL files of token ids, written next to it. */
 function specFile(analysis: Record<string, unknown>): string {
@@ -68,27 +71,31 @@ interface ReferenceResult {
   completeness: Record<string, number>;
 }
 
-function referenceRun(c: { heads?: string[]; mlps?: number[]; neurons?: string[] }, ablation: string, metric: string, withReference: boolean): ReferenceResult {
+function referenceRun(modelDir: string, family: string, c: { heads?: string[]; mlps?: number[]; neurons?: string[] }, ablation: string, metric: string, withReference: boolean): ReferenceResult {
   const rows = (r: number[][]) => r.map((x) => x.join(',')).join(';');
-  const args = [REFERENCE, '--model', dir, '--tokens', rows(prompts), '--corrupted', rows(corrupted), '--heads', (c.heads ?? []).join(','), '--mlps', (c.mlps ?? []).join(','),
+  const args = [REFERENCE, '--family', family, '--model', modelDir, '--tokens', rows(prompts), '--corrupted', rows(corrupted), '--heads', (c.heads ?? []).join(','), '--mlps', (c.mlps ?? []).join(','),
     '--neurons', (c.neurons ?? []).join(','), '--ablation', ablation, '--metric', metric, '--answers', answers.join(','), '--counterfactuals', counterfactuals.join(','),
     ...(withReference ? ['--reference', rows(reference)] : [])];
   return JSON.parse(execFileSync(PYTHON, args, { env: pyEnv, encoding: 'utf8' }));
 }
 
+const llama = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 24, vocab: 100, ctx: 16, dtype: 'F32', seed: 72, extra: ['--kv-heads', '2'] });
+
 const CASES = [
-  { name: 'heads', components: { heads: ['0.1', '1.2', '1.3'] } },
-  { name: 'MLP layers', components: { mlps: [1] } },
-  { name: 'heads and MLP layers', components: { heads: ['0.0', '1.3'], mlps: [0] } },
-  { name: 'neurons', components: { neurons: ['1.3', '1.7', '1.20'], mlps: [0] } },
+  { name: 'heads', components: { heads: ['0.1', '1.2', '1.3'] }, model: dir, family: 'gpt2' },
+  { name: 'MLP layers', components: { mlps: [1] }, model: dir, family: 'gpt2' },
+  { name: 'heads and MLP layers', components: { heads: ['0.0', '1.3'], mlps: [0] }, model: dir, family: 'gpt2' },
+  { name: 'neurons', components: { neurons: ['1.3', '1.7', '1.20'], mlps: [0] }, model: dir, family: 'gpt2' },
+  { name: 'heads and MLP layers, Llama with grouped-query attention', components: { heads: ['0.2', '1.0'], mlps: [1] }, model: llama, family: 'llama' },
 ];
 
 for (const c of CASES) {
-  test(`circuit of ${c.name}: faithfulness, minimality and completeness match the reference within 1e-4 (zero, mean, resample, patch)`, () => withModel(dir, async (model) => {
+  test(`circuit of ${c.name}: faithfulness, minimality and completeness match the reference within 1e-4 (zero, mean, resample, patch)`, () => withModel(c.model, async (model) => {
+    await setAnswers(model);
     for (const [ablation, metric, withReference] of [['zero', 'logitDiff', false], ['mean', 'logitDiff', true], ['resample', 'loss', false], ['patch', 'logitDiff', false], ['mean', 'loss', false]] as const) {
       const claims = { faithfulness: { min: 0 }, minimality: { min: -1e9 }, completeness: { max: 1e9 } };
       const out = await engineRun(model, specFile({ components: c.components, ablation, metric, ...(withReference ? { reference: 'r' } : {}), claims }));
-      const ref = referenceRun(c.components, ablation, metric, withReference);
+      const ref = referenceRun(c.model, c.family, c.components, ablation, metric, withReference);
       const what = `${c.name}, ${ablation}, ${metric}`;
       assert.ok(Math.abs(ref.full - ref.none) > 0.05, `${what}: the ablation changes the metric (${ref.full} vs ${ref.none})`);
       const [faith, minimality, completeness] = out.claims!;
@@ -102,8 +109,8 @@ for (const c of CASES) {
   }));
 }
 
-test('a chunked run (small byte bound) gives the same means, and counts its forward passes', () => withModel(dir, async (model) => {
-  const { measureCircuit } = await import('../../src/engine/analysis/circuit');
+test('a chunked run (small byte bound) gives the same means, and counts its forward passes; progress, and a cancel between runs', () => withModel(dir, async (model) => {
+  await setAnswers(model);
   const file = specFile({ components: { heads: ['0.1'] } });
   const { spec } = parseSpec(fs.readFileSync(file, 'utf8'));
   const ds = loadDataset(model, spec.datasets[0], file);
@@ -115,6 +122,11 @@ test('a chunked run (small byte bound) gives the same means, and counts its forw
   for (const k of ['full', 'none', 'circuit'] as const) assert.ok(Math.abs(small[k] - big[k]) < 1e-6);
   // 5 prompts: 5 for the reference values, 5 full, then 5 x (none, circuit, without 0.1, full without 0.1).
   assert.equal(big.forwardPasses, 5 + 5 + 5 * 4);
+  const abort = new AbortController();
+  const seen: [number, number][] = [];
+  await assert.rejects(measureCircuit(model, ds, { ...opts, maxRunBytes: 3000, signal: abort.signal, onProgress: (done, total) => (seen.push([done, total]), done === 2 && abort.abort()) }), (e: Error & { code?: string }) => e.code === 'CANCELLED');
+  assert.deepEqual(seen.map(([d]) => d), [1, 2], 'no run after the cancel');
+  assert.ok(seen.every(([, t]) => t === runs), 'the total is known from the start');
 }));
 
 const PLANTED = path.join(BUNDLED_MODELS, 'planted-induction');
