@@ -246,11 +246,12 @@ export class Runner {
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
     requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
-    const prompt = a.kind === 'circuit' ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
+    const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
+    const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
       model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind,
-      // A circuit runs on a dataset: its name stands where a prompt's would.
-      prompt: prompt ? { name: prompt.name.value, text: prompt.text.value } : { name: a.kind === 'circuit' ? a.dataset.value : '', text: '' } };
+      // An analysis on a dataset: its name stands where a prompt's would.
+      prompt: prompt ? { name: prompt.name.value, text: prompt.text.value } : { name: dataset ?? '', text: '' } };
     ctx.event({ message: `${a.title}…` });
     if (a.kind === 'attention' || a.kind === 'logitLens') {
       const trace = await this.viewTrace(model, prompt!, spec.cache.map((c) => c.value), ctx.signal);

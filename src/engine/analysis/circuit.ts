@@ -89,7 +89,7 @@ export interface CircuitMeasurement {
 }
 
 /** A metric spec for one row: its answer tokens, or the dataset's loss targets. */
-function rowMetric(metric: MetricName, ds: Dataset, row: DatasetRow): MetricSpec {
+export function rowMetric(metric: MetricName, ds: Dataset, row: DatasetRow): MetricSpec {
   if (metric === 'loss') {
     const [from, to] = ds.lossTargets ?? [1, ds.length];
     return { kind: 'loss', from, to };

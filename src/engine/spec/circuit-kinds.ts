@@ -46,6 +46,8 @@ export interface AblationAnalysis extends CircuitBase {
   method: AblationMethod;
   /** Prompt names whose activations give the mean or the resampled values. */
   reference: Located<string>[];
+  /** Runs on every prompt of this dataset instead of one prompt. */
+  dataset?: Located<string>;
   metric: MetricName;
   layers?: Located<number>[];
   neurons?: Located<number>[];
@@ -182,11 +184,13 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
     }
     case 'ablation': {
       const F = ABLATION_FIELDS;
+      const dataset = r.string(n, 'dataset');
       return {
         ...base, kind,
         unit: choice(r, n, F, 'unit'),
         method: choice(r, n, F, 'method'),
         reference: names(r, n, 'reference'),
+        ...(dataset ? { dataset } : {}),
         metric: choice(r, n, F, 'metric'),
         layers: integers(r, n, 'layers', 'a layer'),
         neurons: integers(r, n, 'neurons', 'a neuron'),

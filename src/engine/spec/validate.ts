@@ -107,7 +107,7 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         break;
       case 'ablation':
-        metricTokens(problems, spec, a);
+        if (!a.dataset) metricTokens(problems, spec, a); // a dataset's answers are checked when it loads
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
         break;
