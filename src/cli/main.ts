@@ -6,6 +6,7 @@ import { hooksCommand } from './hooks-command';
 import { traceCommand } from './trace-command';
 import * as path from 'node:path';
 import { runCommand } from './run-command';
+import { testCommand } from './test-command';
 
 const HELP = `circuit-lens: trace transformer language models and read every TransformerLens hook point.
 
@@ -15,6 +16,9 @@ Usage:
                      [--memory-limit MB]
   circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--threads N]
                      [--backend auto|cpu|cuda] [--memory-limit MB]
+  circuit-lens test [SPEC ...] [--junit FILE] [--json FILE] [--model M] [--threads N] [--backend auto|cpu|cuda]
+                     [--memory-limit MB]   (checks the claims of every circuit analysis; default: every
+                     *.circuit.json below this folder; exit 0 all hold, 1 any fails, 2 any spec has an error)
   circuit-lens hooks --model <dir|ORG/NAME|demo> [--hooks GLOB] [--json]
   circuit-lens bench [--json FILE] [--threads N] [--repeats N] [--quick] [--llama | --gemma2]
 
@@ -33,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
     case 'hooks':
       await hooksCommand(rest);
       return 0;
+    case 'test':
+      return testCommand(rest, abort.signal);
     case 'run':
       await runCommand(rest, abort.signal);
       return 0;

@@ -1,3 +1,5 @@
+import type { ClaimResult } from './circuit';
+
 /**
  * The plain-data result of an analysis, shared by the CLI's JSON and HTML reports and the panels:
  * values on labelled axes (row-major), how to colour them, a line in words, notes, and token sequences.
@@ -48,4 +50,6 @@ export interface AnalysisOutput {
   sequences?: TokenSequence[];
   /** Further plots that belong to the same analysis (per-head heatmap, one per detector). */
   parts?: AnalysisOutput[];
+  /** A circuit analysis: each claim under each ablation, checked. */
+  claims?: ClaimResult[];
 }

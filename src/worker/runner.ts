@@ -18,6 +18,7 @@ import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
 import { ParsedSpec, parseSpec, promptOf } from '../engine/spec/parse';
 import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
 import { validateSpec } from '../engine/spec/validate';
+import { loadDataset } from '../engine/datasets/load';
 import type { AnalysisOutput } from '../protocol/analysis';
 import { cancelledError } from '../protocol/errors';
 import type { Handlers, RequestContext } from '../protocol/rpc';
@@ -245,13 +246,16 @@ export class Runner {
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
     requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
-    const prompt = promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
+    const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
+    const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
-      model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind, prompt: { name: prompt.name.value, text: prompt.text.value } };
+      model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind,
+      // An analysis on a dataset: its name stands where a prompt's would.
+      prompt: prompt ? { name: prompt.name.value, text: prompt.text.value } : { name: dataset ?? '', text: '' } };
     ctx.event({ message: `${a.title}…` });
     if (a.kind === 'attention' || a.kind === 'logitLens') {
-      const trace = await this.viewTrace(model, prompt, spec.cache.map((c) => c.value), ctx.signal);
-      const target = (a.kind === 'logitLens' ? a.target?.value : undefined) ?? prompt.answer?.value;
+      const trace = await this.viewTrace(model, prompt!, spec.cache.map((c) => c.value), ctx.signal);
+      const target = (a.kind === 'logitLens' ? a.target?.value : undefined) ?? prompt!.answer?.value;
       const k = a.kind === 'logitLens' ? a.topK : 5;
       const targetId = targetIdOf(model, target);
       let lens: LogitLens;
@@ -271,6 +275,10 @@ export class Runner {
     }
     const output = await runCircuitAnalysis({
       tracer: model, prompts: spec.prompts, signal: ctx.signal,
+      dataset: (name) => {
+        const d = spec.datasets.find((x) => x.name.value === name) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'datasets' }, `no dataset is named ${JSON.stringify(name)}.`);
+        return loadDataset(model, d, p.spec.path);
+      },
       onProgress: (done, total) => ctx.event({ message: `${a.title}: run ${done} of ${total}`, done, total }),
     }, a);
     if (ctx.signal.aborted) throw cancelledError(); // nobody would release it

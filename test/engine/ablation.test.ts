@@ -1,13 +1,20 @@
 /**
  * Ablation: zero ablation of a head and of a layer against the PyTorch reference with the same
  * intervention; mean ablation with the mean over the prompt itself changes nothing; resample ablation
- * averages over its sources; neuron ablation in bounded chunks.
+ * averages over its sources; neuron ablation in bounded chunks; over a dataset, the mean over its prompts.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { tokensFromIds } from '../../src/engine/model';
 import { ablate } from '../../src/engine/analysis/ablation';
 import { metricValues } from '../../src/engine/analysis/metrics';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadDataset } from '../../src/engine/datasets/load';
+import { runCircuitAnalysis } from '../../src/engine/analysis/run-circuit';
+import type { CircuitAnalysis } from '../../src/engine/spec/circuit-kinds';
+import { parseSpec } from '../../src/engine/spec/parse';
 import { withModel } from '../helpers/engine';
 import { makeRandomCheckpoint, referenceActivations } from '../helpers/reference';
 
@@ -58,4 +65,26 @@ test('neuron ablation runs in chunks bounded by maxPatchBytes, with the same res
   assert.ok(runs > 4);
   assert.equal(small.units.length, 48);
   small.change.forEach((c, i) => assert.ok(Math.abs(c - big.change[i]) < 1e-5));
+}));
+
+test('ablation over a dataset: the mean change over its prompts, each with its own answer tokens, and the spread', () => withModel(dir, async (engine) => {
+  const rows = [[4, 8, 15, 16, 23, 42, 7], [1, 2, 3, 4, 5, 6, 7], [9, 9, 8, 8, 7, 7, 6]];
+  const answers = [[3, 9], [5, 1], [2, 8]];
+  const specDir = fs.mkdtempSync(path.join(os.tmpdir(), 'circuit-lens-ablation-'));
+  fs.writeFileSync(path.join(specDir, 'd.jsonl'), rows.map((tokens, i) => JSON.stringify({ tokens, answer: answers[i][0], counterfactual: answers[i][1] })).join('\n'));
+  const file = path.join(specDir, 'a.circuit.json');
+  const text = JSON.stringify({ datasets: { d: { file: 'd.jsonl' } }, analyses: [{ kind: 'ablation', dataset: 'd', method: 'mean' }] });
+  const { spec, problems } = parseSpec(text);
+  assert.deepEqual(problems, []);
+  const out = await runCircuitAnalysis({ tracer: engine, prompts: [], dataset: () => loadDataset(engine, spec.datasets[0], file) }, spec.analyses[0] as CircuitAnalysis);
+  const reference = rows.map((r) => tokensFromIds(engine.ckpt, r));
+  const each = await Promise.all(rows.map((r, i) => ablate(engine, tokensFromIds(engine.ckpt, r), { unit: 'heads', kind: 'mean', reference, metric: { kind: 'logitDiff', answer: answers[i][0], counterfactual: answers[i][1] } })));
+  out.values.forEach((v, k) => {
+    const xs = each.map((r) => r.change[k]);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    assert.ok(Math.abs(v - mean) < 1e-5, `cell ${k}: ${v} vs ${mean}`);
+    const sd = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length);
+    assert.ok(Math.abs(out.parts![0].values[k] - sd) < 1e-5, `spread of cell ${k}`);
+  });
+  assert.match(out.summary!, /logitDiff on 3 prompts from d\.jsonl/);
 }));

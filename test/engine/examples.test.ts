@@ -117,6 +117,30 @@ const CLAIMS: Record<string, (analyses: AnalysisOutput[]) => void | Promise<void
     below(HEADS.map((h) => head(heads, h)), 0.25, 'each head\'s direct part');
   },
 
+  'circuits.circuit.json': ([induction, alone]) => {
+    const claims = induction.claims!;
+    assert.equal(claims.length, 9, 'three claims under three ablations');
+    for (const c of claims) assert.equal(c.outcome, 'passed', `${c.claim} (${c.ablation}) ${c.value}`);
+    for (const c of claims.filter((x) => x.claim === 'faithfulness')) assert.ok(Math.abs(c.value - 1) < 1e-4 && c.spread! < 1e-4, `faithfulness (${c.ablation}) 1: ${c.value}`);
+    const byAblation = Object.fromEntries(claims.filter((c) => c.claim === 'faithfulness').map((c) => [c.ablation, c.means]));
+    assert.ok(Math.abs(byAblation.zero.none - Math.log(1024)) < 1e-3 && byAblation.resample.none > 20 && Math.abs(byAblation.mean.full - 0.446) < 1e-3, 'the baselines in the comment');
+    const minimality = claims.filter((c) => c.claim === 'minimality');
+    assert.ok(minimality.every((c) => c.value > 0.26) && minimality.find((c) => c.ablation === 'resample')!.worst === '0.0', 'the lowest share: head 0.0 under resample');
+    assert.ok(claims.filter((c) => c.claim === 'completeness').every((c) => c.value < 1e-4), 'completeness 0');
+    const [xfail] = alone.claims!;
+    assert.ok(xfail.outcome === 'expected failure' && Math.abs(xfail.value) < 0.05, `without 1.1, faithfulness about 0: ${xfail.value}`);
+  },
+
+  'ioi.circuit.json': ([both, alone, zeroed]) => {
+    const value = (a: AnalysisOutput, ablation: string) => a.claims!.find((c) => c.claim === 'faithfulness' && c.ablation === ablation)!.value;
+    assert.ok(Math.abs(both.claims![0].means.full - 6.97) < 0.01, `logit difference 6.97: ${both.claims![0].means.full}`);
+    for (const a of [both, alone]) for (const c of a.claims!) assert.equal(c.outcome, 'passed', `${a.name}: ${c.claim} (${c.ablation}) ${c.value}`);
+    const range = ['mean', 'resample', 'zero', 'patch'].map((x) => value(both, x));
+    assert.ok(Math.min(...range) > 0.92 && Math.max(...range) < 1.05, `both heads: 0.92 to 1.04 (${range})`);
+    assert.ok(['mean', 'resample', 'patch'].every((x) => value(alone, x) > 0.98), 'head 1.1 alone under mean, resample, patch');
+    assert.ok(zeroed.claims![0].outcome === 'expected failure' && Math.abs(value(zeroed, 'zero')) < 0.01, 'head 1.1 alone under zero ablation: 0.00');
+  },
+
   'detectors.circuit.json': ([random, prompt]) => {
     const [previous, duplicate, induction] = plots(random);
     assert.ok(head(previous, '0.0') > 0.98, 'previous-token head 0.0');

@@ -19,7 +19,7 @@ const declOf = (kind: AnalysisKind): KindDecl => KINDS[kind];
 /** A valid value of a field. */
 function sample(f: Field): unknown {
   switch (f.type) {
-    case 'string': return f.refersTo === 'prompt' ? 'p' : 'x';
+    case 'string': return f.refersTo === 'prompt' ? 'p' : f.refersTo === 'dataset' ? 'd' : f.examples?.[0] ?? 'x';
     case 'enum': return f.options[0];
     case 'integer':
     case 'number': return f.minimum ?? 0;
@@ -27,6 +27,7 @@ function sample(f: Field): unknown {
     case 'array': return [sample(f.items)];
     case 'object': return Object.fromEntries(Object.entries(f.fields).map(([k, g]) => [k, sample(g)]));
     case 'oneOf': return sample(f.alternatives[0]);
+    case 'map': return { k: sample(f.values) };
     case 'analyses': return [];
   }
 }
@@ -39,7 +40,7 @@ function minimal(kind: AnalysisKind): Record<string, unknown> {
 }
 
 function specText(analysis: Record<string, unknown>): string {
-  return JSON.stringify({ prompts: [{ name: 'p', text: 'a b' }], analyses: [analysis] });
+  return JSON.stringify({ prompts: [{ name: 'p', text: 'a b' }], datasets: { d: { generate: 'repeatedRandomTokens' } }, analyses: [analysis] });
 }
 
 /** The parsed value of a field: sampling settings are gathered under `generation`. */

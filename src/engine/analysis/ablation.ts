@@ -2,7 +2,8 @@
  * Ablation of heads (hook_z per head), MLP neurons (mlp.hook_post) or whole layers (attention and MLP
  * outputs), at all or chosen positions, by zero, mean (per position, over a set of prompts of the same
  * length) or resample (values from other prompts of the same length, metric averaged over them).
- * The result is the change of a metric against the unablated run, one batched run per layer.
+ * The result is the change of a metric against the unablated run, one batched run per layer; over a
+ * dataset, the mean change over its prompts (each with its own metric) and the spread.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
@@ -124,4 +125,29 @@ export async function ablate(tracer: Tracer, prompt: Token[], opts: AblationOpti
     }
   }
   return { unit: opts.unit, kind: opts.kind, metric: metricName(opts.metric), layers, units: units.map((u) => u.label), change, baseline };
+}
+
+/** One prompt of a dataset: its tokens and its metric (its own answer tokens). */
+export interface AblationRow {
+  tokens: Token[];
+  metric: MetricSpec;
+}
+
+export interface DatasetAblationResult extends AblationResult {
+  /** [layer, unit]: the standard deviation of the change over the prompts. */
+  spread: Float32Array;
+  prompts: number;
+}
+
+/** `ablate` on every prompt of a dataset (same token length): the mean change and its spread; the baseline is the mean metric. */
+export async function ablateDataset(tracer: Tracer, rows: readonly AblationRow[], opts: Omit<AblationOptions, 'metric'>): Promise<DatasetAblationResult> {
+  const results: AblationResult[] = [];
+  for (const [i, row] of rows.entries()) {
+    const onProgress = opts.onProgress && ((done: number, total: number) => opts.onProgress!(i * total + done, rows.length * total));
+    results.push(await ablate(tracer, row.tokens, { ...opts, metric: row.metric, onProgress }));
+  }
+  const n = rows.length;
+  const mean = results[0].change.map((_, k) => results.reduce((a, r) => a + r.change[k], 0) / n);
+  const spread = mean.map((m, k) => Math.sqrt(results.reduce((a, r) => a + (r.change[k] - m) ** 2, 0) / n));
+  return { ...results[0], change: mean, spread, baseline: results.reduce((a, r) => a + r.baseline, 0) / n, prompts: n };
 }

@@ -13,6 +13,8 @@ export interface RowPatch {
   positions?: readonly number[];
   /** The component (head or neuron) this row patches (default: all). */
   component?: number;
+  /** Several components this row patches (instead of `component`). */
+  components?: readonly number[];
   /** Replacement values, [pos, ...rest] (default: zeros). */
   values?: Float32Array;
 }
@@ -41,9 +43,11 @@ export function rowIntervention(hook: string, rowDims: number[], rows: (RowPatch
   rows.forEach((row, r) => {
     if (!row) return;
     const positions = row.positions ?? Array.from({ length: pos }, (_, p) => p);
+    const only = row.components && new Set(row.components);
     for (const p of positions) {
       for (let c = 0; c < comps; c++) {
         if (row.component !== undefined && row.component !== c) continue;
+        if (only && !only.has(c)) continue;
         keep[(r * pos + p) * comps + c] = 0;
         if (!row.values) continue;
         const from = (p * comps + c) * perComp;

@@ -10,7 +10,9 @@ import { requireSingleToken } from '../single-token';
 import type { Token } from '../tokenizer';
 import type { CircuitAnalysis, MetricName } from '../spec/circuit-kinds';
 import type { PromptSpec } from '../spec/types';
-import { ablate } from './ablation';
+import { ablate, ablateDataset } from './ablation';
+import { rowMetric } from './circuit';
+import type { AblationAnalysis } from '../spec/circuit-kinds';
 import { directLogitAttribution } from './attribution';
 import { GeneratedToken, generate } from './generate';
 import { rankHeads, runHeadDetectors } from './head-detectors';
@@ -20,10 +22,14 @@ import { formatProbability, formatValue as f, sharedRange } from '../../protocol
 import { activationPatching, type PatchTarget } from './patching';
 import { steer } from './steering';
 import { tokenLabel } from './token-label';
+import type { Dataset } from '../datasets/load';
+import { runCircuitTest } from './run-circuit-test';
 
 export interface CircuitContext {
   tracer: Tracer;
   prompts: readonly PromptSpec[];
+  /** The spec's datasets by name (the circuit kind runs on one). */
+  dataset?: (name: string) => Dataset;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -86,8 +92,40 @@ const DETECTED = {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+const ABLATION_METHOD = {
+  zero: 'Zero ablation',
+  mean: (n: number) => `Mean ablation (the mean over ${plural(n, 'reference prompt')} at each position)`,
+  resample: (n: number) => `Resample ablation (values from ${plural(n, 'reference prompt')}, the metric averaged over them)`,
+};
+
+/** Ablation on every prompt of a dataset: the mean change, and its spread over the prompts as a second plot. */
+async function ablationOverDataset(ctx: CircuitContext & { dataset: (name: string) => Dataset }, a: AblationAnalysis, datasetName: string): Promise<AnalysisOutput> {
+  const ds = ctx.dataset(datasetName);
+  const reference = a.reference.length ? a.reference.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'reference'))) : ds.rows.map((r) => r.tokens);
+  const r = await ablateDataset(ctx.tracer, ds.rows.map((row) => ({ tokens: row.tokens, metric: rowMetric(a.metric, ds, row) })), {
+    unit: a.unit, kind: a.method, reference,
+    layers: values(a.layers), neurons: values(a.neurons), positions: values(a.positions), signal: ctx.signal, onProgress: ctx.onProgress,
+  });
+  const axes: Axis[] = r.unit === 'layers' ? [layerAxis(r.layers)] : [layerAxis(r.layers), { name: r.unit === 'heads' ? 'head' : 'neuron', labels: r.units }];
+  const method = r.kind === 'zero' ? ABLATION_METHOD.zero : ABLATION_METHOD[r.kind](reference.length);
+  return {
+    name: a.title, kind: a.kind, valueLabel: `mean change of ${r.metric}`, axes, values: [...r.change],
+    summary: `${a.metric} on ${ds.description}: mean without ablation ${f(r.baseline)}. ${method} of ${ABLATED[r.unit]}: the change of the ${r.metric} it causes, averaged over the prompts.`,
+    scale: 'diverging', range: sharedRange([r.change], 'diverging'),
+    notes: { metric: a.metric, dataset: ds.name, prompts: r.prompts, [`mean unablated ${r.metric}`]: r.baseline, method: r.kind },
+    parts: [{
+      name: `${a.title}: spread over prompts`, kind: 'ablation-spread', valueLabel: `standard deviation of the change of ${r.metric}`, axes, values: [...r.spread],
+      summary: `How much the change varies from prompt to prompt (standard deviation over the ${r.prompts} prompts).`, scale: 'sequential',
+    }],
+  };
+}
+
 export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis): Promise<AnalysisOutput> {
   const { tracer, signal, onProgress } = ctx;
+  if (a.kind === 'circuit' || (a.kind === 'ablation' && a.dataset)) {
+    const dataset = ctx.dataset ?? (() => fail('BAD_INPUT', { field: 'dataset' }, 'datasets are read by the worker, and this run has none.'));
+    return a.kind === 'circuit' ? runCircuitTest({ tracer, dataset, signal, onProgress }, a) : ablationOverDataset({ ...ctx, dataset }, a, a.dataset!.value);
+  }
   const tok = tracer.ckpt.tokenizer;
   const decode = (ids: number[]) => tok?.decode(ids) ?? ids.join(' ');
   /** One token's text for labels (partial UTF-8 bytes as <0xNN>). */
@@ -126,9 +164,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
         unit: a.unit, kind: a.method, metric: metric.spec, reference,
         layers: values(a.layers), neurons: values(a.neurons), positions: values(a.positions), signal, onProgress,
       });
-      const method = r.kind === 'zero' ? 'Zero ablation'
-        : r.kind === 'mean' ? `Mean ablation (the mean over ${plural(reference.length, 'reference prompt')} at each position)`
-          : `Resample ablation (values from ${plural(reference.length, 'reference prompt')}, the metric averaged over them)`;
+      const method = r.kind === 'zero' ? ABLATION_METHOD.zero : ABLATION_METHOD[r.kind](reference.length);
       const at = a.positions ? ` at position${a.positions.length === 1 ? '' : 's'} ${a.positions.map((p) => p.value).join(', ')}` : '';
       return {
         name: a.title, kind: a.kind, valueLabel: `change of ${r.metric}`,

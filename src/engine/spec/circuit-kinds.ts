@@ -6,6 +6,7 @@
  */
 import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
+import { CircuitTestAnalysis, readCircuitTest } from './circuit-spec';
 import {
   ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EnumField, Field, Fields, KindDecl,
   KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
@@ -45,6 +46,8 @@ export interface AblationAnalysis extends CircuitBase {
   method: AblationMethod;
   /** Prompt names whose activations give the mean or the resampled values. */
   reference: Located<string>[];
+  /** Runs on every prompt of this dataset instead of one prompt. */
+  dataset?: Located<string>;
   metric: MetricName;
   layers?: Located<number>[];
   neurons?: Located<number>[];
@@ -80,7 +83,9 @@ export interface GenerationAnalysis extends CircuitBase {
   generation: Sampling;
 }
 
-export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis;
+export type { CircuitTestAnalysis } from './circuit-spec';
+
+export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis;
 
 /** What the spec reader lends: error reporting and its typed field readers. */
 export interface FieldReader {
@@ -99,7 +104,7 @@ function rangeOf(n: Node): SourceRange {
 type EnumKey<F> = { [K in keyof F]: F[K] extends { type: 'enum'; default: string } ? K : never }[keyof F] & string;
 type NumberKey<F> = { [K in keyof F]: F[K] extends { type: 'integer' | 'number'; minimum: number; maximum: number } ? K : never }[keyof F] & string;
 
-function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): OptionOf<F[K]> {
+export function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): OptionOf<F[K]> {
   const f = fields[key] as EnumField & { default: string };
   const fallback = f.default as OptionOf<F[K]>;
   const v = r.string(obj, key);
@@ -112,7 +117,7 @@ function choice<F extends Fields, K extends EnumKey<F>>(r: FieldReader, obj: Nod
 }
 
 /** A number within the declared bounds; its default when absent or invalid (undefined without one). */
-function number<F extends Fields, K extends NumberKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): F[K] extends { default: number } ? number : number | undefined {
+export function number<F extends Fields, K extends NumberKey<F>>(r: FieldReader, obj: Node, fields: F, key: K): F[K] extends { default: number } ? number : number | undefined {
   type Result = F[K] extends { default: number } ? number : number | undefined;
   const f = fields[key] as NumberField & { minimum: number; maximum: number };
   const n = findNodeAtLocation(obj, [key]);
@@ -179,11 +184,13 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
     }
     case 'ablation': {
       const F = ABLATION_FIELDS;
+      const dataset = r.string(n, 'dataset');
       return {
         ...base, kind,
         unit: choice(r, n, F, 'unit'),
         method: choice(r, n, F, 'method'),
         reference: names(r, n, 'reference'),
+        ...(dataset ? { dataset } : {}),
         metric: choice(r, n, F, 'metric'),
         layers: integers(r, n, 'layers', 'a layer'),
         neurons: integers(r, n, 'neurons', 'a neuron'),
@@ -229,5 +236,7 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
     }
     case 'generation':
       return { ...base, kind, generation: sampling(r, n) };
+    case 'circuit':
+      return readCircuitTest(r, n, base);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
 import { readCircuitAnalysis } from './circuit-kinds';
+import { readDatasets } from './datasets';
 import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
 import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS } from './vocabulary';
 import { NO_PROCESSING, PROCESSING_OPTIONS, ProcessingOption, WeightProcessing, parseProcessingList } from '../../protocol/processing';
@@ -147,7 +148,7 @@ class SpecReader {
 export function parseSpec(text: string): ParsedSpec {
   const errors: ParseError[] = [];
   const r = new SpecReader();
-  const empty: ExperimentSpec = { prompts: [], analyses: [], cache: [] };
+  const empty: ExperimentSpec = { prompts: [], datasets: [], analyses: [], cache: [] };
   let root: Node | undefined;
   try {
     root = parseTree(text, errors, { allowTrailingComma: true, disallowComments: false });
@@ -162,37 +163,43 @@ export function parseSpec(text: string): ParsedSpec {
     return { spec: empty, problems: r.problems };
   }
   const prompts = (r.array(root, 'prompts') ?? []).map((p, i) => r.prompt(p, i)).filter((p): p is PromptSpec => !!p);
+  const datasets = readDatasets(r, root);
   const analyses = (r.array(root, 'analyses') ?? []).map((a, i) => r.analysis(a, i)).filter((a): a is AnalysisSpec => !!a);
   const cache = (r.array(root, 'cache') ?? []).flatMap((c) => {
     if (c.type === 'string') return [{ value: c.value as string, range: rangeOf(c) }];
     r.error(c, 'a hook name or glob (a string).');
     return [];
   });
-  if (prompts.length === 0 && !findNodeAtLocation(root, ['prompts'])) r.error({ offset: root.offset, length: 1 }, '"prompts" is required: at least one prompt.');
+  if (prompts.length === 0 && !findNodeAtLocation(root, ['prompts']) && !findNodeAtLocation(root, ['datasets'])) r.error({ offset: root.offset, length: 1 }, '"prompts" is required: at least one prompt (or "datasets").');
   const names = new Set<string>();
   for (const p of prompts) {
     if (names.has(p.name.value)) r.error(p.name.range, `two prompts are named ${JSON.stringify(p.name.value)}.`);
     names.add(p.name.value);
   }
+  const datasetNames = new Set(datasets.map((d) => d.name.value));
   for (const a of analyses) {
-    for (const ref of promptReferences(a)) {
+    for (const ref of promptReferences(a, 'prompt')) {
       if (!names.has(ref.value)) r.error(ref.range, `no prompt is named ${JSON.stringify(ref.value)}; prompts: ${[...names].join(', ') || 'none'}.`);
+    }
+    for (const ref of promptReferences(a, 'dataset')) {
+      if (!datasetNames.has(ref.value)) r.error(ref.range, `no dataset is named ${JSON.stringify(ref.value)}; datasets: ${[...datasetNames].join(', ') || 'none'}.`);
     }
   }
   const processing = r.processing(root);
-  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, analyses, cache }, problems: r.problems };
+  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, datasets, analyses, cache }, problems: r.problems };
 }
 
-const refersToPrompt = (f: Field) => (f.type === 'string' && f.refersTo === 'prompt') || (f.type === 'array' && f.items.type === 'string' && f.items.refersTo === 'prompt');
+type Referent = 'prompt' | 'dataset';
+const refersTo = (f: Field, to: Referent) => (f.type === 'string' && f.refersTo === to) || (f.type === 'array' && f.items.type === 'string' && f.items.refersTo === to);
 
 /**
- * Every prompt name an analysis refers to: the fields the vocabulary marks as prompt references, which
- * the parsed analysis keeps under the same key (one name, or a list of names).
+ * Every prompt (or dataset) name an analysis refers to: the fields the vocabulary marks as references,
+ * which the parsed analysis keeps under the same key (one name, or a list of names).
  */
-function promptReferences(a: AnalysisSpec): Located<string>[] {
+function promptReferences(a: AnalysisSpec, to: Referent): Located<string>[] {
   const fields: Readonly<Record<string, Field>> = { ...COMMON_FIELDS, ...KINDS[a.kind].fields };
   const parsed = a as unknown as Record<string, Located<string> | Located<string>[] | undefined>;
-  return Object.keys(fields).filter((k) => refersToPrompt(fields[k])).flatMap((k) => parsed[k] ?? []);
+  return Object.keys(fields).filter((k) => refersTo(fields[k], to)).flatMap((k) => parsed[k] ?? []);
 }
 
 /** The prompt an analysis runs on: the one it names, else the first. */

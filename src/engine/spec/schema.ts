@@ -48,6 +48,8 @@ export function fieldSchema(f: Field): JsonSchema {
       return compact({ type: 'object', description: f.description, required: requiredKeys(f.fields), additionalProperties: false, properties: properties(f.fields) });
     case 'oneOf':
       return compact({ description: f.description, oneOf: f.alternatives.map(fieldSchema) });
+    case 'map':
+      return compact({ type: 'object', description: f.description, additionalProperties: fieldSchema(f.values) });
     case 'analyses':
       return compact({ type: 'array', description: f.description, items: analysisSchema() });
   }
@@ -99,6 +101,8 @@ export function circuitSpecSchema(): JsonSchema {
     description: SPEC_DESCRIPTION,
     type: 'object',
     required: requiredKeys(SPEC_FIELDS),
+    // Prompts, datasets, or both.
+    anyOf: [{ required: ['prompts'] }, { required: ['datasets'] }],
     additionalProperties: false,
     properties: properties(SPEC_FIELDS),
   };

@@ -5,6 +5,7 @@
 import type { WeightProcessing } from '../../protocol/processing';
 
 import type { CircuitAnalysis } from './circuit-kinds';
+import type { DatasetSpec } from './datasets';
 
 /** A character range [offset, offset + length) in the spec's text. */
 export interface SourceRange {
@@ -67,6 +68,8 @@ export interface ExperimentSpec {
   /** TransformerLens' weight processing for the model; absent: none. */
   processing?: Located<WeightProcessing>;
   prompts: PromptSpec[];
+  /** Named prompt datasets (the `circuit` kind runs on one). */
+  datasets: DatasetSpec[];
   analyses: AnalysisSpec[];
   /** Extra hook points (names or globs) to cache with every run of this spec. */
   cache: Located<string>[];

@@ -107,12 +107,23 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         break;
       case 'ablation':
-        metricTokens(problems, spec, a);
+        if (!a.dataset) metricTokens(problems, spec, a); // a dataset's answers are checked when it loads
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
         break;
       case 'attribution':
         metricTokens(problems, spec, a);
+        break;
+      case 'circuit':
+        for (const h of a.components.heads) {
+          inRange(problems, { value: h.value.layer, range: h.range }, facts.nLayers, 'layer');
+          inRange(problems, { value: h.value.head, range: h.range }, facts.nHeads, 'head');
+        }
+        for (const m of a.components.mlps) inRange(problems, m, facts.nLayers, 'layer');
+        for (const n of a.components.neurons) {
+          inRange(problems, { value: n.value.layer, range: n.range }, facts.nLayers, 'layer');
+          inRange(problems, { value: n.value.neuron, range: n.range }, facts.dMlp, 'neuron');
+        }
         break;
       case 'steering': {
         const hook = facts.hooks.find((h) => h.name === a.hook.value);

@@ -20,8 +20,8 @@ interface FieldDoc {
 
 export interface StringField extends FieldDoc {
   type: 'string';
-  /** The value names one of the spec's prompts; the parser checks that such a prompt exists. */
-  refersTo?: 'prompt';
+  /** The value names one of the spec's prompts (or datasets); the parser checks that it exists. */
+  refersTo?: 'prompt' | 'dataset';
   examples?: readonly string[];
 }
 
@@ -66,6 +66,12 @@ export interface OneOfField extends FieldDoc {
   alternatives: readonly (StringField | EnumField | NumberField | BooleanField | ObjectField)[];
 }
 
+/** An object whose keys the user chooses (dataset names, template slots), each value of one shape. */
+export interface MapField extends FieldDoc {
+  type: 'map';
+  values: ItemField | ArrayField;
+}
+
 /** The `analyses` list: its items are the analysis kinds below. */
 export interface AnalysesField extends FieldDoc {
   type: 'analyses';
@@ -73,7 +79,7 @@ export interface AnalysesField extends FieldDoc {
 
 /** What an array may hold. */
 export type ItemField = StringField | EnumField | NumberField | BooleanField | ObjectField | OneOfField;
-export type Field = StringField | EnumField | NumberField | BooleanField | ArrayField | ObjectField | OneOfField | AnalysesField;
+export type Field = StringField | EnumField | NumberField | BooleanField | ArrayField | ObjectField | OneOfField | MapField | AnalysesField;
 export type Fields = Readonly<Record<string, Field>>;
 
 export interface KindDecl {
@@ -95,7 +101,7 @@ export type OptionOf<F> = F extends { readonly options: readonly (infer T)[] } ?
 // Option lists (exported: the analyses implement exactly these)
 
 export const VIEW_KINDS = ['attention', 'logitLens'] as const;
-export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation'] as const;
+export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit'] as const;
 /** The analysis kinds: the two views, then the circuit analyses. */
 export const ANALYSIS_KINDS = [...VIEW_KINDS, ...CIRCUIT_KINDS] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
@@ -111,6 +117,12 @@ export const ABLATION_UNITS = ['heads', 'neurons', 'layers'] as const;
 export type AblationUnit = (typeof ABLATION_UNITS)[number];
 export const ABLATION_METHODS = ['zero', 'mean', 'resample'] as const;
 export type AblationMethod = (typeof ABLATION_METHODS)[number];
+export const CIRCUIT_ABLATIONS = ['mean', 'resample', 'zero', 'patch'] as const;
+export type CircuitAblation = (typeof CIRCUIT_ABLATIONS)[number];
+export const CLAIM_KINDS = ['faithfulness', 'minimality', 'completeness', 'metric'] as const;
+export type ClaimKind = (typeof CLAIM_KINDS)[number];
+export const CLAIM_EXPECTATIONS = ['pass', 'fail'] as const;
+export const DATASET_GENERATORS = ['repeatedRandomTokens'] as const;
 export const DETECTOR_SOURCES = ['prompt', 'random'] as const;
 export type DetectorSource = (typeof DETECTOR_SOURCES)[number];
 export const DETECTOR_KINDS = ['previous-token', 'duplicate-token', 'induction'] as const;
@@ -190,8 +202,9 @@ export const ABLATION_FIELDS = {
     type: 'array',
     items: { type: 'string', refersTo: 'prompt' },
     default: [],
-    description: 'Prompt names (same token length) for the mean or the resampled values.',
+    description: 'Prompt names (same token length) for the mean or the resampled values (with a dataset: default the dataset itself).',
   },
+  dataset: { type: 'string', refersTo: 'dataset', description: 'Run on every prompt of this dataset (instead of "prompt") and report the mean change, with its spread over the prompts.' },
   metric: METRIC,
   layers: indexList('Layers to ablate in (default: all).'),
   neurons: indexList('With unit neurons: the neurons to ablate in each layer (default: all).'),
@@ -241,6 +254,70 @@ export const STEERING_FIELDS = {
 
 export const GENERATION_FIELDS = SAMPLING_FIELDS;
 
+/** One claim of a circuit: a bound on its measured value, under one or several ablations. */
+const claimField = (description: string) => ({
+  type: 'object',
+  description,
+  fields: {
+    min: { type: 'number', description: 'The value must be at least this.' },
+    max: { type: 'number', description: 'The value must be at most this.' },
+    ablations: {
+      type: 'array',
+      items: { type: 'enum', options: CIRCUIT_ABLATIONS },
+      minItems: 1,
+      description: "Check the claim under each of these ablations (one result each, and their spread), instead of the circuit's own \"ablation\".",
+    },
+    expect: {
+      type: 'enum',
+      options: CLAIM_EXPECTATIONS,
+      default: 'pass',
+      description: 'fail: the claim is known to be false (a documented negative result); it is reported as an expected failure, and holding would fail the run.',
+    },
+  },
+}) as const;
+
+export const CIRCUIT_FIELDS = {
+  dataset: { type: 'string', required: true, refersTo: 'dataset', description: 'The dataset (a name in "datasets") the metric is averaged over.' },
+  components: {
+    type: 'object',
+    required: true,
+    description: 'The circuit. Everything else of the kinds listed here is ablated: list heads only and the MLPs stay; list MLP layers and the other MLP layers are ablated (at hook_mlp_out).',
+    fields: {
+      heads: { type: 'array', items: { type: 'string', examples: ['0.0'] }, description: 'Heads as "LAYER.HEAD" (ablated at attn.hook_z).' },
+      mlps: indexList('MLP layers (ablated at hook_mlp_out).'),
+      neurons: {
+        type: 'array',
+        items: { type: 'string', examples: ['1.37'] },
+        description: 'MLP neurons as "LAYER.NEURON" (ablated at mlp.hook_post); with neurons listed, every neuron of a layer not in "mlps" is a component.',
+      },
+    },
+  },
+  ablation: {
+    type: 'enum',
+    options: CIRCUIT_ABLATIONS,
+    default: 'mean',
+    optionDescriptions: [
+      'the per-position mean over the "reference" dataset',
+      'prompt i takes the values of reference prompt i + 1 (cyclically)',
+      'zeros',
+      "each prompt's own \"corrupted\" prompt",
+    ],
+    description: 'What replaces the activations of every component outside the circuit.',
+  },
+  reference: { type: 'string', refersTo: 'dataset', description: 'Mean and resample ablation: the dataset the values come from (default: the circuit\'s own; same token length).' },
+  metric: METRIC,
+  claims: {
+    type: 'object',
+    description: 'What the circuit is claimed to do; `circuit-lens test` checks each claim and ablation. M is the dataset mean of the metric; F(C) = (M(C) - M(none)) / (M(full) - M(none)).',
+    fields: {
+      faithfulness: claimField('F(C): the share of the metric the circuit recovers alone, e.g. {"min": 0.8}.'),
+      minimality: claimField('For each component v: F(C) - F(C without v), its share; {"min": 0.05} asserts every component carries at least that.'),
+      completeness: claimField('For each component v: |F(C without v) - F(full without v)|; {"max": 0.1}.'),
+      metric: claimField('M(C), the raw metric with the circuit alone.'),
+    },
+  },
+} as const satisfies Fields;
+
 export const KINDS = {
   attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
   logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
@@ -254,6 +331,7 @@ export const KINDS = {
     needsOneOf: [['vector'], ['positive', 'negative']],
   },
   generation: { summary: 'a greedy or sampled continuation of the prompt', fields: GENERATION_FIELDS },
+  circuit: { summary: 'a circuit and claims about it (faithfulness, minimality, completeness, metric) over a dataset', fields: CIRCUIT_FIELDS },
 } as const satisfies Record<AnalysisKind, KindDecl>;
 
 /** Fields every analysis has, whatever its kind. */
@@ -287,6 +365,33 @@ export const PROCESSING_FIELDS = {
   foldValueBiases: { type: 'boolean', default: false, description: "Move each head's value bias into the attention output bias (b_O): hook_v, hook_z and hook_result then have no bias part." },
 } as const satisfies Fields;
 
+/** The three ways to give a dataset; every prompt of one dataset has the same token length. */
+export const DATASET_FILE_FIELDS = {
+  file: { type: 'string', required: true, description: 'A JSONL file (relative to this spec): one {"text" or "tokens", "answer", "counterfactual", "corrupted"} a line.' },
+} as const satisfies Fields;
+
+export const DATASET_TEMPLATE_FIELDS = {
+  template: { type: 'string', required: true, description: 'Prompt text with {SLOT} placeholders, e.g. "When {A} and {B} went to the store, {B} gave a drink to".' },
+  slots: {
+    type: 'map',
+    required: true,
+    description: 'The values of each slot. One prompt never uses one value twice; every value must fill to the same token length.',
+    values: { type: 'array', items: { type: 'string' }, minItems: 1 },
+  },
+  answer: { type: 'string', description: 'The answer token, with placeholders: " {A}".' },
+  counterfactual: { type: 'string', description: 'The contrasting token, with placeholders: " {B}".' },
+  corrupted: { type: 'string', description: 'The corrupted prompt, with placeholders (same token length).' },
+  count: { type: 'integer', minimum: 1, maximum: 100000, default: 32, description: 'How many prompts to draw.' },
+  seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Seed of the draw.' },
+} as const satisfies Fields;
+
+export const DATASET_GENERATE_FIELDS = {
+  generate: { type: 'enum', options: DATASET_GENERATORS, required: true, description: 'repeatedRandomTokens: BOS, then `length` uniform non-special tokens, then the same tokens again; the loss metric reads the repeated half.' },
+  count: { type: 'integer', minimum: 1, maximum: 100000, default: 32, description: 'How many sequences.' },
+  length: { type: 'integer', minimum: 1, maximum: 100000, default: 50, description: 'Random tokens before the repeat (2 x length + 1 must fit the context).' },
+  seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Seed of the random tokens.' },
+} as const satisfies Fields;
+
 export const SPEC_TITLE = 'Circuit Lens experiment';
 export const SPEC_DESCRIPTION = 'A Circuit Lens experiment: a model, prompts and the analyses to run on them.';
 
@@ -307,14 +412,25 @@ export const SPEC_FIELDS = {
   },
   prompts: {
     type: 'array',
-    required: true,
     minItems: 1,
-    description: 'The prompts to trace. A string, or an object with a name, the text and optional answer tokens.',
+    description: 'The prompts to trace (required unless the spec has datasets). A string, or an object with a name, the text and optional answer tokens.',
     items: {
       type: 'oneOf',
       alternatives: [
         { type: 'string', description: 'Prompt text (named prompt0, prompt1, ... by position).' },
         { type: 'object', fields: PROMPT_FIELDS },
+      ],
+    },
+  },
+  datasets: {
+    type: 'map',
+    description: 'Named prompt datasets that analyses take with "dataset": a JSONL file, a template with slots, or generated repeated random tokens.',
+    values: {
+      type: 'oneOf',
+      alternatives: [
+        { type: 'object', fields: DATASET_FILE_FIELDS },
+        { type: 'object', fields: DATASET_TEMPLATE_FIELDS },
+        { type: 'object', fields: DATASET_GENERATE_FIELDS },
       ],
     },
   },
