@@ -33,16 +33,21 @@ function windows(f: ConfigFields, nLayers: number): (number | null)[] {
   return none.map((_, l) => (l >= first ? w : null));
 }
 
-export function parseLlamaConfig(raw: Record<string, unknown>, path: string): ModelConfig {
-  const f = new ConfigFields(raw, path);
-  const type = raw.model_type as string;
+/** The Llama-style sizes: layers, hidden size, query and key/value heads, head_dim (explicit or hidden / heads), vocabulary. */
+export function llamaDims(f: ConfigFields): Pick<ModelConfig, 'nLayers' | 'dModel' | 'nHeads' | 'nKvHeads' | 'dHead' | 'dVocab'> {
   const nLayers = f.int('num_hidden_layers', 1024);
   const dModel = f.int('hidden_size', 1 << 16);
   const nHeads = f.int('num_attention_heads', 1024);
   const nKvHeads = f.int('num_key_value_heads', 1024, nHeads);
-  if (nHeads % nKvHeads !== 0) fail('BAD_CONFIG', { file: path, field: 'num_key_value_heads' }, `${nKvHeads} does not divide num_attention_heads ${nHeads}.`);
-  const dHead = raw.head_dim == null ? f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size') : f.int('head_dim', 1 << 16);
-  const dVocab = f.int('vocab_size', 1 << 24);
+  if (nHeads % nKvHeads !== 0) fail('BAD_CONFIG', { file: f.path, field: 'num_key_value_heads' }, `${nKvHeads} does not divide num_attention_heads ${nHeads}.`);
+  const dHead = f.raw.head_dim == null ? f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size') : f.int('head_dim', 1 << 16);
+  return { nLayers, dModel, nHeads, nKvHeads, dHead, dVocab: f.int('vocab_size', 1 << 24) };
+}
+
+export function parseLlamaConfig(raw: Record<string, unknown>, path: string): ModelConfig {
+  const f = new ConfigFields(raw, path);
+  const type = raw.model_type as string;
+  const { nLayers, dModel, nHeads, nKvHeads, dHead, dVocab } = llamaDims(f);
   // Llama, Qwen3 and OLMo 2: attention_bias puts biases on q, k, v and o (Qwen2 always has q/k/v biases and no o bias).
   const attentionBias = (type === 'llama' || type === 'qwen3' || type === 'olmo2') && f.bool('attention_bias', false);
   return {

@@ -11,6 +11,7 @@ import type { ModelConfig } from '../../model-config';
 import { fail } from '../../errors';
 import { ConfigFields } from '../config-fields';
 import { partialRotaryFactor, rotaryConfig } from '../rope';
+import { llamaDims } from '../llama/config';
 
 /** Phi3Config's defaults for the context lengths LongRoPE reads. */
 const DEFAULT_MAX_POSITIONS = 4096;
@@ -21,13 +22,7 @@ export function parsePhi3Config(raw: Record<string, unknown>, path: string): Mod
     max_position_embeddings: raw.max_position_embeddings ?? DEFAULT_MAX_POSITIONS,
     original_max_position_embeddings: raw.original_max_position_embeddings ?? DEFAULT_MAX_POSITIONS,
   }, path);
-  const nLayers = f.int('num_hidden_layers', 1024);
-  const dModel = f.int('hidden_size', 1 << 16);
-  const nHeads = f.int('num_attention_heads', 1024);
-  const nKvHeads = f.int('num_key_value_heads', 1024, nHeads);
-  if (nHeads % nKvHeads !== 0) fail('BAD_CONFIG', { file: path, field: 'num_key_value_heads' }, `${nKvHeads} does not divide num_attention_heads ${nHeads}.`);
-  const dHead = raw.head_dim == null ? f.headSize(dModel, nHeads, 'num_attention_heads', 'hidden_size') : f.int('head_dim', 1 << 16);
-  const dVocab = f.int('vocab_size', 1 << 24);
+  const { nLayers, dModel, nHeads, nKvHeads, dHead, dVocab } = llamaDims(f);
   // Hugging Face truncates: dim = int(head_dim * partial_rotary_factor).
   const partial = partialRotaryFactor(f, 1);
   const window = raw.sliding_window == null ? null : f.int('sliding_window', 1 << 24);
