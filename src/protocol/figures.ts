@@ -120,13 +120,22 @@ export function formatterFor(valueLabel: string): (v: number) => string {
 /** A token's text with the whitespace that would be invisible made visible: space '·', newline '↵', tab '⇥', empty '∅'. */
 export function visibleToken(text: string): string {
   if (text.length === 0) return '∅';
-  return text.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
+  return controlsVisible(text.replace(/ /g, '·').replace(/\r?\n/g, '↵').replace(/\t/g, '⇥'));
 }
 
 /** A token inside flowing text: spaces stay spaces (a border shows where it starts and ends) unless it is only whitespace. */
 export function flowingToken(text: string): string {
   if (/^\s*$/.test(text)) return visibleToken(text);
-  return text.replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
+  return controlsVisible(text.replace(/\r?\n/g, '↵').replace(/\t/g, '⇥'));
+}
+
+/** Other control characters (fonts draw them as boxes, or not at all) as their byte, <0x1B>, or code point, <U+0085>. */
+function controlsVisible(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
+    const code = c.charCodeAt(0);
+    const hex = code.toString(16).toUpperCase();
+    return code < 0x80 ? `<0x${hex.padStart(2, '0')}>` : `<U+${hex.padStart(4, '0')}>`;
+  });
 }
 
 /** A label for display: a position label `12 " of"` as "12 ·of", a token axis's labels with visible whitespace. */

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
 import {
-  cellSize, cellText, colourAt, colourScale, displayLabel, extremes, figuresOf, formatProbability, formatValue, histogram, inkOn,
+  cellSize, cellText, colourAt, colourScale, displayLabel, extremes, figuresOf, flowingToken, formatProbability, formatValue, histogram, inkOn, visibleToken,
   niceTicks, sharedRange, tickIndices, tickText,
 } from '../../src/protocol/figures';
 import { byteText } from '../../src/engine/analysis/token-label';
@@ -97,4 +97,13 @@ test('partial UTF-8 bytes show as <0xNN>, whole characters as text', () => {
   assert.equal(byteText(Uint8Array.of(0xe2, 0x80)), '<0xE2><0x80>');
   assert.equal(byteText(Uint8Array.of(0x20, 0xe2, 0x80, 0x99, 0x9d)), ' ’<0x9D>');
   assert.equal(byteText(new TextEncoder().encode('é😀')), 'é😀');
+});
+
+test('token labels show whitespace and control characters instead of boxes', () => {
+  assert.equal(visibleToken(' the\n'), '·the↵');
+  assert.equal(visibleToken('\u001b[0m'), '<0x1B>[0m');
+  assert.equal(visibleToken('\u0000\u007f'), '<0x00><0x7F>');
+  assert.equal(flowingToken('a\u0085b'), 'a<U+0085>b');
+  assert.equal(flowingToken(' word'), ' word');
+  assert.equal(visibleToken(''), '∅');
 });
