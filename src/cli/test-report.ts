@@ -4,6 +4,7 @@
  * without running a model.
  */
 import type { ClaimResult } from '../protocol/circuit';
+import { escapeXml } from '../protocol/xml';
 
 /** One claim under one ablation, of one circuit of one spec. */
 export interface TestEntry {
@@ -56,16 +57,7 @@ export function failureMessage(r: ClaimResult): string {
   return `${what} is ${num(r.value)} with ${r.ablation} ablation; the claim needs ${boundText(r.bound)}.`;
 }
 
-/** Text for XML attributes and content: the five entities escaped, characters XML 1.0 forbids dropped. */
-export function xmlEscape(s: string): string {
-  return s
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
-    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
-    .replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
-
-const attrs = (a: Record<string, string | number>) => Object.entries(a).map(([k, v]) => ` ${k}="${xmlEscape(String(v))}"`).join('');
+const attrs = (a: Record<string, string | number>) => Object.entries(a).map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`).join('');
 
 /** JUnit XML: a testsuite per spec; a testcase per claim and ablation (classname "SPEC: CIRCUIT"), and one per error. */
 export function junitXml(run: TestRun): string {
@@ -74,12 +66,12 @@ export function junitXml(run: TestRun): string {
     const cases = run.entries.filter((e) => e.spec === spec).map((e) => {
       const r = e.result;
       const head = `    <testcase${attrs({ classname: `${spec}: ${e.circuit}`, name: claimName(r) })}`;
-      const detail = xmlEscape(resultLine(e));
+      const detail = escapeXml(resultLine(e));
       if (r.outcome === 'failed' || r.outcome === 'unexpected pass') return `${head}>\n      <failure${attrs({ message: failureMessage(r), type: r.outcome === 'failed' ? 'ClaimFailed' : 'UnexpectedPass' })}>${detail}</failure>\n    </testcase>`;
       if (r.outcome === 'expected failure') return `${head}>\n      <skipped${attrs({ message: `expected failure: ${failureMessage(r)}` })}/>\n    </testcase>`;
       return `${head}/>`;
     });
-    const errors = run.errors.filter((e) => e.spec === spec).map((e) => `    <testcase${attrs({ classname: e.circuit === undefined ? spec : `${spec}: ${e.circuit}`, name: e.circuit === undefined ? 'spec' : 'circuit' })}>\n      <error${attrs({ message: e.message.split('\n')[0], type: 'SpecError' })}>${xmlEscape(e.message)}</error>\n    </testcase>`);
+    const errors = run.errors.filter((e) => e.spec === spec).map((e) => `    <testcase${attrs({ classname: e.circuit === undefined ? spec : `${spec}: ${e.circuit}`, name: e.circuit === undefined ? 'spec' : 'circuit' })}>\n      <error${attrs({ message: e.message.split('\n')[0], type: 'SpecError' })}>${escapeXml(e.message)}</error>\n    </testcase>`);
     const mine = run.entries.filter((e) => e.spec === spec);
     const count = {
       tests: mine.length + errors.length,

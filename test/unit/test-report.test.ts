@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ClaimResult } from '../../src/protocol/circuit';
-import { TestRun, exitCode, junitXml, resultLine, testJson, xmlEscape } from '../../src/cli/test-report';
+import { TestRun, exitCode, junitXml, resultLine, testJson } from '../../src/cli/test-report';
+import { escapeXml } from '../../src/protocol/xml';
 
 const means = { full: 1, none: 0, circuit: 0.9 };
 const range = { offset: 0, length: 1 };
@@ -35,7 +36,7 @@ test('JUnit XML: a suite per spec, a testcase per claim and ablation with classn
   assert.match(xml, /<testcase classname="a &amp; b.circuit.json: no &quot;1.1&quot;" name="faithfulness \(zero\)">\n\s+<skipped message="expected failure: faithfulness is 0.1000 with zero ablation/);
   assert.match(xml, /<testsuite name="broken.circuit.json" tests="1" failures="0" errors="1" skipped="0">\n\s+<testcase classname="broken.circuit.json" name="spec">\n\s+<error message="broken.circuit.json: the spec has 1 problem:" type="SpecError">broken.circuit.json: the spec has 1 problem:\nbroken.circuit.json:3:5: bad  thing<\/error>/);
   assert.doesNotMatch(xml, /\u0001/);
-  assert.equal(xmlEscape(`<a b="c" d='e'>&\u0000\ud800x`), '&lt;a b=&quot;c&quot; d=&apos;e&apos;&gt;&amp;x');
+  assert.equal(escapeXml(`<a b="c" d='e'>&\u0000\ud800x`), '&lt;a b=&quot;c&quot; d=&#39;e&#39;&gt;&amp;x');
 });
 
 test('JSON: one entry per claim and ablation with value, bound, passed; per-component claims map each component', () => {

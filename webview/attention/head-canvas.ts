@@ -14,6 +14,7 @@ import type { Theme } from '../theme';
 import { clipLabel, ticksBetween } from '../../src/protocol/figures';
 import { cellText, covers, formatValue, headName, tokenLabel } from './data';
 import { ViewWindow, clampWindow, paddedWindow, paint } from './raster';
+import { escapeXml } from '../../src/protocol/xml';
 
 const LEFT = 104;
 const TOP = 8;
@@ -359,9 +360,6 @@ export class HeadCanvas {
   }
 }
 
-function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
 
 /** An SVG of the drawn canvas (a head of 1,000 x 1,000 cells as vector rectangles would be a million elements). */
 function headSvg(png: string, w: number, h: number, title: string): string {

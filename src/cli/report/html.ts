@@ -6,7 +6,8 @@
  */
 import type { AnalysisOutput, TokenSequence } from '../../protocol/analysis';
 import { figuresOf, sequenceSpans } from '../../protocol/figures';
-import { escapeXml, figureSvg } from './svg';
+import { figureSvg } from './svg';
+import { escapeXml } from '../../protocol/xml';
 
 function sequencesHtml(sequences: TokenSequence[]): string {
   if (!sequences.length) return '';

@@ -10,10 +10,7 @@ import {
   binColour, cellSize, cellText, clipLabel, colourAt, fitsCellText, formatValue, formatterFor, inkOn, longestLabel, niceTicks, scaleStops,
   tickIndices, tickText, wrapWords,
 } from '../../protocol/figures';
-
-export function escapeXml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeXml } from '../../protocol/xml';
 
 /** The widest a heatmap may be, in pixels. */
 const PLOT_WIDTH = 900;
