@@ -1,0 +1,78 @@
+// The circuit claims in VS Code's Test Explorer: the fixture circuits.circuit.json (a copy of
+// examples/circuits.circuit.json: a true induction circuit and a documented false claim) is listed as
+// test items at its claims' lines, runs from the Testing view's Run All, and each result lands on its item.
+import * as assert from 'node:assert/strict';
+import Mocha from 'mocha';
+import * as vscode from 'vscode';
+import type { CircuitLensApi } from '../../src/host/extension';
+import type { ClaimItemInfo } from '../../src/host/testing/claim-tests';
+import { activateExtension, fixture, until } from './vscode-helpers';
+
+const find = (items: readonly ClaimItemInfo[], label: string): ClaimItemInfo | undefined => {
+  for (const i of items) {
+    if (i.label === label) return i;
+    const below = find(i.children, label);
+    if (below) return below;
+  }
+  return undefined;
+};
+
+export function addSuite(root: Mocha.Suite): void {
+  const suite = Mocha.Suite.create(root, 'Circuit claims in the Test Explorer');
+  let api: CircuitLensApi;
+
+  suite.beforeAll(async () => {
+    api = await activateExtension();
+  });
+
+  suite.addTest(new Mocha.Test('lists every claim of the spec, by circuit, at its line', async () => {
+    const { items } = await api.claimTests();
+    const spec = items.find((i) => i.label === 'circuits.circuit.json');
+    assert.ok(spec, `no items for circuits.circuit.json; items: ${items.map((i) => i.label).join(', ')}`);
+    assert.deepEqual(spec.children.map((c) => c.label), ['induction circuit', 'previous-token head alone']);
+    const [induction, alone] = spec.children;
+    assert.deepEqual(induction.children.map((c) => c.label), ['faithfulness', 'minimality', 'completeness']);
+    assert.deepEqual(induction.children[0].children.map((c) => c.label), ['mean', 'resample', 'zero']);
+    assert.deepEqual(alone.children.map((c) => c.label), ['faithfulness (mean)']);
+    const doc = await vscode.workspace.openTextDocument(fixture('circuits.circuit.json'));
+    assert.match(doc.lineAt(alone.children[0].line!).text, /"faithfulness": \{ "min": 0\.8, "expect": "fail" \}/);
+    assert.ok(!items.some((i) => i.label === 'induction.circuit.json'), 'a spec without circuits has no items');
+  }));
+
+  suite.addTest(new Mocha.Test('Run All from the Testing view passes the true claims and reports the false one as an expected failure', async () => {
+    await vscode.commands.executeCommand('testing.runAll');
+    const { items } = await api.claimTests();
+    const leaves = find(items, 'circuits.circuit.json')!.children.flatMap((c) => c.children.flatMap((k) => (k.children.length ? k.children : [k])));
+    assert.equal(leaves.length, 10);
+    const results = await until('a result on every claim', async () => {
+      const r = (await api.claimTests()).results;
+      return leaves.every((l) => r.has(l.id)) ? r : undefined;
+    }, 120_000);
+    const induction = find(items, 'induction circuit')!;
+    for (const claim of induction.children) {
+      for (const ab of claim.children) assert.equal(results.get(ab.id)?.mark, 'passed', `${claim.label} (${ab.label}): ${results.get(ab.id)?.message}`);
+    }
+    const falseClaim = results.get(find(items, 'faithfulness (mean)')!.id)!;
+    assert.equal(falseClaim.mark, 'skipped');
+    assert.match(falseClaim.message!, /^Expected to fail \("expect": "fail"\), and it does: faithfulness is -?0\.\d+ with mean ablation; the claim needs >= 0\.8\./);
+  }));
+
+  suite.addTest(new Mocha.Test('an edited spec updates its items and drops their results', async () => {
+    const uri = fixture('circuits.circuit.json');
+    const doc = await vscode.workspace.openTextDocument(uri);
+    const original = doc.getText();
+    const whole = new vscode.Range(doc.positionAt(0), doc.positionAt(original.length));
+    const edit = new vscode.WorkspaceEdit();
+    edit.replace(uri, whole, original.replace('"min": 0.8, "expect": "fail"', '"max": 0.5'));
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    const alone = await until('the edited claim', async () => {
+      const c = find((await api.claimTests()).items, 'previous-token head alone');
+      return c && c.children[0]?.id && !(await api.claimTests()).results.size ? c : undefined;
+    }, 10_000);
+    assert.deepEqual(alone.children.map((c) => c.label), ['faithfulness (mean)']);
+    const back = new vscode.WorkspaceEdit();
+    back.replace(uri, new vscode.Range(doc.positionAt(0), doc.positionAt(doc.getText().length)), original);
+    assert.ok(await vscode.workspace.applyEdit(back));
+    await doc.save();
+  }));
+}
