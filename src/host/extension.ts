@@ -34,6 +34,8 @@ export interface CircuitLensApi {
   workerStarted(): boolean;
   /** The Test Explorer's claim items (once the workspace's specs are found) and the last result of each, by item id. */
   claimTests(): Promise<{ items: ClaimItemInfo[]; results: Map<string, StoredResult> }>;
+  /** Runs every claim of the workspace through the Test Explorer's run profile. */
+  runClaimTests(): Promise<void>;
 }
 
 export function activate(context: vscode.ExtensionContext): CircuitLensApi {
@@ -81,7 +83,7 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   return {
     panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model,
     keptRuns: () => analyses.keptRuns(), workerStarted: () => session.client.started,
-    claimTests: () => claims.snapshot(),
+    claimTests: () => claims.snapshot(), runClaimTests: () => claims.runAll(),
   };
 }
 

@@ -42,19 +42,29 @@ export function addSuite(root: Mocha.Suite): void {
   suite.addTest(new Mocha.Test('Run All from the Testing view passes the true claims and reports the false one as an expected failure', async () => {
     await vscode.commands.executeCommand('testing.runAll');
     const { items } = await api.claimTests();
-    const leaves = find(items, 'circuits.circuit.json')!.children.flatMap((c) => c.children.flatMap((k) => (k.children.length ? k.children : [k])));
+    const spec = find(items, 'circuits.circuit.json')!;
+    const leaves = spec.children.flatMap((c) => c.children.flatMap((k) => (k.children.length ? k.children : [k])));
     assert.equal(leaves.length, 10);
     const results = await until('a result on every claim', async () => {
       const r = (await api.claimTests()).results;
       return leaves.every((l) => r.has(l.id)) ? r : undefined;
     }, 120_000);
-    const induction = find(items, 'induction circuit')!;
+    const induction = find(spec.children, 'induction circuit')!;
     for (const claim of induction.children) {
       for (const ab of claim.children) assert.equal(results.get(ab.id)?.mark, 'passed', `${claim.label} (${ab.label}): ${results.get(ab.id)?.message}`);
     }
-    const falseClaim = results.get(find(items, 'faithfulness (mean)')!.id)!;
-    assert.equal(falseClaim.mark, 'skipped');
+    const falseClaim = results.get(find(spec.children, 'previous-token head alone')!.children[0].id)!;
+    assert.equal(falseClaim.mark, 'skipped', falseClaim.message);
     assert.match(falseClaim.message!, /^Expected to fail \("expect": "fail"\), and it does: faithfulness is -?0\.\d+ with mean ablation; the claim needs >= 0\.8\./);
+  }));
+
+  suite.addTest(new Mocha.Test('a circuit with an error is errored with the worker\'s message, naming the field; the spec\'s other circuit still runs', async () => {
+    const { items, results } = await api.claimTests();
+    const spec = find(items, 'claims-error.circuit.json')!;
+    const [bad, whole] = spec.children.map((c) => c.children[0]);
+    assert.equal(results.get(bad.id)?.mark, 'errored');
+    assert.match(results.get(bad.id)!.message!, /analyses\[0\][^]*layer 7 is out of range: this model has 2/);
+    assert.equal(results.get(whole.id)?.mark, 'passed', results.get(whole.id)?.message);
   }));
 
   suite.addTest(new Mocha.Test('an edited spec updates its items and drops their results', async () => {
@@ -67,7 +77,8 @@ export function addSuite(root: Mocha.Suite): void {
     assert.ok(await vscode.workspace.applyEdit(edit));
     const alone = await until('the edited claim', async () => {
       const c = find((await api.claimTests()).items, 'previous-token head alone');
-      return c && c.children[0]?.id && !(await api.claimTests()).results.size ? c : undefined;
+      const { results } = await api.claimTests();
+      return c && ![...results.keys()].some((id) => id.startsWith(uri.toString())) ? c : undefined;
     }, 10_000);
     assert.deepEqual(alone.children.map((c) => c.label), ['faithfulness (mean)']);
     const back = new vscode.WorkspaceEdit();

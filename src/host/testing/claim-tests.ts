@@ -194,11 +194,18 @@ export class ClaimTests implements vscode.Disposable {
     }
   }
 
+  /** Runs every claim, as the Testing view's Run All does (without the workbench's own trust prompt in front). */
+  runAll(): Promise<void> {
+    const cancel = new vscode.CancellationTokenSource();
+    return this.run(new vscode.TestRunRequest(), cancel.token).finally(() => cancel.dispose());
+  }
+
   private async run(request: vscode.TestRunRequest, token: vscode.CancellationToken): Promise<void> {
     await this.discover();
     const run = this.controller.createTestRun(request);
     try {
       const jobs = await this.jobs(request);
+      for (const job of jobs) for (const c of job.circuits) c.leaves.forEach((id) => this.with(job, id, (item) => run.enqueued(item)));
       await this.runner.run(jobs, {
         token,
         started: (job, ids) => ids.forEach((id) => this.with(job, id, (item) => run.started(item))),
