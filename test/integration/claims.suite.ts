@@ -86,4 +86,33 @@ export function addSuite(root: Mocha.Suite): void {
     assert.ok(await vscode.workspace.applyEdit(back));
     await doc.save();
   }));
+
+  suite.addTest(new Mocha.Test('a new spec gets its items, and a deleted one loses them', async () => {
+    const uri = fixture('new.circuit.json');
+    const text = (await vscode.workspace.fs.readFile(fixture('claims-error.circuit.json'))).toString();
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text));
+    const listed = (want: boolean) => async () => ((await api.claimTests()).items.some((i) => i.label === 'new.circuit.json') === want ? true : undefined);
+    await until('the new spec\'s items', listed(true), 15_000);
+    await vscode.workspace.fs.delete(uri);
+    await until('the deleted spec\'s items gone', listed(false), 15_000);
+  }));
+
+  suite.addTest(new Mocha.Test('Cancel in the Testing view stops the run, and the next run completes', async () => {
+    const uri = fixture('circuits.circuit.json');
+    const leafIds = async () => {
+      const spec = (await api.claimTests()).items.find((i) => i.label === 'circuits.circuit.json')!;
+      return spec.children.flatMap((c) => c.children.flatMap((k) => (k.children.length ? k.children : [k]))).map((l) => l.id);
+    };
+    const ids = await leafIds();
+    const done = (r: Map<string, unknown>) => ids.filter((id) => r.has(id)).length;
+    assert.equal(done((await api.claimTests()).results), 0, 'the edit before dropped this spec\'s results');
+    const running = vscode.commands.executeCommand('testing.runAll');
+    await new Promise((r) => setTimeout(r, 300));
+    await vscode.commands.executeCommand('testing.cancelRun');
+    await running;
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(done((await api.claimTests()).results) < ids.length, `${uri.path}: the cancelled run finished every claim`);
+    await api.runClaimTests();
+    assert.equal(done((await api.claimTests()).results), ids.length);
+  }));
 }
