@@ -45,7 +45,7 @@ export class ClaimTests implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [this.controller];
   private readonly cache: ResultCache;
   /** The last result of each item, by spec uri and item id (for the extension's API). */
-  readonly results = new Map<string, StoredResult>();
+  private readonly results = new Map<string, StoredResult>();
   private discovered: Promise<void> | undefined;
 
   constructor(state: vscode.Memento, private readonly runner: ClaimRunner, private readonly log: vscode.LogOutputChannel) {
@@ -111,7 +111,7 @@ export class ClaimTests implements vscode.Disposable {
   }
 
   /** The items of a spec for `text`; results of another text are stale, and are dropped. */
-  update(uri: vscode.Uri, text: string): SpecEntry | undefined {
+  private update(uri: vscode.Uri, text: string): SpecEntry | undefined {
     const key = uri.toString();
     const old = this.specs.get(key);
     if (old?.text === text) return old;
@@ -234,9 +234,11 @@ export class ClaimTests implements vscode.Disposable {
    */
   private async jobs(request: vscode.TestRunRequest): Promise<SpecJob[]> {
     const chosen = (request.include ?? [...this.specs.values()].map((s) => s.item)).map((i) => this.refs.get(i)).filter((r): r is ItemRef => !!r);
-    const excluded = new Set((request.exclude ?? []).map((i) => this.refs.get(i)?.id).filter((id): id is string => !!id));
+    const excluded = (request.exclude ?? []).map((i) => this.refs.get(i)).filter((r): r is ItemRef => !!r);
     const jobs: SpecJob[] = [];
     for (const key of new Set(chosen.map((r) => r.key))) {
+      const out = excluded.filter((r) => r.key === key);
+      if (out.some((r) => r.id === undefined)) continue;
       const uri = vscode.Uri.parse(key);
       let entry: SpecEntry | undefined;
       try {
@@ -248,7 +250,7 @@ export class ClaimTests implements vscode.Disposable {
       const ids = chosen.filter((r) => r.key === key).map((r) => r.id);
       const picked = ids.includes(undefined) ? 'all' : new Set(ids as string[]);
       const circuits = entry.tree.circuits.flatMap((circuit) => {
-        const ids = pickLeaves(circuit, picked, excluded);
+        const ids = pickLeaves(circuit, picked, new Set(out.map((r) => r.id!)));
         return ids.length ? [{ circuit, leaves: ids }] : [];
       });
       if (circuits.length) jobs.push({ uri, text: entry.text, circuits });
