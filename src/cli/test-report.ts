@@ -3,7 +3,7 @@
  * and ablation, so any CI lists them) and JSON. Pure functions of the results, so their shape is tested
  * without running a model.
  */
-import type { ClaimResult } from '../protocol/circuit';
+import { type ClaimResult, boundText, failureMessage, formatValue as num } from '../protocol/circuit';
 import { escapeXml } from '../protocol/xml';
 
 /** One claim under one ablation, of one circuit of one spec. */
@@ -29,13 +29,6 @@ export interface TestRun {
 
 const TAG = { passed: 'PASS', failed: 'FAIL', 'expected failure': 'XFAIL', 'unexpected pass': 'XPASS' } as const;
 
-const num = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toFixed(4) : v.toPrecision(4));
-
-/** ">= 0.8", "<= 0.1", ">= 0 and <= 2": the bounds as written. */
-export function boundText(b: ClaimResult['bound']): string {
-  return [b.min !== undefined ? `>= ${b.min}` : '', b.max !== undefined ? `<= ${b.max}` : ''].filter(Boolean).join(' and ');
-}
-
 /** "faithfulness (mean)". */
 export const claimName = (r: ClaimResult) => `${r.claim} (${r.ablation})`;
 
@@ -48,13 +41,6 @@ export function resultLine(e: TestEntry): string {
   if (r.outcome === 'expected failure') parts.push('expected to fail');
   if (r.outcome === 'unexpected pass') parts.push('marked "expect": "fail" but holds');
   return parts.length > 1 ? `${parts[0]} (${parts.slice(1).join('; ')})` : parts[0];
-}
-
-/** Why a claim failed, in one sentence: value, bound and ablation. */
-export function failureMessage(r: ClaimResult): string {
-  const what = r.worst !== undefined ? `${r.claim} of component ${r.worst}` : r.claim;
-  if (r.outcome === 'unexpected pass') return `${what} is ${num(r.value)} with ${r.ablation} ablation and holds (${boundText(r.bound)}), but the claim is marked "expect": "fail".`;
-  return `${what} is ${num(r.value)} with ${r.ablation} ablation; the claim needs ${boundText(r.bound)}.`;
 }
 
 const attrs = (a: Record<string, string | number>) => Object.entries(a).map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`).join('');

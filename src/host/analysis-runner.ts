@@ -41,7 +41,7 @@ function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: 
 }
 
 /** The model of a spec (the worker's rule), with `demo` when neither the spec nor the settings name one. */
-function specModel(spec: ExperimentSpec, specUri: vscode.Uri, defaultModel: string): ModelRef {
+export function specModel(spec: ExperimentSpec, specUri: vscode.Uri, defaultModel: string): ModelRef {
   return specModelRef(spec, specUri.fsPath, undefined, defaultModel || 'demo')!;
 }
 

@@ -16,6 +16,9 @@ import { SpecDiagnostics } from './spec/diagnostics';
 import { registerSpecQuickFixes } from './spec/quick-fixes';
 import { SpecDocuments } from './spec/spec-documents';
 import { StatusBar } from './status-bar';
+import { ClaimRunner } from './testing/claim-runner';
+import { type ClaimItemInfo, ClaimTests } from './testing/claim-tests';
+import type { StoredResult } from './testing/result-cache';
 import { onDidGrantTrust, requireTrust } from './trust';
 
 export interface CircuitLensApi {
@@ -29,6 +32,10 @@ export interface CircuitLensApi {
   keptRuns(): Promise<{ runs: number; bytes: number }>;
   /** Whether the engine's worker thread is running. */
   workerStarted(): boolean;
+  /** The Test Explorer's claim items (once the workspace's specs are found) and the last result of each, by item id. */
+  claimTests(): Promise<{ items: ClaimItemInfo[]; results: Map<string, StoredResult> }>;
+  /** Runs every claim of the workspace through the Test Explorer's run profile. */
+  runClaimTests(): Promise<void>;
 }
 
 export function activate(context: vscode.ExtensionContext): CircuitLensApi {
@@ -58,6 +65,9 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   const analyses = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, diagnostics });
   runner = analyses;
   subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner: analyses, inline, log, settings: readSettings }));
+  const claims = new ClaimTests(context.workspaceState, new ClaimRunner({ session, settings: readSettings, log }), log);
+  subs.push(claims);
+  void claims.discover(); // lists the claims and shows their kept results without waiting for the Testing view
   subs.push(vscode.workspace.onDidChangeConfiguration((e) => {
     if (e.affectsConfiguration('circuitLens.inlineActivations')) inline.setEnabled(readSettings().inlineActivations);
     if (e.affectsConfiguration('circuitLens')) session.reconfigure();
@@ -73,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   return {
     panelPayloads: () => panels.payloads(), inlineDecorations: () => inline.decorationCounts(), loadedModel: () => session.model,
     keptRuns: () => analyses.keptRuns(), workerStarted: () => session.client.started,
+    claimTests: () => claims.snapshot(), runClaimTests: () => claims.runAll(),
   };
 }
 

@@ -33,3 +33,18 @@ export interface ClaimResult {
 
 /** Whether an outcome lets the run pass. */
 export const outcomeOk = (o: ClaimOutcome) => o === 'passed' || o === 'expected failure';
+
+/** A claim's value as the reports print it: integers as they are, four decimals in the usual range, else four significant digits. */
+export const formatValue = (v: number) => (Number.isInteger(v) ? String(v) : Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toFixed(4) : v.toPrecision(4));
+
+/** ">= 0.8", "<= 0.1", ">= 0 and <= 2": the bounds as written. */
+export function boundText(b: ClaimResult['bound']): string {
+  return [b.min !== undefined ? `>= ${b.min}` : '', b.max !== undefined ? `<= ${b.max}` : ''].filter(Boolean).join(' and ');
+}
+
+/** Why a claim failed, in one sentence: value, bound and ablation. */
+export function failureMessage(r: ClaimResult): string {
+  const what = r.worst !== undefined ? `${r.claim} of component ${r.worst}` : r.claim;
+  if (r.outcome === 'unexpected pass') return `${what} is ${formatValue(r.value)} with ${r.ablation} ablation and holds (${boundText(r.bound)}), but the claim is marked "expect": "fail".`;
+  return `${what} is ${formatValue(r.value)} with ${r.ablation} ablation; the claim needs ${boundText(r.bound)}.`;
+}

@@ -4,6 +4,7 @@ import * as assert from 'node:assert/strict';
 import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
+import { RESTRICTED_MESSAGE } from '../../src/host/trust';
 import { activateExtension, brokenSpecDiagnostics, fixture, until } from './vscode-helpers';
 
 export function addSuite(root: Mocha.Suite): void {
@@ -44,6 +45,22 @@ export function addSuite(root: Mocha.Suite): void {
     await vscode.commands.executeCommand('circuitLens.selectModel');
     assert.deepEqual(api.panelPayloads(), []);
     assert.equal(api.inlineDecorations().get(uri.toString()), 0);
+    assert.equal(api.loadedModel(), undefined);
+  }));
+
+  suite.addTest(new Mocha.Test('lists the circuit claims in the Test Explorer, and its run profile refuses to run them with the trust message', async () => {
+    const { items } = await api.claimTests();
+    const spec = items.find((i) => i.label === 'circuits.circuit.json');
+    assert.ok(spec, 'the claims are listed in Restricted Mode too');
+    // The Testing view's Run All asks for trust itself (a dialog, refused in tests) before the run
+    // profile is called; the profile refuses on its own too, as here.
+    await api.runClaimTests();
+    const leaves = spec.children.flatMap((c) => c.children.flatMap((k) => (k.children.length ? k.children : [k])));
+    const results = await until('a result on every claim', async () => {
+      const r = (await api.claimTests()).results;
+      return leaves.every((l) => r.has(l.id)) ? r : undefined;
+    });
+    for (const l of leaves) assert.deepEqual([results.get(l.id)?.mark, results.get(l.id)?.message], ['errored', RESTRICTED_MESSAGE]);
     assert.equal(api.loadedModel(), undefined);
   }));
 }

@@ -1,5 +1,6 @@
 // What the in-VS Code suites share: the extension's id and API, polling, and the fixtures workspace.
 import * as assert from 'node:assert/strict';
+import Mocha from 'mocha';
 import * as vscode from 'vscode';
 import type { CircuitLensApi } from '../../src/host/extension';
 
@@ -44,4 +45,13 @@ export async function brokenSpecDiagnostics(): Promise<vscode.Diagnostic[]> {
   assert.match(text, /answer " mat" is 2 tokens/);
   assert.match(text, /no prompt is named "nope"/);
   return diags;
+}
+
+/** The `run()` of an entry: mocha over the suites that `adders` add, rejecting when any test fails. */
+export function runSuites(...adders: ((root: Mocha.Suite) => void)[]): Promise<void> {
+  const mocha = new Mocha({ ui: 'bdd', timeout: 120_000, color: false, reporter: 'spec' });
+  for (const add of adders) add(mocha.suite);
+  return new Promise((resolve, reject) => {
+    mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} integration test(s) failed`)) : resolve()));
+  });
 }
