@@ -9,7 +9,8 @@ import { ActivationCache } from '../engine/cache';
 import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
-import { closestHookName, concreteShape } from '../engine/hooks';
+import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
+import { AttachedSae, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
@@ -40,6 +41,8 @@ export interface LoadOptions {
   beforeChunk?: () => void;
   /** The weight scan's bundle; default: scan-worker.js beside this bundle. */
   scanWorkerPath?: string;
+  /** Dictionaries attached at hook points: part of every graph of this model. */
+  saes?: readonly AttachedSae[];
 }
 
 /** A text prompt's tokens, checked against the model's context and the user's prompt-length limit. */
@@ -64,11 +67,21 @@ function batchRows(ort: Ort, t: TensorData, first: number, rows: number, batch: 
 export class LoadedModel implements Tracer {
   private scan: WeightScan | undefined;
 
-  private constructor(readonly ckpt: Checkpoint, private readonly sessions: ModelSessions, readonly loadMs: number, private readonly opts: LoadOptions) {}
+  /** The model's hook points with the attached dictionaries' (src/engine/sae/attach.ts). */
+  readonly hooks: HookPoint[];
+
+  private constructor(readonly ckpt: Checkpoint, private readonly sessions: ModelSessions, readonly loadMs: number, private readonly opts: LoadOptions) {
+    this.hooks = withSaeHooks(ckpt.hooks, this.saes);
+  }
+
+  get saes(): readonly AttachedSae[] {
+    return this.opts.saes ?? [];
+  }
 
   static async open(ckpt: Checkpoint, opts: LoadOptions = {}): Promise<LoadedModel> {
     const t0 = performance.now();
-    const sessions = new ModelSessions(ckpt, opts.session ?? {});
+    withSaeHooks(ckpt.hooks, opts.saes ?? []); // refuses a dictionary the graph cannot take before any session is built
+    const sessions = new ModelSessions(ckpt, opts.session ?? {}, opts.saes);
     await sessions.init();
     return new LoadedModel(ckpt, sessions, performance.now() - t0, opts);
   }
@@ -105,6 +118,7 @@ export class LoadedModel implements Tracer {
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
+      saeSplice: opts.saeSplice ?? this.sessions.plain.saeSplice,
     };
     if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
     const notComputed = hooks.find((h) => !computedIn(h.name, variant));
@@ -179,8 +193,8 @@ export class LoadedModel implements Tracer {
 
   /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
   private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
-    const hook = this.ckpt.hooks.find((h) => h.name === iv.hook);
-    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.ckpt.hooks)}.`);
+    const hook = this.hooks.find((h) => h.name === iv.hook);
+    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.hooks)}.`);
     const shape = concreteShape(hook.shape, batch, pos);
     const fit = (t: TensorData, what: string): TensorData => {
       if (t.dims.length > shape.length) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has rank ${t.dims.length}, the hook has rank ${shape.length}.`);
