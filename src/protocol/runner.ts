@@ -18,6 +18,33 @@ export interface ModelRef {
   baseDir?: string;
   /** TransformerLens' weight processing to apply when loading (default: none, Hugging Face's numbers). */
   processing?: WeightProcessing;
+  /** Sparse dictionaries attached at hook points: their hooks join the model's (`<hook>.hook_sae_acts_post`, ...). */
+  saes?: SaeRef[];
+}
+
+/** A dictionary to attach: a folder or ORG/NAME/SUBFOLDER (relative to baseDir), its hook when the files do not name it. */
+export interface SaeRef {
+  path: string;
+  hook?: string;
+  /** 'observe' (default): the forward is unchanged; 'splice': the model continues with the reconstruction. */
+  mode?: 'observe' | 'splice';
+}
+
+/** An attached dictionary as loaded: what its files said, and where it sits. */
+export interface AttachedSaeInfo {
+  dir: string;
+  format: string;
+  kind: string;
+  architecture: string;
+  dIn: number;
+  dSae: number;
+  dOut: number;
+  hook: string;
+  /** A transcoder's output hook. */
+  hookOut?: string;
+  hookSource: 'config' | 'folder' | 'user';
+  mode: 'observe' | 'splice';
+  notes: string[];
 }
 
 /** A limit the user set, with the name they set it by (a setting in the editor, a flag in the CLI). */
@@ -89,6 +116,8 @@ export interface LoadedModel extends ModelFacts {
   processing: string;
   /** Why an option asked for is off for this family, one line each. */
   processingNotes: string[];
+  /** The dictionaries attached (ModelRef.saes), in order. */
+  saes: AttachedSaeInfo[];
 }
 
 export interface Token extends PanelToken {

@@ -31,6 +31,7 @@ import type { Token } from '../engine/tokenizer';
 import { allCandidates } from './candidates';
 import { KeptRuns } from './kept-runs';
 import { factsOf, modelLabel } from './facts';
+import { attachedSaeInfo, openAttachedSaes, saesKey } from './attach-saes';
 import { processCheckpoint } from '../engine/processing/process-checkpoint';
 import { processingKey, processingLabel } from '../protocol/processing';
 import { LoadedModel, promptTokens } from './loaded-model';
@@ -150,7 +151,7 @@ export class Runner {
   private async load(model: ModelRef): Promise<LoadedModel> {
     if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
     const opened = this.checkpoint(model);
-    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}`;
+    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes)}|${model.baseDir ?? ''}`;
     if (this.loaded?.key === key) return this.loaded.model;
     if (this.loading?.key === key) return this.loading.promise;
     const previous = this.loaded;
@@ -161,6 +162,7 @@ export class Runner {
     }
     // Processing reads every weight once, so it is part of loading (and of the promise others wait on).
     const promise = Promise.resolve().then(() => LoadedModel.open(processCheckpoint(opened, model.processing), {
+      saes: openAttachedSaes(opened, model.saes ?? [], model.baseDir),
       session: { backend: this.config.backend, threads: this.config.threads },
       limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
       beforeChunk: this.opts.beforeChunk,
@@ -179,7 +181,7 @@ export class Runner {
   private async loadInfo(model: ModelRef): Promise<LoadedModelInfo> {
     const m = await this.load(model);
     return {
-      ...factsOf(m.ckpt), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
+      ...factsOf(m.ckpt, undefined, m.hooks), saes: m.saes.map(attachedSaeInfo), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
       processing: processingLabel(m.ckpt.processing?.options), processingNotes: m.ckpt.processing?.notes ?? [],
     };
   }
@@ -204,7 +206,7 @@ export class Runner {
       run = kept.run;
       runId = kept.id;
     } else {
-      const hooks = p.hooks ? selectHooks(ckpt.hooks, p.hooks) : [];
+      const hooks = p.hooks ? selectHooks(model.hooks, p.hooks) : [];
       run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }));
     }
     const vocab = ckpt.config.dVocab;
@@ -224,11 +226,11 @@ export class Runner {
 
   /** A kept trace of these tokens caching these hooks: the one kept already, else a new run. */
   private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun }> {
-    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs]);
+    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs, model.saes.map((s) => [s.dict.dir, s.dict.hookIn, s.mode])]);
     const reused = key === undefined ? undefined : this.kept.reuse(key);
     if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run };
     if (reused) this.kept.release(reused.id);
-    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.ckpt.hooks, globs, field) : [], interventions, logits: 'last', signal });
+    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.hooks, globs, field) : [], interventions, logits: 'last', signal });
     const run = traceRun(model, tokens, trace);
     if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
     return { id: this.kept.add(run, traceBytes(run), key), run };

@@ -1,0 +1,24 @@
+/**
+ * The dictionaries a ModelRef names, opened against its checkpoint: each folder read in its format, its
+ * hook (and d_in) checked against the model's hook points, and described for the reply.
+ */
+import type { Checkpoint } from '../engine/model';
+import { openDictionary } from '../engine/sae';
+import type { AttachedSae } from '../engine/sae/attach';
+import type { AttachedSaeInfo, SaeRef } from '../protocol/runner';
+
+export function openAttachedSaes(ckpt: Checkpoint, refs: readonly SaeRef[], baseDir?: string): AttachedSae[] {
+  return refs.map((r) => ({ dict: openDictionary(r.path, { hook: r.hook, baseDir, modelHooks: ckpt.hooks }), mode: r.mode ?? 'observe' }));
+}
+
+export function attachedSaeInfo({ dict: d, mode }: AttachedSae): AttachedSaeInfo {
+  return {
+    dir: d.dir, format: d.format, kind: d.kind, architecture: d.architecture, dIn: d.dIn, dSae: d.dSae, dOut: d.dOut,
+    hook: d.hookIn, ...(d.hookOut ? { hookOut: d.hookOut } : {}), hookSource: d.hookSource, mode, notes: d.notes,
+  };
+}
+
+/** The part of a runner's load key the dictionaries make: the same folders, hooks and modes load once. */
+export function saesKey(refs: readonly SaeRef[] | undefined): string {
+  return JSON.stringify((refs ?? []).map((r) => [r.path, r.hook ?? '', r.mode ?? 'observe']));
+}
