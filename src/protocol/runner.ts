@@ -140,6 +140,25 @@ export interface Intervention {
   add: TensorData;
 }
 
+export interface SaeCheckParams {
+  /** The model with the dictionaries to check attached (ModelRef.saes). */
+  model: ModelRef;
+  /** The sample: texts (BOS prepended) or token ids. */
+  prompts: PromptInput[];
+  /** Tokens per prompt at most, BOS included (longer prompts are cut); default min(context, 128). */
+  maxTokens?: number;
+}
+
+/** One dictionary's self-check (src/engine/sae/self-check.ts). */
+export interface SaeCheckInfo {
+  hook: string;
+  dir: string;
+  prompts: number;
+  stats: { n: number; fvu: number; cosine: number; l0: number; deadFraction: number };
+  loss: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
+  warnings: { metric: string; value: number; bar: number; message: string; likelyCause: string }[];
+}
+
 export interface TraceParams {
   model: ModelRef;
   input: PromptInput;
@@ -281,6 +300,8 @@ export type RunnerMethods = {
   'model/scan': { params: { model: ModelRef }; result: { found: NonFiniteTensorInfo[]; message?: string } };
   tokenize: { params: { model: ModelRef; input: PromptInput }; result: Token[] };
   trace: { params: TraceParams; result: TraceResult; event: Progress };
+  /** Runs each attached dictionary on a sample: reconstruction figures, loss recovered, mis-load warnings. */
+  'sae/check': { params: SaeCheckParams; result: SaeCheckInfo[]; event: Progress };
   'analysis/run': { params: AnalysisParams; result: AnalysisResult; event: Progress };
   /** A spec's problems that depend on its model (layers, hooks, token counts); parse problems included. */
   'spec/check': { params: SpecCheckParams; result: SpecProblemInfo[] };

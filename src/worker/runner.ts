@@ -24,8 +24,9 @@ import { cancelledError } from '../protocol/errors';
 import type { Handlers, RequestContext } from '../protocol/rpc';
 import type {
   AnalysisParams, AnalysisResult, LoadedModel as LoadedModelInfo, ModelFacts, ModelRef, PromptInput, Progress, RunnerConfig, RunnerMethods, Slice, SliceResult, SpecCheckParams,
-  SpecProblemInfo, TraceParams, TraceResult, Intervention,
+  SpecProblemInfo, TraceParams, TraceResult, Intervention, SaeCheckParams, SaeCheckInfo,
 } from '../protocol/runner';
+import { checkDictionaries } from '../engine/sae/self-check';
 import { VIEW_HOOKS } from '../protocol/runner';
 import type { Token } from '../engine/tokenizer';
 import { allCandidates } from './candidates';
@@ -54,6 +55,9 @@ interface OutputRun {
 }
 
 type KeptRun = TraceRun | ViewRun | OutputRun;
+
+/** Tokens per self-check prompt at most, by default: enough for the figures, quick on a CPU. */
+const SAE_CHECK_TOKENS = 128;
 
 const DEFAULT_CONFIG: RunnerConfig = { bundledModelsDir: '', trusted: true, backend: 'auto', keptBytes: 1024 * 2 ** 20 };
 
@@ -99,6 +103,7 @@ export class Runner {
       },
       tokenize: (p) => this.tokens(this.checkpoint(p.model), p.input),
       trace: (p, ctx) => this.exclusive(ctx, () => this.trace(p, ctx)),
+      'sae/check': (p, ctx) => this.exclusive(ctx, () => this.checkSaes(p, ctx)),
       'analysis/run': (p, ctx) => this.exclusive(ctx, () => this.runAnalysis(p, ctx)),
       'spec/check': (p) => this.checkSpec(p),
       'run/slice': (p, ctx) => this.exclusive(ctx, () => this.slice(p.runId, p.slice, ctx.signal)),
@@ -216,6 +221,22 @@ export class Runner {
     const top = topK(last, p.topK ?? 10).map(({ index, value }) => ({ id: index, text: decode(index), prob: probs[index], logit: value }));
     const hooks = run.trace.cache.names().map((name) => ({ name, shape: run.trace.cache.get(name).dims }));
     return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, runMs: run.trace.runMs };
+  }
+
+  private async checkSaes(p: SaeCheckParams, ctx: RequestContext<Progress>): Promise<SaeCheckInfo[]> {
+    const model = await this.load(p.model);
+    if (model.saes.length === 0) fail('BAD_INPUT', { field: 'saes' }, 'no dictionary is attached to check.', 'Name one with --sae DIR[@HOOK].');
+    const max = p.maxTokens ?? Math.min(model.ckpt.config.nCtx, SAE_CHECK_TOKENS);
+    const prompts = p.prompts.map((input) => this.sampleTokens(model.ckpt, input, max));
+    ctx.event({ message: `checking ${model.saes.length} dictionar${model.saes.length === 1 ? 'y' : 'ies'} on ${prompts.length} prompts…` });
+    return checkDictionaries(model, model.hooks, model.saes, prompts, ctx.signal);
+  }
+
+  /** A sample prompt's tokens, cut to `max` before the context check (a long text is a sample, not an error). */
+  private sampleTokens(ckpt: Checkpoint, input: PromptInput, max: number): Token[] {
+    if ('ids' in input) return tokensFromIds(ckpt, input.ids.slice(0, max));
+    if (!ckpt.tokenizer) fail('BAD_INPUT', { file: ckpt.dir, field: '--prompt' }, 'this checkpoint has no tokenizer files (tokenizer.json or vocab.json + merges.txt).', 'Give token ids with --tokens instead.');
+    return ckpt.tokenizer.encode(input.text, { prependBos: input.bos ?? true }).slice(0, max);
   }
 
   /** A spec's prompt traced for the views (attention, logit lens, inline), or the kept trace of it. */

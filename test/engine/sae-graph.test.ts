@@ -15,7 +15,7 @@ import type { WeightProcessing } from '../../src/protocol/processing';
 import { LoadedModel } from '../../src/worker/loaded-model';
 import { SCAN_WORKER } from '../helpers/engine';
 import { makeRandomCheckpoint, maxAbsDiff, randomTokens } from '../helpers/reference';
-import { f32Tensor, saeLensFolder } from '../helpers/sae-fixtures';
+import { identitySaeFolder } from '../helpers/sae-fixtures';
 import { runReferenceJobs, tmpDir } from '../helpers/sae-reference';
 
 const spec = { layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 256, ctx: 32, dtype: 'F32' as const, seed: 7 };
@@ -100,17 +100,7 @@ describe('observe and splice', () => {
   });
 
   test('splicing a perfect reconstruction leaves the logits unchanged', async () => {
-    // relu(x) - relu(-x) = x: W_enc = [I, -I], W_dec = [I; -I], no biases.
-    const d = 48;
-    const dir = saeLensFolder(path.join(root, 'identity'), {
-      cfg: { d_in: d, d_sae: 2 * d, apply_b_dec_to_input: false, metadata: { hook_name: 'blocks.0.hook_resid_post' } },
-      tensors: {
-        W_enc: f32Tensor([d, 2 * d], (i) => { const r = Math.floor(i / (2 * d)); const c = i % (2 * d); return c === r ? 1 : c === r + d ? -1 : 0; }),
-        b_enc: f32Tensor([2 * d], () => 0),
-        W_dec: f32Tensor([2 * d, d], (i) => { const r = Math.floor(i / d); const c = i % d; return r === c ? 1 : r === c + d ? -1 : 0; }),
-        b_dec: f32Tensor([d], () => 0),
-      },
-    });
+    const dir = identitySaeFolder(path.join(root, 'identity'), 48, 'blocks.0.hook_resid_post');
     const plain = await traceWith([]);
     const { trace } = await traceWith([{ dict: openDictionary(dir), mode: 'splice' }]);
     assert.ok(maxAbsDiff(trace.logits.data, plain.trace.logits.data) <= 1e-4);
