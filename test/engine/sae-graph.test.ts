@@ -99,6 +99,31 @@ describe('observe and splice', () => {
     }
   });
 
+  test('with processed weights in memory, file-backed and npz dictionaries still match the CPU definition', async () => {
+    const saes = [2, 10].map((i) => ({ dict: dict(i), mode: 'splice' as SaeMode }));
+    const { trace } = await traceWith(saes, { foldLn: true } as WeightProcessing);
+    for (const { dict: d } of saes) {
+      const input = trace.cache.get(`${d.hookIn}.hook_sae_input`);
+      const cpu = encodeBatch(d, input.data, input.dims[0] * input.dims[1]);
+      assert.ok(maxAbsDiff(trace.cache.get(`${d.hookIn}.hook_sae_acts_post`).data, cpu.actsPost) <= 1e-4, d.hookIn);
+      assert.ok(maxAbsDiff(trace.cache.get(`${d.hookIn}.hook_sae_recons`).data, cpu.recons) <= 1e-4, d.hookIn);
+    }
+  });
+
+  test('SAE hooks take interventions: zeroing every feature of a spliced SAE zeroes what follows it', async () => {
+    const d = openDictionary(identitySaeFolder(path.join(root, 'identity-iv'), 48, 'blocks.0.hook_resid_post'));
+    const m = await openModel([{ dict: d, mode: 'splice' }]);
+    try {
+      const zero = { dims: [1], data: new Float32Array([0]) };
+      const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), {
+        hooks: m.hooks.filter((h) => h.name.startsWith('blocks.1.hook_resid_pre')), interventions: [{ hook: `${d.hookIn}.hook_sae_acts_post`, keep: zero, add: zero }],
+      });
+      assert.ok(trace.cache.get('blocks.1.hook_resid_pre').data.every((v) => v === 0));
+    } finally {
+      await m.dispose();
+    }
+  });
+
   test('splicing a perfect reconstruction leaves the logits unchanged', async () => {
     const dir = identitySaeFolder(path.join(root, 'identity'), 48, 'blocks.0.hook_resid_post');
     const plain = await traceWith([]);
