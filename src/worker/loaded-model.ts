@@ -10,7 +10,7 @@ import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
 import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
-import { AttachedSae, withSaeHooks } from '../engine/sae/attach';
+import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
@@ -118,7 +118,7 @@ export class LoadedModel implements Tracer {
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
-      saeSplice: opts.saeSplice ?? this.sessions.plain.saeSplice,
+      ...this.saeVariant(hooks, interventions, opts.saeSplice ?? this.sessions.plain.saeSplice ?? []),
     };
     if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
     const notComputed = hooks.find((h) => !computedIn(h.name, variant));
@@ -137,6 +137,19 @@ export class LoadedModel implements Tracer {
       cached.set(h.name, t);
     }
     return { tokens: batch, logits: tensors.logits, cache: new ActivationCache(cached, this.ckpt.config), runMs };
+  }
+
+  /** The dictionaries a run's graph computes: those it splices, and those whose hooks it reads or intervenes on. */
+  private saeVariant(hooks: readonly HookPoint[], interventions: readonly Intervention[], splice: readonly string[]): Pick<GraphVariant, 'saes' | 'saeSplice'> {
+    const attached = new Set(this.saes.map((s) => s.dict.hookIn));
+    const unknown = splice.find((h) => !attached.has(h));
+    if (unknown) fail('BAD_INPUT', { field: unknown }, 'no dictionary attached at this hook to splice.');
+    const used = new Set(splice);
+    for (const name of [...hooks.map((h) => h.name), ...interventions.map((iv) => iv.hook)]) {
+      const owner = saeOwner(name);
+      if (owner !== undefined && attached.has(owner)) used.add(owner);
+    }
+    return { saes: [...used], saeSplice: [...splice] };
   }
 
   /** The forward passes of a batch, in chunks of rows; outputs are stitched back into whole tensors. */

@@ -96,7 +96,8 @@ export class ModelSessions {
   readonly plain: GraphVariant;
 
   constructor(readonly ckpt: Checkpoint, private readonly opts: SessionOptions, saes: readonly AttachedSae[] = []) {
-    this.plain = { ...PLAIN_VARIANT, saeSplice: saes.filter((s) => s.mode === 'splice').map((s) => s.dict.hookIn) };
+    const spliced = saes.filter((s) => s.mode === 'splice').map((s) => s.dict.hookIn);
+    this.plain = { ...PLAIN_VARIANT, saes: spliced, saeSplice: spliced };
     if (saes.length) {
       const layout = saeLayout(saes, ckpt.weights.dataDir, !!ckpt.memory);
       this.saes = { layout, memory: saeMemory(layout) };
@@ -128,7 +129,7 @@ export class ModelSessions {
 
   session(which: SessionKind): Promise<OrtModule.InferenceSession> {
     const key = which.kind !== 'model' ? which.kind
-      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saeSplice ?? []].sort()]);
+      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort()]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order

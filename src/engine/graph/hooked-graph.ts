@@ -22,7 +22,12 @@ export interface GraphVariant {
    * runs' own earlier layers this way instead of recomputing them.
    */
   startLayer?: number;
-  /** Input hooks of the attached dictionaries spliced into this variant's forward (the others observe). */
+  /**
+   * Input hooks of the attached dictionaries this graph computes (default none: a run that reads no
+   * dictionary hook and splices none runs the plain graph, at the plain graph's cost).
+   */
+  saes?: readonly string[];
+  /** Of those, the ones spliced into the forward (the others observe). */
   saeSplice?: readonly string[];
 }
 
@@ -134,6 +139,7 @@ export class HookedGraph {
 /** The graph output holding a hook's value in a variant: an alias reads its source unless intervened. */
 export function outputFor(h: HookPoint, variant: GraphVariant): string {
   if (variant.interventions.includes(h.name)) return h.name;
+  if (h.afterSae && variant.saes?.includes(h.afterSae)) return `${h.afterSae}.hook_sae_output`;
   // A run that starts at layer L has no block L-1 output: its resid_pre is the input.
   if (variant.startLayer !== undefined && h.name === `blocks.${variant.startLayer}.hook_resid_pre`) return START_INPUT;
   return h.output;

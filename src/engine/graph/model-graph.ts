@@ -50,8 +50,8 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const g = new GraphBuilder();
   const ctx = new GraphContext(g, saes?.modelPrefix);
   const hg = new HookedGraph(g, saes ? withSaeHooks(hookPoints(c), saes.saes) : hookPoints(c), variant);
-  if (saes?.saes.length) {
-    const sg = new SaeGraph(g, hg, saes, variant.saeSplice ?? []);
+  if (saes && variant.saes?.length) {
+    const sg = new SaeGraph(g, hg, saes, variant.saes, variant.saeSplice ?? []);
     hg.attach((name, x) => sg.at(name, x));
   }
   const hook = hg.hook.bind(hg);

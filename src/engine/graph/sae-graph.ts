@@ -24,8 +24,10 @@ export class SaeGraph {
   private readonly weights = new Map<string, string>();
   private readonly spliced: Set<string>;
 
-  constructor(private readonly g: GraphBuilder, private readonly hg: HookedGraph, private readonly layout: SaeLayout, splice: readonly string[]) {
+  /** `active`: the input hooks of the dictionaries this graph computes; `splice`: those spliced. */
+  constructor(private readonly g: GraphBuilder, private readonly hg: HookedGraph, private readonly layout: SaeLayout, active: readonly string[], splice: readonly string[]) {
     layout.saes.forEach(({ dict: d }, index) => {
+      if (!active.includes(d.hookIn)) return;
       this.atIn.set(d.hookIn, { d, index });
       this.atOut.set(targetHook(d), { d, index });
     });

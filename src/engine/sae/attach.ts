@@ -24,6 +24,12 @@ export function saeHookName(d: SparseDictionary, hook: SaeHook): string {
   return `${d.hookIn}.${hook}`;
 }
 
+/** The input hook of the dictionary a hook name belongs to (`<hookIn>.hook_sae_*`), if it is one. */
+export function saeOwner(hookName: string): string | undefined {
+  const m = /^(.*)\.hook_sae_[a-z_]+$/.exec(hookName);
+  return m && (SAE_HOOKS as readonly string[]).includes(hookName.slice(m[1].length + 1)) ? m[1] : undefined;
+}
+
 /** The hook a dictionary's reconstruction stands for: its input hook (SAE) or the one it predicts (transcoder). */
 export function targetHook(d: SparseDictionary): string {
   return d.hookOut ?? d.hookIn;
@@ -31,7 +37,8 @@ export function targetHook(d: SparseDictionary): string {
 
 /**
  * The model's hooks with each dictionary's added after the hooks they hang on, and any hook that is another
- * hook's tensor (resid_pre of block L + 1) reading what the model continues with after a dictionary there.
+ * hook's tensor (resid_pre of block L + 1) marked as reading what the model continues with after a
+ * dictionary there (HookPoint.afterSae).
  * SAELens' shapes: hook_sae_input [batch, pos, d_in] (hook_z flattened to n_heads * d_head), acts
  * [batch, pos, d_sae], recons, error and output shaped as the target hook.
  */
@@ -52,8 +59,8 @@ export function withSaeHooks(model: readonly HookPoint[], saes: readonly Attache
   const add = (name: string, s: Dim[]) => out.push({ name, shape: s, output: name, needsAttnResult: false });
   for (const h of model) {
     const source = atOut.get(h.output);
-    // A hook that is another hook's tensor continues from the dictionary's output there.
-    out.push(source && h.output !== h.name ? { ...h, output: saeHookName(source, 'hook_sae_output') } : h);
+    // A hook that is another hook's tensor continues from the dictionary's output there (in graphs that have it).
+    out.push(source && h.output !== h.name ? { ...h, afterSae: source.hookIn } : h);
     const d = atIn.get(h.name);
     if (d) {
       add(saeHookName(d, 'hook_sae_input'), ['batch', 'pos', d.dIn]);
