@@ -105,6 +105,7 @@ export class SaeGraph {
     const actsPre = this.hook(d, 'hook_sae_acts_pre', (o) => g.op('Identity', [pre], {}, o)); // [batch, pos, d_sae]
     const decNorm = d.rescaleActsByDecoderNorm ? this.decoderNorm(index, d) : undefined; // [d_sae]
     const zero = () => g.constF([0], []);
+    let topk: { values: string; indices: string } | undefined;
     const acts = this.hook(d, 'hook_sae_acts_post', (o) => {
       switch (a.kind) {
         case 'relu':
@@ -120,16 +121,29 @@ export class SaeGraph {
           const [values, indices] = [g.tmp('topk_values'), g.tmp('topk_indices')];
           g.op('TopK', [z, g.constI([a.k])], { axis: -1, largest: 1, sorted: 1 }, [values, indices]); // [batch, pos, k]
           const kept = a.semantics === 'saelens' ? g.op('Relu', [values]) : values;
+          topk = { values: kept, indices };
           const zeros = g.op('ConstantOfShape', [g.op('Shape', [z])], { value: { tensor: { dataType: 1, dims: [1], floatData: [0] } } });
           return g.op('ScatterElements', [zeros, indices, kept], { axis: -1 }, o);
         }
       }
     });
-    const decIn = decNorm ? g.op('Div', [acts, decNorm]) : acts;
-    let y = restore(this.linear(index, d, decIn, d.decoder, true, d.dOut)); // [batch, pos, d_out]
+    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, unless the activations were intervened on.
+    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.has(saeHookName(d, 'hook_sae_acts_post')) ? topk : undefined;
+    const decoded = sparse ? this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)
+      : this.linear(index, d, decNorm ? g.op('Div', [acts, decNorm]) : acts, d.decoder, true, d.dOut);
+    let y = restore(decoded); // [batch, pos, d_out]
     if (d.skip) y = g.op('Add', [y, this.linear(index, d, saeIn, d.skip, false, d.dOut)]);
     const shaped = d.reshapeActivations === 'hook_z' && d.kind === 'sae' ? g.op('Reshape', [y, g.op('Shape', [x])]) : y;
     return this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [shaped], {}, o));
+  }
+
+  /** sum_j values[j] / decNorm[f_j] * W_dec[f_j] + b_dec over the k active features f_j: [batch, pos, k] -> [batch, pos, d_out]. */
+  private decodeRows(index: number, d: SparseDictionary, values: string, indices: string, decNorm: string | undefined): string {
+    const g = this.g;
+    const scaled = decNorm ? g.op('Div', [values, g.op('Gather', [decNorm, indices], { axis: 0 })]) : values; // [batch, pos, k]
+    const rows = g.op('Gather', [this.W(index, d, d.decoder.w), indices], { axis: 0 }); // [batch, pos, k, d_out]
+    const sum = g.op('ReduceSum', [g.op('Mul', [rows, g.op('Unsqueeze', [scaled, g.constI([-1])])]), g.constI([2])], { keepdims: 0 }); // [batch, pos, d_out]
+    return d.decoder.b ? g.op('Add', [sum, this.W(index, d, d.decoder.b)]) : sum;
   }
 
   /** ||W_dec row|| per feature [d_sae] (folded to a constant by onnxruntime). */
