@@ -18,7 +18,12 @@ export function attachedSaeInfo({ dict: d, mode }: AttachedSae): AttachedSaeInfo
   };
 }
 
-/** The part of a runner's load key the dictionaries make: the same folders, hooks and modes load once. */
-export function saesKey(refs: readonly SaeRef[] | undefined): string {
-  return JSON.stringify((refs ?? []).map((r) => [r.path, r.hook ?? '', r.mode ?? 'observe']));
+/**
+ * The part of a runner's load key the dictionaries make: the same folders, hooks and modes load once.
+ * The folder relative paths are taken from counts only when there are dictionaries (a model named from
+ * two folders is the same model).
+ */
+export function saesKey(refs: readonly SaeRef[] | undefined, baseDir: string | undefined): string {
+  if (!refs?.length) return '';
+  return JSON.stringify([baseDir ?? '', ...refs.map((r) => [r.path, r.hook ?? '', r.mode ?? 'observe'])]);
 }

@@ -41,7 +41,7 @@ export interface LoadOptions {
   beforeChunk?: () => void;
   /** The weight scan's bundle; default: scan-worker.js beside this bundle. */
   scanWorkerPath?: string;
-  /** Dictionaries attached at hook points: part of every graph of this model. */
+  /** Dictionaries attached at hook points: a run's graph computes those whose hooks it reads, intervenes on or splices. */
   saes?: readonly AttachedSae[];
 }
 

@@ -156,7 +156,7 @@ export class Runner {
   private async load(model: ModelRef): Promise<LoadedModel> {
     if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
     const opened = this.checkpoint(model);
-    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes)}|${model.baseDir ?? ''}`;
+    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes, model.baseDir)}`;
     if (this.loaded?.key === key) return this.loaded.model;
     if (this.loading?.key === key) return this.loading.promise;
     const previous = this.loaded;
