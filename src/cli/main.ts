@@ -4,6 +4,7 @@
 import { EngineError } from '../engine/errors';
 import { hooksCommand } from './hooks-command';
 import { traceCommand } from './trace-command';
+import { saeCommand } from './sae-command';
 import * as path from 'node:path';
 import { runCommand } from './run-command';
 import { testCommand } from './test-command';
@@ -13,7 +14,10 @@ const HELP = `circuit-lens: trace transformer language models and read every Tra
 Usage:
   circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--no-bos] [--top-k N]
                      [--json FILE] [--save-cache DIR] [--hooks GLOB] [--threads N] [--backend auto|cpu|cuda]
-                     [--memory-limit MB]
+                     [--memory-limit MB] [--sae DIR[@HOOK] ...] [--sae-splice]
+  circuit-lens sae check --model M --sae DIR[@HOOK] [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...]
+                     [--max-tokens N] [--json FILE]   (FVU, cosine, L0, dead features, CE loss recovered;
+                     mis-load warnings on stderr; default sample: media/sae-sample.txt)
   circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--threads N]
                      [--backend auto|cpu|cuda] [--memory-limit MB]
   circuit-lens test [SPEC ...] [--junit FILE] [--json FILE] [--model M] [--threads N] [--backend auto|cpu|cuda]
@@ -36,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'hooks':
       await hooksCommand(rest);
+      return 0;
+    case 'sae':
+      await saeCommand(rest, abort.signal);
       return 0;
     case 'test':
       return testCommand(rest, abort.signal);

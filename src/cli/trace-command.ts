@@ -10,10 +10,11 @@ import type { ModelRef, PromptInput } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 import { idList, intArg, parse, processingArg } from './args';
 import { writeFileAtomic } from './atomic';
-import { describeModel, describeProcessing, quote } from './describe';
+import { describeModel, describeProcessing, describeSaes, quote } from './describe';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
+import { saeArgs } from './sae-args';
 
-const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--processing transformerlens|OPTIONS] [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--processing transformerlens|OPTIONS] [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] [--sae DIR[@HOOK] ...] [--sae-splice] ${RUNNER_USAGE}`;
 
 export async function traceCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parse(argv, {
@@ -26,13 +27,17 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     'save-cache': { type: 'string' },
     hooks: { type: 'string' },
     processing: { type: 'string' },
+    sae: { type: 'string', multiple: true },
+    'sae-splice': { type: 'boolean' },
     ...RUNNER_FLAGS,
   }, USAGE);
   if ((values.prompt === undefined) === (values.tokens === undefined)) fail('BAD_INPUT', { field: '--prompt' }, 'give exactly one of --prompt TEXT or --tokens 1,2,3.', `Usage: ${USAGE}`);
   const k = intArg(values['top-k'], '--top-k', 10, 1, 1000);
   const input: PromptInput = values.prompt !== undefined ? { text: values.prompt, bos: !values['no-bos'] } : { ids: idList(values.tokens!, '--tokens') };
   const processing = processingArg(values.processing);
-  const model: ModelRef = { ref: values.model!, baseDir: process.cwd(), ...(processing ? { processing } : {}) };
+  if (values['sae-splice'] && !values.sae?.length) fail('BAD_INPUT', { field: '--sae-splice' }, 'needs a dictionary to splice.', 'Add --sae DIR[@HOOK].');
+  const saes = saeArgs(values.sae, values['sae-splice']);
+  const model: ModelRef = { ref: values.model!, baseDir: process.cwd(), ...(processing ? { processing } : {}), ...(saes.length ? { saes } : {}) };
   const globs = values.hooks ?? (values['save-cache'] ? '*' : undefined);
 
   await withRunner(values, async (client) => {
@@ -43,6 +48,7 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     const { tokens, top } = trace;
     console.log(describeModel(loaded));
     console.log(describeProcessing(loaded.processing, loaded.processingNotes));
+    for (const line of describeSaes(loaded.saes)) console.log(line);
     console.log(`backend ${loaded.backend}, loaded in ${loaded.loadMs.toFixed(0)} ms, forward ${trace.runMs.toFixed(0)} ms${loaded.backendNote ? `\n${loaded.backendNote}` : ''}`);
     console.log(`tokens (${tokens.length}):`);
     tokens.forEach((t, i) => console.log(`  ${String(i).padStart(4)}  ${String(t.id).padStart(6)}  ${quote(t.text).padEnd(18)} [${t.start}, ${t.end})`));

@@ -14,6 +14,11 @@ export interface HookPoint {
   output: string;
   /** Only computed by the graph variant with per-head results (TransformerLens' use_attn_result). */
   needsAttnResult: boolean;
+  /**
+   * A hook that is another hook's tensor, where a dictionary reconstructs that hook: the dictionary's input
+   * hook. In a graph with the dictionary, this hook reads its hook_sae_output (src/engine/sae/attach.ts).
+   */
+  afterSae?: string;
 }
 
 /**

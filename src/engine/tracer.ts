@@ -22,6 +22,8 @@ export interface TraceOptions {
    * tokens' embeddings: earlier layers are not run and their hooks cannot be cached.
    */
   startAt?: { layer: number; resid: TensorData };
+  /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */
+  saeSplice?: readonly string[];
   signal?: AbortSignal;
 }
 

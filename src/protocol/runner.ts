@@ -18,6 +18,33 @@ export interface ModelRef {
   baseDir?: string;
   /** TransformerLens' weight processing to apply when loading (default: none, Hugging Face's numbers). */
   processing?: WeightProcessing;
+  /** Sparse dictionaries attached at hook points: their hooks join the model's (`<hook>.hook_sae_acts_post`, ...). */
+  saes?: SaeRef[];
+}
+
+/** A dictionary to attach: a folder or ORG/NAME/SUBFOLDER (relative to baseDir), its hook when the files do not name it. */
+export interface SaeRef {
+  path: string;
+  hook?: string;
+  /** 'observe' (default): the forward is unchanged; 'splice': the model continues with the reconstruction. */
+  mode?: 'observe' | 'splice';
+}
+
+/** An attached dictionary as loaded: what its files said, and where it sits. */
+export interface AttachedSaeInfo {
+  dir: string;
+  format: string;
+  kind: string;
+  architecture: string;
+  dIn: number;
+  dSae: number;
+  dOut: number;
+  hook: string;
+  /** A transcoder's output hook. */
+  hookOut?: string;
+  hookSource: 'config' | 'folder' | 'user';
+  mode: 'observe' | 'splice';
+  notes: string[];
 }
 
 /** A limit the user set, with the name they set it by (a setting in the editor, a flag in the CLI). */
@@ -89,6 +116,8 @@ export interface LoadedModel extends ModelFacts {
   processing: string;
   /** Why an option asked for is off for this family, one line each. */
   processingNotes: string[];
+  /** The dictionaries attached (ModelRef.saes), in order. */
+  saes: AttachedSaeInfo[];
 }
 
 export interface Token extends PanelToken {
@@ -109,6 +138,25 @@ export interface Intervention {
   hook: string;
   keep: TensorData;
   add: TensorData;
+}
+
+export interface SaeCheckParams {
+  /** The model with the dictionaries to check attached (ModelRef.saes). */
+  model: ModelRef;
+  /** The sample: texts (BOS prepended) or token ids. */
+  prompts: PromptInput[];
+  /** Tokens per prompt at most, BOS included (longer prompts are cut); default min(context, 128). */
+  maxTokens?: number;
+}
+
+/** One dictionary's self-check (src/engine/sae/self-check.ts). */
+export interface SaeCheckInfo {
+  hook: string;
+  dir: string;
+  prompts: number;
+  stats: { n: number; fvu: number; cosine: number; l0: number; deadFraction: number };
+  loss: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
+  warnings: { metric: string; value: number; bar: number; message: string; likelyCause: string }[];
 }
 
 export interface TraceParams {
@@ -252,6 +300,8 @@ export type RunnerMethods = {
   'model/scan': { params: { model: ModelRef }; result: { found: NonFiniteTensorInfo[]; message?: string } };
   tokenize: { params: { model: ModelRef; input: PromptInput }; result: Token[] };
   trace: { params: TraceParams; result: TraceResult; event: Progress };
+  /** Runs each attached dictionary on a sample: reconstruction figures, loss recovered, mis-load warnings. */
+  'sae/check': { params: SaeCheckParams; result: SaeCheckInfo[]; event: Progress };
   'analysis/run': { params: AnalysisParams; result: AnalysisResult; event: Progress };
   /** A spec's problems that depend on its model (layers, hooks, token counts); parse problems included. */
   'spec/check': { params: SpecCheckParams; result: SpecProblemInfo[] };

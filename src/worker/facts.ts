@@ -1,6 +1,6 @@
 /** A checkpoint's facts as the editor and the CLI see them (src/protocol/runner.ts ModelFacts). */
 import { familyOf } from '../engine/families/registry';
-import { selectHooks } from '../engine/hooks';
+import { HookPoint, selectHooks } from '../engine/hooks';
 import type { Checkpoint } from '../engine/model';
 import type { ModelFacts } from '../protocol/runner';
 import { isProcessed, processingLabel } from '../protocol/processing';
@@ -11,10 +11,13 @@ export function modelLabel(ckpt: Checkpoint): string {
   return isProcessed(p) ? `${ckpt.name} · ${processingLabel(p)}` : ckpt.name;
 }
 
-/** With `hooks` (globs), only the hook points they select; a glob that selects none is an error. */
-export function factsOf(ckpt: Checkpoint, hooks?: string): ModelFacts {
+/**
+ * With `hooks` (globs), only the hook points they select; a glob that selects none is an error. `all`: the
+ * hook points to select from (a loaded model's, with its dictionaries').
+ */
+export function factsOf(ckpt: Checkpoint, hooks?: string, all: readonly HookPoint[] = ckpt.hooks): ModelFacts {
   const c = ckpt.config;
-  const selected = hooks ? selectHooks(ckpt.hooks, hooks) : ckpt.hooks;
+  const selected = hooks ? selectHooks(all, hooks) : all;
   return {
     dir: ckpt.dir, name: ckpt.name, modelType: c.modelType, family: familyOf(c).label,
     nLayers: c.nLayers, dModel: c.dModel, nHeads: c.nHeads, nKvHeads: c.nKvHeads, dHead: c.dHead, dMlp: c.dMlp, dVocab: c.dVocab, nCtx: c.nCtx,

@@ -9,7 +9,8 @@ import { ActivationCache } from '../engine/cache';
 import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
-import { closestHookName, concreteShape } from '../engine/hooks';
+import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
+import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
@@ -40,6 +41,8 @@ export interface LoadOptions {
   beforeChunk?: () => void;
   /** The weight scan's bundle; default: scan-worker.js beside this bundle. */
   scanWorkerPath?: string;
+  /** Dictionaries attached at hook points: a run's graph computes those whose hooks it reads, intervenes on or splices. */
+  saes?: readonly AttachedSae[];
 }
 
 /** A text prompt's tokens, checked against the model's context and the user's prompt-length limit. */
@@ -64,11 +67,21 @@ function batchRows(ort: Ort, t: TensorData, first: number, rows: number, batch: 
 export class LoadedModel implements Tracer {
   private scan: WeightScan | undefined;
 
-  private constructor(readonly ckpt: Checkpoint, private readonly sessions: ModelSessions, readonly loadMs: number, private readonly opts: LoadOptions) {}
+  /** The model's hook points with the attached dictionaries' (src/engine/sae/attach.ts). */
+  readonly hooks: HookPoint[];
+
+  private constructor(readonly ckpt: Checkpoint, private readonly sessions: ModelSessions, readonly loadMs: number, private readonly opts: LoadOptions) {
+    this.hooks = withSaeHooks(ckpt.hooks, this.saes);
+  }
+
+  get saes(): readonly AttachedSae[] {
+    return this.opts.saes ?? [];
+  }
 
   static async open(ckpt: Checkpoint, opts: LoadOptions = {}): Promise<LoadedModel> {
     const t0 = performance.now();
-    const sessions = new ModelSessions(ckpt, opts.session ?? {});
+    withSaeHooks(ckpt.hooks, opts.saes ?? []); // refuses a dictionary the graph cannot take before any session is built
+    const sessions = new ModelSessions(ckpt, opts.session ?? {}, opts.saes);
     await sessions.init();
     return new LoadedModel(ckpt, sessions, performance.now() - t0, opts);
   }
@@ -105,6 +118,7 @@ export class LoadedModel implements Tracer {
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
+      ...this.saeVariant(hooks, interventions, opts.saeSplice ?? this.sessions.plain.saeSplice ?? []),
     };
     if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
     const notComputed = hooks.find((h) => !computedIn(h.name, variant));
@@ -123,6 +137,19 @@ export class LoadedModel implements Tracer {
       cached.set(h.name, t);
     }
     return { tokens: batch, logits: tensors.logits, cache: new ActivationCache(cached, this.ckpt.config), runMs };
+  }
+
+  /** The dictionaries a run's graph computes: those it splices, and those whose hooks it reads or intervenes on. */
+  private saeVariant(hooks: readonly HookPoint[], interventions: readonly Intervention[], splice: readonly string[]): Pick<GraphVariant, 'saes' | 'saeSplice'> {
+    const attached = new Set(this.saes.map((s) => s.dict.hookIn));
+    const unknown = splice.find((h) => !attached.has(h));
+    if (unknown) fail('BAD_INPUT', { field: unknown }, 'no dictionary attached at this hook to splice.');
+    const used = new Set(splice);
+    for (const name of [...hooks.map((h) => h.name), ...interventions.map((iv) => iv.hook)]) {
+      const owner = saeOwner(name);
+      if (owner !== undefined && attached.has(owner)) used.add(owner);
+    }
+    return { saes: [...used], saeSplice: [...splice] };
   }
 
   /** The forward passes of a batch, in chunks of rows; outputs are stitched back into whole tensors. */
@@ -179,8 +206,8 @@ export class LoadedModel implements Tracer {
 
   /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
   private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
-    const hook = this.ckpt.hooks.find((h) => h.name === iv.hook);
-    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.ckpt.hooks)}.`);
+    const hook = this.hooks.find((h) => h.name === iv.hook);
+    if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.hooks)}.`);
     const shape = concreteShape(hook.shape, batch, pos);
     const fit = (t: TensorData, what: string): TensorData => {
       if (t.dims.length > shape.length) fail('BAD_INPUT', { field: `${iv.hook} ${what}` }, `has rank ${t.dims.length}, the hook has rank ${shape.length}.`);

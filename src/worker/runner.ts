@@ -24,13 +24,15 @@ import { cancelledError } from '../protocol/errors';
 import type { Handlers, RequestContext } from '../protocol/rpc';
 import type {
   AnalysisParams, AnalysisResult, LoadedModel as LoadedModelInfo, ModelFacts, ModelRef, PromptInput, Progress, RunnerConfig, RunnerMethods, Slice, SliceResult, SpecCheckParams,
-  SpecProblemInfo, TraceParams, TraceResult, Intervention,
+  SpecProblemInfo, TraceParams, TraceResult, Intervention, SaeCheckParams, SaeCheckInfo,
 } from '../protocol/runner';
+import { checkDictionaries } from '../engine/sae/self-check';
 import { VIEW_HOOKS } from '../protocol/runner';
 import type { Token } from '../engine/tokenizer';
 import { allCandidates } from './candidates';
 import { KeptRuns } from './kept-runs';
 import { factsOf, modelLabel } from './facts';
+import { attachedSaeInfo, openAttachedSaes, saesKey } from './attach-saes';
 import { processCheckpoint } from '../engine/processing/process-checkpoint';
 import { processingKey, processingLabel } from '../protocol/processing';
 import { LoadedModel, promptTokens } from './loaded-model';
@@ -53,6 +55,9 @@ interface OutputRun {
 }
 
 type KeptRun = TraceRun | ViewRun | OutputRun;
+
+/** Tokens per self-check prompt at most, by default: enough for the figures, quick on a CPU. */
+const SAE_CHECK_TOKENS = 128;
 
 const DEFAULT_CONFIG: RunnerConfig = { bundledModelsDir: '', trusted: true, backend: 'auto', keptBytes: 1024 * 2 ** 20 };
 
@@ -98,6 +103,7 @@ export class Runner {
       },
       tokenize: (p) => this.tokens(this.checkpoint(p.model), p.input),
       trace: (p, ctx) => this.exclusive(ctx, () => this.trace(p, ctx)),
+      'sae/check': (p, ctx) => this.exclusive(ctx, () => this.checkSaes(p, ctx)),
       'analysis/run': (p, ctx) => this.exclusive(ctx, () => this.runAnalysis(p, ctx)),
       'spec/check': (p) => this.checkSpec(p),
       'run/slice': (p, ctx) => this.exclusive(ctx, () => this.slice(p.runId, p.slice, ctx.signal)),
@@ -150,7 +156,7 @@ export class Runner {
   private async load(model: ModelRef): Promise<LoadedModel> {
     if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
     const opened = this.checkpoint(model);
-    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}`;
+    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes, model.baseDir)}`;
     if (this.loaded?.key === key) return this.loaded.model;
     if (this.loading?.key === key) return this.loading.promise;
     const previous = this.loaded;
@@ -161,6 +167,7 @@ export class Runner {
     }
     // Processing reads every weight once, so it is part of loading (and of the promise others wait on).
     const promise = Promise.resolve().then(() => LoadedModel.open(processCheckpoint(opened, model.processing), {
+      saes: openAttachedSaes(opened, model.saes ?? [], model.baseDir),
       session: { backend: this.config.backend, threads: this.config.threads },
       limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
       beforeChunk: this.opts.beforeChunk,
@@ -179,7 +186,7 @@ export class Runner {
   private async loadInfo(model: ModelRef): Promise<LoadedModelInfo> {
     const m = await this.load(model);
     return {
-      ...factsOf(m.ckpt), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
+      ...factsOf(m.ckpt, undefined, m.hooks), saes: m.saes.map(attachedSaeInfo), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
       processing: processingLabel(m.ckpt.processing?.options), processingNotes: m.ckpt.processing?.notes ?? [],
     };
   }
@@ -204,7 +211,7 @@ export class Runner {
       run = kept.run;
       runId = kept.id;
     } else {
-      const hooks = p.hooks ? selectHooks(ckpt.hooks, p.hooks) : [];
+      const hooks = p.hooks ? selectHooks(model.hooks, p.hooks) : [];
       run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }));
     }
     const vocab = ckpt.config.dVocab;
@@ -216,6 +223,22 @@ export class Runner {
     return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, runMs: run.trace.runMs };
   }
 
+  private async checkSaes(p: SaeCheckParams, ctx: RequestContext<Progress>): Promise<SaeCheckInfo[]> {
+    const model = await this.load(p.model);
+    if (model.saes.length === 0) fail('BAD_INPUT', { field: 'saes' }, 'no dictionary is attached to check.', 'Name one with --sae DIR[@HOOK].');
+    const max = p.maxTokens ?? Math.min(model.ckpt.config.nCtx, SAE_CHECK_TOKENS);
+    const prompts = p.prompts.map((input) => this.sampleTokens(model.ckpt, input, max));
+    ctx.event({ message: `checking ${model.saes.length} dictionar${model.saes.length === 1 ? 'y' : 'ies'} on ${prompts.length} prompts…` });
+    return checkDictionaries(model, model.hooks, model.saes, prompts, ctx.signal);
+  }
+
+  /** A sample prompt's tokens, cut to `max` before the context check (a long text is a sample, not an error). */
+  private sampleTokens(ckpt: Checkpoint, input: PromptInput, max: number): Token[] {
+    if ('ids' in input) return tokensFromIds(ckpt, input.ids.slice(0, max));
+    if (!ckpt.tokenizer) fail('BAD_INPUT', { file: ckpt.dir, field: '--prompt' }, 'this checkpoint has no tokenizer files (tokenizer.json or vocab.json + merges.txt).', 'Give token ids with --tokens instead.');
+    return ckpt.tokenizer.encode(input.text, { prependBos: input.bos ?? true }).slice(0, max);
+  }
+
   /** A spec's prompt traced for the views (attention, logit lens, inline), or the kept trace of it. */
   private async viewTrace(model: LoadedModel, prompt: PromptSpec, cacheGlobs: string[], signal: AbortSignal): Promise<{ id: number; run: TraceRun }> {
     const globs = [VIEW_HOOKS, ...cacheGlobs].join(',');
@@ -224,11 +247,11 @@ export class Runner {
 
   /** A kept trace of these tokens caching these hooks: the one kept already, else a new run. */
   private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun }> {
-    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs]);
+    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs, model.saes.map((s) => [s.dict.dir, s.dict.hookIn, s.mode])]);
     const reused = key === undefined ? undefined : this.kept.reuse(key);
     if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run };
     if (reused) this.kept.release(reused.id);
-    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.ckpt.hooks, globs, field) : [], interventions, logits: 'last', signal });
+    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.hooks, globs, field) : [], interventions, logits: 'last', signal });
     const run = traceRun(model, tokens, trace);
     if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
     return { id: this.kept.add(run, traceBytes(run), key), run };

@@ -11,6 +11,8 @@ import { buildModelGraph } from '../engine/graph/model-graph';
 import { buildComponentUnembedGraph, buildUnembedGraph } from '../engine/graph/unembed-graph';
 import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
 import type { Checkpoint } from '../engine/model';
+import type { AttachedSae } from '../engine/sae/attach';
+import { SaeLayout, saeLayout, saeMemory } from '../engine/graph/sae-layout';
 import { fail } from '../engine/errors';
 import type { Backend, BackendPreference } from '../protocol/runner';
 
@@ -47,10 +49,15 @@ export function cudaProviderInstalled(): boolean {
   return fs.existsSync(path.join(bindingDir, 'libonnxruntime_providers_cuda.so'));
 }
 
-function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend): OrtModule.InferenceSession.SessionOptions {
+/**
+ * `saes`: the model graph's attached dictionaries (sae-layout.ts): their in-memory tensors join processed
+ * weights, and file-backed ones resolve against the folder above the model's and theirs.
+ */
+function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend, saes?: { layout: SaeLayout; memory: ReadonlyMap<string, Float32Array> }): OrtModule.InferenceSession.SessionOptions {
+  const memory = ckpt.memory ? [...ckpt.memory, ...(saes?.memory ?? [])] : undefined;
   return {
     // Processed weights are all in memory (onnxruntime takes external data all from files or all from memory).
-    ...(ckpt.memory ? { externalData: [...ckpt.memory].map(([path, data]) => ({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })) } : {}),
+    ...(memory ? { externalData: memory.map(([path, data]) => ({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })) } : {}),
     executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: opts.threads ?? defaultThreads(),
@@ -59,7 +66,7 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
     extra: {
       session: {
         // Resolve external data against the real folder of the safetensors files (not a symlink).
-        model_external_initializers_file_folder_path: ckpt.weights.dataDir,
+        model_external_initializers_file_folder_path: saes?.layout.baseDir ?? ckpt.weights.dataDir,
         // A spinning second thread slows everything down on small, shared machines.
         'intra_op.allow_spinning': '0',
         disable_prepacking: opts.prepack ? '0' : '1',
@@ -82,7 +89,20 @@ export class ModelSessions {
   backend: Backend = 'cpu';
   backendNote?: string;
 
-  constructor(readonly ckpt: Checkpoint, private readonly opts: SessionOptions) {}
+  /** Where the attached dictionaries' tensors are, and those held in memory for onnxruntime. */
+  private readonly saes?: { layout: SaeLayout; memory: ReadonlyMap<string, Float32Array> };
+
+  /** The variant runs start from: the plain graph, with the dictionaries attached in splice mode spliced. */
+  readonly plain: GraphVariant;
+
+  constructor(readonly ckpt: Checkpoint, private readonly opts: SessionOptions, saes: readonly AttachedSae[] = []) {
+    const spliced = saes.filter((s) => s.mode === 'splice').map((s) => s.dict.hookIn);
+    this.plain = { ...PLAIN_VARIANT, saes: spliced, saeSplice: spliced };
+    if (saes.length) {
+      const layout = saeLayout(saes, ckpt.weights.dataDir, !!ckpt.memory);
+      this.saes = { layout, memory: saeMemory(layout) };
+    }
+  }
 
   /** Creates the default variant now, choosing the backend (CUDA falls back to CPU with a note). */
   async init(): Promise<void> {
@@ -94,7 +114,7 @@ export class ModelSessions {
     if (want !== 'cpu' && installed) {
       try {
         this.backend = 'cuda';
-        await this.session({ kind: 'model', variant: PLAIN_VARIANT });
+        await this.session({ kind: 'model', variant: this.plain });
         return;
       } catch (e) {
         this.sessions.clear();
@@ -104,11 +124,12 @@ export class ModelSessions {
         this.backendNote = `CUDA unavailable (${why}); using the CPU.`;
       }
     }
-    await this.session({ kind: 'model', variant: PLAIN_VARIANT });
+    await this.session({ kind: 'model', variant: this.plain });
   }
 
   session(which: SessionKind): Promise<OrtModule.InferenceSession> {
-    const key = which.kind !== 'model' ? which.kind : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort()]);
+    const key = which.kind !== 'model' ? which.kind
+      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort()]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order
@@ -118,9 +139,9 @@ export class ModelSessions {
       const later = which.kind === 'model' && which.variant.startLayer !== undefined;
       if (later) this.releaseLaterStarts();
       const { config, params } = this.ckpt;
-      const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant)
+      const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant, this.saes?.layout)
         : which.kind === 'unembed' ? buildUnembedGraph(config, params) : buildComponentUnembedGraph(config, params);
-      s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend));
+      s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend, which.kind === 'model' ? this.saes : undefined));
       s.catch(() => this.sessions.delete(key));
       if (later) this.laterStarts.add(key);
     }

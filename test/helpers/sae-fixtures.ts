@@ -45,3 +45,16 @@ export function gemmaScopeNpz(file: string, replace: Record<string, Uint8Array> 
   const m = (shape: number[]) => npyBytes('<f4', shape, f32Tensor(shape).bytes);
   writeNpz(file, { W_enc: m([4, 8]), W_dec: m([8, 4]), b_enc: m([8]), b_dec: m([4]), threshold: m([8]), ...replace }, stored);
 }
+
+/** A SAELens SAE that reconstructs exactly: relu(x) - relu(-x) = x, with W_enc = [I, -I], W_dec = [I; -I] and no biases. */
+export function identitySaeFolder(dir: string, d: number, hook: string): string {
+  return saeLensFolder(dir, {
+    cfg: { d_in: d, d_sae: 2 * d, apply_b_dec_to_input: false, metadata: { hook_name: hook } },
+    tensors: {
+      W_enc: f32Tensor([d, 2 * d], (i) => { const r = Math.floor(i / (2 * d)); const c = i % (2 * d); return c === r ? 1 : c === r + d ? -1 : 0; }),
+      b_enc: f32Tensor([2 * d], () => 0),
+      W_dec: f32Tensor([2 * d, d], (i) => { const r = Math.floor(i / d); const c = i % d; return r === c ? 1 : r === c + d ? -1 : 0; }),
+      b_dec: f32Tensor([d], () => 0),
+    },
+  });
+}

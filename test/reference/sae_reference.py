@@ -8,6 +8,12 @@ with the TypeScript engine.
 
   sae_reference.py make-random --format saelens --architecture topk --d-in 16 --d-sae 64 --k 8 --out DIR
   sae_reference.py encode --format saelens --dir DIR --input X.npy --out OUT
+  sae_reference.py attach --family gpt2 --model MODEL --tokens 1,2;3,4 --format saelens --dir DIR --hook H [--splice] --out OUT
+
+attach runs the GPT-2 or Llama-style reference model (gpt2_reference.py, llama_reference.py) with the
+dictionary at its hook, as SAELens' HookedSAETransformer does: every hook point, each SAELens SAE hook
+(hook_sae_input, _acts_pre, _acts_post, _recons, _error, _output) and the logits; with --splice the model
+continues with the reconstruction (a transcoder's, at its output hook).
 """
 import argparse
 import json
@@ -17,7 +23,7 @@ import os
 import numpy as np
 import torch
 
-from safetensors_io import DTYPES, read_safetensors, write_npy, write_safetensors
+from safetensors_io import DTYPES, parse_tokens, read_safetensors, write_npy, write_safetensors
 
 torch.set_grad_enabled(False)
 
@@ -392,6 +398,46 @@ def encode(a):
     write_npy(os.path.join(a.out, 'recons.npy'), y)
 
 
+def attach(a):
+    """The reference model with one dictionary at a hook point, observing or spliced."""
+    import importlib
+    fam = importlib.import_module(f'{a.family}_reference')
+    model_cls = {'gpt2': 'Gpt2Reference', 'llama': 'LlamaReference'}[a.family]
+    m = getattr(fam, model_cls)(a.model)
+    hook_in, hook_out = a.hook, a.hook_out or a.hook
+    base = fam.__dict__.setdefault('plain_hook_fn', fam.hook_fn)  # a batch runs several attach jobs in one process
+    state = {}
+
+    def sae_hook_fn(cache, interventions):
+        hp = base(cache, interventions)
+
+        def with_sae(name, x):
+            x = hp(name, x)
+            if name == hook_in:
+                flat = x.reshape(*x.shape[:2], -1) if a.flatten else x  # hook_z: [batch, pos, n_heads * d_head]
+                if a.format == 'circuit-tracer':
+                    pre, acts, y = circuit_tracer_encode(a.dir, flat, a.layer, a.hub_cache)
+                else:
+                    pre, acts, y = ENCODERS[a.format](a.dir, flat)
+                state['recons'] = y.reshape(x.shape) if a.flatten else y
+                for k, v in (('input', flat), ('acts_pre', pre), ('acts_post', acts), ('recons', state['recons'])):
+                    cache[f'{hook_in}.hook_sae_{k}'] = v
+            if name == hook_out:
+                cache[f'{hook_in}.hook_sae_error'] = x - state['recons']
+                x = state['recons'] if a.splice else x
+                cache[f'{hook_in}.hook_sae_output'] = x
+            return x
+        return with_sae
+
+    fam.hook_fn = sae_hook_fn
+    cache = {}
+    logits = m.forward(parse_tokens(a.tokens), cache, {})
+    os.makedirs(a.out, exist_ok=True)
+    write_npy(os.path.join(a.out, 'logits.npy'), logits)
+    for k, v in cache.items():
+        write_npy(os.path.join(a.out, k + '.npy'), v)
+
+
 def parser():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest='cmd', required=True)
@@ -432,6 +478,19 @@ def parser():
     e.add_argument('--out', required=True)
     e.add_argument('--layer', type=int, default=0)
     e.add_argument('--hub-cache')
+    t = sub.add_parser('attach', help='a reference model run with a dictionary at a hook point')
+    t.add_argument('--family', required=True, choices=['gpt2', 'llama'])
+    t.add_argument('--model', required=True)
+    t.add_argument('--tokens', required=True)
+    t.add_argument('--format', required=True)
+    t.add_argument('--dir', required=True)
+    t.add_argument('--hook', required=True)
+    t.add_argument('--hook-out')
+    t.add_argument('--flatten', action='store_true', help='hook_z: flatten the heads before the dictionary')
+    t.add_argument('--splice', action='store_true')
+    t.add_argument('--layer', type=int, default=0)
+    t.add_argument('--hub-cache')
+    t.add_argument('--out', required=True)
     b = sub.add_parser('batch', help='run many make-random / encode commands in one process (a JSON list of argument lists)')
     b.add_argument('--jobs', required=True)
     return ap
@@ -444,7 +503,7 @@ def run(ap, argv):
             run(ap, job)
         return
     a.apply_b_dec = bool(getattr(a, 'apply_b_dec', 1))
-    make_random(a) if a.cmd == 'make-random' else encode(a)
+    {'make-random': make_random, 'encode': encode, 'attach': attach}[a.cmd](a)
 
 
 def main():

@@ -74,6 +74,12 @@ export class GraphBuilder {
     return name;
   }
 
+  /** An fp32 initializer stored inside the model (raw bytes): for tensors that live only in memory. */
+  floatInit(name: string, dims: number[], data: Float32Array): string {
+    this.initializers.push({ name, dataType: ELEM.float, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    return name;
+  }
+
   constF(values: number[], dims: number[] = [values.length]): string {
     const name = this.tmp('cf');
     this.initializers.push({ name, dataType: ELEM.float, dims, floatData: values });

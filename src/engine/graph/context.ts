@@ -2,6 +2,7 @@
  * What every part of a model graph needs: the builder, the checkpoint's weights declared once each
  * (external data), the token ids and their [batch, pos] shape, and linear maps in either weight layout.
  */
+import * as path from 'node:path';
 import type { GraphBuilder } from './builder';
 import type { Linear, WeightRef } from '../params';
 import { weightInput } from './weight-input';
@@ -11,7 +12,8 @@ export class GraphContext {
   private readonly shapes = new Map<number, string>();
   private tokens?: { ids: string; idsShape: string; posLen: string };
 
-  constructor(readonly g: GraphBuilder) {}
+  /** `locationPrefix`: the weights' folder relative to the one external data resolves against (sae-layout.ts). */
+  constructor(readonly g: GraphBuilder, private readonly locationPrefix = '') {}
 
   /** The graph input `input_ids` and its shape, declared on first use. */
   private get tokenInput(): { ids: string; idsShape: string; posLen: string } {
@@ -52,7 +54,7 @@ export class GraphContext {
   /** The fp32 value of a checkpoint tensor (declared on first use). */
   W(ref: WeightRef): string {
     let name = this.weights.get(ref.name);
-    if (!name) this.weights.set(ref.name, (name = weightInput(this.g, ref)));
+    if (!name) this.weights.set(ref.name, (name = weightInput(this.g, this.locationPrefix ? { ...ref, location: path.join(this.locationPrefix, ref.location) } : ref)));
     return name;
   }
 

@@ -22,6 +22,13 @@ export interface GraphVariant {
    * runs' own earlier layers this way instead of recomputing them.
    */
   startLayer?: number;
+  /**
+   * Input hooks of the attached dictionaries this graph computes (default none: a run that reads no
+   * dictionary hook and splices none runs the plain graph, at the plain graph's cost).
+   */
+  saes?: readonly string[];
+  /** Of those, the ones spliced into the forward (the others observe). */
+  saeSplice?: readonly string[];
 }
 
 /** The graph input holding blocks.startLayer.hook_resid_pre in a variant that starts there. */
@@ -53,6 +60,8 @@ export class HookedGraph {
   private readonly points: Map<string, HookPoint>;
   private readonly intervened: Set<string>;
   private readonly emitted = new Set<string>();
+  /** Runs the attached dictionaries after a hook's value is final; returns what the model continues with. */
+  private afterHook: (name: string, x: string) => string = (_, x) => x;
 
   constructor(readonly g: GraphBuilder, points: readonly HookPoint[], readonly variant: GraphVariant) {
     this.points = new Map(points.map((p) => [p.name, p]));
@@ -66,6 +75,11 @@ export class HookedGraph {
     }
   }
 
+  /** Attaches dictionaries (src/engine/graph/sae-graph.ts): `after` runs on every hook's final value. */
+  attach(after: (name: string, x: string) => string): void {
+    this.afterHook = after;
+  }
+
   has(name: string): boolean {
     return this.intervened.has(name);
   }
@@ -77,8 +91,8 @@ export class HookedGraph {
   hook(name: string, produce: (out: string) => string): string {
     if (!this.points.has(name)) fail('RUNTIME', { field: name }, 'graph builder emitted an unknown hook point.');
     this.emitted.add(name);
-    if (!this.intervened.has(name)) return produce(name);
-    return this.intervene(name, produce(this.g.tmp('pre_intervention')));
+    const value = this.intervened.has(name) ? this.intervene(name, produce(this.g.tmp('pre_intervention'))) : produce(name);
+    return this.afterHook(name, value);
   }
 
   /**
@@ -86,9 +100,9 @@ export class HookedGraph {
    * tensor of its own unless it carries an intervention.
    */
   alias(name: string, source: string): string {
-    if (!this.intervened.has(name)) return source;
+    if (!this.intervened.has(name)) return this.afterHook(name, source);
     this.emitted.add(name);
-    return this.intervene(name, source);
+    return this.afterHook(name, this.intervene(name, source));
   }
 
   private intervene(name: string, x: string): string {
@@ -125,6 +139,7 @@ export class HookedGraph {
 /** The graph output holding a hook's value in a variant: an alias reads its source unless intervened. */
 export function outputFor(h: HookPoint, variant: GraphVariant): string {
   if (variant.interventions.includes(h.name)) return h.name;
+  if (h.afterSae && variant.saes?.includes(h.afterSae)) return `${h.afterSae}.hook_sae_output`;
   // A run that starts at layer L has no block L-1 output: its resid_pre is the input.
   if (variant.startLayer !== undefined && h.name === `blocks.${variant.startLayer}.hook_resid_pre`) return START_INPUT;
   return h.output;

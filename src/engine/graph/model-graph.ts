@@ -15,6 +15,9 @@ import { activation } from './activation';
 import { GraphContext } from './context';
 import { normalize } from './norm';
 import { applyRotary, rotaryTables } from './rotary';
+import { withSaeHooks } from '../sae/attach';
+import { SaeGraph } from './sae-graph';
+import type { SaeLayout } from './sae-layout';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
 const OPSET = 17;
@@ -42,10 +45,15 @@ class Masks {
   }
 }
 
-export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant): Uint8Array {
+/** `saes`: dictionaries attached at hook points, and where their tensors are (sae-layout.ts). */
+export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant, saes?: SaeLayout): Uint8Array {
   const g = new GraphBuilder();
-  const ctx = new GraphContext(g);
-  const hg = new HookedGraph(g, hookPoints(c), variant);
+  const ctx = new GraphContext(g, saes?.modelPrefix);
+  const hg = new HookedGraph(g, saes ? withSaeHooks(hookPoints(c), saes.saes) : hookPoints(c), variant);
+  if (saes && variant.saes?.length) {
+    const sg = new SaeGraph(g, hg, saes, variant.saes, variant.saeSplice ?? []);
+    hg.attach((name, x) => sg.at(name, x));
+  }
   const hook = hg.hook.bind(hg);
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh } = c;
 

@@ -1,0 +1,182 @@
+/**
+ * Attached dictionaries inside the model graph. At a dictionary's input hook: hook_sae_input (the hook's
+ * value, hook_z flattened), hook_sae_acts_pre, hook_sae_acts_post and hook_sae_recons; at the hook it
+ * reconstructs (the same hook for an SAE, the output hook for a transcoder): hook_sae_error (the hook's
+ * value minus the reconstruction) and hook_sae_output, which is what the model continues with: the
+ * hook's own value when observing, the reconstruction when spliced. The operations follow the CPU
+ * definition in src/engine/sae/encode.ts field for field.
+ */
+import * as path from 'node:path';
+import { fail } from '../errors';
+import type { Linear, WeightRef } from '../params';
+import { SaeHook, saeHookName, targetHook } from '../sae/attach';
+import type { SparseDictionary } from '../sae/types';
+import type { GraphBuilder } from './builder';
+import type { HookedGraph } from './hooked-graph';
+import { SaeLayout, inlined, saeMemoryPath } from './sae-layout';
+import { weightInput } from './weight-input';
+
+export class SaeGraph {
+  private readonly atIn = new Map<string, { d: SparseDictionary; index: number }>();
+  private readonly atOut = new Map<string, { d: SparseDictionary; index: number }>();
+  /** Each dictionary's reconstruction, once its input hook is built. */
+  private readonly recons = new Map<number, string>();
+  private readonly weights = new Map<string, string>();
+  private readonly spliced: Set<string>;
+
+  /** `active`: the input hooks of the dictionaries this graph computes; `splice`: those spliced. */
+  constructor(private readonly g: GraphBuilder, private readonly hg: HookedGraph, private readonly layout: SaeLayout, active: readonly string[], splice: readonly string[]) {
+    layout.saes.forEach(({ dict: d }, index) => {
+      if (!active.includes(d.hookIn)) return;
+      this.atIn.set(d.hookIn, { d, index });
+      this.atOut.set(targetHook(d), { d, index });
+    });
+    this.spliced = new Set(splice);
+  }
+
+  /** After hook `name` has value `x`: runs the dictionaries there and returns what the model continues with. */
+  at(name: string, x: string): string {
+    const input = this.atIn.get(name);
+    if (input) this.recons.set(input.index, this.encodeDecode(input.d, input.index, x));
+    const output = this.atOut.get(name);
+    if (!output) return x;
+    const { d, index } = output;
+    const recons = this.recons.get(index);
+    if (!recons) fail('RUNTIME', { field: name }, `the graph reached ${name} before the dictionary's input hook ${d.hookIn}.`);
+    this.hook(d, 'hook_sae_error', (o) => this.g.op('Sub', [x, recons], {}, o));
+    return this.hook(d, 'hook_sae_output', (o) => this.g.op('Identity', [this.spliced.has(d.hookIn) ? recons : x], {}, o));
+  }
+
+  private hook(d: SparseDictionary, which: SaeHook, produce: (out: string) => string): string {
+    return this.hg.hook(saeHookName(d, which), produce);
+  }
+
+  /** The fp32 value of dictionary `index`'s tensor, declared once. */
+  private W(index: number, d: SparseDictionary, ref: WeightRef): string {
+    const key = `${index}|${ref.location}|${ref.name}`;
+    let name = this.weights.get(key);
+    if (name) return name;
+    const graphName = `sae${index}.${ref.name}`;
+    if (this.layout.storage === 'memory') {
+      name = this.g.externalInit(graphName, 'float', ref.shape, { location: saeMemoryPath(index, ref), offset: 0, length: ref.shape.reduce((a, b) => a * b, 4) });
+    } else if (inlined(this.layout, d, ref)) {
+      name = this.g.floatInit(graphName, ref.shape, d.source.memory.get(ref.location)!);
+    } else {
+      const location = path.join(path.relative(this.layout.baseDir, d.source.weights.dataDir), ref.location);
+      name = weightInput(this.g, { ...ref, name: graphName, location });
+    }
+    this.weights.set(key, name);
+    return name;
+  }
+
+  /** x [batch, pos, in] through a dictionary Linear -> [batch, pos, out] ('out-in' as Gemm with transB on a 2-D view). */
+  private linear(index: number, d: SparseDictionary, x: string, lin: Linear, bias: boolean, width: number): string {
+    const g = this.g;
+    const b = bias && lin.b ? this.W(index, d, lin.b) : undefined;
+    if (lin.layout === 'in-out') {
+      const y = g.op('MatMul', [x, this.W(index, d, lin.w)]);
+      return b ? g.op('Add', [y, b]) : y;
+    }
+    const flat = g.op('Reshape', [x, g.constI([-1, lin.w.shape[1]])]); // [batch * pos, in]
+    const y = g.op('Gemm', b ? [flat, this.W(index, d, lin.w), b] : [flat, this.W(index, d, lin.w)], { transB: 1 }); // [batch * pos, out]
+    return g.op('Reshape', [y, g.op('Concat', [g.op('Shape', [x], { start: 0, end: 2 }), g.constI([width])], { axis: 0 })]);
+  }
+
+  /** The dictionary's hooks from its input value x; returns the reconstruction (shaped as the target hook). */
+  private encodeDecode(d: SparseDictionary, index: number, x: string): string {
+    const g = this.g;
+    const sx = d.reshapeActivations === 'hook_z' ? g.op('Reshape', [x, g.constI([0, 0, d.dIn])]) : x; // [batch, pos, d_in]
+    const saeIn = this.hook(d, 'hook_sae_input', (o) => g.op('Identity', [sx], {}, o));
+    const { xn, restore } = this.normalize(d, saeIn);
+    const centred = d.applyBDecToInput && d.decoder.b ? g.op('Sub', [xn, this.W(index, d, d.decoder.b)]) : xn;
+    const a = d.activation;
+    let gate: string | undefined;
+    let pre: string;
+    if (a.kind === 'gated') {
+      gate = this.linear(index, d, centred, d.encoder, true, d.dSae); // [batch, pos, d_sae]
+      const scale = g.op('Exp', [this.W(index, d, a.rMag)]); // [d_sae]
+      const wMag = g.op('Mul', [this.W(index, d, d.encoder.w), d.encoder.layout === 'in-out' ? scale : g.op('Unsqueeze', [scale, g.constI([1])])]);
+      const y = d.encoder.layout === 'in-out' ? g.op('MatMul', [centred, wMag])
+        : g.op('Reshape', [g.op('Gemm', [g.op('Reshape', [centred, g.constI([-1, d.dIn])]), wMag], { transB: 1 }), g.op('Concat', [g.op('Shape', [centred], { start: 0, end: 2 }), g.constI([d.dSae])], { axis: 0 })]);
+      pre = g.op('Add', [y, this.W(index, d, a.bMag)]);
+    } else {
+      pre = this.linear(index, d, centred, d.encoder, true, d.dSae);
+    }
+    const actsPre = this.hook(d, 'hook_sae_acts_pre', (o) => g.op('Identity', [pre], {}, o)); // [batch, pos, d_sae]
+    const decNorm = d.rescaleActsByDecoderNorm ? this.decoderNorm(index, d) : undefined; // [d_sae]
+    const zero = () => g.constF([0], []);
+    let topk: { values: string; indices: string } | undefined;
+    const acts = this.hook(d, 'hook_sae_acts_post', (o) => {
+      switch (a.kind) {
+        case 'relu':
+          return g.op('Relu', [actsPre], {}, o);
+        case 'gated':
+          return g.op('Where', [g.op('Greater', [gate!, zero()]), g.op('Relu', [actsPre]), zero()], {}, o);
+        case 'jumprelu': {
+          const on = g.op('Greater', [actsPre, this.W(index, d, a.threshold)]);
+          return g.op('Where', [on, a.semantics === 'saelens' ? g.op('Relu', [actsPre]) : actsPre, zero()], {}, o);
+        }
+        case 'topk': {
+          const z = decNorm ? g.op('Mul', [actsPre, decNorm]) : actsPre;
+          const [values, indices] = [g.tmp('topk_values'), g.tmp('topk_indices')];
+          g.op('TopK', [z, g.constI([a.k])], { axis: -1, largest: 1, sorted: 1 }, [values, indices]); // [batch, pos, k]
+          const kept = a.semantics === 'saelens' ? g.op('Relu', [values]) : values;
+          topk = { values: kept, indices };
+          const zeros = g.op('ConstantOfShape', [g.op('Shape', [z])], { value: { tensor: { dataType: 1, dims: [1], floatData: [0] } } });
+          return g.op('ScatterElements', [zeros, indices, kept], { axis: -1 }, o);
+        }
+      }
+    });
+    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, unless the activations were intervened on.
+    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.has(saeHookName(d, 'hook_sae_acts_post')) ? topk : undefined;
+    const decoded = sparse ? this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)
+      : this.linear(index, d, decNorm ? g.op('Div', [acts, decNorm]) : acts, d.decoder, true, d.dOut);
+    let y = restore(decoded); // [batch, pos, d_out]
+    if (d.skip) y = g.op('Add', [y, this.linear(index, d, saeIn, d.skip, false, d.dOut)]);
+    const shaped = d.reshapeActivations === 'hook_z' && d.kind === 'sae' ? g.op('Reshape', [y, g.op('Shape', [x])]) : y;
+    return this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [shaped], {}, o));
+  }
+
+  /** sum_j values[j] / decNorm[f_j] * W_dec[f_j] + b_dec over the k active features f_j: [batch, pos, k] -> [batch, pos, d_out]. */
+  private decodeRows(index: number, d: SparseDictionary, values: string, indices: string, decNorm: string | undefined): string {
+    const g = this.g;
+    const scaled = decNorm ? g.op('Div', [values, g.op('Gather', [decNorm, indices], { axis: 0 })]) : values; // [batch, pos, k]
+    const rows = g.op('Gather', [this.W(index, d, d.decoder.w), indices], { axis: 0 }); // [batch, pos, k, d_out]
+    const sum = g.op('ReduceSum', [g.op('Mul', [rows, g.op('Unsqueeze', [scaled, g.constI([-1])])]), g.constI([2])], { keepdims: 0 }); // [batch, pos, d_out]
+    return d.decoder.b ? g.op('Add', [sum, this.W(index, d, d.decoder.b)]) : sum;
+  }
+
+  /** ||W_dec row|| per feature [d_sae] (folded to a constant by onnxruntime). */
+  private decoderNorm(index: number, d: SparseDictionary): string {
+    const w = this.W(index, d, d.decoder.w);
+    return this.g.op('ReduceL2', [w], { axes: [d.decoder.layout === 'in-out' ? 1 : 0], keepdims: 0 });
+  }
+
+  /** The normalised input and the map restoring the output's scale (types.ts InputNormalization). */
+  private normalize(d: SparseDictionary, x: string): { xn: string; restore: (y: string) => string } {
+    const g = this.g;
+    const m = d.normalization;
+    const scale = (s: number) => (y: string) => (s === 1 ? y : g.op('Mul', [y, g.constF([s], [])]));
+    switch (m.kind) {
+      case 'none':
+        return { xn: x, restore: (y) => y };
+      case 'expected_average_only_in': {
+        const s = m.scalingFactor ?? 1;
+        return { xn: scale(s)(x), restore: scale(1 / s) };
+      }
+      case 'dataset_wise':
+        return { xn: scale(Math.sqrt(d.dIn) / m.normIn)(x), restore: scale(m.normOut / Math.sqrt(d.dOut)) };
+      case 'constant_norm_rescale': {
+        const n = g.op('ReduceL2', [x], { axes: [-1], keepdims: 1 }); // [batch, pos, 1]
+        const f = g.op('Div', [g.constF([Math.sqrt(d.dIn)], []), n]);
+        return { xn: g.op('Mul', [x, f]), restore: (y) => g.op('Div', [y, f]) };
+      }
+      case 'layer_norm': {
+        const mu = g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 }); // [batch, pos, 1]
+        const c = g.op('Sub', [x, mu]);
+        const sd = g.op('Sqrt', [g.op('Div', [g.op('ReduceSumSquare', [c], { axes: [-1], keepdims: 1 }), g.constF([d.dIn - 1], [])])]);
+        return { xn: g.op('Div', [c, g.op('Add', [sd, g.constF([m.eps], [])])]), restore: (y) => g.op('Add', [g.op('Mul', [y, sd]), mu]) };
+      }
+    }
+  }
+}
