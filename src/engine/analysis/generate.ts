@@ -8,6 +8,7 @@ import { softmax, topK } from '../math';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import type { Intervention } from '../../protocol/runner';
+import { seededRandom } from '../math';
 
 export interface GenerateOptions {
   maxNewTokens: number;
@@ -21,18 +22,6 @@ export interface GenerateOptions {
   /** Stop after this token (for example end-of-text). */
   stopToken?: number;
   signal?: AbortSignal;
-}
-
-/** A small seeded generator (mulberry32), so sampled continuations reproduce. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Picks the next token from one row of logits. */

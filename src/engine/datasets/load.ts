@@ -13,6 +13,7 @@ import { singleTokenIssue } from '../single-token';
 import type { Token } from '../tokenizer';
 import type { Tracer } from '../tracer';
 import type { DatasetSpec, FileDataset, GeneratedDataset, TemplateDataset } from '../spec/datasets';
+import { seededRandom } from '../math';
 
 export interface DatasetRow {
   /** BOS first for text prompts; token lists as given. */
@@ -107,23 +108,11 @@ function fromFile(tracer: Tracer, d: FileDataset, specDir: string): Dataset {
   return { name: d.name.value, rows, length, description: `${rows.length} prompts from ${d.file.value}` };
 }
 
-/** A seeded generator of floats in [0, 1) (mulberry32). */
-function seeded(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
 const fill = (text: string, values: ReadonlyMap<string, string>) => text.replace(/\{([^{}]*)\}/g, (_, k: string) => values.get(k) ?? `{${k}}`);
 
 function fromTemplate(tracer: Tracer, d: TemplateDataset): Dataset {
   const field = `datasets.${d.name.value}`;
-  const next = seeded(d.seed);
+  const next = seededRandom(d.seed);
   // Each prompt draws every slot in turn, never a value another slot of the same prompt already has.
   const draws = Array.from({ length: d.count }, (_, i) => {
     const chosen = new Map<string, string>();
