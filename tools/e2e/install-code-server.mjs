@@ -1,8 +1,9 @@
 // Installs code-server (a real VS Code: workbench in the browser, extension host in plain Node) into .e2e/
 // for the integration and browser suites. Idempotent: does nothing when the pinned version is present.
-// Offline pitfalls handled (see shared/design/real-vscode-tests.md): npx prompts (yes), @vscode/ripgrep's
-// GitHub download (cache seeded from Debian's ripgrep), argon2 and kerberos built from source (libkrb5-dev,
-// local node headers), and code-server's config file.
+// Offline pitfalls handled (see shared/design/real-vscode-tests.md): root postinstall (code-server's
+// postinstall.sh reads npm_config_unsafe_perm itself, though npm 7+ warns that it does not know it),
+// npx prompts (yes), @vscode/ripgrep's GitHub download (cache seeded from Debian's ripgrep), argon2 and
+// kerberos built from source (libkrb5-dev, local node headers), and code-server's config file.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,7 @@ export function installCodeServer() {
   writeFileSync(join(installDir, 'package.json'), JSON.stringify({ name: 'circuit-lens-e2e-code-server', private: true, allowScripts }, null, 2));
   const env = {
     ...process.env,
+    npm_config_unsafe_perm: 'true',
     npm_config_yes: 'true',
     npm_config_nodedir: '/usr',
     npm_config_update_notifier: 'false',
