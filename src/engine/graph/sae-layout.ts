@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { WeightRef } from '../params';
 import type { AttachedSae } from '../sae/attach';
 import { isInMemory } from '../sae/types';
+import { commonAncestor } from '../sae/tensors';
 import { readTensor } from '../weight-reader';
 
 export interface SaeLayout {
@@ -20,17 +21,6 @@ export interface SaeLayout {
   baseDir: string;
   /** The model's data folder relative to baseDir ('' when it is baseDir). */
   modelPrefix: string;
-}
-
-function commonAncestor(dirs: readonly string[]): string {
-  let parts = path.resolve(dirs[0]).split(path.sep);
-  for (const d of dirs.slice(1)) {
-    const other = path.resolve(d).split(path.sep);
-    let i = 0;
-    while (i < parts.length && i < other.length && parts[i] === other[i]) i++;
-    parts = parts.slice(0, i);
-  }
-  return parts.join(path.sep) || path.sep;
 }
 
 export function saeLayout(saes: readonly AttachedSae[], modelDataDir: string, modelInMemory: boolean): SaeLayout {

@@ -19,15 +19,16 @@ export interface TensorTable {
   nonFloat: Map<string, { dtype: string; file: string }>;
 }
 
-/** The deepest folder holding every path. */
-function commonDir(paths: readonly string[]): string {
-  let dir = path.dirname(paths[0]);
-  while (!paths.every((p) => p.startsWith(dir + path.sep))) {
-    const up = path.dirname(dir);
-    if (up === dir) break;
-    dir = up;
+/** The deepest folder holding every one of `dirs` (a dictionary's files; a model's and its dictionaries' folders). */
+export function commonAncestor(dirs: readonly string[]): string {
+  let parts = path.resolve(dirs[0]).split(path.sep);
+  for (const d of dirs.slice(1)) {
+    const other = path.resolve(d).split(path.sep);
+    let i = 0;
+    while (i < parts.length && i < other.length && parts[i] === other[i]) i++;
+    parts = parts.slice(0, i);
   }
-  return dir;
+  return parts.join(path.sep) || path.sep;
 }
 
 /** An empty table whose files live under the common real folder of `files` (or `fallbackDir` for none). */
@@ -39,7 +40,7 @@ export function tensorTable(files: readonly string[], fallbackDir: string): Tens
       fail('NOT_FOUND', { file: f }, 'no such file.', 'The dictionary folder is incomplete: download it again.');
     }
   });
-  const dataDir = real.length ? commonDir(real) : fallbackDir;
+  const dataDir = real.length ? commonAncestor(real.map((f) => path.dirname(f))) : fallbackDir;
   const table: TensorTable = { source: { weights: { dataDir }, memory: new Map() }, refs: new Map(), nonFloat: new Map() };
   files.forEach((file, i) => {
     const st = readSafetensorsHeader(real[i]);
