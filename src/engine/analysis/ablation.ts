@@ -54,7 +54,7 @@ function hooksOf(unit: AblationUnit, layer: number): string[] {
 }
 
 /** Per-position mean over a batch: [batch, pos, ...rest] -> [pos, ...rest]. */
-function batchMean(t: TensorData): Float32Array {
+export function batchMean(t: TensorData): Float32Array {
   const [batch] = t.dims;
   const per = t.data.length / batch;
   const out = new Float32Array(per);

@@ -19,6 +19,7 @@ import type { Dataset, DatasetRow } from '../datasets/load';
 import type { CircuitAblation, MetricName } from '../spec/vocabulary';
 import { MetricSpec, metricValues } from './metrics';
 import { RowPatch, rowIntervention } from './row-interventions';
+import { batchMean } from './ablation';
 
 export type Component =
   | { kind: 'head'; layer: number; head: number }
@@ -137,11 +138,7 @@ export async function measureCircuit(tracer: Tracer, ds: Dataset, opts: CircuitM
     }
     const slice = (h: string, s: number) => cached.get(h)!.subarray(s * perRow.get(h)!, (s + 1) * perRow.get(h)!);
     if (opts.ablation === 'mean') {
-      const means = new Map(hookNames.map((h) => {
-        const m = new Float32Array(perRow.get(h)!); // [pos, ...rest]
-        for (let s = 0; s < sources.length; s++) slice(h, s).forEach((v, i) => (m[i] += v / sources.length));
-        return [h, m];
-      }));
+      const means = new Map(hookNames.map((h) => [h, batchMean({ dims: [sources.length, perRow.get(h)!], data: cached.get(h)! })])); // [pos, ...rest]
       valuesFor = (h) => means.get(h);
     } else if (opts.ablation === 'resample') {
       valuesFor = (h, p) => slice(h, (p + 1) % sources.length);
