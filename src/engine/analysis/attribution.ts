@@ -106,21 +106,22 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
       for (let h = 0; h < nHeads; h++) heads[l * nHeads + h] = contribution(result, (pos * nHeads + h) * d);
     }
   }
-  const logitDiff = (logits: Float32Array) => logits[opts.answer] - (opts.counterfactual === undefined ? 0 : logits[opts.counterfactual]);
+  /** A vocabulary vector's answer entry minus its counterfactual entry (or the answer's alone). */
+  const diffOf = (v: Float32Array) => v[opts.answer] - (opts.counterfactual === undefined ? 0 : v[opts.counterfactual]);
+  const unembedBiasDiff = params.unembedBias ? diffOf(readWeightRows(ckpt, params.unembedBias)[0]) : 0;
   /** The difference before the soft-cap, from the final norm's output (RMSNorm's hook_normalized is before its weight). */
   const uncappedDiff = (): number => {
     const x = run.cache.get('ln_final.hook_normalized').data; // [1, pos, d_model]
     let dot = 0;
     for (let i = 0; i < d; i++) dot += x[pos * d + i] * (center ? unembedDiff[i] : direction[i]);
-    return dot + (params.unembedBias ? bias(readWeightRows(ckpt, params.unembedBias)[0]) : 0);
+    return dot + unembedBiasDiff;
   };
-  const bias = (bU: Float32Array) => bU[opts.answer] - (opts.counterfactual === undefined ? 0 : bU[opts.counterfactual]);
   if (lnB) {
     labels.push('ln_final bias');
     values.push(unembedDiff.reduce((a, u, i) => a + u * lnB[i], 0));
   } else if (params.unembedBias) {
     labels.push('unembed bias');
-    values.push(bias(readWeightRows(ckpt, params.unembedBias)[0]));
+    values.push(unembedBiasDiff);
   }
   return {
     labels,
@@ -128,7 +129,7 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
     heads,
     nLayers,
     nHeads,
-    logitDiff: cap ? uncappedDiff() : logitDiff(run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab)),
+    logitDiff: cap ? uncappedDiff() : diffOf(run.logits.data.subarray(pos * dVocab, (pos + 1) * dVocab)),
   };
 }
 
