@@ -61,6 +61,8 @@ export interface RunnerConfig {
   /** False in Restricted Mode: only the bundled models' tokenizers are loaded, and nothing runs. */
   trusted: boolean;
   backend: BackendPreference;
+  /** The text the self-check samples besides a spec's prompts; default: sae-sample.txt beside the bundled models' folder. */
+  saeSample?: string;
   /** Intra-op threads; default: cores minus one, at least one. */
   threads?: number;
   /** Bytes of activations and logits one run may hold. */
@@ -157,8 +159,14 @@ export interface SaeCheckInfo {
   dir: string;
   prompts: number;
   stats: { n: number; fvu: number; cosine: number; l0: number; deadFraction: number };
-  loss: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
+  /** Next-token loss figures: always from `sae/check`; from the check on load only for a spliced dictionary. */
+  loss?: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
   warnings: { metric: string; value: number; bar: number; message: string; likelyCause: string }[];
+  /**
+   * The check on load of a dictionary whose files name no model processing, on an unprocessed model:
+   * its FVU on the model with TransformerLens' default processing, and whether that is clearly better.
+   */
+  processed?: { processing: string; fvu: number; recommended: boolean; message?: string };
 }
 
 export interface TraceParams {
@@ -171,6 +179,8 @@ export interface TraceParams {
   interventions?: Intervention[];
   /** Keep the run so slices can be read from it; the reply then has its run id. */
   keep?: boolean;
+  /** Check the attached dictionaries on load (once per loaded dictionary) and reply with the figures. */
+  checkSaes?: boolean;
 }
 
 export interface TraceResult {
@@ -180,6 +190,8 @@ export interface TraceResult {
   top: Prediction[];
   /** Cached hook points and their shapes. */
   hooks: { name: string; shape: number[] }[];
+  /** With checkSaes: the attached dictionaries' self-checks. */
+  saeChecks?: SaeCheckInfo[];
   runMs: number;
 }
 
@@ -226,6 +238,8 @@ export interface AnalysisResult {
   prompt: { name: string; text: string };
   /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
   inline?: TokenInsight[];
+  /** The self-check of each attached dictionary (ModelRef.saes order), run once when it loaded. */
+  saeChecks?: SaeCheckInfo[];
   ms: number;
 }
 

@@ -47,9 +47,10 @@ test('a perfect reconstruction: FVU 0, cosine 1, all of the loss recovered, no w
   assert.equal(c.stats.n, 3 * 8, 'BOS rows left out');
   assert.ok(c.stats.fvu < 1e-8, `fvu ${c.stats.fvu}`);
   assert.ok(c.stats.cosine > 0.99999);
-  assert.ok(Math.abs(c.loss.lossIncrease) < 1e-4);
-  assert.ok(Math.abs(c.loss.ceLossScore - 1) < 1e-3, `score ${c.loss.ceLossScore}`);
-  assert.ok(c.loss.zeroAblation !== c.loss.clean);
+  const loss = c.loss!;
+  assert.ok(Math.abs(loss.lossIncrease) < 1e-4);
+  assert.ok(Math.abs(loss.ceLossScore - 1) < 1e-3, `score ${loss.ceLossScore}`);
+  assert.ok(loss.zeroAblation !== loss.clean);
   assert.deepEqual(c.warnings, []);
 });
 
