@@ -35,7 +35,7 @@ function runnerIn() {
 
 const dir = tmpDir('sae-load-check');
 /** A dictionary that reconstructs the demo model's residual stream badly: random weights (d_in 128, d_sae 64). */
-const randomSae = saeLensFolder(path.join(dir, 'random'), {
+saeLensFolder(path.join(dir, 'random'), {
   cfg: { d_in: 128, d_sae: 64, metadata: { hook_name: 'blocks.1.hook_resid_pre' } },
   tensors: { W_enc: f32Tensor([128, 64]), b_enc: f32Tensor([64], () => 0.5), W_dec: f32Tensor([64, 128], (i) => Math.cos(7 * i)), b_dec: f32Tensor([128], () => 0) },
 });
