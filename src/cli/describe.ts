@@ -32,6 +32,7 @@ export function describeCheck(c: SaeCheckInfo): string[] {
     `  FVU ${fmt(s.fvu)}  cosine ${fmt(s.cosine)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%`,
     ...(l ? [`  loss clean ${fmt(l.clean)}  spliced ${fmt(l.spliced)} (${l.lossIncrease >= 0 ? '+' : ''}${fmt(l.lossIncrease)})  zero-ablated ${fmt(l.zeroAblation)}  CE loss recovered ${fmt(l.ceLossScore)}`] : []),
     ...(p ? [`  with ${p.processing}: FVU ${fmt(p.fvu)}${p.recommended ? ' (clearly better)' : ''}`] : []),
+    ...(c.notes ?? []).map((n) => `  note: ${n}`),
   ];
 }
 

@@ -167,6 +167,8 @@ export interface SaeCheckInfo {
    * its FVU on the model with TransformerLens' default processing, and whether that is clearly better.
    */
   processed?: { processing: string; fvu: number; recommended: boolean; message?: string };
+  /** What the check left out, and why. */
+  notes?: string[];
 }
 
 export interface TraceParams {

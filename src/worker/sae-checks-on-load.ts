@@ -27,6 +27,17 @@ const BETTER_RATIO = 0.5;
 /** ...and lower by at least this much (two small FVUs are not a recommendation). */
 const BETTER_BY = 0.05;
 
+/**
+ * The processed twin holds a second, processed copy of the weights in memory while it checks: only for
+ * models whose float32 weights are at most this (GPT-2 medium is about 1.4 GB; billion-parameter models are skipped).
+ */
+export const TWIN_MAX_BYTES = 2 * 2 ** 30;
+
+/** About how many bytes a model's weights take in float32 (blocks and embeddings; norms left out). */
+export function fp32WeightBytes(c: Checkpoint['config']): number {
+  return 4 * (c.nLayers * (4 * c.dModel * c.dModel + 2 * c.dModel * c.dMlp) + 2 * c.dVocab * c.dModel);
+}
+
 /** The key of one dictionary's check on one loaded model. */
 export function checkKey(loadKey: string, s: AttachedSae): string {
   return JSON.stringify([loadKey, s.dict.dir, s.dict.hookIn, s.mode]);
@@ -88,7 +99,11 @@ export class SaeChecksOnLoad {
       const results: SaeCheckInfo[] = checks.map((c) => ({ ...c, warnings: c.warnings.map((w) => ({ ...w })) }));
       // Only an unprocessed model, and only dictionaries that do not say what they were trained on.
       const unsure = isProcessed(model.ckpt.processing?.options) ? [] : todo.map((s, i) => ({ s, i })).filter(({ s }) => !dictionaryProcessing(s.dict));
-      if (unsure.length) {
+      const twinBytes = fp32WeightBytes(model.ckpt.config);
+      if (unsure.length && twinBytes > TWIN_MAX_BYTES) {
+        const note = `not compared with TransformerLens' processing: a processed copy of this model (about ${(twinBytes / 2 ** 30).toFixed(1)} GB) is too large to hold next to it.`;
+        for (const { i } of unsure) results[i].notes = [...results[i].notes ?? [], note];
+      } else if (unsure.length) {
         const twin = await processedTwin();
         if (twin) {
           try {
