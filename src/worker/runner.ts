@@ -15,7 +15,7 @@ import { softmax, topK } from '../engine/math';
 import type { LogitLens } from '../engine/logit-lens';
 import { describeNonFinite } from '../engine/non-finite';
 import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
-import { ParsedSpec, parseSpec, promptOf } from '../engine/spec/parse';
+import { ParsedSpec, datasetOf, parseSpec, promptOf } from '../engine/spec/parse';
 import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
 import { validateSpec } from '../engine/spec/validate';
 import { loadDataset } from '../engine/datasets/load';
@@ -269,7 +269,7 @@ export class Runner {
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
     requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
-    const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
+    const dataset = datasetOf(a)?.value;
     const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
       model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind,
