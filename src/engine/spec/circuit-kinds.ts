@@ -258,7 +258,6 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       const given: Record<string, boolean> = { vector: !!vector && vector.value.length > 0, positive: positive.length > 0, negative: negative.length > 0 };
       checkNeeds(r, n, kind, (k) => given[k] ?? false);
       const dataset = r.string(n, 'dataset');
-      if (!dataset && findNodeAtLocation(n, ['metric'])) r.error(findNodeAtLocation(n, ['metric'])!, '"metric" is read with "dataset" only: on one prompt, steering reports the logit change of every next token.');
       notWithDataset(r, n, dataset, Object.keys(SAMPLING_FIELDS), 'over a dataset steering reports the mean metric shift, not continuations.');
       return {
         ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative, generation: sampling(r, n),

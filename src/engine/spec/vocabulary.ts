@@ -259,7 +259,7 @@ export const STEERING_FIELDS = {
     description: "Without a vector: prompt names whose mean activation is subtracted from the positive prompts'.",
   },
   dataset: onDataset('the mean shift of "metric" that steering causes, its spread over the prompts, and the mean change of every next-token logit (no continuations then).'),
-  metric: { ...METRIC, description: `With "dataset": the metric whose shift is reported. ${METRIC.description}` },
+  metric: { ...METRIC, description: `With "dataset": the metric whose mean shift is reported (on one prompt steering reports every next-token logit instead). ${METRIC.description}` },
   ...SAMPLING_FIELDS,
 } as const satisfies Fields;
 
