@@ -14,6 +14,10 @@
  * hook_attn_out / hook_mlp_out, after ln1_post / ln2_post; a head's share goes through ln1_post's weight
  * and scale the same way. With a final soft-cap (Gemma 2), the components add up to the logit difference
  * before the cap, which is what `logitDiff` then reports.
+ *
+ * Over a dataset, each prompt is attributed at its own last position with its own answer (and
+ * counterfactual), and every component's contribution is the mean over the prompts, with its standard
+ * deviation; the means still add up to the mean logit difference.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
