@@ -5,7 +5,8 @@
  * the detectors' mean scores, steering's mean metric shift and mean logit changes. The dataset is a
  * JSONL file of token ids, each line with its own answer, counterfactual and corrupted prompt, run as
  * the worker runs a spec's analysis. Then the errors: a prompt without what the analysis reads, and
- * bounded memory (chunked runs give the same numbers), progress and cancel.
+ * bounded memory (chunked runs give the same numbers), progress and cancel; and the same through the
+ * worker, as the editor's diagnostics and Run ask for it.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -21,6 +22,7 @@ import { parseSpec } from '../../src/engine/spec/parse';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
 import type { LoadedModel } from '../../src/worker/loaded-model';
 import { withModel } from '../helpers/engine';
+import { withRunner } from '../helpers/runner';
 import { PYTHON, ROOT, makeRandomCheckpoint, randomTokens, tmpDir } from '../helpers/reference';
 
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'dataset_reference.py');
@@ -183,4 +185,26 @@ test('patching over a dataset reports progress over every prompt and stops betwe
   const cancelled: number[] = [];
   await assert.rejects(engineRun(model, file, { signal: abort.signal, onProgress: (done) => (cancelled.push(done), done === 3 && abort.abort()) }), (e: Error & { code?: string }) => e.code === 'CANCELLED');
   assert.deepEqual(cancelled, [1, 2, 3], 'no run after the cancel');
+}));
+
+test('through the worker, as the editor asks: spec/check names an unknown dataset on its text, and a spec with datasets only runs patching over one', () => withRunner({}, async (client) => {
+  const text = JSON.stringify({
+    model: dir,
+    datasets: { p: { file: 'p.jsonl' } },
+    analyses: [{ kind: 'patching', dataset: 'p', target: 'heads' }, { kind: 'attribution', dataset: 'nope' }],
+  });
+  await withModel(dir, setAnswers);
+  const file = specFile({});
+  fs.writeFileSync(file, text);
+  const problems = await client.request('spec/check', { spec: { text, path: file } });
+  assert.deepEqual(problems.map((p) => `${p.message} @ ${text.slice(p.range.offset, p.range.offset + p.range.length)}`), ['no dataset is named "nope"; datasets: p. @ "nope"']);
+  const events: number[] = [];
+  const r = await client.request('analysis/run', { spec: { text, path: file }, analysis: 0 }, { onEvent: (e) => e.done !== undefined && events.push(e.done) });
+  assert.equal(r.prompt.name, 'p', 'the dataset stands where a prompt would');
+  const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } })) as AnalysisOutput;
+  assert.equal(out.values.length, 2 * 4);
+  assert.equal(out.spread!.length, 2 * 4);
+  assert.equal(events.length, prompts.length * 2, 'progress over every prompt');
+  // The other analysis's own problem stops only it, naming the field.
+  await assert.rejects(client.request('analysis/run', { spec: { text, path: file }, analysis: 1 }), /no dataset is named "nope"/);
 }));
