@@ -23,6 +23,9 @@ function isAnalysisKind(k: unknown): k is AnalysisKind {
   return (ANALYSIS_KINDS as readonly unknown[]).includes(k);
 }
 
+/** What the kinds that refuse "dataset" as meaningless show, token by token. */
+const ONE_PROMPT_VIEWS: Partial<Record<AnalysisKind, string>> = { attention: 'attention patterns', logitLens: 'the logit lens', generation: 'a continuation' };
+
 class SpecReader {
   readonly problems: SpecProblem[] = [];
 
@@ -110,8 +113,9 @@ class SpecReader {
     const key = findNodeAtLocation(n, ['dataset'])?.parent?.children?.[0];
     if (!key) return;
     if (!('dataset' in KINDS[kind].fields)) {
-      const shows = kind === 'attention' ? 'attention patterns' : kind === 'logitLens' ? 'the logit lens' : kind === 'generation' ? 'a continuation' : 'its result';
-      this.error(key, `${kind} does not take "dataset": it shows ${shows} of one prompt, token by token, and a mean over prompts of that means nothing. Add the prompt to "prompts" and name it with "prompt".`);
+      const shows = ONE_PROMPT_VIEWS[kind];
+      const why = shows ? `it shows ${shows} of one prompt, token by token, and a mean over prompts of that means nothing` : 'it runs on one prompt';
+      this.error(key, `${kind} does not take "dataset": ${why}. Add the prompt to "prompts" and name it with "prompt".`);
     } else if (prompt) {
       this.error(prompt.range, '"prompt" does not go with "dataset": the analysis runs on every prompt of the dataset. Remove one of them.');
     }
