@@ -188,7 +188,7 @@ async function steeringOverDataset(ctx: DatasetContext, a: SteeringAnalysis): Pr
     }, {
       name: `${a.title}: next-token probability`, kind: 'steering-probabilities', valueLabel: 'mean next-token probability',
       axes: [tokenAxis, { name: 'steering', labels: ['without', 'with'] }], values: probs, grouped: true,
-      summary: `The mean probability over the prompts of each of these tokens as the next token, without and with steering (the most likely: ${quote(label(changed[0].id))} at ${formatProbability(changed[0].probAfter)} with).`,
+      summary: `The mean probability over the prompts of each of these tokens as the next token, without and with steering (${quote(label(changed[0].id))}, whose logit rose most: ${formatProbability(changed[0].probBefore)} without, ${formatProbability(changed[0].probAfter)} with).`,
       scale: 'sequential', range: sharedRange([probs], 'sequential'),
     }],
   };
