@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpec, promptOf } from '../engine/spec/parse';
+import { datasetOf, parseSpec, promptOf } from '../engine/spec/parse';
 import type { ExperimentSpec } from '../engine/spec/types';
 import { specModelRef } from '../engine/spec/model-ref';
 import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
@@ -176,6 +176,11 @@ export class AnalysisRunner {
       const { spec } = parseSpec(text);
       const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
       const prompt = analysis && promptOf(spec, analysis);
+      const dataset = analysis && datasetOf(analysis);
+      if (dataset) {
+        void vscode.window.showInformationMessage(`Circuit Lens: "${analysis.title}" ran on dataset "${dataset.value}", and the attention panel shows one prompt: add one to "prompts" and trace it to see head ${layer}.${head}.`);
+        return;
+      }
       if (!prompt) return;
       const model = specModel(spec, uri, this.d.settings().defaultModel);
       await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {

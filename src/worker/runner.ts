@@ -15,7 +15,7 @@ import { softmax, topK } from '../engine/math';
 import type { LogitLens } from '../engine/logit-lens';
 import { describeNonFinite } from '../engine/non-finite';
 import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
-import { ParsedSpec, parseSpec, promptOf } from '../engine/spec/parse';
+import { ParsedSpec, datasetOf, parseSpec, promptOf } from '../engine/spec/parse';
 import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
 import { validateSpec } from '../engine/spec/validate';
 import { loadDataset } from '../engine/datasets/load';
@@ -321,7 +321,7 @@ export class Runner {
     const model = await this.load(ref);
     requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt, model.hooks), a, model.ckpt.name);
     const saeChecks = await this.checksOnLoad(model, spec.prompts.map((x) => x.text.value), ctx);
-    const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
+    const dataset = datasetOf(a)?.value;
     const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
       model: modelLabel(model.ckpt), ...this.processingOf(model), title: a.title, kind: a.kind, ...(saeChecks ? { saeChecks } : {}),

@@ -23,6 +23,9 @@ function isAnalysisKind(k: unknown): k is AnalysisKind {
   return (ANALYSIS_KINDS as readonly unknown[]).includes(k);
 }
 
+/** What the kinds that refuse "dataset" as meaningless show, token by token. */
+const ONE_PROMPT_VIEWS: Partial<Record<AnalysisKind, string>> = { attention: 'attention patterns', logitLens: 'the logit lens', generation: 'a continuation' };
+
 class SpecReader {
   readonly problems: SpecProblem[] = [];
 
@@ -128,6 +131,22 @@ class SpecReader {
     return { name, text, answer: this.string(n, 'answer'), counterfactual: this.string(n, 'counterfactual'), range: rangeOf(n) };
   }
 
+  /**
+   * `"dataset"` on a kind that shows one prompt (attention, logit lens, a continuation) is refused: a
+   * mean over prompts of token-by-token views means nothing. A kind that takes one needs no "prompt".
+   */
+  private datasetUse(n: Node, kind: AnalysisKind, prompt: Located<string> | undefined): void {
+    const key = findNodeAtLocation(n, ['dataset'])?.parent?.children?.[0];
+    if (!key) return;
+    if (!('dataset' in KINDS[kind].fields)) {
+      const shows = ONE_PROMPT_VIEWS[kind];
+      const why = shows ? `it shows ${shows} of one prompt, token by token, and a mean over prompts of that means nothing` : 'it runs on one prompt';
+      this.error(key, `${kind} does not take "dataset": ${why}. Add the prompt to "prompts" and name it with "prompt".`);
+    } else if (prompt) {
+      this.error(prompt.range, '"prompt" does not go with "dataset": the analysis runs on every prompt of the dataset. Remove one of them.');
+    }
+  }
+
   analysis(n: Node, index: number): AnalysisSpec | undefined {
     if (n.type !== 'object') {
       this.error(n, 'an analysis is an object with a "kind".');
@@ -145,6 +164,7 @@ class SpecReader {
     const kind = kindNode.value;
     const title = this.string(n, 'name')?.value ?? `${kind} #${index + 1}`;
     const base = { index, title, prompt: this.string(n, 'prompt'), range: rangeOf(n) };
+    this.datasetUse(n, kind, base.prompt);
     switch (kind) {
       case 'attention': {
         const layers = this.array(n, 'layers')?.map((l) => this.integer(l, 'a layer')).filter((l): l is Located<number> => !!l);
@@ -230,7 +250,13 @@ function promptReferences(a: AnalysisSpec, to: Referent): Located<string>[] {
   return Object.keys(fields).filter((k) => refersTo(fields[k], to)).flatMap((k) => parsed[k] ?? []);
 }
 
-/** The prompt an analysis runs on: the one it names, else the first. */
+/** The dataset an analysis runs on, when it runs on one instead of a prompt. */
+export function datasetOf(a: AnalysisSpec): Located<string> | undefined {
+  return 'dataset' in a ? a.dataset : undefined;
+}
+
+/** The prompt an analysis runs on: the one it names, else the first; none when it runs on a dataset. */
 export function promptOf(spec: ExperimentSpec, a: AnalysisSpec): PromptSpec | undefined {
+  if (datasetOf(a)) return undefined;
   return a.prompt ? spec.prompts.find((p) => p.name.value === a.prompt!.value) : spec.prompts[0];
 }

@@ -145,6 +145,13 @@ const METRIC = {
   description: 'logitDiff: logit(answer) - logit(counterfactual) at the last position; answerProb; loss: mean next-token loss over the prompt.',
 } as const;
 
+/** `"dataset"` of a kind that runs on one prompt or on every prompt of a dataset; `result` says what it reports then. */
+const onDataset = (result: string) => ({
+  type: 'string',
+  refersTo: 'dataset',
+  description: `Run on every prompt of this dataset (a name in "datasets"), instead of "prompt": ${result}`,
+}) as const;
+
 /** Continuation settings of steering and generation; the parser gathers them into `generation`. */
 export const SAMPLING_FIELDS = {
   maxNewTokens: { type: 'integer', minimum: 0, maximum: 1000, default: 20, description: 'How many tokens to generate.' },
@@ -174,7 +181,8 @@ export const LOGIT_LENS_FIELDS = {
 } as const satisfies Fields;
 
 export const PATCHING_FIELDS = {
-  corrupted: { type: 'string', required: true, refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  corrupted: { type: 'string', refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt); not with a dataset, whose prompts each have their own." },
+  dataset: onDataset('each prompt is patched with its own "corrupted" prompt (the JSONL field or the template\'s), and each cell is (mean M(patched) - mean M(corrupted)) / (mean M(clean) - mean M(corrupted)) over the prompts, with its spread.'),
   target: {
     type: 'enum',
     options: PATCH_TARGETS,
@@ -229,6 +237,7 @@ export const DETECTORS_FIELDS = {
   length: { type: 'integer', minimum: 1, maximum: 1e5, default: 50, description: 'Random source: random tokens per sequence before the repeat (2 x length + 1 must fit the context).' },
   rows: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Random source: how many sequences.' },
   seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Random source: seed of the random tokens.' },
+  dataset: onDataset("each head's score is its mean over the prompts (each prompt scored alone), with the standard deviation; no \"source\", \"rows\", \"length\" or \"seed\" then."),
 } as const satisfies Fields;
 
 export const STEERING_FIELDS = {
@@ -251,6 +260,8 @@ export const STEERING_FIELDS = {
     default: [],
     description: "Without a vector: prompt names whose mean activation is subtracted from the positive prompts'.",
   },
+  dataset: onDataset('the mean shift of "metric" that steering causes, its spread over the prompts, and the mean change of every next-token logit (no continuations then).'),
+  metric: { ...METRIC, description: `With "dataset": the metric whose mean shift is reported (on one prompt steering reports every next-token logit instead). ${METRIC.description}` },
   ...SAMPLING_FIELDS,
 } as const satisfies Fields;
 
@@ -323,9 +334,16 @@ export const CIRCUIT_FIELDS = {
 export const KINDS = {
   attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
   logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
-  patching: { summary: 'activation patching between the clean prompt and a corrupted one (0 = corrupted, 1 = clean)', fields: PATCHING_FIELDS },
+  patching: {
+    summary: 'activation patching between the clean prompt and a corrupted one (0 = corrupted, 1 = clean)',
+    fields: PATCHING_FIELDS,
+    needsOneOf: [['corrupted'], ['dataset']],
+  },
   ablation: { summary: 'change of the metric when heads, neurons or layers are ablated', fields: ABLATION_FIELDS },
-  attribution: { summary: 'direct logit attribution of the embeddings, each layer and each head', fields: {} },
+  attribution: {
+    summary: 'direct logit attribution of the embeddings, each layer and each head',
+    fields: { dataset: onDataset("each component's mean contribution, each prompt with its own answer and counterfactual, and its spread.") },
+  },
   detectors: { summary: 'previous-token, duplicate-token and induction scores of every head', fields: DETECTORS_FIELDS },
   steering: {
     summary: 'adds coefficient x a vector at a hook point: logit changes and a continuation with and without',
