@@ -143,13 +143,13 @@ def main():
         print()
         print("### Feature %d (density %.4f, max activation %.2f)" % (d["feature"], d["density"], d["max_act"]))
         print()
-        print("| act | context (the token in brackets) |")
-        print("| --- | --- |")
+        print("| act | position | context (the token in brackets; 8 before it at most, BOS not shown) |")
+        print("| --- | --- | --- |")
         for x in d["contexts"]:
-            print("| %.2f | `%s[%s]%s` |" % (x["act"], x["before"], x["token"], x["after"]))
+            print("| %.2f | %d | `%s[%s]%s` |" % (x["act"], x["position"], x["before"], x["token"], x["after"]))
         print()
-        print("top logits: " + ", ".join("`%s` %+.2f" % t for t in d["top_logits"]))
-        print("bottom logits: " + ", ".join("`%s` %+.2f" % t for t in d["bottom_logits"]))
+        print("- top logits: " + ", ".join("`%s` %+.2f" % t for t in d["top_logits"]))
+        print("- bottom logits: " + ", ".join("`%s` %+.2f" % t for t in d["bottom_logits"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"held_out": held_out, "sample": sample, "live_features": n_live, "features": described}, f, indent=1)
