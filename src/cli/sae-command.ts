@@ -14,7 +14,7 @@ import { SAE_SAMPLE } from './paths';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 import { saeArgs } from './sae-args';
 
-const USAGE = `circuit-lens sae check --model <dir|ORG/NAME|demo> --sae DIR[@HOOK] [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...] [--max-tokens N] [--processing transformerlens|OPTIONS] [--json FILE] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens sae check --model <dir|ORG/NAME|demo> --sae <DIR[@HOOK]|demo> [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...] [--max-tokens N] [--processing transformerlens|OPTIONS] [--json FILE] ${RUNNER_USAGE}`;
 
 /** The bundled sample's paragraphs (blank lines between them; '#' lines are its header). */
 export function samplePrompts(file = SAE_SAMPLE): PromptInput[] {
