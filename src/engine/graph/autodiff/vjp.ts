@@ -6,6 +6,7 @@
  */
 import type { onnx } from 'onnx-proto';
 import { fail } from '../../errors';
+import type { AttrValue } from '../builder';
 import type { BackwardEmitter } from './emit';
 import { SymShape, attr, reduceAxes } from './shapes';
 
@@ -280,7 +281,7 @@ export const RULES: Record<string, VjpRule> = {
       const alpha = Number(attr(a.node, 'alpha') ?? 1), beta = Number(attr(a.node, 'beta') ?? 1);
       const g = gy0(a);
       // y = alpha op(A) op(B) + beta C; dop(A) = g op(B)^T, dop(B) = op(A)^T g.
-      const scale = alpha === 1 ? {} : { alpha: { floatValue: alpha } };
+      const scale: Record<string, AttrValue> = alpha === 1 ? {} : { alpha: { floatValue: alpha } };
       const gA = a.want[0] ? (transA ? e.op('Gemm', [B, g], { transA: transB, transB: 1, ...scale }, sh(a, A)) : e.op('Gemm', [g, B], { transB: transB ? 0 : 1, ...scale }, sh(a, A))) : undefined;
       const gB = a.want[1] ? (transB ? e.op('Gemm', [g, A], { transA: 1, transB: transA, ...scale }, sh(a, B)) : e.op('Gemm', [A, g], { transA: transA ? 0 : 1, ...scale }, sh(a, B))) : undefined;
       const gC = a.want[2] && C ? e.sumTo(beta === 1 ? g : mul(a, g, e.scalar(beta)), sh(a, a.y[0]), C) : undefined;
