@@ -3,7 +3,7 @@
  * combinations, against PyTorch autograd (test/reference/op_grad_reference.py): broadcasting both ways (static
  * shapes and symbolic ones, which take the dynamic sum), 4-D LayerNormalization over the last axis and
  * over the last two, MatMul with a constant weight (the Gemm path) and with both sides active, Gemm with transB,
- * Slice with run-length dims, Concat/Split, Gather/TopK/ScatterElements/GatherElements, a tensor used
+ * Slice with run-length dims, Concat/Split, Gather/TopK/ScatterElements/GatherElements, ReduceL2, a tensor used
  * several times. Each case: the gradient of sum(y * sin(0, 1, 2, ...)) at every active input within 1e-5
  * of the largest magnitude.
  */
@@ -64,6 +64,8 @@ const CASES: OpCase[] = [
     build: (g, [x]) => g.op('Add', [g.op('Add', [g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 }), g.op('ReduceSumSquare', [x], { axes: [2], keepdims: 1 })]), g.op('Unsqueeze', [g.op('ReduceSum', [x, g.constI([1])], { keepdims: 0 }), g.constI([1])])]),
     expr: 'lambda x: x.mean(-1, keepdim=True) + (x * x).sum(2, keepdim=True) + x.sum(1).unsqueeze(1)',
   },
+  { name: 'reduce_l2', inputs: [{ dims: [2, 3, 4] }], build: (g, [x]) => g.op('Div', [x, g.op('ReduceL2', [x], { axes: [-1], keepdims: 1 })]), expr: 'lambda x: x / x.norm(dim=-1, keepdim=True)' },
+  { name: 'reduce_l2_dropped_axis', inputs: [{ dims: [2, 3, 4] }], build: (g, [x]) => g.op('ReduceL2', [x], { axes: [1], keepdims: 0 }), expr: 'lambda x: x.norm(dim=1)' },
   { name: 'matmul_weight_gemm_path', inputs: [{ dims: [2, 3, 5] }, { dims: [5, 6], constant: true }], build: (g, [a, w]) => g.op('MatMul', [a, w]), expr: 'lambda a, w: a @ w' },
   { name: 'matmul_broadcast_both_active', inputs: [{ dims: [2, 3, 4, 5] }, { dims: [5, 6] }], build: (g, [a, b]) => g.op('MatMul', [a, b]), expr: 'lambda a, b: a @ b' },
   { name: 'matmul_4d', inputs: [{ dims: [2, 3, 4, 5] }, { dims: [2, 3, 5, 4] }], build: (g, [a, b]) => g.op('MatMul', [a, b]), expr: 'lambda a, b: a @ b' },
