@@ -47,7 +47,8 @@ export function gradOption(model: LoadedModel, grad: { metric: string; hooks?: s
 
 /** The logits a trace computes: the last position's, unless its gradient metric reads others. */
 export function logitsFor(grad: TraceOptions['grad']): 'all' | 'last' {
-  return !grad || grad.metric.kind === 'logit' ? 'last' : logitsNeeded(grad.metric);
+  if (!grad) return 'last';
+  return grad.metric.kind === 'logit' ? (grad.metric.position === undefined ? 'last' : 'all') : logitsNeeded(grad.metric);
 }
 
 function panelTokens(run: TraceRun): PanelToken[] {
