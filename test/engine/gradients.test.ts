@@ -83,6 +83,17 @@ for (const [label, make, vocab] of CASES) {
 
 const full = (dims: number[], f: (i: number) => number) => ({ dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => f(i)) });
 
+test('the logit and answer-probability gradients match autograd too', async () => {
+  const dir = makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 96, extra: ['--kv-heads', '2'] });
+  const ids = randomTokens(2, 9, 200, 6);
+  const engine = await openModel(dir);
+  try {
+    for (const metric of [{ kind: 'logit', token: 42 }, { kind: 'answerProb', answer: 42 }] as GradMetric[]) await checkAll(engine, dir, ids, metric);
+  } finally {
+    await engine.dispose();
+  }
+});
+
 test('gradients with interventions in effect (zero-ablated head z, residual patch, steering) match autograd', async () => {
   for (const [dir, heads, d] of [[makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 4, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 91 }), 4, 32],
     [makeFamilyCheckpoint({ family: 'llama', layers: 2, dModel: 48, heads: 6, dMlp: 64, vocab: 200, ctx: 32, dtype: 'F32', seed: 92, extra: ['--kv-heads', '2'] }), 6, 48]] as const) {

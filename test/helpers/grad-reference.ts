@@ -15,12 +15,12 @@ const SCRIPT = path.join(ROOT, 'test', 'reference', 'grad_reference.py');
 const FAMILIES: Record<string, string> = { gpt2: 'gpt2', gpt_neox: 'neox', llama: 'llama', mistral: 'llama', qwen2: 'llama', qwen3: 'llama', olmo2: 'llama', phi3: 'phi3', gpt_neo: 'gptneo', gemma2: 'gemma', gemma3_text: 'gemma', gemma3: 'gemma' };
 const pyEnv = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', OMP_WAIT_POLICY: 'PASSIVE' };
 
-/** The reference's METRIC argument for an engine metric (last position only). */
+/** The reference's METRIC argument for an engine metric (the last position's; loss over every position). */
 export function referenceMetric(m: GradMetric): string {
   if (m.kind === 'logit') return `logit:${m.token}`;
   if (m.kind === 'logitDiff') return `logitdiff:${m.answer},${m.counterfactual}`;
-  if (m.kind === 'loss') return 'loss';
-  throw new Error(`no reference for ${m.kind}`);
+  if (m.kind === 'answerProb') return `prob:${m.answer}`;
+  return 'loss';
 }
 
 /** Autograd gradients at every hook point (`<hook>_grad`), `logits` and `metric`. */

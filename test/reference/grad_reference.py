@@ -8,6 +8,7 @@ after it), and backpropagates the sum over the batch rows of one metric of the l
 
   logit:ID           the last position's logit of token ID
   logitdiff:A,B      the last position's logit of A minus that of B
+  prob:ID            the last position's probability of token ID
   loss               mean next-token cross-entropy over the pos - 1 predicted positions
 
   grad_reference.py --family gpt2|neox|llama|phi3|gptneo|gemma --model DIR --tokens 1,2,3[;4,5,6] --metric M --out DIR
@@ -46,6 +47,8 @@ def metric_rows(logits, tokens, spec):
     last = logits[:, -1]
     if kind == 'logit':
         return last[:, ids[0]]
+    if kind == 'prob':
+        return torch.softmax(last, dim=-1)[:, ids[0]]
     assert kind == 'logitdiff', spec
     return last[:, ids[0]] - last[:, ids[1]]
 
