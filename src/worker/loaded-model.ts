@@ -9,7 +9,7 @@ import { ActivationCache } from '../engine/cache';
 import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
-import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
+import { HookPoint, closestHookName, concreteShape, isSplitInputHook, splitInputHooks } from '../engine/hooks';
 import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
@@ -115,6 +115,7 @@ export class LoadedModel implements Tracer {
     const interventions = opts.interventions ?? [];
     const variant: GraphVariant = {
       attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      splitInputs: hooks.some((h) => h.needsSplitInputs) || interventions.some((iv) => isSplitInputHook(iv.hook)),
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
@@ -206,7 +207,7 @@ export class LoadedModel implements Tracer {
 
   /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
   private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
-    const hook = this.hooks.find((h) => h.name === iv.hook);
+    const hook = this.hooks.find((h) => h.name === iv.hook) ?? (isSplitInputHook(iv.hook) ? splitInputHooks(this.ckpt.config).find((h) => h.name === iv.hook) : undefined);
     if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.hooks)}.`);
     const shape = concreteShape(hook.shape, batch, pos);
     const fit = (t: TensorData, what: string): TensorData => {

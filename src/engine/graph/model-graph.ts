@@ -9,15 +9,17 @@
 import { GraphBuilder } from './builder';
 import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
 import type { ModelConfig } from '../model-config';
-import { hookPoints } from '../hooks';
+import { hookPoints, splitInputHooks } from '../hooks';
+import { fail } from '../errors';
 import type { BlockParams, ModelParams } from '../params';
 import { activation } from './activation';
 import { GraphContext } from './context';
-import { normalize } from './norm';
+import { normalize, plainNorm } from './norm';
 import { applyRotary, rotaryTables } from './rotary';
 import { withSaeHooks } from '../sae/attach';
 import { SaeGraph } from './sae-graph';
 import type { SaeLayout } from './sae-layout';
+import { headWeights, perHeadCopy, projectPerHead } from './split-inputs';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
 const OPSET = 17;
@@ -45,11 +47,17 @@ class Masks {
   }
 }
 
+/** Attention's input: one normalised tensor [batch, pos, d_model], or split q/k/v inputs [batch, pos, heads, d_model]. */
+type AttnInput = string | [string, string, string];
+
 /** `saes`: dictionaries attached at hook points, and where their tensors are (sae-layout.ts). */
 export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant, saes?: SaeLayout): Uint8Array {
   const g = new GraphBuilder();
   const ctx = new GraphContext(g, saes?.modelPrefix);
-  const hg = new HookedGraph(g, saes ? withSaeHooks(hookPoints(c), saes.saes) : hookPoints(c), variant);
+  const points = variant.splitInputs ? [...hookPoints(c), ...splitInputHooks(c)] : hookPoints(c);
+  const hg = new HookedGraph(g, saes ? withSaeHooks(points, saes.saes) : points, variant);
+  const ln1Observes = variant.splitInputs && !c.postNorms && variant.interventions.find((n) => /\.ln1\.hook_/.test(n));
+  if (ln1Observes) fail('BAD_INPUT', { field: ln1Observes }, 'with split inputs, ln1 runs on each query, key and value input on its own, and its hooks only observe the norm of resid_pre.', 'Intervene on hook_q_input, hook_k_input or hook_v_input instead.');
   if (saes && variant.saes?.length) {
     const sg = new SaeGraph(g, hg, saes, variant.saes, variant.saeSplice ?? []);
     hg.attach((name, x) => sg.at(name, x));
@@ -85,10 +93,14 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const headsShape = (n: number) => g.constI([0, 0, n, dh]);
   const norm = (x: string, n: BlockParams['ln1'], prefix: string, out?: string) => normalize(ctx, hg, c.normalization, c.lnEps, x, n, prefix, out);
 
-  /** q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary. */
-  const projectQkv = (x: string, b: BlockParams, p: string): [string, string, string] => {
+  /**
+   * q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary, from the
+   * normalised input x [batch, pos, d_model], or from split inputs (each [batch, pos, heads, d_model], normalised).
+   */
+  const projectQkv = (x: AttnInput, b: BlockParams, p: string): [string, string, string] => {
     const names = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v'].map((n) => p + n);
     const heads = [h, kv, kv];
+    if (typeof x !== 'string') return x.map((xi, i) => hook(names[i], (o) => projectPerHead(ctx, xi, headWeights(ctx, b.qkv, i as 0 | 1 | 2, heads[i], h, dh), o))) as [string, string, string];
     if (b.qkv.kind === 'separate') {
       const lin = [b.qkv.q, b.qkv.k, b.qkv.v];
       return names.map((n, i) => hook(n, (o) => g.op('Reshape', [ctx.linear(x, lin[i]), headsShape(heads[i])], {}, o))) as [string, string, string];
@@ -115,7 +127,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   };
 
   /** The attention output [batch, pos, d_model], before any post norm, into tensor `out` when given. */
-  const attention = (x: string, b: BlockParams, l: number, p: string, out?: string): string => {
+  const attention = (x: AttnInput, b: BlockParams, l: number, p: string, out?: string): string => {
     let [q, k, v] = projectQkv(x, b, p);
     if (b.qNorm && b.kNorm && c.qkNormOverProjection) {
       // OLMo 2: RMSNorm over the whole projection (the heads flattened again), after hook_q / hook_k and before rotary.
@@ -173,11 +185,26 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   };
 
   /** hook_attn_out: the attention output, after ln1_post with sandwich norms (what is added to the residual stream). */
-  const attnOut = (x: string, b: BlockParams, l: number, p: string): string => hook(p + 'hook_attn_out', (o) =>
+  const attnOut = (x: AttnInput, b: BlockParams, l: number, p: string): string => hook(p + 'hook_attn_out', (o) =>
     c.sandwichNorms ? norm(attention(x, b, l, p), b.ln1Post!, p + 'ln1_post', o) : attention(x, b, l, p, o));
   /** hook_mlp_out: the MLP output, after ln2_post with sandwich norms. */
   const mlpOut = (x: string, b: BlockParams, p: string): string => hook(p + 'hook_mlp_out', (o) =>
     c.sandwichNorms ? norm(mlp(x, b, p), b.ln2Post!, p + 'ln2_post', o) : mlp(x, b, p, o));
+
+  /**
+   * What attention reads from resid [batch, pos, d_model]: ln1 of it (none with post norms), or with split
+   * inputs hook_q_input / hook_k_input / hook_v_input, each normalised on its own (ln1's hooks then observe
+   * the norm of resid itself).
+   */
+  const attnInput = (resid: string, b: BlockParams, p: string): AttnInput => {
+    const normed = (x: string) => (c.postNorms ? x : plainNorm(ctx, c.normalization, c.lnEps, x, b.ln1));
+    if (!variant.splitInputs) return c.postNorms ? resid : norm(resid, b.ln1, p + 'ln1');
+    if (!c.postNorms) norm(resid, b.ln1, p + 'ln1');
+    const parts = (['q', 'k', 'v'] as const).map((part, i) => normed(hook(`${p}hook_${part}_input`, (o) => perHeadCopy(ctx, resid, i === 0 ? h : kv, o))));
+    return parts as [string, string, string];
+  };
+  /** What the MLP reads: x, or with split inputs hook_mlp_in, a copy of it. */
+  const mlpInput = (x: string, p: string): string => (variant.splitInputs ? hook(p + 'hook_mlp_in', (o) => g.op('Identity', [x], {}, o)) : x);
 
   for (let l = start; l < c.nLayers; l++) {
     const b = w.blocks[l];
@@ -185,22 +212,22 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
     if (c.postNorms) {
       // OLMo 2: x + ln1(attn(x)), then x + ln2(mlp(x)); hook_attn_out / hook_mlp_out are before the norms.
-      const added = norm(attnOut(resid, b, l, p), b.ln1, p + 'ln1');
+      const added = norm(attnOut(attnInput(resid, b, p), b, l, p), b.ln1, p + 'ln1');
       const pre = resid;
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [pre, added], {}, o));
-      const mlpAdded = norm(mlpOut(mid, b, p), b.ln2, p + 'ln2');
+      const mlpAdded = norm(mlpOut(mlpInput(mid, p), b, p), b.ln2, p + 'ln2');
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
       continue;
     }
-    const attended = attnOut(norm(resid, b.ln1, p + 'ln1'), b, l, p);
+    const attended = attnOut(attnInput(resid, b, p), b, l, p);
     if (c.parallelAttnMlp) {
       // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.
-      const mlpAdded = mlpOut(norm(resid, b.ln2, p + 'ln2'), b, p);
+      const mlpAdded = mlpOut(norm(mlpInput(resid, p), b.ln2, p + 'ln2'), b, p);
       const pre = resid;
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, o));
     } else {
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attended], {}, o));
-      const mlpAdded = mlpOut(norm(mid, b.ln2, p + 'ln2'), b, p);
+      const mlpAdded = mlpOut(norm(mlpInput(mid, p), b.ln2, p + 'ln2'), b, p);
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
     }
   }
