@@ -25,6 +25,16 @@ export interface TraceOptions {
   /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */
   saeSplice?: readonly string[];
   signal?: AbortSignal;
+  /** Edge ablation (graph/edge-ablation.ts): the run measures a circuit of edges with every other edge ablated. */
+  edges?: EdgeAblationFeed;
+}
+
+/** The inputs of the edge-ablation variant. */
+export interface EdgeAblationFeed {
+  /** Ablated source values z~_u: [batch or 1, pos, n_sources, d_model]. */
+  ablated: TensorData;
+  /** Per destination group ("0.attn", "0.mlp", ..., "logits"), [n_dest, n_sources_seen]: 1 where the edge is ablated. */
+  masks: ReadonlyMap<string, TensorData>;
 }
 
 export interface Trace {

@@ -15,6 +15,7 @@ import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
+import { EDGE_ABLATED_INPUT, edgeMaskInput } from '../engine/graph/edge-ablation';
 import { GraphVariant, START_INPUT, addInput, computedIn, keepInput, outputFor } from '../engine/graph/hooked-graph';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
 import type { LensMode } from '../protocol/panels';
@@ -114,8 +115,9 @@ export class LoadedModel implements Tracer {
     const hooks = opts.hooks ?? [];
     const interventions = opts.interventions ?? [];
     const variant: GraphVariant = {
-      attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
-      splitInputs: hooks.some((h) => h.needsSplitInputs) || interventions.some((iv) => isSplitInputHook(iv.hook)),
+      attnResult: !!opts.edges || hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      splitInputs: !!opts.edges || hooks.some((h) => h.needsSplitInputs) || interventions.some((iv) => isSplitInputHook(iv.hook)),
+      edgeAblation: !!opts.edges,
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
@@ -176,6 +178,10 @@ export class LoadedModel implements Tracer {
       for (const iv of interventions) {
         feeds[keepInput(iv.hook)] = batchRows(ort, iv.keep, first, rows, n);
         feeds[addInput(iv.hook)] = batchRows(ort, iv.add, first, rows, n);
+      }
+      if (opts.edges) {
+        feeds[EDGE_ABLATED_INPUT] = batchRows(ort, opts.edges.ablated, first, rows, n);
+        for (const [group, mask] of opts.edges.masks) feeds[edgeMaskInput(group)] = new ort.Tensor('float32', mask.data, mask.dims);
       }
       const t0 = performance.now();
       const out = await session.run(feeds, fetch);

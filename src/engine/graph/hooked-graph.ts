@@ -18,6 +18,11 @@ export interface GraphVariant {
    * intervened on and differentiated per destination. Off by default: plain runs do not pay for it.
    */
   splitInputs?: boolean;
+  /**
+   * Edge ablation (edge-ablation.ts): destinations' inputs minus their ablated edges' corrections, from
+   * mask and ablated-value inputs. Needs splitInputs and attnResult, and runs from the tokens.
+   */
+  edgeAblation?: boolean;
   /** Hook names with an intervention input pair. */
   interventions: readonly string[];
   /** Unembed only the last position (logits [batch, 1, d_vocab]): what patching metrics read, for a fraction of the cost. */

@@ -20,6 +20,7 @@ import { withSaeHooks } from '../sae/attach';
 import { SaeGraph } from './sae-graph';
 import type { SaeLayout } from './sae-layout';
 import { headWeights, perHeadCopy, projectPerHead } from './split-inputs';
+import { EdgeAblationGraph } from './edge-ablation';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
 const OPSET = 17;
@@ -66,6 +67,10 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh } = c;
 
   const start = variant.startLayer ?? 0;
+  if (variant.edgeAblation && (!variant.splitInputs || !variant.attnResult || variant.startLayer !== undefined || c.postNorms || c.sandwichNorms)) {
+    fail('BAD_INPUT', { field: 'edgeAblation' }, 'edge ablation needs split inputs and per-head results, from the tokens, on a model whose residual is the sum of its heads\' and MLPs\' outputs (no post or sandwich norms).');
+  }
+  const edges = variant.edgeAblation ? new EdgeAblationGraph(g, 1 + c.nLayers * (h + 1), d) : undefined;
   let resid: string;
   if (variant.startLayer !== undefined) {
     resid = ctx.startFromResidual(START_INPUT, d); // blocks.start.hook_resid_pre [batch, pos, d_model]
@@ -84,6 +89,9 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     }
   }
 
+  edges?.addSources(g.op('Unsqueeze', [resid, g.constI([2])]), 1); // the embeddings: [batch, pos, 1, d_model]
+  /** Sources before layer l's attention: the embeddings and every earlier head and MLP. */
+  const sourcesBefore = (l: number) => 1 + l * (h + 1);
   const masks = new Masks(g, ctx.posLen);
   // Rotary tables once per distinct setting: sliding-window layers use rotaryLocal where the config has one (Gemma 3).
   const globalRotary = c.rotary ? { dims: c.rotary.dims, tables: rotaryTables(ctx, c.rotary) } : null;
@@ -164,6 +172,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       : g.op('Transpose', [g.op('Reshape', [ctx.W(b.out.w), g.constI([d, h, dh])])], { perm: [1, 2, 0] }); // [head, d_head, d_model]
     const zT = g.op('Transpose', [z], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
     const result = hook(p + 'attn.hook_result', (o) => g.op('Transpose', [g.op('MatMul', [zT, wO])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_model]
+    edges?.addSources(result, h);
     if (!hg.has(p + 'attn.hook_result')) return ctx.linear(zFlat(), b.out, out);
     // With an intervention on the per-head results, the attention output is their sum (as TransformerLens).
     const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : out);
@@ -200,11 +209,38 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     const normed = (x: string) => (c.postNorms ? x : plainNorm(ctx, c.normalization, c.lnEps, x, b.ln1));
     if (!variant.splitInputs) return c.postNorms ? resid : norm(resid, b.ln1, p + 'ln1');
     if (!c.postNorms) norm(resid, b.ln1, p + 'ln1');
-    const parts = (['q', 'k', 'v'] as const).map((part, i) => normed(hook(`${p}hook_${part}_input`, (o) => perHeadCopy(ctx, resid, i === 0 ? h : kv, o))));
+    const l = Number(p.split('.')[1]);
+    // Edge ablation: q heads, then k and v key/value heads, each its residual minus its ablated edges' corrections.
+    const corr = edges?.correction(`${l}.attn`, h + 2 * kv, sourcesBefore(l)); // [batch, pos, h + 2 kv, d_model]
+    const bounds = [0, h, h + kv, h + 2 * kv];
+    const parts = (['q', 'k', 'v'] as const).map((part, i) => normed(hook(`${p}hook_${part}_input`, (o) => {
+      const heads = i === 0 ? h : kv;
+      if (!corr) return perHeadCopy(ctx, resid, heads, o);
+      const mine = g.op('Slice', [corr, g.constI([bounds[i]]), g.constI([bounds[i + 1]]), g.constI([2])]); // [batch, pos, heads, d_model]
+      return g.op('Sub', [g.op('Unsqueeze', [resid, g.constI([2])]), mine], {}, o);
+    })));
     return parts as [string, string, string];
   };
-  /** What the MLP reads: x, or with split inputs hook_mlp_in, a copy of it. */
-  const mlpInput = (x: string, p: string): string => (variant.splitInputs ? hook(p + 'hook_mlp_in', (o) => g.op('Identity', [x], {}, o)) : x);
+  /**
+   * What the MLP of layer l reads: x, or with split inputs hook_mlp_in, a copy of it (with edge ablation,
+   * minus its ablated edges' correction; the layer's own heads are sources unless attention and MLP are parallel).
+   */
+  const mlpInput = (x: string, l: number): string => {
+    if (!variant.splitInputs) return x;
+    const corr = edges?.correction(`${l}.mlp`, 1, sourcesBefore(l) + (c.parallelAttnMlp ? 0 : h)); // [batch, pos, 1, d_model]
+    return hook(`blocks.${l}.hook_mlp_in`, (o) => (corr ? g.op('Sub', [x, g.op('Squeeze', [corr, g.constI([2])])], {}, o) : g.op('Identity', [x], {}, o)));
+  };
+  /** An MLP output as an edge source. */
+  const mlpSource = (out: string): string => {
+    edges?.addSources(g.op('Unsqueeze', [out, g.constI([2])]), 1);
+    return out;
+  };
+
+  /** resid_post of layer l from its sum; the last one is the logits' input: with edge ablation, minus its ablated edges' correction. */
+  const residPost = (l: number, sum: (out?: string) => string, out: string): string => {
+    if (!edges || l !== c.nLayers - 1) return sum(out);
+    return g.op('Sub', [sum(), g.op('Squeeze', [edges.correction('logits', 1, sourcesBefore(c.nLayers)), g.constI([2])])], {}, out);
+  };
 
   for (let l = start; l < c.nLayers; l++) {
     const b = w.blocks[l];
@@ -215,20 +251,20 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       const added = norm(attnOut(attnInput(resid, b, p), b, l, p), b.ln1, p + 'ln1');
       const pre = resid;
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [pre, added], {}, o));
-      const mlpAdded = norm(mlpOut(mlpInput(mid, p), b, p), b.ln2, p + 'ln2');
+      const mlpAdded = norm(mlpOut(mlpInput(mid, l), b, p), b.ln2, p + 'ln2');
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
       continue;
     }
     const attended = attnOut(attnInput(resid, b, p), b, l, p);
     if (c.parallelAttnMlp) {
       // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.
-      const mlpAdded = mlpOut(norm(mlpInput(resid, p), b.ln2, p + 'ln2'), b, p);
+      const mlpAdded = mlpSource(mlpOut(norm(mlpInput(resid, l), b.ln2, p + 'ln2'), b, p));
       const pre = resid;
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, o));
+      resid = hook(p + 'hook_resid_post', (o) => residPost(l, (out) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, out), o));
     } else {
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attended], {}, o));
-      const mlpAdded = mlpOut(norm(mlpInput(mid, p), b.ln2, p + 'ln2'), b, p);
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
+      const mlpAdded = mlpSource(mlpOut(norm(mlpInput(mid, l), b.ln2, p + 'ln2'), b, p));
+      resid = hook(p + 'hook_resid_post', (o) => residPost(l, (out) => g.op('Add', [mid, mlpAdded], {}, out), o));
     }
   }
 
