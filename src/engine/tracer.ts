@@ -4,6 +4,7 @@
  * depend only on this.
  */
 import type { ActivationCache } from './cache';
+import type { GradMetric } from './analysis/metrics';
 import type { HookPoint } from './hooks';
 import type { Checkpoint } from './model';
 import type { Token } from './tokenizer';
@@ -24,6 +25,13 @@ export interface TraceOptions {
   startAt?: { layer: number; resid: TensorData };
   /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */
   saeSplice?: readonly string[];
+  /**
+   * Also run a backward pass: the gradient of `metric` (each batch row's own metric; their sum seeds the
+   * backward) at each of `hooks`, with the interventions in effect (the gradient with respect to each
+   * hook's value after its intervention), as PyTorch autograd gives on TransformerLens' model with
+   * use_attn_result. The hooks need not be among the cached ones.
+   */
+  grad?: { metric: GradMetric; hooks: readonly HookPoint[] };
   signal?: AbortSignal;
   /** Edge ablation (graph/edge-ablation.ts): the run measures a circuit of edges with every other edge ablated. */
   edges?: EdgeAblationFeed;
@@ -43,6 +51,10 @@ export interface Trace {
   /** [batch, pos, d_vocab], or [batch, 1, d_vocab] when only the last position was asked for */
   logits: TensorData;
   cache: ActivationCache;
+  /** With `grad`: each gradient hook's d metric / d value, with the hook's dims (batch included), keyed by hook name. */
+  grads?: ActivationCache;
+  /** With `grad`: each batch row's metric [batch]. */
+  metric?: Float32Array;
   runMs: number;
 }
 
