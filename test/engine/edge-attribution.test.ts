@@ -12,7 +12,8 @@ import { parseConfig } from '../../src/engine/config';
 import { edgeGraph, edgeLabel } from '../../src/engine/analysis/edge-graph';
 import { measureEdgeCircuit, pairRuns } from '../../src/engine/analysis/edge-circuit';
 import { makeRandomCheckpoint } from '../helpers/reference';
-import { ReferencePair, referenceEdgeCircuit } from '../helpers/eap-reference';
+import { ReferencePair, referenceEdgeCircuit, referenceEdgeScores } from '../helpers/eap-reference';
+import { edgeAttribution } from '../../src/engine/analysis/edge-attribution';
 import { EngineError } from '../../src/engine/errors';
 
 test("GPT-2 small's graph has EAP-IG's 157 sources, 445 destinations and 32,491 edges", () => {
@@ -65,3 +66,27 @@ test('the edge-ablated circuit metric equals the reference edge-ablated forward 
     assert.ok(Math.abs(all.circuit - all.full) < 1e-4 && Math.abs(all.faithfulness - 1) < 1e-4);
   });
 });
+
+for (const method of ['eap', 'eapIg'] as const) {
+  test(`${method} edge scores equal the reference's autograd scores within 1e-4 of the largest, and its circuit's faithfulness the reference's`, async () => {
+    const dir = makeRandomCheckpoint({ ...SHAPE, seed: method === 'eap' ? 152 : 153 });
+    const ref: ReferencePair = { model: dir, clean: CLEAN, corrupted: CORRUPTED, answer: 17, counterfactual: 40 };
+    const theirs = referenceEdgeScores(ref, method, 5);
+    await withModel(dir, async (m) => {
+      const metric = { kind: 'logitDiff' as const, answer: ref.answer, counterfactual: ref.counterfactual };
+      const pair = { clean: tokensFromIds(m.ckpt, CLEAN), corrupted: tokensFromIds(m.ckpt, CORRUPTED), metric };
+      const r = await edgeAttribution(m, [pair], { method, steps: 5, topN: 40, ablation: 'patch' });
+      assert.equal(r.scores.length, theirs.edges);
+      assert.ok(Math.abs(r.clean - theirs.clean) < 1e-4 && Math.abs(r.corrupted - theirs.corrupted) < 1e-4);
+      const largest = Math.max(...Array.from(theirs.scores, Math.abs));
+      let worst = 0;
+      r.scores.forEach((s, e) => (worst = Math.max(worst, Math.abs(s - theirs.scores[e]))));
+      assert.ok(largest > 1e-2, `scores are not vacuous (largest ${largest})`);
+      assert.ok(worst <= 1e-4 * largest, `worst ${worst} vs largest ${largest}`);
+      const circuit = referenceEdgeCircuit(ref, r.kept, 'patch');
+      const expected = (circuit.circuit - circuit.none) / (circuit.full - circuit.none);
+      assert.ok(Math.abs(r.faithfulness.faithfulness - expected) < 1e-4, `faithfulness ${r.faithfulness.faithfulness} vs ${expected}`);
+      assert.equal(r.backwards, method === 'eap' ? 1 : 5);
+    });
+  });
+}
