@@ -11,7 +11,8 @@ import { tokensFromIds } from '../../src/engine/model';
 import { parseConfig } from '../../src/engine/config';
 import { edgeGraph, edgeLabel } from '../../src/engine/analysis/edge-graph';
 import { measureEdgeCircuit, pairRuns } from '../../src/engine/analysis/edge-circuit';
-import { makeRandomCheckpoint } from '../helpers/reference';
+import * as path from 'node:path';
+import { ROOT, makeRandomCheckpoint } from '../helpers/reference';
 import { ReferencePair, referenceEdgeCircuit, referenceEdgeScores } from '../helpers/eap-reference';
 import { edgeAttribution } from '../../src/engine/analysis/edge-attribution';
 import { EngineError } from '../../src/engine/errors';
@@ -90,3 +91,25 @@ for (const method of ['eap', 'eapIg'] as const) {
     });
   });
 }
+
+test('planted-induction: EAP-IG ranks the induction circuit first (prev-token output -> 1.1 key, embeddings -> 1.1 value and 0.0 value, 1.1 -> logits); EAP misses the key edge (saturated softmax)', async () => {
+  // BOS + A + A[0..18], the answer A[19]; corrupted: BOS + B + A[0..18], where A[18] never occurred before.
+  let s = 7;
+  const rnd = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const A = Array.from({ length: 20 }, () => 5 + Math.floor(rnd() * 1000));
+  const B = Array.from({ length: 20 }, () => 5 + Math.floor(rnd() * 1000));
+  await withModel(path.join(ROOT, 'media', 'models', 'planted-induction'), async (m) => {
+    const pair = { clean: tokensFromIds(m.ckpt, [1023, ...A, ...A.slice(0, 19)]), corrupted: tokensFromIds(m.ckpt, [1023, ...B, ...A.slice(0, 19)]), metric: { kind: 'logitDiff' as const, answer: A[19], counterfactual: B[0] } };
+    const induction = ['a1.h1->logits', 'input->a1.h1<v>', 'input->a0.h0<v>', 'a0.h0->a1.h1<k>'];
+    const ig = await edgeAttribution(m, [pair], { method: 'eapIg', steps: 8, topN: 4, ablation: 'patch' });
+    const top = (r: typeof ig, n: number) => Array.from(r.scores.keys()).sort((a, b) => Math.abs(r.scores[b]) - Math.abs(r.scores[a])).slice(0, n).map((e) => edgeLabel(r.graph, e));
+    assert.deepEqual(new Set(top(ig, 4)), new Set(induction), top(ig, 6).join(', '));
+    // Every edge of the circuit matters the way the task needs (noising lowers the metric).
+    for (const e of ig.kept.keys()) if (ig.kept[e]) assert.ok(ig.scores[e] < -0.1, `${edgeLabel(ig.graph, e)} ${ig.scores[e]}`);
+    assert.ok(ig.faithfulness.faithfulness > 0.99, `faithfulness ${ig.faithfulness.faithfulness}`);
+    const eap = await edgeAttribution(m, [pair], { method: 'eap', topN: 4, ablation: 'patch' });
+    assert.deepEqual(top(eap, 2), ['a1.h1->logits', 'input->a1.h1<v>']);
+    const keyEdge = Array.from(eap.scores.keys()).find((e) => edgeLabel(eap.graph, e) === 'a0.h0->a1.h1<k>')!;
+    assert.ok(Math.abs(eap.scores[keyEdge]) < 1e-3, `EAP's key edge ${eap.scores[keyEdge]}`);
+  });
+});
