@@ -63,4 +63,6 @@ export interface Tracer {
   /** A prompt's tokens (BOS first), checked against the context and the prompt-length limit. */
   tokenize(text: string): Token[];
   trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
+  /** a · bᵀ for row-major a [m, k] and b [n, k]: [m, n], on the model's backend (analyses' large products). */
+  contract(a: TensorData, b: TensorData): Promise<TensorData>;
 }

@@ -16,6 +16,7 @@ import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLens
 import type { Token } from '../engine/tokenizer';
 import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
 import { EDGE_ABLATED_INPUT, edgeMaskInput } from '../engine/graph/edge-ablation';
+import { CONTRACT_A, CONTRACT_B, CONTRACT_OUT } from '../engine/graph/contract-graph';
 import { GraphVariant, START_INPUT, addInput, computedIn, gradOutput, keepInput, outputFor } from '../engine/graph/hooked-graph';
 import { METRIC_OUTPUT, METRIC_TOKENS } from '../engine/graph/autodiff/metric-seed';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
@@ -228,6 +229,17 @@ export class LoadedModel implements Tracer {
       await yieldToEvents();
     }
     return { tensors, runMs };
+  }
+
+  async contract(a: TensorData, b: TensorData): Promise<TensorData> {
+    const [m, k] = a.dims;
+    const [n, k2] = b.dims;
+    if (a.dims.length !== 2 || b.dims.length !== 2 || k !== k2) fail('RUNTIME', { field: 'contract' }, `shapes [${a.dims}] and [${b.dims}] do not contract.`);
+    const ort = this.sessions.ort;
+    const session = await this.sessions.session({ kind: 'contract' });
+    const out = await session.run({ [CONTRACT_A]: new ort.Tensor('float32', a.data, [m, k]), [CONTRACT_B]: new ort.Tensor('float32', b.data, [n, k]) }, [CONTRACT_OUT]);
+    await yieldToEvents();
+    return { dims: [m, n], data: out[CONTRACT_OUT].data as Float32Array };
   }
 
   private checkStart(start: { layer: number; resid: TensorData }, batch: number, pos: number): void {

@@ -137,7 +137,7 @@ export async function edgeAttribution(tracer: Tracer, pairs: readonly EdgePair[]
   for (const r of runs) {
     const diff = new Float32Array(r.clean.length); // [pos, n_sources, d_model]
     for (let i = 0; i < diff.length; i++) diff[i] = r.corrupted[i] - r.clean[i];
-    accumulateScores(scores, graph, diff, r.grads, r.pair.clean.length, d, perUnit / runs.length);
+    await accumulateScores(tracer, scores, graph, diff, r.grads, r.pair.clean.length, d, perUnit / runs.length);
   }
   const scoreMs = performance.now() - t0;
   const kept = pickCircuit(scores, opts);

@@ -1,10 +1,11 @@
 /**
  * Edge-attribution arithmetic on plain arrays: the source outputs of a run stacked as EAP-IG's
  * activation matrix [pos, n_sources, d_model], and edge scores Σ_{pos, d} Δz_u · g_v accumulated per
- * destination from the gradient at its input.
+ * destination from the gradient at its input (the products on the tracer's backend).
  */
 import type { ActivationCache } from '../cache';
 import type { TensorData } from '../../protocol/tensor';
+import type { Tracer } from '../tracer';
 import { Destination, EdgeGraph, destinationHook, sourceIndex } from './edge-graph';
 
 /** The hooks holding the sources' outputs. */
@@ -31,35 +32,36 @@ export function sourceStack(cache: ActivationCache, graph: EdgeGraph, pos: numbe
   return out;
 }
 
-/** The gradient at destination `dest`'s input, position p: [d_model]. */
-function destGradient(grads: ActivationCache, dest: Destination, nLayers: number, d: number): (p: number) => Float32Array {
+/** Destination `dest`'s gradient rows, [pos * d_model], into `out` at `at`. */
+function copyGradient(grads: ActivationCache, dest: Destination, nLayers: number, pos: number, d: number, out: Float32Array, at: number): void {
   const t: TensorData = grads.get(destinationHook(dest, nLayers));
-  if (dest.head === undefined) return (p) => t.data.subarray(p * d, (p + 1) * d); // [1, pos, d_model]
+  if (dest.head === undefined) return out.set(t.data.subarray(0, pos * d), at); // [1, pos, d_model]
   const heads = t.dims[2]; // [1, pos, heads, d_model]
-  const h = dest.head;
-  return (p) => t.data.subarray((p * heads + h) * d, (p * heads + h + 1) * d);
+  for (let p = 0; p < pos; p++) out.set(t.data.subarray((p * heads + dest.head) * d, (p * heads + dest.head + 1) * d), at + p * d);
 }
 
 /**
  * scores[edge] += weight · Σ_{p, i} diff[p, u, i] · g_v[p, i] for every edge u -> v, with diff the
- * [pos, n_sources, d_model] activation difference and g the gradients at the destinations' inputs.
+ * [pos, n_sources, d_model] activation difference and g the gradients at the destinations' inputs: per
+ * destination group (a layer's q, k and v inputs share their parents), one product
+ * G [members, pos * d_model] · D[:parents]ᵀ on the tracer's backend.
  */
-export function accumulateScores(scores: Float64Array, graph: EdgeGraph, diff: Float32Array, grads: ActivationCache, pos: number, d: number, weight: number): void {
+export async function accumulateScores(tracer: Pick<Tracer, 'contract'>, scores: Float64Array, graph: EdgeGraph, diff: Float32Array, grads: ActivationCache, pos: number, d: number, weight: number): Promise<void> {
   const n = graph.sources.length;
-  graph.destinations.forEach((dest, di) => {
-    const g = destGradient(grads, dest, graph.nLayers, d);
-    const base = graph.offsets[di];
-    for (let p = 0; p < pos; p++) {
-      const gp = g(p);
-      const rowStart = p * n * d;
-      for (let u = 0; u < dest.parents; u++) {
-        const o = rowStart + u * d;
-        let s = 0;
-        for (let i = 0; i < d; i++) s += diff[o + i] * gp[i];
-        scores[base + u] += weight * s;
-      }
-    }
-  });
+  const k = pos * d;
+  const rows = new Float32Array(n * k); // [n_sources, pos * d_model]
+  for (let p = 0; p < pos; p++) for (let u = 0; u < n; u++) rows.set(diff.subarray((p * n + u) * d, (p * n + u + 1) * d), u * k + p * d);
+  const groups = new Map<string, number[]>();
+  graph.destinations.forEach((dest, di) => groups.set(dest.group, [...(groups.get(dest.group) ?? []), di]));
+  for (const members of groups.values()) {
+    const parents = graph.destinations[members[0]].parents;
+    const g = new Float32Array(members.length * k); // [members, pos * d_model]
+    members.forEach((di, m) => copyGradient(grads, graph.destinations[di], graph.nLayers, pos, d, g, m * k));
+    const product = await tracer.contract({ dims: [members.length, k], data: g }, { dims: [parents, k], data: rows.subarray(0, parents * k) }); // [members, parents]
+    members.forEach((di, m) => {
+      for (let u = 0; u < parents; u++) scores[graph.offsets[di] + u] += weight * product.data[m * parents + u];
+    });
+  }
 }
 
 /** Adds gradient caches: the running sum of the destination gradients over IG steps. */
