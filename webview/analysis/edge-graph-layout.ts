@@ -1,7 +1,7 @@
 /**
  * Where an edge-attribution graph is drawn, without the DOM: nodes by layer (rows, the embeddings at the
- * bottom and the logits at the top; each layer a row of heads with its MLP in a half row above) and head
- * (columns); edges as segments from a source's top to the destination's bottom, a head's q, k and v
+ * bottom and the logits at the top; each layer a row of heads with its MLP in a half row above, in a
+ * column of its own right of the heads, so edges between heads do not cross it) and head (columns); edges as segments from a source's top to the destination's bottom, a head's q, k and v
  * inputs entering at its left, middle and right; each edge's colour by sign and width by |score|; the
  * edge and node under the pointer.
  */
@@ -38,7 +38,7 @@ const ROW = 64;
 const MAX_WIDTH = 6;
 
 export function layoutGraph(g: EdgeGraphView, width: number): GraphLayout {
-  const cols = g.nHeads;
+  const cols = g.nHeads + 1; // the heads, then the MLPs
   const colWidth = Math.max(28, Math.min(72, (width - 2 * MARGIN) / Math.max(cols, 1)));
   const span = colWidth * cols;
   const left = MARGIN + Math.max(0, (width - 2 * MARGIN - span) / 2);
@@ -51,7 +51,10 @@ export function layoutGraph(g: EdgeGraphView, width: number): GraphLayout {
     const heads = bottom - ROW * (1 + 1.5 * n.layer);
     return n.head === undefined ? heads - ROW * 0.75 : heads;
   };
-  const xOf = (n: EdgeGraphView['nodes'][number]) => (n.head === undefined ? left + span / 2 : left + colWidth * (n.head + 0.5));
+  const xOf = (n: EdgeGraphView['nodes'][number]) => {
+    if (n.head !== undefined) return left + colWidth * (n.head + 0.5);
+    return n.layer < 0 || n.layer >= g.nLayers ? left + (colWidth * g.nHeads) / 2 : left + colWidth * (g.nHeads + 0.5);
+  };
   const nodes = g.nodes.map((n) => ({ x: xOf(n), y: yOf(n) }));
   const nodeWidth = Math.min(colWidth - 6, 56);
   const nodeHeight = 18;
