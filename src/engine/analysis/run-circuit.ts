@@ -28,7 +28,7 @@ import type { EdgeAttributionAnalysis } from '../spec/circuit-kinds';
 import { edgeAttribution } from './edge-attribution';
 import type { EdgePair } from './edge-circuit';
 import { edgeLabel } from './edge-graph';
-import { edgeGraphView } from './edge-view';
+import { edgeGraphView, rankEdges } from './edge-view';
 
 export interface CircuitContext {
   tracer: Tracer;
@@ -153,7 +153,7 @@ async function runEdgeAttribution(ctx: CircuitContext, a: EdgeAttributionAnalysi
     method: a.method, steps: a.steps, ...(a.threshold !== undefined ? { threshold: a.threshold } : { topN: a.topN }),
     ablation: a.ablation, meanOver, signal: ctx.signal, onProgress: ctx.onProgress,
   });
-  const order = Array.from(r.scores.keys()).sort((x, y) => Math.abs(r.scores[y]) - Math.abs(r.scores[x])).slice(0, TOP_EDGES);
+  const order = rankEdges(r.scores, TOP_EDGES);
   const valueLabel = `estimated change of normalized ${a.metric}`;
   const kept = r.kept.reduce((x, y) => x + y, 0);
   const fa = r.faithfulness;
