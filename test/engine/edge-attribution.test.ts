@@ -113,3 +113,30 @@ test('planted-induction: EAP-IG ranks the induction circuit first (prev-token ou
     assert.ok(Math.abs(eap.scores[keyEdge]) < 1e-3, `EAP's key edge ${eap.scores[keyEdge]}`);
   });
 });
+
+test("an intervention on one head's hook_q_input and the edge ablation of that input's edges agree (patched from the corrupted run)", async () => {
+  const dir = makeRandomCheckpoint({ ...SHAPE, seed: 154 });
+  await withModel(dir, async (m) => {
+    const graph = edgeGraph(m.ckpt.config);
+    const metric = { kind: 'logitDiff' as const, answer: 17, counterfactual: 40 };
+    const pair = { clean: tokensFromIds(m.ckpt, CLEAN), corrupted: tokensFromIds(m.ckpt, CORRUPTED), metric };
+    const runs = [await pairRuns(m, graph, pair)];
+    // Every edge into a1.h2<q> ablated: that input becomes the corrupted run's resid_pre of layer 1.
+    const dest = graph.destinations.findIndex((d) => d.label === 'a1.h2<q>');
+    const kept = Uint8Array.from({ length: graph.edgeCount }, (_, e) => (e >= graph.offsets[dest] && e < graph.offsets[dest + 1] ? 0 : 1));
+    const edges = await measureEdgeCircuit(m, graph, runs, kept, { ablation: 'patch' });
+    const corrupted = await m.trace([pair.corrupted], { hooks: m.ckpt.hooks.filter((h) => h.name === 'blocks.1.hook_resid_pre') });
+    const resid = corrupted.cache.get('blocks.1.hook_resid_pre').data; // [1, pos, d_model]
+    const [pos, d, heads] = [CLEAN.length, SHAPE.dModel, SHAPE.heads];
+    const keep = new Float32Array(pos * heads).fill(1); // [1, pos, head, 1]
+    const add = new Float32Array(pos * heads * d); // [1, pos, head, d_model]
+    for (let p = 0; p < pos; p++) {
+      keep[p * heads + 2] = 0;
+      add.set(resid.subarray(p * d, (p + 1) * d), (p * heads + 2) * d);
+    }
+    const run = await m.trace([pair.clean], { interventions: [{ hook: 'blocks.1.hook_q_input', keep: { dims: [1, pos, heads, 1], data: keep }, add: { dims: [1, pos, heads, d], data: add } }], logits: 'last' });
+    const intervened = run.logits.data[metric.answer] - run.logits.data[metric.counterfactual];
+    assert.ok(Math.abs(intervened - edges.circuit) < 1e-4, `${intervened} vs ${edges.circuit}`);
+    assert.ok(Math.abs(intervened - edges.full) > 1e-3, 'the patched query input changes the metric');
+  });
+});
