@@ -13,8 +13,9 @@ import { writeFileAtomic } from './atomic';
 import { describeModel, describeProcessing, describeSaes, quote } from './describe';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 import { saeArgs } from './sae-args';
+import { parseGradMetric } from '../engine/analysis/grad-metric';
 
-const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--processing transformerlens|OPTIONS] [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] [--sae DIR[@HOOK] ...] [--sae-splice] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens trace --model <dir|ORG/NAME|demo> (--prompt TEXT | --tokens 1,2,3) [--processing transformerlens|OPTIONS] [--no-bos] [--top-k N] [--json FILE] [--save-cache DIR] [--hooks GLOB] [--grad logit:ID|logitdiff:ID1,ID2|loss] [--sae DIR[@HOOK] ...] [--sae-splice] ${RUNNER_USAGE}`;
 
 export async function traceCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parse(argv, {
@@ -26,6 +27,7 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     json: { type: 'string' },
     'save-cache': { type: 'string' },
     hooks: { type: 'string' },
+    grad: { type: 'string' },
     processing: { type: 'string' },
     sae: { type: 'string', multiple: true },
     'sae-splice': { type: 'boolean' },
@@ -39,12 +41,14 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
   const saes = saeArgs(values.sae, values['sae-splice']);
   const model: ModelRef = { ref: values.model!, baseDir: process.cwd(), ...(processing ? { processing } : {}), ...(saes.length ? { saes } : {}) };
   const globs = values.hooks ?? (values['save-cache'] ? '*' : undefined);
+  if (values.grad !== undefined) parseGradMetric(values.grad, '--grad'); // refused here, naming the flag, before any model loads
+  const grad = values.grad !== undefined ? { metric: values.grad, hooks: globs ?? '*' } : undefined;
 
   await withRunner(values, async (client) => {
     const loaded = await client.request('model/load', { model }, { signal });
     const scan = client.request('model/scan', { model }, { signal }); // in its own thread, while the model runs
     scan.catch(() => undefined);
-    const trace = await client.request('trace', { model, input, hooks: globs, topK: k, keep: !!values['save-cache'] }, { signal });
+    const trace = await client.request('trace', { model, input, hooks: globs, topK: k, keep: !!values['save-cache'], ...(grad ? { grad } : {}) }, { signal });
     const { tokens, top } = trace;
     console.log(describeModel(loaded));
     console.log(describeProcessing(loaded.processing, loaded.processingNotes));
@@ -68,10 +72,16 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
         const t = (await client.request('run/slice', { runId: trace.runId!, slice: { kind: 'hook', hook: h.name } }, { signal })) as TensorData;
         writeFileAtomic(path.join(dir, `${h.name}.npy`), encodeNpy(t));
       }
-      console.log(`saved ${trace.hooks.length} hook points as .npy to ${dir}`);
-    } else if (trace.hooks.length) {
+      for (const h of trace.grads ?? []) {
+        const t = (await client.request('run/slice', { runId: trace.runId!, slice: { kind: 'hook', hook: h.name, grad: true } }, { signal })) as TensorData;
+        writeFileAtomic(path.join(dir, `${h.name}_grad.npy`), encodeNpy(t));
+      }
+      console.log(`saved ${trace.hooks.length} hook points${trace.grads ? ` and ${trace.grads.length} gradients` : ''} as .npy to ${dir}`);
+    } else {
       for (const [name, shape] of Object.entries(shapes)) console.log(`  cached ${name} [${shape.join(', ')}]`);
+      for (const h of trace.grads ?? []) console.log(`  gradient ${h.name} [${h.shape.join(', ')}]`);
     }
+    if (trace.metric !== undefined) console.log(`metric ${values.grad}: ${trace.metric.toFixed(6)}`);
     const nonFinite = await scan;
     if (nonFinite.message) console.error(`circuit-lens: warning: ${nonFinite.message}`);
   });

@@ -169,6 +169,12 @@ export interface TraceParams {
   interventions?: Intervention[];
   /** Keep the run so slices can be read from it; the reply then has its run id. */
   keep?: boolean;
+  /**
+   * Also the gradient of a metric at hook points (a backward pass): `metric` is `logit:ID`,
+   * `logitdiff:ID1,ID2` or `loss`; `hooks`: names or globs (default: those of `hooks`). Kept runs serve
+   * them as `hook` slices with `grad: true`.
+   */
+  grad?: { metric: string; hooks?: string };
 }
 
 export interface TraceResult {
@@ -178,6 +184,9 @@ export interface TraceResult {
   top: Prediction[];
   /** Cached hook points and their shapes. */
   hooks: { name: string; shape: number[] }[];
+  /** With `grad`: the hook points with a gradient and their shapes, and the run's metric. */
+  grads?: { name: string; shape: number[] }[];
+  metric?: number;
   runMs: number;
 }
 
@@ -238,7 +247,7 @@ export type Slice =
    * dimension i (kept with size 1); absent or null: the whole dimension. For example one head's pattern
    * over tokens 0-511: `{hook: 'blocks.3.attn.hook_pattern', select: [0, 7, [0, 512], [0, 512]]}`.
    */
-  | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] }
+  | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[]; grad?: boolean }
   /** A window of one attention head, pooled to what the attention panel draws (HeadWindow). */
   | ({ kind: 'head' } & HeadWindowRequest);
 

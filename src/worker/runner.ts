@@ -38,7 +38,8 @@ import { processingKey, processingLabel } from '../protocol/processing';
 import { LoadedModel, promptTokens } from './loaded-model';
 import { requireRunnable, specFacts } from './spec-file';
 import { specModelRef } from '../engine/spec/model-ref';
-import { TraceRun, attentionOutput, attentionSlice, decoder, headWindow, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
+import { TraceRun, attentionOutput, attentionSlice, decoder, gradOption, headWindow, hookSlice, lensOf, lensOutput, lensSlice, logitsFor, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
+import type { TraceOptions } from '../engine/tracer';
 
 /** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
 interface ViewRun {
@@ -206,21 +207,24 @@ export class Runner {
     ctx.event({ message: `running ${tokens.length} tokens…` });
     let run: TraceRun;
     let runId: number | undefined;
+    const grad = p.grad && gradOption(model, p.grad, p.hooks);
     if (p.keep) {
-      const kept = await this.keptTrace(model, tokens, p.hooks ?? '', '--hooks', ctx.signal, p.interventions);
+      const kept = await this.keptTrace(model, tokens, p.hooks ?? '', '--hooks', ctx.signal, p.interventions, grad);
       run = kept.run;
       runId = kept.id;
     } else {
       const hooks = p.hooks ? selectHooks(model.hooks, p.hooks) : [];
-      run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }));
+      run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: logitsFor(grad), grad, signal: ctx.signal }));
     }
     const vocab = ckpt.config.dVocab;
-    const last = run.trace.logits.data.subarray(0, vocab); // [1, 1, d_vocab]: the last position only
+    const logits = run.trace.logits;
+    const last = logits.data.subarray(logits.data.length - vocab); // the last position of [1, 1 or pos, d_vocab]
     const probs = softmax(last);
     const decode = decoder(model);
     const top = topK(last, p.topK ?? 10).map(({ index, value }) => ({ id: index, text: decode(index), prob: probs[index], logit: value }));
     const hooks = run.trace.cache.names().map((name) => ({ name, shape: run.trace.cache.get(name).dims }));
-    return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, runMs: run.trace.runMs };
+    const grads = run.trace.grads && { grads: run.trace.grads.names().map((name) => ({ name, shape: run.trace.grads!.get(name).dims })), metric: run.trace.metric![0] };
+    return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, ...grads, runMs: run.trace.runMs };
   }
 
   private async checkSaes(p: SaeCheckParams, ctx: RequestContext<Progress>): Promise<SaeCheckInfo[]> {
@@ -246,12 +250,12 @@ export class Runner {
   }
 
   /** A kept trace of these tokens caching these hooks: the one kept already, else a new run. */
-  private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[]): Promise<{ id: number; run: TraceRun }> {
-    const key = interventions?.length ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs, model.saes.map((s) => [s.dict.dir, s.dict.hookIn, s.mode])]);
+  private async keptTrace(model: LoadedModel, tokens: Token[], globs: string, field: string, signal: AbortSignal, interventions?: Intervention[], grad?: TraceOptions['grad']): Promise<{ id: number; run: TraceRun }> {
+    const key = interventions?.length || grad ? undefined : JSON.stringify([model.ckpt.dir, tokens.map((t) => t.id), globs, model.saes.map((s) => [s.dict.dir, s.dict.hookIn, s.mode])]);
     const reused = key === undefined ? undefined : this.kept.reuse(key);
     if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run };
     if (reused) this.kept.release(reused.id);
-    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.hooks, globs, field) : [], interventions, logits: 'last', signal });
+    const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.hooks, globs, field) : [], interventions, logits: logitsFor(grad), grad, signal });
     const run = traceRun(model, tokens, trace);
     if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
     return { id: this.kept.add(run, traceBytes(run), key), run };
@@ -323,7 +327,7 @@ export class Runner {
       case 'logitLens':
         return lensSlice(model, run, s.target, s.topK ?? 5, signal, s.decompose ? 'decomposed' : 'resid');
       case 'hook':
-        return hookSlice(run, s.hook, s.select);
+        return hookSlice(run, s.hook, s.select, s.grad);
       case 'head':
         return headWindow(run, s);
       case 'output':

@@ -6,7 +6,10 @@
 import { fail } from '../engine/errors';
 import type { LogitLens } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
-import type { Trace } from '../engine/tracer';
+import type { Trace, TraceOptions } from '../engine/tracer';
+import { selectHooks } from '../engine/hooks';
+import { parseGradMetric } from '../engine/analysis/grad-metric';
+import { logitsNeeded } from '../engine/analysis/metrics';
 import { singleTokenIssue } from '../engine/single-token';
 import type { AnalysisOutput } from '../protocol/analysis';
 import type { AttentionHook, AttentionSlice, HeadWindow, HeadWindowRequest, LensMode, LogitLensSlice, PanelToken } from '../protocol/panels';
@@ -34,7 +37,18 @@ export function traceRun(model: LoadedModel, tokens: Token[], trace: Trace): Tra
 }
 
 export function traceBytes(run: TraceRun): number {
-  return run.trace.cache.byteSize() + run.trace.logits.data.byteLength;
+  return run.trace.cache.byteSize() + (run.trace.grads?.byteSize() ?? 0) + run.trace.logits.data.byteLength;
+}
+
+/** A trace request's gradient option: its metric parsed, its hooks (default: the cached ones, else all) selected. */
+export function gradOption(model: LoadedModel, grad: { metric: string; hooks?: string }, cacheGlobs: string | undefined): TraceOptions['grad'] {
+  return { metric: parseGradMetric(grad.metric, 'grad.metric'), hooks: selectHooks(model.hooks, grad.hooks ?? cacheGlobs ?? '*', 'grad.hooks') };
+}
+
+/** The logits a trace computes: the last position's, unless its gradient metric reads others. */
+export function logitsFor(grad: TraceOptions['grad']): 'all' | 'last' {
+  if (!grad) return 'last';
+  return grad.metric.kind === 'logit' ? (grad.metric.position === undefined ? 'last' : 'all') : logitsNeeded(grad.metric);
 }
 
 function panelTokens(run: TraceRun): PanelToken[] {
@@ -142,8 +156,9 @@ export async function lensSlice(model: LoadedModel, run: TraceRun, target: strin
  * A copy of one cached hook point, or of the part `select` names (see Slice in the protocol); the reply
  * moves its buffer, and the kept run keeps its own.
  */
-export function hookSlice(run: TraceRun, hook: string, select: (number | [number, number] | null)[] = []): TensorData {
-  const t = run.trace.cache.get(hook);
+export function hookSlice(run: TraceRun, hook: string, select: (number | [number, number] | null)[] = [], grad = false): TensorData {
+  if (grad && !run.trace.grads?.has(hook)) fail('NOT_KEPT', { field: 'hook' }, `this run has no gradient at ${hook}.`, 'Trace again with a gradient metric and this hook.');
+  const t = grad ? run.trace.grads!.get(hook) : run.trace.cache.get(hook);
   if (select.length > t.dims.length) fail('BAD_INPUT', { field: 'select' }, `${hook} has ${t.dims.length} dimensions, the selection ${select.length}.`);
   const ranges = t.dims.map((n, i): [number, number] => {
     const s = select[i];

@@ -1,7 +1,7 @@
 /**
  * Gradients through the graph we build (src/engine/graph/autodiff/) against PyTorch autograd on the family
  * references (test/reference/grad_reference.py, TransformerLens semantics with use_attn_result) on
- * random-weight checkpoints of every family: at every hook point, for the logit-difference and loss
+ * random-weight checkpoints of every family and the bundled demo model: at every hook point, for the logit-difference and loss
  * metrics, the largest error of each hook's gradient within 1e-4 of that hook's largest gradient
  * magnitude; with interventions (a zero-ablated head's z, a residual patch) in effect; hook_attn_scores'
  * masked entries exactly 0; a run that starts at a later layer; the gradients of a batch are each row's own.
@@ -12,7 +12,8 @@ import { openModel } from '../helpers/engine';
 import { tokensFromIds } from '../../src/engine/model';
 import type { GradMetric } from '../../src/engine/analysis/metrics';
 import type { Intervention } from '../../src/protocol/runner';
-import { makeRandomCheckpoint, randomTokens } from '../helpers/reference';
+import * as path from 'node:path';
+import { ROOT, makeRandomCheckpoint, randomTokens } from '../helpers/reference';
 import { FamilySpec, makeFamilyCheckpoint } from '../helpers/family-reference';
 import { gradientMismatches, referenceGradients } from '../helpers/grad-reference';
 import type { LoadedModel } from '../../src/worker/loaded-model';
@@ -23,6 +24,7 @@ type Case = [string, () => string, number];
 const family = (spec: FamilySpec): (() => string) => () => makeFamilyCheckpoint(spec);
 
 const CASES: Case[] = [
+  ['the bundled demo model (GPT-2, 2 layers x 2 heads, d_model 128)', () => path.join(ROOT, 'media', 'models', 'demo'), 4096],
   ['gpt2 (gelu_new, tied)', () => makeRandomCheckpoint({ layers: 2, dModel: 48, heads: 4, dMlp: 96, vocab: 200, ctx: 32, dtype: 'F32', seed: 81 }), 200],
   ['gpt2 (gelu, untied)', () => makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 2, dMlp: 64, vocab: 150, ctx: 32, dtype: 'F32', seed: 82, act: 'gelu', untied: true }), 150],
   ['neox (parallel attention and MLP, rotary 0.25)', family({ family: 'neox', layers: 2, dModel: 64, heads: 4, dMlp: 128, vocab: 200, ctx: 32, dtype: 'F32', seed: 11 }), 200],
@@ -132,6 +134,28 @@ test('bad gradient metrics are refused naming the field', async () => {
     await assert.rejects(engine.trace(batch, { grad: { metric: { kind: 'logit', token: 100 }, hooks } }), /grad\.metric.*outside the vocabulary/);
     await assert.rejects(engine.trace(batch, { grad: { metric: { kind: 'loss', from: 3 }, hooks } }), /loss range \[3, 3\) is empty/);
     await assert.rejects(engine.trace(batch, { logits: 'last', grad: { metric: { kind: 'loss' }, hooks } }), /every position's logits/);
+  } finally {
+    await engine.dispose();
+  }
+});
+
+test("each batch row's gradient is that of its own metric (the rows' sum seeds the backward)", async () => {
+  const dir = makeRandomCheckpoint({ layers: 2, dModel: 32, heads: 2, dMlp: 64, vocab: 100, ctx: 16, dtype: 'F32', seed: 95 });
+  const ids = randomTokens(2, 7, 100, 4);
+  const engine = await openModel(dir);
+  try {
+    const hooks = engine.ckpt.hooks.filter((h) => h.name === 'hook_embed' || h.name === 'blocks.1.attn.hook_z');
+    const metric: GradMetric = { kind: 'loss' };
+    const both = await engine.trace(ids.map((r) => tokensFromIds(engine.ckpt, r)), { logits: 'all', grad: { metric, hooks } });
+    for (const [row, r] of ids.entries()) {
+      const alone = await engine.trace([tokensFromIds(engine.ckpt, r)], { logits: 'all', grad: { metric, hooks } });
+      assert.ok(Math.abs(alone.metric![0] - both.metric![row]) < 1e-5);
+      for (const h of hooks) {
+        const a = alone.grads!.get(h.name).data, b = both.grads!.get(h.name).data.subarray(row * a.length, (row + 1) * a.length);
+        const scale = Math.max(...a.map(Math.abs));
+        assert.ok(scale > 0 && a.every((x, i) => Math.abs(x - b[i]) <= 1e-5 * scale), `${h.name} row ${row}`);
+      }
+    }
   } finally {
     await engine.dispose();
   }

@@ -50,7 +50,7 @@ export interface GraphVariant {
 
 export interface GradVariant {
   metric: GradMetric;
-  /** Hook names, in the model's forward order. */
+  /** Hook names (their gradients are outputs in this order). */
   hooks: readonly string[];
 }
 

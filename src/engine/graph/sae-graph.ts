@@ -127,8 +127,10 @@ export class SaeGraph {
         }
       }
     });
-    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, unless the activations were intervened on.
-    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.has(saeHookName(d, 'hook_sae_acts_post')) ? topk : undefined;
+    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, unless the activations were intervened on
+    // or their gradient is asked for (then they feed the decoder, as in SAELens).
+    const post = saeHookName(d, 'hook_sae_acts_post');
+    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.has(post) && !this.hg.wantsGrad(post) ? topk : undefined;
     const decoded = sparse ? this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)
       : this.linear(index, d, decNorm ? g.op('Div', [acts, decNorm]) : acts, d.decoder, true, d.dOut);
     let y = restore(decoded); // [batch, pos, d_out]

@@ -37,11 +37,12 @@ export function emitMetricSeed(e: BackwardEmitter, m: GradMetric, logits: string
     const count = g.op('Cast', [g.op('Sub', [to, g.constI([from])])], { to: FLOAT });
     const weight = g.op('Div', [rows(g.op('And', [lo, hi])), count]); // [L, 1]
     const next = g.op('Concat', [g.op('Slice', [tokens, g.constI([1]), g.constI([BIG]), g.constI([1])]), g.op('Slice', [tokens, g.constI([0]), g.constI([1]), g.constI([1])])], { axis: 1 }); // [batch, pos]
-    const vocab = g.op('Range', [g.constI([0], []), g.constI([dVocab], []), g.constI([1], [])]); // [d_vocab]
-    const target = g.op('Mul', [g.op('Cast', [g.op('Equal', [g.op('Unsqueeze', [next, g.constI([2])]), vocab])], { to: FLOAT }), weight]); // [batch, pos, d_vocab]
-    sumRows(g.op('Mul', [g.op('Neg', [g.op('LogSoftmax', [logits], { axis: -1 })]), target]));
-    const probs = g.op('Softmax', [logits], { axis: -1 });
-    return e.op('Sub', [g.op('Mul', [probs, weight]), target]);
+    const targets = g.op('Unsqueeze', [next, g.constI([2])]); // [batch, pos, 1]
+    // Each row's loss: logsumexp - target logit, weighted; no [batch, pos, d_vocab] one-hot or log-softmax is built.
+    const nll = g.op('Sub', [g.op('ReduceLogSumExp', [logits], { axes: [-1], keepdims: 1 }), g.op('GatherElements', [logits, targets], { axis: 2 })]); // [batch, pos, 1]
+    sumRows(g.op('Mul', [nll, weight]));
+    const scattered = g.op('ScatterElements', [g.op('ConstantOfShape', [g.op('Shape', [logits])], { value: { tensor: { dataType: 1, dims: [1], floatData: [0] } } }), targets, g.op('Expand', [weight, g.op('Shape', [targets])])], { axis: 2 }); // weight at each target
+    return e.op('Sub', [g.op('Mul', [g.op('Softmax', [logits], { axis: -1 }), weight]), scattered]);
   }
   const at = position === undefined ? g.op('Sub', [len, g.constI([1])]) : g.constI([position]);
   const rowMask = rows(g.op('Equal', [positions, at])); // [L, 1]

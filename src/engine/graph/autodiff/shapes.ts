@@ -234,6 +234,7 @@ export class ShapeTable {
       case 'ReduceMean':
       case 'ReduceSum':
       case 'ReduceSumSquare':
+      case 'ReduceL2':
       case 'ReduceMax': {
         if (!x) return;
         const axes = reduceAxes(n, this, rank);

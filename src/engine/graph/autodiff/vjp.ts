@@ -60,6 +60,11 @@ function expandReduced(a: VjpArgs): string {
   return a.e.op('Expand', [g, a.e.shapeOf(a.x[0])], {}, xs);
 }
 
+/** The output of a Reduce* node, with the reduced axes kept, expanded to x's shape. */
+function expandedOutput(a: VjpArgs): string {
+  return expandReduced({ ...a, gy: [a.y[0]] });
+}
+
 /** 1 / (number of elements a Reduce* node averages), static where the reduced dims are known. */
 function meanFactor(a: VjpArgs): string {
   const xs = a.e.shapeOfStatic(a.x[0], a.node.opType!);
@@ -190,6 +195,8 @@ export const RULES: Record<string, VjpRule> = {
   },
   ReduceMean: { differentiable: [0], vjp: (a) => [mul(a, expandReduced(a), meanFactor(a), sh(a, a.x[0]))] },
   ReduceSum: { differentiable: [0], vjp: (a) => [expandReduced(a)] },
+  // d ||x|| / dx = x / ||x||
+  ReduceL2: { differentiable: [0], vjp: (a) => [mul(a, expandReduced(a), a.e.op('Div', [a.x[0], expandedOutput(a)], {}, sh(a, a.x[0])), sh(a, a.x[0]))] },
   ReduceSumSquare: { differentiable: [0], vjp: (a) => [mul(a, expandReduced(a), mul(a, a.x[0], a.e.scalar(2), sh(a, a.x[0])), sh(a, a.x[0]))] },
   Reshape: { differentiable: [0], vjp: (a) => [a.e.op('Reshape', [gy0(a), a.e.shapeOf(a.x[0])], {}, sh(a, a.x[0]))] },
   Unsqueeze: { differentiable: [0], vjp: (a) => [a.e.op('Reshape', [gy0(a), a.e.shapeOf(a.x[0])], {}, sh(a, a.x[0]))] },
