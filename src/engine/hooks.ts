@@ -14,6 +14,8 @@ export interface HookPoint {
   output: string;
   /** Only computed by the graph variant with per-head results (TransformerLens' use_attn_result). */
   needsAttnResult: boolean;
+  /** Only computed by the graph variant with split inputs (TransformerLens' use_split_qkv_input and use_hook_mlp_in). */
+  needsSplitInputs?: boolean;
   /**
    * A hook that is another hook's tensor, where a dictionary reconstructs that hook: the dictionary's input
    * hook. In a graph with the dictionary, this hook reads its hook_sae_output (src/engine/sae/attach.ts).
@@ -86,6 +88,31 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
   add('ln_final.hook_scale', ['batch', 'pos', 1]);
   add('ln_final.hook_normalized', ['batch', 'pos', d]);
   return hooks;
+}
+
+/**
+ * TransformerLens' split-input hooks (use_split_qkv_input, use_hook_mlp_in), computed only by the graph
+ * variant with split inputs: blocks.L.hook_q_input [batch, pos, head, d_model] (resid_pre copied per query
+ * head), hook_k_input / hook_v_input with the key/value heads (as TransformerLens under grouped-query
+ * attention), each through ln1 on its own, and blocks.L.hook_mlp_in [batch, pos, d_model] before ln2 (the
+ * MLP's input: resid_mid, or resid_pre with parallel attention and MLP). Not in the checkpoint's default
+ * list, so a trace of every hook costs what it did; edge attribution (analysis/edge-graph.ts) asks for them.
+ */
+export function splitInputHooks(c: ModelConfig): HookPoint[] {
+  const { dModel: d, nHeads: h, nKvHeads: kv } = c;
+  const hooks: HookPoint[] = [];
+  const add = (name: string, shape: Dim[]) => hooks.push({ name, shape, output: name, needsAttnResult: false, needsSplitInputs: true });
+  for (let l = 0; l < c.nLayers; l++) {
+    add(`blocks.${l}.hook_q_input`, ['batch', 'pos', h, d]);
+    add(`blocks.${l}.hook_k_input`, ['batch', 'pos', kv, d]);
+    add(`blocks.${l}.hook_v_input`, ['batch', 'pos', kv, d]);
+    add(`blocks.${l}.hook_mlp_in`, ['batch', 'pos', d]);
+  }
+  return hooks;
+}
+
+export function isSplitInputHook(name: string): boolean {
+  return /^blocks\.\d+\.hook_(q_input|k_input|v_input|mlp_in)$/.test(name);
 }
 
 /** Concrete shape of a hook for a run of `batch` sequences of `pos` tokens. */

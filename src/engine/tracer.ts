@@ -33,6 +33,16 @@ export interface TraceOptions {
    */
   grad?: { metric: GradMetric; hooks: readonly HookPoint[] };
   signal?: AbortSignal;
+  /** Edge ablation (graph/edge-ablation.ts): the run measures a circuit of edges with every other edge ablated. */
+  edges?: EdgeAblationFeed;
+}
+
+/** The inputs of the edge-ablation variant. */
+export interface EdgeAblationFeed {
+  /** Ablated source values z~_u: [batch or 1, pos, n_sources, d_model]. */
+  ablated: TensorData;
+  /** Per destination group ("0.attn", "0.mlp", ..., "logits"), [n_dest, n_sources_seen]: 1 where the edge is ablated. */
+  masks: ReadonlyMap<string, TensorData>;
 }
 
 export interface Trace {
@@ -53,4 +63,6 @@ export interface Tracer {
   /** A prompt's tokens (BOS first), checked against the context and the prompt-length limit. */
   tokenize(text: string): Token[];
   trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
+  /** a · bᵀ for row-major a [m, k] and b [n, k]: [m, n], on the model's backend (analyses' large products). */
+  contract(a: TensorData, b: TensorData): Promise<TensorData>;
 }

@@ -21,6 +21,24 @@ export interface TokenSequence {
   tokens: { text: string; prob?: number }[];
 }
 
+/**
+ * An edge-attribution graph as its panel draws it: EAP-IG's nodes (the embeddings, each head, each MLP,
+ * the logits) by layer, and the edges worth drawing (the circuit's and the largest others) with their
+ * scores. An edge into a head names the input it reaches (q, k or v).
+ */
+export interface EdgeGraphView {
+  nLayers: number;
+  nHeads: number;
+  /** `input`, `a{L}.h{H}`, `m{L}`, `logits`: row `layer` (-1 for input, nLayers for logits), column `head` (heads), none for MLPs. */
+  nodes: { label: string; layer: number; head?: number }[];
+  edges: { from: number; to: number; input?: 'q' | 'k' | 'v'; score: number; kept: boolean }[];
+  /** All edges of the graph, and how many the circuit keeps. */
+  edgeCount: number;
+  keptCount: number;
+  /** What a score is. */
+  scoreLabel: string;
+}
+
 export interface AnalysisOutput {
   name: string;
   kind: string;
@@ -57,4 +75,6 @@ export interface AnalysisOutput {
   parts?: AnalysisOutput[];
   /** A circuit analysis: each claim under each ablation, checked. */
   claims?: ClaimResult[];
+  /** An edge-attribution analysis: the graph its panel draws. */
+  edgeGraph?: EdgeGraphView;
 }

@@ -9,12 +9,14 @@ import { ActivationCache } from '../engine/cache';
 import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
-import { HookPoint, closestHookName, concreteShape } from '../engine/hooks';
+import { HookPoint, closestHookName, concreteShape, isSplitInputHook, splitInputHooks } from '../engine/hooks';
 import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
+import { EDGE_ABLATED_INPUT, edgeMaskInput } from '../engine/graph/edge-ablation';
+import { CONTRACT_A, CONTRACT_B, CONTRACT_OUT } from '../engine/graph/contract-graph';
 import { GraphVariant, START_INPUT, addInput, computedIn, gradOutput, keepInput, outputFor } from '../engine/graph/hooked-graph';
 import { METRIC_OUTPUT, METRIC_TOKENS } from '../engine/graph/autodiff/metric-seed';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
@@ -117,7 +119,9 @@ export class LoadedModel implements Tracer {
     const gradHooks = opts.grad?.hooks ?? [];
     if (opts.grad) this.checkGradMetric(opts.grad.metric, pos, opts.logits === 'last');
     const variant: GraphVariant = {
-      attnResult: [...hooks, ...gradHooks].some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      attnResult: !!opts.edges || [...hooks, ...gradHooks].some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      splitInputs: !!opts.edges || [...hooks, ...gradHooks].some((h) => h.needsSplitInputs) || interventions.some((iv) => isSplitInputHook(iv.hook)),
+      edgeAblation: !!opts.edges,
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
@@ -204,6 +208,10 @@ export class LoadedModel implements Tracer {
         feeds[keepInput(iv.hook)] = batchRows(ort, iv.keep, first, rows, n);
         feeds[addInput(iv.hook)] = batchRows(ort, iv.add, first, rows, n);
       }
+      if (opts.edges) {
+        feeds[EDGE_ABLATED_INPUT] = batchRows(ort, opts.edges.ablated, first, rows, n);
+        for (const [group, mask] of opts.edges.masks) feeds[edgeMaskInput(group)] = new ort.Tensor('float32', mask.data, mask.dims);
+      }
       const t0 = performance.now();
       const out = await session.run(feeds, fetch);
       runMs += performance.now() - t0;
@@ -223,6 +231,17 @@ export class LoadedModel implements Tracer {
     return { tensors, runMs };
   }
 
+  async contract(a: TensorData, b: TensorData): Promise<TensorData> {
+    const [m, k] = a.dims;
+    const [n, k2] = b.dims;
+    if (a.dims.length !== 2 || b.dims.length !== 2 || k !== k2) fail('RUNTIME', { field: 'contract' }, `shapes [${a.dims}] and [${b.dims}] do not contract.`);
+    const ort = this.sessions.ort;
+    const session = await this.sessions.session({ kind: 'contract' });
+    const out = await session.run({ [CONTRACT_A]: new ort.Tensor('float32', a.data, [m, k]), [CONTRACT_B]: new ort.Tensor('float32', b.data, [n, k]) }, [CONTRACT_OUT]);
+    await yieldToEvents();
+    return { dims: [m, n], data: out[CONTRACT_OUT].data as Float32Array };
+  }
+
   private checkStart(start: { layer: number; resid: TensorData }, batch: number, pos: number): void {
     const { nLayers, dModel } = this.ckpt.config;
     if (!Number.isInteger(start.layer) || start.layer < 0 || start.layer >= nLayers) fail('BAD_INPUT', { field: 'startAt.layer' }, `must be in [0, ${nLayers}), got ${start.layer}.`);
@@ -234,7 +253,7 @@ export class LoadedModel implements Tracer {
 
   /** keep/add with numpy broadcasting: leading 1s added to reach the hook's rank, each dim 1 or the hook's. */
   private checkIntervention(iv: Intervention, batch: number, pos: number): Intervention {
-    const hook = this.hooks.find((h) => h.name === iv.hook);
+    const hook = this.hooks.find((h) => h.name === iv.hook) ?? (isSplitInputHook(iv.hook) ? splitInputHooks(this.ckpt.config).find((h) => h.name === iv.hook) : undefined);
     if (!hook) fail('UNKNOWN_HOOK', { field: iv.hook }, 'no such hook point for an intervention.', `Closest: ${closestHookName(iv.hook, this.hooks)}.`);
     const shape = concreteShape(hook.shape, batch, pos);
     const fit = (t: TensorData, what: string): TensorData => {

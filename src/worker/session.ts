@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as OrtModule from 'onnxruntime-node';
+import { buildContractGraph } from '../engine/graph/contract-graph';
 import { buildModelGraph } from '../engine/graph/model-graph';
 import { buildComponentUnembedGraph, buildUnembedGraph } from '../engine/graph/unembed-graph';
 import { GraphVariant, PLAIN_VARIANT } from '../engine/graph/hooked-graph';
@@ -76,7 +77,7 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
 }
 
 /** The graphs a checkpoint runs: the instrumented model in one of its variants, and the logit lens' unembeddings (of residual rows, and of decomposed components). */
-export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'unembed' } | { kind: 'unembedComponents' };
+export type SessionKind = { kind: 'model'; variant: GraphVariant } | { kind: 'unembed' } | { kind: 'unembedComponents' } | { kind: 'contract' };
 
 /** Sessions kept per checkpoint; the least recently used beyond this is released (each may hold packed weights). */
 const MAX_SESSIONS = 4;
@@ -129,7 +130,7 @@ export class ModelSessions {
 
   session(which: SessionKind): Promise<OrtModule.InferenceSession> {
     const key = which.kind !== 'model' ? which.kind
-      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort(), which.variant.grad ?? null]);
+      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort(), which.variant.grad ?? null, !!which.variant.splitInputs, !!which.variant.edgeAblation]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order
@@ -140,7 +141,7 @@ export class ModelSessions {
       if (later) this.releaseLaterStarts();
       const { config, params } = this.ckpt;
       const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant, this.saes?.layout)
-        : which.kind === 'unembed' ? buildUnembedGraph(config, params) : buildComponentUnembedGraph(config, params);
+        : which.kind === 'unembed' ? buildUnembedGraph(config, params) : which.kind === 'contract' ? buildContractGraph() : buildComponentUnembedGraph(config, params);
       s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend, which.kind === 'model' ? this.saes : undefined));
       s.catch(() => this.sessions.delete(key));
       if (later) this.laterStarts.add(key);

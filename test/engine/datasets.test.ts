@@ -17,7 +17,7 @@ import { tmpDir } from '../helpers/reference';
 /** Tokenizing is all a dataset needs of the model. */
 function tracerOf(model: string): Tracer {
   const ckpt = openCheckpoint(model, { bundledModelsDir: BUNDLED_MODELS });
-  return { ckpt, tokenize: (t) => tokenizePrompt(ckpt, t), trace: () => assert.fail('a dataset runs nothing') };
+  return { ckpt, tokenize: (t) => tokenizePrompt(ckpt, t), trace: () => assert.fail('a dataset runs nothing'), contract: () => assert.fail('a dataset runs nothing') };
 }
 const demo = tracerOf('demo');
 

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { CLI, ROOT, tmpDir } from '../helpers/reference';
 
 const examples = fs.readdirSync(path.join(ROOT, 'examples')).filter((f) => f.endsWith('.circuit.json'));
-const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit'];
+const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution'];
 
 for (const example of examples) {
   test(`examples/${example} runs, with consistent JSON and a self-contained HTML report`, () => {

@@ -1,7 +1,7 @@
 /**
  * The circuit-analysis view: the spec header, then per output and part a line in words, its plots
  * (heatmaps and bar charts, each with an export toolbar; click a layer x head cell to open that head in
- * the attention panel) and its token sequences side by side. Resolves when every plot is drawn; each
+ * the attention panel), an edge-attribution graph when the output has one, and its token sequences side by side. Resolves when every plot is drawn; each
  * drawn plot's container gets data-drawn="true".
  */
 import type { AnalysisPayload } from '../../src/protocol/panels';
@@ -12,6 +12,7 @@ import { drawBars, drawHeatmap, plotImage } from '../plot';
 import { Theme, readTheme } from '../theme';
 import { renderSequences } from '../tokens';
 import { AnalysisPlot, analysisSections } from './data';
+import { renderEdgeGraph } from './edge-graph-view';
 
 function draw(el: HTMLElement, plot: AnalysisPlot, theme: Theme): Promise<void> {
   if (plot.kind === 'bars') return drawBars(el, plot.bars, theme);
@@ -41,6 +42,13 @@ export async function renderAnalysis(app: HTMLElement, p: AnalysisPayload): Prom
     // The first section is the analysis itself, already named by the header.
     if (i > 0) section.append(text('h3', '', s.title));
     if (s.summary) section.append(text('p', 'analysis-summary', s.summary));
+    if (i === 0 && p.output.edgeGraph) {
+      const figure = document.createElement('div');
+      figure.className = 'analysis-figure';
+      figure.append(text('h4', '', 'Edge graph'));
+      renderEdgeGraph(figure, p.output.edgeGraph, theme, width).dataset.drawn = 'true';
+      section.append(figure);
+    }
     for (const plot of s.plots) {
       const el = document.createElement('div');
       el.className = 'analysis-plot';

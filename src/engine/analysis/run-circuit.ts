@@ -25,6 +25,12 @@ import { runCircuitTest } from './run-circuit-test';
 import { runOnDataset } from './run-dataset';
 import { datasetOf } from '../spec/parse';
 import { ABLATED, ABLATION_METHOD, DETECTED, PATCHED, headAxis, layerAxis, plural, quote } from './output-words';
+import type { EdgeAttributionAnalysis } from '../spec/circuit-kinds';
+import { edgeAttribution } from './edge-attribution';
+import type { EdgePair } from './edge-circuit';
+import { edgeLabel } from './edge-graph';
+import { edgeGraphView, rankEdges } from './edge-view';
+import { rowMetric } from './circuit';
 
 export interface CircuitContext {
   tracer: Tracer;
@@ -69,8 +75,57 @@ function metricOf(ctx: CircuitContext, name: MetricName, p: PromptSpec, promptLe
 
 const values = (xs?: { value: number }[]) => xs?.map((x) => x.value);
 
+/** Edges listed in the bar chart of an edge attribution. */
+const TOP_EDGES = 30;
+
+/** Edge attribution on the prompt and its corrupted prompt, or on a dataset's pairs. */
+async function runEdgeAttribution(ctx: CircuitContext, a: EdgeAttributionAnalysis): Promise<AnalysisOutput> {
+  const { tracer } = ctx;
+  const dataset = (name: string) => (ctx.dataset ?? (() => fail('BAD_INPUT', { field: 'dataset' }, 'datasets are read by the worker, and this run has none.')))(name);
+  let pairs: EdgePair[];
+  let words: string;
+  if (a.dataset) {
+    const ds = dataset(a.dataset.value);
+    pairs = ds.rows.map((row) => ({
+      clean: row.tokens, metric: rowMetric(a.metric, ds, row),
+      corrupted: row.corrupted ?? fail('BAD_INPUT', { field: `datasets.${ds.name}` }, `${row.origin} has no "corrupted" prompt, which edge attribution compares with.`, 'Give every prompt a corrupted one.'),
+    }));
+    words = `${a.metric} on ${ds.description}`;
+  } else {
+    const prompt = promptNamed(ctx, a.prompt?.value, 'prompt');
+    const clean = tokens(ctx, prompt);
+    const metric = metricOf(ctx, a.metric, prompt, clean.length);
+    pairs = [{ clean, corrupted: tokens(ctx, promptNamed(ctx, a.corrupted!.value, 'corrupted')), metric: metric.spec }];
+    words = metric.words;
+  }
+  const meanOver = a.ablation === 'mean' && a.reference ? dataset(a.reference.value).rows.map((r) => r.tokens) : undefined;
+  const r = await edgeAttribution(tracer, pairs, {
+    method: a.method, steps: a.steps, ...(a.threshold !== undefined ? { threshold: a.threshold } : { topN: a.topN }),
+    ablation: a.ablation, meanOver, signal: ctx.signal, onProgress: ctx.onProgress,
+  });
+  const order = rankEdges(r.scores, TOP_EDGES);
+  const valueLabel = `estimated change of normalized ${a.metric}`;
+  const kept = r.kept.reduce((x, y) => x + y, 0);
+  const fa = r.faithfulness;
+  const method = r.method === 'eap' ? 'EAP (gradient at the clean run)' : `EAP-IG (${r.steps} steps, embeddings interpolated from corrupted to clean)`;
+  const top = order.slice(0, 3).map((e) => `${edgeLabel(r.graph, e)} ${f(r.scores[e])}`).join(', ');
+  return {
+    name: a.title, kind: a.kind, valueLabel, axes: [{ name: 'edge', labels: order.map((e) => edgeLabel(r.graph, e)) }], values: order.map((e) => r.scores[e]),
+    summary: `${words}: clean ${f(r.clean)}, corrupted ${f(r.corrupted)}. ${method} scores all ${r.graph.edgeCount} edges: the change of the normalized metric (1 = clean, 0 = corrupted) when one edge carries the corrupted value into the clean run (noising; a needed edge scores negative). Largest: ${top}. `
+      + `The circuit (${kept} edges, ${a.threshold !== undefined ? `|score| >= ${a.threshold}` : `top ${a.topN} by |score|`}) with every other edge ablated (${fa.ablation}) recovers ${f(fa.faithfulness)} of the metric (0 = every edge ablated, 1 = the full model).`,
+    scale: 'diverging', range: sharedRange([order.map((e) => r.scores[e])], 'diverging'),
+    notes: {
+      metric: words, [`clean ${a.metric}`]: r.clean, [`corrupted ${a.metric}`]: r.corrupted, method: r.method, edges: r.graph.edgeCount, 'circuit edges': kept,
+      ablation: fa.ablation, faithfulness: fa.faithfulness, [`${a.metric} with the circuit`]: fa.circuit, [`${a.metric} with every edge ablated`]: fa.none,
+      'forward passes': r.forwards, 'backward passes': r.backwards, pairs: pairs.length,
+    },
+    edgeGraph: edgeGraphView(r.graph, r.scores, r.kept, valueLabel),
+  };
+}
+
 export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis): Promise<AnalysisOutput> {
   const { tracer, signal, onProgress } = ctx;
+  if (a.kind === 'edgeAttribution') return runEdgeAttribution(ctx, a);
   const datasetName = datasetOf(a)?.value;
   if (a.kind === 'circuit' || datasetName !== undefined) {
     const dataset = ctx.dataset ?? (() => fail('BAD_INPUT', { field: 'dataset' }, 'datasets are read by the worker, and this run has none.'));

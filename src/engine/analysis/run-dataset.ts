@@ -210,6 +210,7 @@ export async function runOnDataset(ctx: DatasetContext, a: CircuitAnalysis): Pro
       return steeringOverDataset(ctx, a);
     case 'generation':
     case 'circuit':
+    case 'edgeAttribution':
       fail('BAD_INPUT', { field: 'dataset' }, `${a.kind} does not run through runOnDataset.`);
   }
 }

@@ -13,6 +13,17 @@ import type { GradMetric } from '../analysis/metrics';
 export interface GraphVariant {
   /** Also compute `attn.hook_result` (TransformerLens' use_attn_result). */
   attnResult: boolean;
+  /**
+   * Split inputs (TransformerLens' use_split_qkv_input and use_hook_mlp_in): each head's query, key and
+   * value input and each MLP's input is a hook of its own (hooks.ts splitInputHooks), so it can be cached,
+   * intervened on and differentiated per destination. Off by default: plain runs do not pay for it.
+   */
+  splitInputs?: boolean;
+  /**
+   * Edge ablation (edge-ablation.ts): destinations' inputs minus their ablated edges' corrections, from
+   * mask and ablated-value inputs. Needs splitInputs and attnResult, and runs from the tokens.
+   */
+  edgeAblation?: boolean;
   /** Hook names with an intervention input pair. */
   interventions: readonly string[];
   /** Unembed only the last position (logits [batch, 1, d_vocab]): what patching metrics read, for a fraction of the cost. */
@@ -88,6 +99,7 @@ export class HookedGraph {
       if (!p) fail('UNKNOWN_HOOK', { field: name }, 'no such hook point for an intervention.');
       if (!isIntervenable(p)) fail('BAD_INPUT', { field: name }, 'interventions on LayerNorm scales are not supported.', 'Intervene on hook_normalized instead.');
       if (p.needsAttnResult && !variant.attnResult) fail('BAD_INPUT', { field: name }, 'needs the per-head result variant.');
+      if (p.needsSplitInputs && !variant.splitInputs) fail('BAD_INPUT', { field: name }, 'needs the split-input variant.');
       if (!computedIn(name, variant)) fail('BAD_INPUT', { field: name }, `is before the start layer ${variant.startLayer} of this run.`);
     }
   }

@@ -9,15 +9,18 @@
 import { GraphBuilder } from './builder';
 import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
 import type { ModelConfig } from '../model-config';
-import { hookPoints } from '../hooks';
+import { hookPoints, splitInputHooks } from '../hooks';
+import { fail } from '../errors';
 import type { BlockParams, ModelParams } from '../params';
 import { activation } from './activation';
 import { GraphContext } from './context';
-import { normalize } from './norm';
+import { normalize, plainNorm } from './norm';
 import { applyRotary, rotaryTables } from './rotary';
 import { withSaeHooks } from '../sae/attach';
 import { SaeGraph } from './sae-graph';
 import type { SaeLayout } from './sae-layout';
+import { headWeights, perHeadCopy, projectPerHead } from './split-inputs';
+import { EdgeAblationGraph } from './edge-ablation';
 import { emitHookGradients } from './autodiff/hook-gradients';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
@@ -46,11 +49,17 @@ class Masks {
   }
 }
 
+/** Attention's input: one normalised tensor [batch, pos, d_model], or split q/k/v inputs [batch, pos, heads, d_model]. */
+type AttnInput = string | [string, string, string];
+
 /** `saes`: dictionaries attached at hook points, and where their tensors are (sae-layout.ts). */
 export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant, saes?: SaeLayout): Uint8Array {
   const g = new GraphBuilder();
   const ctx = new GraphContext(g, saes?.modelPrefix);
-  const hg = new HookedGraph(g, saes ? withSaeHooks(hookPoints(c), saes.saes) : hookPoints(c), variant);
+  const points = variant.splitInputs ? [...hookPoints(c), ...splitInputHooks(c)] : hookPoints(c);
+  const hg = new HookedGraph(g, saes ? withSaeHooks(points, saes.saes) : points, variant);
+  const ln1Observes = variant.splitInputs && !c.postNorms && variant.interventions.find((n) => /\.ln1\.hook_/.test(n));
+  if (ln1Observes) fail('BAD_INPUT', { field: ln1Observes }, 'with split inputs, ln1 runs on each query, key and value input on its own, and its hooks only observe the norm of resid_pre.', 'Intervene on hook_q_input, hook_k_input or hook_v_input instead.');
   if (saes && variant.saes?.length) {
     const sg = new SaeGraph(g, hg, saes, variant.saes, variant.saeSplice ?? []);
     hg.attach((name, x) => sg.at(name, x));
@@ -59,6 +68,10 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh } = c;
 
   const start = variant.startLayer ?? 0;
+  if (variant.edgeAblation && (!variant.splitInputs || !variant.attnResult || variant.startLayer !== undefined || c.postNorms || c.sandwichNorms)) {
+    fail('BAD_INPUT', { field: 'edgeAblation' }, 'edge ablation needs split inputs and per-head results, from the tokens, on a model whose residual is the sum of its heads\' and MLPs\' outputs (no post or sandwich norms).');
+  }
+  const edges = variant.edgeAblation ? new EdgeAblationGraph(g, 1 + c.nLayers * (h + 1), d) : undefined;
   let resid: string;
   if (variant.startLayer !== undefined) {
     resid = ctx.startFromResidual(START_INPUT, d); // blocks.start.hook_resid_pre [batch, pos, d_model]
@@ -77,6 +90,9 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     }
   }
 
+  edges?.addSources(g.op('Unsqueeze', [resid, g.constI([2])]), 1); // the embeddings: [batch, pos, 1, d_model]
+  /** Sources before layer l's attention: the embeddings and every earlier head and MLP. */
+  const sourcesBefore = (l: number) => 1 + l * (h + 1);
   const masks = new Masks(g, ctx.posLen);
   // Rotary tables once per distinct setting: sliding-window layers use rotaryLocal where the config has one (Gemma 3).
   const globalRotary = c.rotary ? { dims: c.rotary.dims, tables: rotaryTables(ctx, c.rotary) } : null;
@@ -86,10 +102,14 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const headsShape = (n: number) => g.constI([0, 0, n, dh]);
   const norm = (x: string, n: BlockParams['ln1'], prefix: string, out?: string) => normalize(ctx, hg, c.normalization, c.lnEps, x, n, prefix, out);
 
-  /** q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary. */
-  const projectQkv = (x: string, b: BlockParams, p: string): [string, string, string] => {
+  /**
+   * q, k, v [batch, pos, heads, d_head] (k and v with the key/value heads), before rotary, from the
+   * normalised input x [batch, pos, d_model], or from split inputs (each [batch, pos, heads, d_model], normalised).
+   */
+  const projectQkv = (x: AttnInput, b: BlockParams, p: string): [string, string, string] => {
     const names = ['attn.hook_q', 'attn.hook_k', 'attn.hook_v'].map((n) => p + n);
     const heads = [h, kv, kv];
+    if (typeof x !== 'string') return x.map((xi, i) => hook(names[i], (o) => projectPerHead(ctx, xi, headWeights(ctx, b.qkv, i as 0 | 1 | 2, heads[i], h, dh), o))) as [string, string, string];
     if (b.qkv.kind === 'separate') {
       const lin = [b.qkv.q, b.qkv.k, b.qkv.v];
       return names.map((n, i) => hook(n, (o) => g.op('Reshape', [ctx.linear(x, lin[i]), headsShape(heads[i])], {}, o))) as [string, string, string];
@@ -116,7 +136,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   };
 
   /** The attention output [batch, pos, d_model], before any post norm, into tensor `out` when given. */
-  const attention = (x: string, b: BlockParams, l: number, p: string, out?: string): string => {
+  const attention = (x: AttnInput, b: BlockParams, l: number, p: string, out?: string): string => {
     let [q, k, v] = projectQkv(x, b, p);
     if (b.qNorm && b.kNorm && c.qkNormOverProjection) {
       // OLMo 2: RMSNorm over the whole projection (the heads flattened again), after hook_q / hook_k and before rotary.
@@ -153,6 +173,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       : g.op('Transpose', [g.op('Reshape', [ctx.W(b.out.w), g.constI([d, h, dh])])], { perm: [1, 2, 0] }); // [head, d_head, d_model]
     const zT = g.op('Transpose', [z], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
     const result = hook(p + 'attn.hook_result', (o) => g.op('Transpose', [g.op('MatMul', [zT, wO])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_model]
+    edges?.addSources(result, h);
     if (!hg.has(p + 'attn.hook_result') && !hg.wantsGrad(p + 'attn.hook_result')) return ctx.linear(zFlat(), b.out, out);
     // With an intervention on the per-head results, or their gradient asked for, the attention output is their sum (as TransformerLens).
     const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : out);
@@ -174,11 +195,53 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   };
 
   /** hook_attn_out: the attention output, after ln1_post with sandwich norms (what is added to the residual stream). */
-  const attnOut = (x: string, b: BlockParams, l: number, p: string): string => hook(p + 'hook_attn_out', (o) =>
+  const attnOut = (x: AttnInput, b: BlockParams, l: number, p: string): string => hook(p + 'hook_attn_out', (o) =>
     c.sandwichNorms ? norm(attention(x, b, l, p), b.ln1Post!, p + 'ln1_post', o) : attention(x, b, l, p, o));
   /** hook_mlp_out: the MLP output, after ln2_post with sandwich norms. */
   const mlpOut = (x: string, b: BlockParams, p: string): string => hook(p + 'hook_mlp_out', (o) =>
     c.sandwichNorms ? norm(mlp(x, b, p), b.ln2Post!, p + 'ln2_post', o) : mlp(x, b, p, o));
+
+  /**
+   * What attention reads from resid [batch, pos, d_model]: ln1 of it (none with post norms), or with split
+   * inputs hook_q_input / hook_k_input / hook_v_input, each normalised on its own (ln1's hooks then observe
+   * the norm of resid itself).
+   */
+  const attnInput = (resid: string, b: BlockParams, p: string): AttnInput => {
+    const normed = (x: string) => (c.postNorms ? x : plainNorm(ctx, c.normalization, c.lnEps, x, b.ln1));
+    if (!variant.splitInputs) return c.postNorms ? resid : norm(resid, b.ln1, p + 'ln1');
+    if (!c.postNorms) norm(resid, b.ln1, p + 'ln1');
+    const l = Number(p.split('.')[1]);
+    // Edge ablation: q heads, then k and v key/value heads, each its residual minus its ablated edges' corrections.
+    const corr = edges?.correction(`${l}.attn`, h + 2 * kv, sourcesBefore(l)); // [batch, pos, h + 2 kv, d_model]
+    const bounds = [0, h, h + kv, h + 2 * kv];
+    const parts = (['q', 'k', 'v'] as const).map((part, i) => normed(hook(`${p}hook_${part}_input`, (o) => {
+      const heads = i === 0 ? h : kv;
+      if (!corr) return perHeadCopy(ctx, resid, heads, o);
+      const mine = g.op('Slice', [corr, g.constI([bounds[i]]), g.constI([bounds[i + 1]]), g.constI([2])]); // [batch, pos, heads, d_model]
+      return g.op('Sub', [g.op('Unsqueeze', [resid, g.constI([2])]), mine], {}, o);
+    })));
+    return parts as [string, string, string];
+  };
+  /**
+   * What the MLP of layer l reads: x, or with split inputs hook_mlp_in, a copy of it (with edge ablation,
+   * minus its ablated edges' correction; the layer's own heads are sources unless attention and MLP are parallel).
+   */
+  const mlpInput = (x: string, l: number): string => {
+    if (!variant.splitInputs) return x;
+    const corr = edges?.correction(`${l}.mlp`, 1, sourcesBefore(l) + (c.parallelAttnMlp ? 0 : h)); // [batch, pos, 1, d_model]
+    return hook(`blocks.${l}.hook_mlp_in`, (o) => (corr ? g.op('Sub', [x, g.op('Squeeze', [corr, g.constI([2])])], {}, o) : g.op('Identity', [x], {}, o)));
+  };
+  /** An MLP output as an edge source. */
+  const mlpSource = (out: string): string => {
+    edges?.addSources(g.op('Unsqueeze', [out, g.constI([2])]), 1);
+    return out;
+  };
+
+  /** resid_post of layer l from its sum; the last one is the logits' input: with edge ablation, minus its ablated edges' correction. */
+  const residPost = (l: number, sum: (out?: string) => string, out: string): string => {
+    if (!edges || l !== c.nLayers - 1) return sum(out);
+    return g.op('Sub', [sum(), g.op('Squeeze', [edges.correction('logits', 1, sourcesBefore(c.nLayers)), g.constI([2])])], {}, out);
+  };
 
   for (let l = start; l < c.nLayers; l++) {
     const b = w.blocks[l];
@@ -186,23 +249,23 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     if (l > 0 || variant.startLayer !== undefined) resid = hg.alias(p + 'hook_resid_pre', resid);
     if (c.postNorms) {
       // OLMo 2: x + ln1(attn(x)), then x + ln2(mlp(x)); hook_attn_out / hook_mlp_out are before the norms.
-      const added = norm(attnOut(resid, b, l, p), b.ln1, p + 'ln1');
+      const added = norm(attnOut(attnInput(resid, b, p), b, l, p), b.ln1, p + 'ln1');
       const pre = resid;
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [pre, added], {}, o));
-      const mlpAdded = norm(mlpOut(mid, b, p), b.ln2, p + 'ln2');
+      const mlpAdded = norm(mlpOut(mlpInput(mid, l), b, p), b.ln2, p + 'ln2');
       resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
       continue;
     }
-    const attended = attnOut(norm(resid, b.ln1, p + 'ln1'), b, l, p);
+    const attended = attnOut(attnInput(resid, b, p), b, l, p);
     if (c.parallelAttnMlp) {
       // GPT-NeoX: attention and MLP both read resid_pre; no resid_mid.
-      const mlpAdded = mlpOut(norm(resid, b.ln2, p + 'ln2'), b, p);
+      const mlpAdded = mlpSource(mlpOut(norm(mlpInput(resid, l), b.ln2, p + 'ln2'), b, p));
       const pre = resid;
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, o));
+      resid = hook(p + 'hook_resid_post', (o) => residPost(l, (out) => g.op('Add', [g.op('Add', [attended, mlpAdded]), pre], {}, out), o));
     } else {
       const mid = hook(p + 'hook_resid_mid', (o) => g.op('Add', [resid, attended], {}, o));
-      const mlpAdded = mlpOut(norm(mid, b.ln2, p + 'ln2'), b, p);
-      resid = hook(p + 'hook_resid_post', (o) => g.op('Add', [mid, mlpAdded], {}, o));
+      const mlpAdded = mlpSource(mlpOut(norm(mlpInput(mid, l), b.ln2, p + 'ln2'), b, p));
+      resid = hook(p + 'hook_resid_post', (o) => residPost(l, (out) => g.op('Add', [mid, mlpAdded], {}, out), o));
     }
   }
 

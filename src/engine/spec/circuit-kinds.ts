@@ -8,7 +8,7 @@ import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
 import { CircuitTestAnalysis, readCircuitTest } from './circuit-spec';
 import {
-  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EnumField, Field, Fields, KindDecl,
+  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EDGE_ATTRIBUTION_FIELDS, EdgeAblationName, EdgeMethodName, EnumField, Field, Fields, KindDecl,
   KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
 } from './vocabulary';
 
@@ -92,9 +92,23 @@ export interface GenerationAnalysis extends CircuitBase {
   generation: Sampling;
 }
 
+export interface EdgeAttributionAnalysis extends CircuitBase {
+  kind: 'edgeAttribution';
+  corrupted?: Located<string>;
+  dataset?: Located<string>;
+  metric: MetricName;
+  method: EdgeMethodName;
+  steps: number;
+  /** The circuit: the top N edges by |score|, unless a threshold is given. */
+  topN: number;
+  threshold?: number;
+  ablation: EdgeAblationName;
+  reference?: Located<string>;
+}
+
 export type { CircuitTestAnalysis } from './circuit-spec';
 
-export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis;
+export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis | EdgeAttributionAnalysis;
 
 /** What the spec reader lends: error reporting and its typed field readers. */
 export interface FieldReader {
@@ -268,5 +282,19 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       return { ...base, kind, generation: sampling(r, n) };
     case 'circuit':
       return readCircuitTest(r, n, base);
+    case 'edgeAttribution': {
+      const F = EDGE_ATTRIBUTION_FIELDS;
+      const corrupted = r.string(n, 'corrupted');
+      const dataset = r.string(n, 'dataset');
+      const reference = r.string(n, 'reference');
+      checkNeeds(r, n, kind, (k) => (k === 'corrupted' ? !!corrupted : k === 'dataset' ? !!dataset : false));
+      if (!corrupted && !dataset) return undefined;
+      const threshold = number(r, n, F, 'threshold');
+      return {
+        ...base, kind, ...(corrupted ? { corrupted } : {}), ...(dataset ? { dataset } : {}), ...(reference ? { reference } : {}),
+        metric: choice(r, n, F, 'metric'), method: choice(r, n, F, 'method'), steps: number(r, n, F, 'steps'),
+        topN: number(r, n, F, 'topN'), ...(threshold !== undefined ? { threshold } : {}), ablation: choice(r, n, F, 'ablation'),
+      };
+    }
   }
 }

@@ -101,7 +101,7 @@ export type OptionOf<F> = F extends { readonly options: readonly (infer T)[] } ?
 // Option lists (exported: the analyses implement exactly these)
 
 export const VIEW_KINDS = ['attention', 'logitLens'] as const;
-export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit'] as const;
+export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution'] as const;
 /** The analysis kinds: the two views, then the circuit analyses. */
 export const ANALYSIS_KINDS = [...VIEW_KINDS, ...CIRCUIT_KINDS] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
@@ -119,6 +119,10 @@ export const ABLATION_METHODS = ['zero', 'mean', 'resample'] as const;
 export type AblationMethod = (typeof ABLATION_METHODS)[number];
 export const CIRCUIT_ABLATIONS = ['mean', 'resample', 'zero', 'patch'] as const;
 export type CircuitAblation = (typeof CIRCUIT_ABLATIONS)[number];
+export const EDGE_METHODS = ['eap', 'eapIg'] as const;
+export type EdgeMethodName = (typeof EDGE_METHODS)[number];
+export const EDGE_ABLATIONS = ['patch', 'mean', 'zero'] as const;
+export type EdgeAblationName = (typeof EDGE_ABLATIONS)[number];
 export const CLAIM_KINDS = ['faithfulness', 'minimality', 'completeness', 'metric'] as const;
 export type ClaimKind = (typeof CLAIM_KINDS)[number];
 export const CLAIM_EXPECTATIONS = ['pass', 'fail'] as const;
@@ -331,6 +335,33 @@ export const CIRCUIT_FIELDS = {
   },
 } as const satisfies Fields;
 
+export const EDGE_ATTRIBUTION_FIELDS = {
+  corrupted: { type: 'string', refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  dataset: { type: 'string', refersTo: 'dataset', description: 'Score over every prompt of this dataset with its "corrupted" prompt (instead of "prompt" and "corrupted"): scores and metrics are averaged over the pairs.' },
+  metric: METRIC,
+  method: {
+    type: 'enum',
+    options: EDGE_METHODS,
+    default: 'eap',
+    optionDescriptions: [
+      'EAP (Syed et al. 2023): (z_corrupted - z_clean) . dM/d input at the clean run; 2 forwards and 1 backward',
+      'EAP-IG (Hanna et al. 2024): the gradient averaged over "steps" runs with the embeddings interpolated from corrupted to clean',
+    ],
+    description: "How edges are scored. Scores are noising estimates of the normalised metric (0 = corrupted, 1 = clean): the change when one edge carries the corrupted run's value into the clean run; an edge the task needs scores negative.",
+  },
+  steps: { type: 'integer', minimum: 1, maximum: 1000, default: 16, description: 'eapIg: interpolation steps (embeddings at k / steps, k = 0 .. steps - 1).' },
+  topN: { type: 'integer', minimum: 1, maximum: 1e7, default: 100, description: 'The circuit: the N edges with the largest |score| (unless "threshold" is given).' },
+  threshold: { type: 'number', minimum: 0, maximum: 1e9, description: 'The circuit: every edge with |score| at least this (instead of "topN").' },
+  ablation: {
+    type: 'enum',
+    options: EDGE_ABLATIONS,
+    default: 'patch',
+    optionDescriptions: ["the pair's corrupted run", 'the per-position mean over the "reference" dataset (default: every clean and corrupted prompt)', 'zeros'],
+    description: "What an edge outside the circuit carries instead of its source's output, when the circuit's faithfulness is measured (0 = every edge ablated, 1 = the full model).",
+  },
+  reference: { type: 'string', refersTo: 'dataset', description: 'Mean ablation: the dataset whose per-position mean replaces ablated edges (same token length).' },
+} as const satisfies Fields;
+
 export const KINDS = {
   attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
   logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
@@ -352,6 +383,11 @@ export const KINDS = {
   },
   generation: { summary: 'a greedy or sampled continuation of the prompt', fields: GENERATION_FIELDS },
   circuit: { summary: 'a circuit and claims about it (faithfulness, minimality, completeness, metric) over a dataset', fields: CIRCUIT_FIELDS },
+  edgeAttribution: {
+    summary: "edge attribution patching (EAP, EAP-IG) over every edge between the embeddings, heads' q/k/v inputs, MLPs and the logits; a circuit of the top edges and its faithfulness",
+    fields: EDGE_ATTRIBUTION_FIELDS,
+    needsOneOf: [['corrupted'], ['dataset']],
+  },
 } as const satisfies Record<AnalysisKind, KindDecl>;
 
 /** Fields every analysis has, whatever its kind. */
