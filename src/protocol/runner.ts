@@ -7,6 +7,7 @@ import type { AnalysisOutput } from './analysis';
 import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 import type { WeightProcessing } from './processing';
+import type { FeatureActsParams, FeatureCard, FeatureCardParams, FeatureLogits, FeatureLogitsParams, FeaturesSlice, FeaturesSliceRequest, FeaturesTopParams } from './features';
 
 export type Backend = 'cpu' | 'cuda';
 export type BackendPreference = Backend | 'auto';
@@ -240,9 +241,11 @@ export type Slice =
    */
   | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[] }
   /** A window of one attention head, pooled to what the attention panel draws (HeadWindow). */
-  | ({ kind: 'head' } & HeadWindowRequest);
+  | ({ kind: 'head' } & HeadWindowRequest)
+  /** The token x feature table of one attached dictionary (src/protocol/features.ts). */
+  | ({ kind: 'features' } & FeaturesSliceRequest);
 
-export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadWindow;
+export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadWindow | FeaturesSlice;
 
 export interface SpecCheckParams {
   spec: { text: string; path: string };
@@ -311,4 +314,14 @@ export type RunnerMethods = {
   'run/release': { params: { runId: number }; result: void };
   'models/list': { params: { workspaceRoots: string[]; searchPaths: string[] }; result: ModelCandidate[] };
   'runs/usage': { params: Record<string, never>; result: { runs: number; bytes: number } };
+  /** Traces a prompt with dictionaries attached and keeps it: the token x feature table and the run's id. */
+  'features/top': { params: FeaturesTopParams; result: FeaturesSlice & { runId: number }; event: Progress };
+  /** One feature of a kept features/top run: activation over its prompt, logits, index entry, label. */
+  'features/card': { params: FeatureCardParams; result: FeatureCard };
+  /** Top and bottom logits (W_dec[f] @ W_U) of a few features of a kept run's dictionary. */
+  'features/logits': { params: FeatureLogitsParams; result: FeatureLogits[] };
+  /** hook_sae_acts_post of token windows ([windows, pos, d_sae]), for `circuit-lens features index`. */
+  'features/acts': { params: FeatureActsParams; result: TensorData; event: Progress };
+  /** A corpus text's token ids with no BOS and no context check (it is cut into windows afterwards). */
+  'corpus/tokenize': { params: { model: ModelRef; text: string }; result: Int32Array };
 };
