@@ -9,6 +9,7 @@
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
+import { topK } from '../math';
 import { saeHookName } from '../sae/attach';
 import { decoderRows, pickSae } from '../sae/feature-vectors';
 import type { Token } from '../tokenizer';
@@ -26,7 +27,7 @@ export function featureSite(tracer: Tracer, sel: number | string | undefined) {
 }
 
 function checkFeatures(dSae: number, hook: string, features: readonly number[]): void {
-  if (features.length === 0) fail('BAD_INPUT', { field: 'features' }, 'lists no features.', 'Give feature ids, such as [12, 345].');
+  if (features.length === 0) fail('BAD_INPUT', { field: 'features' }, 'no features to ablate: none is active on the prompt, and none was named.', 'Give feature ids, such as [12, 345].');
   for (const f of features) if (!(Number.isInteger(f) && f >= 0 && f < dSae)) fail('BAD_INPUT', { field: 'features' }, `feature ${f} is outside [0, ${dSae}) of the dictionary at ${hook}.`);
 }
 
@@ -51,9 +52,13 @@ export function featureClamp(tracer: Tracer, sel: number | string | undefined, f
   return { hook: s.acts, keep: { dims: [s.dict.dSae], data: keep }, add: { dims: [s.dict.dSae], data: add } };
 }
 
+/** Features ablated when none are named: the most active ones on the prompt. */
+export const DEFAULT_ABLATED_FEATURES = 10;
+
 export interface FeatureAblationOptions {
   sae?: number | string;
-  features: readonly number[];
+  /** Default: the DEFAULT_ABLATED_FEATURES features with the largest activation at the ablated positions. */
+  features?: readonly number[];
   kind: AblationKind;
   metric: MetricSpec;
   /** Positions to ablate at (default all). */
@@ -79,8 +84,9 @@ export interface FeatureAblationResult {
 export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: FeatureAblationOptions): Promise<FeatureAblationResult> {
   const s = featureSite(tracer, opts.sae);
   const dSae = s.dict.dSae;
-  checkFeatures(dSae, s.dict.hookIn, opts.features);
   for (const p of opts.positions ?? []) if (!Number.isInteger(p) || p < 0 || p >= prompt.length) fail('BAD_INPUT', { field: 'positions' }, `position ${p} is outside [0, ${prompt.length}).`);
+  const features = opts.features?.length ? opts.features : await mostActive(tracer, prompt, s.acts, dSae, opts.positions, opts.signal);
+  checkFeatures(dSae, s.dict.hookIn, features);
   const reference = opts.reference ?? [];
   let sources: (Float32Array | undefined)[] = [undefined];
   if (opts.kind !== 'zero') {
@@ -91,11 +97,11 @@ export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: Feat
     const per = prompt.length * dSae;
     sources = opts.kind === 'mean' ? [batchMean(t)] : reference.map((_, b) => t.data.subarray(b * per, (b + 1) * per));
   }
-  const rows = opts.features.flatMap((f, i) => sources.map((values) => ({ i, patch: { positions: opts.positions, component: f, values } as RowPatch })));
+  const rows = features.flatMap((f, i) => sources.map((values) => ({ i, patch: { positions: opts.positions, component: f, values } as RowPatch })));
   const rowBytes = prompt.length * dSae * 8; // keep and add, [pos, d_sae] each
   const perRun = Math.max(1, Math.floor((opts.maxPatchBytes ?? 64 * 2 ** 20) / rowBytes) - 1);
   const total = Math.ceil(rows.length / perRun);
-  const change = new Float32Array(opts.features.length);
+  const change = new Float32Array(features.length);
   let baseline = NaN;
   for (let first = 0, done = 0; first < rows.length; first += perRun) {
     const chunk = rows.slice(first, first + perRun);
@@ -108,5 +114,13 @@ export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: Feat
     chunk.forEach((r, j) => (change[r.i] += (m[1 + j] - m[0]) / sources.length));
     opts.onProgress?.(++done, total);
   }
-  return { hook: s.dict.hookIn, kind: opts.kind, metric: metricName(opts.metric), features: [...opts.features], change, baseline };
+  return { hook: s.dict.hookIn, kind: opts.kind, metric: metricName(opts.metric), features: [...features], change, baseline };
+}
+
+/** The features with the largest activation at any of `positions` (default all), active ones only, by that activation. */
+async function mostActive(tracer: Tracer, prompt: Token[], acts: string, dSae: number, positions: readonly number[] | undefined, signal?: AbortSignal): Promise<number[]> {
+  const a = (await tracer.trace([prompt], { hooks: selectHooks(tracer.hooks ?? tracer.ckpt.hooks, acts), logits: 'last', signal })).cache.get(acts).data; // [1, pos, d_sae]
+  const best = new Float32Array(dSae);
+  for (const p of positions ?? prompt.map((_, i) => i)) for (let f = 0; f < dSae; f++) best[f] = Math.max(best[f], a[p * dSae + f]);
+  return topK(best, DEFAULT_ABLATED_FEATURES).filter((r) => r.value > 0).map((r) => r.index);
 }
