@@ -6,6 +6,7 @@
 import type { ActivationCache } from './cache';
 import type { HookPoint } from './hooks';
 import type { Checkpoint } from './model';
+import type { AttachedSae } from './sae/attach';
 import type { Token } from './tokenizer';
 import type { Intervention } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
@@ -41,4 +42,22 @@ export interface Tracer {
   /** A prompt's tokens (BOS first), checked against the context and the prompt-length limit. */
   tokenize(text: string): Token[];
   trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
+  /** The model's hook points with the attached dictionaries' (default: ckpt.hooks, none attached). */
+  readonly hooks?: readonly HookPoint[];
+  /** Dictionaries attached at hook points, in order (src/engine/sae/attach.ts). */
+  readonly saes?: readonly AttachedSae[];
+  /**
+   * Logit effects of residual-stream directions: rows [rows, d_model] (already centred where the final
+   * norm is a LayerNorm) times the final norm's weight, through W_U (no bias, no soft-cap); the top and
+   * bottom k vocabulary entries of each row.
+   */
+  directionLogits?(rows: TensorData, k: number, signal?: AbortSignal): Promise<DirectionLogits>;
+}
+
+export interface DirectionLogits {
+  k: number;
+  topIds: Int32Array; // [rows, k], largest first
+  topValues: Float32Array;
+  bottomIds: Int32Array; // [rows, k], smallest first
+  bottomValues: Float32Array;
 }

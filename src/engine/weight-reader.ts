@@ -28,15 +28,6 @@ export function readWeightRows(source: WeightSource, ref: WeightRef, rows?: read
   return withFile(source, ref, (fd, file) => want.map((r) => readBytes(fd, file, ref, r * width, width)));
 }
 
-/** Rows [first, first + count) of a 2-D weight as one float32 array ([count, width]), read in one go. */
-export function readWeightRowRange(source: WeightSource, ref: WeightRef, first: number, count: number): Float32Array {
-  const width = ref.shape[1];
-  if (ref.shape.length !== 2 || !(Number.isInteger(first) && first >= 0 && count >= 0 && first + count <= ref.shape[0])) fail('BAD_INPUT', { field: ref.name }, `rows [${first}, ${first + count}) are outside [0, ${ref.shape[0]}).`);
-  const held = source.memory?.get(ref.location);
-  if (held) return held.slice(first * width, (first + count) * width);
-  return withFile(source, ref, (fd, file) => readBytes(fd, file, ref, first * width, count * width));
-}
-
 /** A whole tensor as a fresh float32 array (row-major, ref.shape). */
 export function readTensor(source: WeightSource, ref: WeightRef): Float32Array {
   const held = source.memory?.get(ref.location);

@@ -1,4 +1,5 @@
 import type { ClaimResult } from './circuit';
+import type { FeaturesResult } from './features';
 
 /**
  * The plain-data result of an analysis, shared by the CLI's JSON and HTML reports and the panels:
@@ -52,4 +53,6 @@ export interface AnalysisOutput {
   parts?: AnalysisOutput[];
   /** A circuit analysis: each claim under each ablation, checked. */
   claims?: ClaimResult[];
+  /** A features analysis: the top features per token, their logits and attribution (src/protocol/features.ts). */
+  features?: FeaturesResult;
 }

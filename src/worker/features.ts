@@ -1,17 +1,19 @@
 /**
  * Features of a kept trace with dictionaries attached: the token x feature table (the Features panel,
  * the spec hover), one feature's card (activation over the prompt, logits, index entry, label), and the
- * logits of a few features, cached per dictionary and feature (a hover asks for the same ones again).
+ * logits of a few features (the features analysis's logitEffects), cached per dictionary and feature
+ * (a hover asks for the same ones again).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '../engine/errors';
 import { topK } from '../engine/math';
 import type { AttachedSae } from '../engine/sae/attach';
-import { checkFeatureIds, featureLogits } from '../engine/features/feature-logits';
+import { logitEffects } from '../engine/analysis/features';
 import { readFeatureEntry, readIndexMeta } from '../engine/features/index-files';
 import { readLabels } from '../engine/features/labels';
 import type { FeatureCard, FeatureCardParams, FeatureLabel, FeatureLogits, FeaturesSlice, FeaturesSliceRequest } from '../protocol/features';
+import { processingKey } from '../protocol/processing';
 import type { LoadedModel } from './loaded-model';
 import { TraceRun, decoder } from './trace-run';
 
@@ -22,6 +24,11 @@ const DEFAULT_LOGITS = 10;
 const LOGIT_CACHE = 4096;
 
 export const actsHook = (hook: string) => `${hook}.hook_sae_acts_post`;
+
+function checkFeatureIds(sae: AttachedSae, features: readonly number[]): void {
+  const { dSae, dir, hookIn } = sae.dict;
+  for (const f of features) if (!(Number.isInteger(f) && f >= 0 && f < dSae)) fail('BAD_INPUT', { file: dir, field: 'feature' }, `feature ${f} is outside [0, ${dSae}) of the dictionary at ${hookIn}.`);
+}
 
 /** The attached dictionary at `hook` (default the first one). */
 export function saeAt(model: LoadedModel, hook: string | undefined): AttachedSae {
@@ -79,22 +86,23 @@ export function featuresSlice(model: LoadedModel, run: TraceRun, req: FeaturesSl
 export class FeatureLogitCache {
   private readonly kept = new Map<string, FeatureLogits>();
 
-  get(model: LoadedModel, sae: AttachedSae, features: readonly number[], k = DEFAULT_LOGITS): FeatureLogits[] {
-    checkFeatureIds(sae.dict, features);
-    const key = (f: number) => `${model.ckpt.dir}|${sae.dict.dir}|${sae.dict.hookIn}|${k}|${f}`;
+  async get(model: LoadedModel, sae: AttachedSae, features: readonly number[], k = DEFAULT_LOGITS): Promise<FeatureLogits[]> {
+    checkFeatureIds(sae, features);
+    const key = (f: number) => `${model.ckpt.dir}|${processingKey(model.ckpt.processing?.options)}|${sae.dict.dir}|${sae.dict.hookIn}|${k}|${f}`;
     const missing = [...new Set(features.filter((f) => !this.kept.has(key(f))))];
     if (missing.length) {
-      for (const l of featureLogits(model.ckpt, sae.dict, missing, k, decoder(model))) this.kept.set(key(l.feature), l);
+      const effects = await logitEffects(model, sae.dict, missing, k, decoder(model));
+      missing.forEach((f, i) => this.kept.set(key(f), { feature: f, ...effects[i] }));
       while (this.kept.size > LOGIT_CACHE) this.kept.delete(this.kept.keys().next().value!);
     }
     return features.map((f) => this.kept.get(key(f))!);
   }
 }
 
-export function featureCard(model: LoadedModel, run: TraceRun, p: FeatureCardParams, logits: FeatureLogitCache): FeatureCard {
+export async function featureCard(model: LoadedModel, run: TraceRun, p: FeatureCardParams, logits: FeatureLogitCache): Promise<FeatureCard> {
   const sae = saeAt(model, p.hook);
   const { dSae, hookIn: hook } = sae.dict;
-  checkFeatureIds(sae.dict, [p.feature]);
+  checkFeatureIds(sae, [p.feature]);
   const acts = runActs(run, hook);
   const pos = run.tokens.length;
   const prompt = Float32Array.from({ length: pos }, (_, i) => acts[i * dSae + p.feature]); // [pos]
@@ -102,7 +110,7 @@ export function featureCard(model: LoadedModel, run: TraceRun, p: FeatureCardPar
   const card: FeatureCard = {
     model: run.model, hook, feature: p.feature, dSae, ...(label ? { label } : {}),
     prompt: { tokens: run.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end })), acts: prompt },
-    logits: logits.get(model, sae, [p.feature], p.logits ?? DEFAULT_LOGITS)[0],
+    logits: (await logits.get(model, sae, [p.feature], p.logits ?? DEFAULT_LOGITS))[0],
   };
   if (!p.featureIndex) return card;
   const meta = readIndexMeta(p.featureIndex);

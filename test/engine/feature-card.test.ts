@@ -1,7 +1,7 @@
 /**
  * Features through the worker: the token x feature table of features/top against the PyTorch reference's
- * SAE activations, each feature's top and bottom logits against a PyTorch W_dec @ W_U (within 1e-4, on the
- * demo model and on an untied random GPT-2), the card with its index entry and label, and label files
+ * SAE activations, each feature's top and bottom logits against PyTorch (centred W_dec[f] x ln_f weight @ W_U,
+ * within 1e-4, on the demo model and on an untied random GPT-2), the card with its index entry and label, and label files
  * (Neuronpedia exports, gzipped or not, and feature-labels.json) with their errors.
  */
 import { before, describe, test } from 'node:test';
@@ -118,7 +118,7 @@ describe('features through the worker', () => {
     });
   });
 
-  test('logits of a TopK dictionary on an untied random GPT-2 (lm_head) match W_dec @ W_U', { timeout: 60_000 }, async () => {
+  test('logits of a TopK dictionary on an untied random GPT-2 (lm_head) match the reference', { timeout: 60_000 }, async () => {
     const model: ModelRef = { ref: untied, saes: [{ path: untiedSae }] };
     await withRunner({}, async (client) => {
       const top = await client.request('features/top', { model, input: { ids: [299, 5, 17, 250, 3, 99, 120] } });

@@ -1,6 +1,8 @@
-"""Independent PyTorch reference for a feature's logit effects: W_dec[f] @ W_U (SAELens' and Neuronpedia's
-top/bottom logits), W_dec read from a SAELens folder's sae_weights.safetensors ([d_sae, d_in]) and W_U from
-the GPT-2 reference model (gpt2_reference.py: the tied embedding or lm_head, transposed to [d_model, d_vocab]).
+"""Independent PyTorch reference for a feature's logit effects as the features analysis defines them (protocol
+FeatureInfo.topLogits): W_dec[f] centred (GPT-2's final norm is a LayerNorm), times ln_f's weight, through W_U
+(no bias). On weights processed with foldLn that is SAELens' and Neuronpedia's W_dec[f] @ W_U. W_dec is read
+from a SAELens folder's sae_weights.safetensors ([d_sae, d_in]); ln_f and W_U from the GPT-2 reference model
+(gpt2_reference.py: the tied embedding or lm_head, transposed to [d_model, d_vocab]).
 
   feature_logits_reference.py --model MODEL --sae DIR --features 3,7,11 --out LOGITS.npy   ([n, d_vocab])
 """
@@ -23,9 +25,13 @@ def main():
     ap.add_argument('--out', required=True)
     a = ap.parse_args()
     w_dec = read_safetensors(os.path.join(a.sae, 'sae_weights.safetensors'))['W_dec'].to(torch.float64)  # [d_sae, d_in]
-    w_u = Gpt2Reference(a.model).W_U.to(torch.float64)  # [d_model, d_vocab]
+    m = Gpt2Reference(a.model)
+    w_u = m.W_U.to(torch.float64)  # [d_model, d_vocab]
+    ln_w = m.w['ln_f.weight'].to(torch.float64)  # [d_model]
     features = torch.tensor([int(f) for f in a.features.split(',')])
-    write_npy(a.out, (w_dec[features] @ w_u).to(torch.float32))  # [n, d_vocab]
+    rows = w_dec[features]  # [n, d_model]
+    rows = rows - rows.mean(dim=-1, keepdim=True)
+    write_npy(a.out, ((rows * ln_w) @ w_u).to(torch.float32))  # [n, d_vocab]
 
 
 if __name__ == '__main__':

@@ -126,10 +126,12 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         }
         break;
       case 'steering': {
-        const hook = facts.hooks.find((h) => h.name === a.hook.value);
+        const named = a.hook;
+        if (a.feature) break; // a feature names its dictionary by the hook it reads: checked when the model loads
+        const hook = facts.hooks.find((h) => h.name === named.value);
         const width = hook && perPositionWidth(hook);
         if (!hook) {
-          unknownHook(problems, a.hook, closestHookName(a.hook.value, facts.hooks));
+          unknownHook(problems, named, closestHookName(named.value, facts.hooks));
         } else if (a.vector && a.vector.value.length !== width) {
           problems.push({ severity: 'error', message: `"vector" has ${a.vector.value.length} values; ${hook.name} has ${width} per position.`, range: a.vector.range });
         }
