@@ -15,6 +15,7 @@ import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
 import type { SpecDiagnostics } from './spec/diagnostics';
 import { reportError, withCancellableProgress } from './errors';
 import type { InlineView } from './inline/inline-view';
+import { type FeatureHovers, fromResult } from './inline/feature-hover';
 import type { ModelSession } from './model-session';
 import { type Failure, failureReport, scopeErrors, showSharedErrors, unreadAnalysis } from './run-report';
 import type { PanelContent, PanelManager } from './panels/panel-manager';
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   log: vscode.LogOutputChannel;
   settings: () => Settings;
   diagnostics: SpecDiagnostics;
+  /** The spec's feature hover, fed by `features` analyses. */
+  featureHovers?: FeatureHovers;
 }
 
 /** A promise settled later: a panel's content while its run is under way. */
@@ -139,6 +142,11 @@ export class AnalysisRunner {
             });
             p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
+            if (r.kind === 'features') {
+              void p.payload.then((shown) => {
+                if (shown.view === 'analysis' && shown.output.features) this.d.featureHovers?.setRun(uri, r.prompt.name, fromResult(shown.output.features, r.model, r.prompt.text));
+              }, () => undefined);
+            }
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
             ran++;
