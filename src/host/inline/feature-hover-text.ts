@@ -48,7 +48,7 @@ export function showFeaturesLink(args: ShowFeaturesArgs): string {
 
 export function featureHoverMarkdown(h: FeatureHoverInput): string {
   const n = h.logitCount ?? 5;
-  const head = `**Circuit Lens** · token ${h.token.pos} ${code(h.token.text)} · top features at ${code(h.hook)} · ${escapeMarkdown(h.model)}\n\n`;
+  const head = `**Circuit Lens** · token ${h.token.pos} ${code(h.token.text)} · top features at \`${h.hook.replace(/`/g, "'")}\` · ${escapeMarkdown(h.model)}\n\n`;
   if (!h.features.length) return `${head}No feature of this dictionary is active at this token.\n`;
   const rows = h.features.map((f) => {
     const label = h.labels.get(f.id);
