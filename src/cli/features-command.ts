@@ -67,7 +67,8 @@ export async function featuresCommand(argv: string[], signal: AbortSignal): Prom
         model: loaded.dir, saeDir: sae.dir, hook: sae.hook, corpus, corpusBytes: fs.statSync(corpus).size, dSae: sae.dSae, context,
         top: intArg(values.top, '--top', 20, 1, 1000), samples: intArg(values.samples, '--samples', 10, 0, 1000),
       },
-      batch: intArg(values.batch, '--batch', 8, 1, 4096),
+      // Activations cross from the worker per batch: about 16 MB of them by default.
+      batch: intArg(values.batch, '--batch', Math.max(1, Math.min(32, Math.floor(2 ** 22 / (context * sae.dSae)))), 1, 4096),
       checkpointEvery: intArg(values['checkpoint-every'], '--checkpoint-every', 64, 1),
       ...(values['max-windows'] !== undefined ? { maxWindows: intArg(values['max-windows'], '--max-windows', 0, 1) } : {}),
     }, {

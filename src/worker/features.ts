@@ -44,6 +44,14 @@ export function labelFilesOf(sae: AttachedSae, given: readonly string[] | undefi
   return [...(fs.existsSync(own) ? [own] : []), ...(given ?? [])];
 }
 
+function realPath(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
 /** The run's activations of one dictionary: [pos, d_sae] (batch item 0). */
 function runActs(run: TraceRun, hook: string): Float32Array {
   const name = actsHook(hook);
@@ -114,8 +122,8 @@ export async function featureCard(model: LoadedModel, run: TraceRun, p: FeatureC
   };
   if (!p.featureIndex) return card;
   const meta = readIndexMeta(p.featureIndex);
-  if (meta.sae.hook !== hook || meta.sae.dSae !== dSae) {
-    return { ...card, indexNote: `the index in ${p.featureIndex} is of a dictionary at ${meta.sae.hook} with ${meta.sae.dSae} features, not this one at ${hook} with ${dSae}.` };
+  if (meta.sae.hook !== hook || meta.sae.dSae !== dSae || realPath(meta.sae.dir) !== realPath(sae.dict.dir)) {
+    return { ...card, indexNote: `the index in ${p.featureIndex} is of the dictionary in ${meta.sae.dir} at ${meta.sae.hook} with ${meta.sae.dSae} features, not of this one in ${sae.dict.dir} at ${hook} with ${dSae}.` };
   }
   return { ...card, index: readFeatureEntry(p.featureIndex, p.feature, decoder(model)) };
 }

@@ -9,6 +9,7 @@ import { before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { buildFeatureIndex, IndexIo, IndexOptions } from '../../src/cli/features-index';
 import { writeFileAtomic } from '../../src/cli/atomic';
 import { HISTOGRAM, sampleKey } from '../../src/engine/features/index-builder';
@@ -16,7 +17,7 @@ import { readFeatureEntry, readIndexMeta } from '../../src/engine/features/index
 import type { ModelRef } from '../../src/protocol/runner';
 import type { RunnerClient } from '../../src/client/runner-client';
 import { rng } from '../helpers/fuzz';
-import { makeRandomCheckpoint } from '../helpers/reference';
+import { CLI, ROOT, makeRandomCheckpoint } from '../helpers/reference';
 import { readNpyDir, runReferenceJobs, tmpDir } from '../helpers/sae-reference';
 import { runnerClient } from '../helpers/runner';
 
@@ -147,5 +148,25 @@ describe('feature index', () => {
     assert.ok(!fs.existsSync(path.join(out, 'checkpoint.json')));
     assert.deepEqual(fs.readdirSync(out).sort(), fs.readdirSync(full).sort());
     assert.ok(same(full, out), 'every file byte for byte');
+  });
+
+  test('circuit-lens features index on the demo model: files, a rerun that finds the index finished, and its errors', { timeout: 120_000 }, () => {
+    const sae = path.join(root, 'demo-sae');
+    runReferenceJobs([['make-random', '--format', 'saelens', '--d-in', '128', '--d-sae', '48', '--hook', 'blocks.0.hook_resid_post', '--out', sae, '--seed', '44']]);
+    const out = path.join(root, 'cli-index');
+    const args = ['features', 'index', '--model', 'demo', '--sae', sae, '--corpus', path.join(ROOT, 'media', 'sae-sample.txt'), '--out', out, '--context', '24', '--top', '4', '--max-windows', '5', '--threads', '1'];
+    const stdout = execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    assert.match(stdout, /indexed 5 windows of 24 tokens \(115 tokens without BOS\), 48 features at blocks\.0\.hook_resid_post/);
+    const meta = readIndexMeta(out);
+    assert.deepEqual([meta.windows, meta.context, meta.top, meta.sae.dSae], [5, 24, 4, 48]);
+    assert.ok(readFeatureEntry(out, 0, String).top.every((e) => e.tokens.length === 24));
+    const missing = spawnSync(process.execPath, [CLI, 'features', 'index', '--model', 'demo', '--sae', sae, '--out', out], { encoding: 'utf8' });
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--corpus: name a corpus/);
+    const bad = path.join(root, 'corpus.csv');
+    fs.writeFileSync(bad, 'a,b\n');
+    const wrong = spawnSync(process.execPath, [CLI, ...args.slice(0, 6), bad, '--out', path.join(root, 'x')], { encoding: 'utf8' });
+    assert.equal(wrong.status, 2);
+    assert.match(wrong.stderr, /corpus\.csv.*neither \.txt nor \.jsonl/);
   });
 });
