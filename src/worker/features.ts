@@ -52,6 +52,12 @@ function realPath(p: string): string {
   }
 }
 
+/** The BOS the tokenizer prepended (no characters of the prompt: start = end = 0). */
+function isBos(run: TraceRun, p: number): boolean {
+  const t = run.tokens[p];
+  return p === 0 && t !== undefined && t.start === 0 && t.end === 0;
+}
+
 /** The run's activations of one dictionary: [pos, d_sae] (batch item 0). */
 function runActs(run: TraceRun, hook: string): Float32Array {
   const name = actsHook(hook);
@@ -67,10 +73,11 @@ export function featuresSlice(model: LoadedModel, run: TraceRun, req: FeaturesSl
   const k = Math.max(1, Math.min(req.k ?? DEFAULT_K, 64));
   const topIds = new Int32Array(pos * k).fill(-1); // [pos, k]
   const topValues = new Float32Array(pos * k); // [pos, k]
-  const peak = new Float32Array(dSae); // each feature's largest activation over the prompt
+  const peak = new Float32Array(dSae); // each feature's largest activation over the prompt, BOS left out (as the index leaves it out)
+  const first = isBos(run, 0) ? 1 : 0;
   for (let p = 0; p < pos; p++) {
     const row = acts.subarray(p * dSae, (p + 1) * dSae);
-    for (let f = 0; f < dSae; f++) if (row[f] > peak[f]) peak[f] = row[f];
+    if (p >= first) for (let f = 0; f < dSae; f++) if (row[f] > peak[f]) peak[f] = row[f];
     topK(row, k).filter((r) => r.value > 0).forEach((r, j) => {
       topIds[p * k + j] = r.index;
       topValues[p * k + j] = r.value;

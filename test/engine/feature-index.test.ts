@@ -150,7 +150,7 @@ describe('feature index', () => {
     assert.ok(same(full, out), 'every file byte for byte');
   });
 
-  test('circuit-lens features index on the demo model: files, a rerun that finds the index finished, and its errors', { timeout: 120_000 }, () => {
+  test('circuit-lens features index on the demo model: its files, and clear errors for a missing or unreadable corpus', { timeout: 120_000 }, () => {
     const sae = path.join(root, 'demo-sae');
     runReferenceJobs([['make-random', '--format', 'saelens', '--d-in', '128', '--d-sae', '48', '--hook', 'blocks.0.hook_resid_post', '--out', sae, '--seed', '44']]);
     const out = path.join(root, 'cli-index');
@@ -165,7 +165,7 @@ describe('feature index', () => {
     assert.match(missing.stderr, /--corpus: name a corpus/);
     const bad = path.join(root, 'corpus.csv');
     fs.writeFileSync(bad, 'a,b\n');
-    const wrong = spawnSync(process.execPath, [CLI, ...args.slice(0, 6), bad, '--out', path.join(root, 'x')], { encoding: 'utf8' });
+    const wrong = spawnSync(process.execPath, [CLI, ...args.slice(0, 7), bad, '--out', path.join(root, 'x')], { encoding: 'utf8' });
     assert.equal(wrong.status, 2);
     assert.match(wrong.stderr, /corpus\.csv.*neither \.txt nor \.jsonl/);
   });

@@ -55,12 +55,12 @@ test('the table scales each column to its feature\'s largest activation and keep
   assert.deepEqual(h.xLabels, ['#5', '#9']);
 });
 
-test('samples fall in quantile bands of the largest activation; snippets stay inside the window', () => {
+test('samples fall in quantile bands of the largest activation; snippets stay inside the window, after its BOS', () => {
   const ex = (act: number, pos = 3): FeatureExample => ({ window: 0, pos, act, tokens: Array(40).fill('x'), acts: new Float32Array(40) });
   const bands = quantileBands([ex(10), ex(9), ex(5.5), ex(1)], 10);
   assert.deepEqual(bands.map((b) => [b.title, b.examples.map((e) => e.act)]), [
     ['80-100% of the largest activation', [10, 9]], ['40-60% of the largest activation', [5.5]], ['0-20% of the largest activation', [1]],
   ]);
-  assert.deepEqual(snippetRange(ex(1, 3)), [0, 10]);
+  assert.deepEqual(snippetRange(ex(1, 3)), [1, 10]);
   assert.deepEqual(snippetRange(ex(1, 38)), [22, 40]);
 });

@@ -49,9 +49,9 @@ export function histogramBars(h: FeatureIndexEntry['histogram'], colour: string)
   };
 }
 
-/** Token index range [from, to) of a snippet: `before` tokens before the largest, `after` after it. */
+/** Token index range [from, to) of a snippet: `before` tokens before the largest, `after` after it; never the window's BOS (position 0). */
 export function snippetRange(e: FeatureExample, before = 16, after = 6): [number, number] {
-  return [Math.max(0, e.pos - before), Math.min(e.tokens.length, e.pos + after + 1)];
+  return [Math.max(1, e.pos - before), Math.min(e.tokens.length, e.pos + after + 1)];
 }
 
 /** The sample in bands of the feature's largest activation (80-100%, 60-80%, ...), empty bands left out. */

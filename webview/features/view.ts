@@ -67,7 +67,9 @@ async function renderCard(box: HTMLElement, c: FeatureCard): Promise<void> {
   const title = el('h3', 'feature-title', `Feature #${c.feature} of ${c.dSae} at ${c.hook}`);
   box.append(title);
   box.append(el('p', c.label ? 'feature-label' : 'feature-label none', c.label ? c.label.text : 'No label (import a Neuronpedia export or write feature-labels.json: circuitLens.featureLabels).'));
-  const promptMax = Math.max(0, ...c.prompt.acts);
+  // The BOS (no characters: start = end = 0) often carries huge activations; the scale leaves it out, as the index does.
+  const bos = c.prompt.tokens[0]?.start === 0 && c.prompt.tokens[0]?.end === 0 ? 1 : 0;
+  const promptMax = Math.max(0, ...c.prompt.acts.subarray(bos));
   box.append(el('h4', '', `Activation over the prompt (largest ${promptMax.toFixed(3)})`));
   box.append(colouredTokens(c.prompt.tokens.map((t) => t.text), c.prompt.acts, promptMax, theme.accent, (i) => notify({ method: 'revealToken', params: { pos: i } })));
   const logits = el('div', 'feature-logit-lists');
