@@ -40,7 +40,7 @@ export interface IndexState {
   fired: Float64Array;
   /** [d_sae] */
   maxAct: Float32Array;
-  /** [d_sae, HISTOGRAM.bins] */
+  /** [HISTOGRAM.bins, d_sae]: bin-major, so a window's row of activations updates it in runs of features (the file is [d_sae, bins]). */
   histogram: Float64Array;
   top: Slots;
   samples: Slots;
@@ -75,17 +75,21 @@ export function sampleKey(window: number, feature: number): number {
 }
 
 const BIN_SCALE = HISTOGRAM.bins / (HISTOGRAM.log10To - HISTOGRAM.log10From);
+const LOG10_FROM: number = HISTOGRAM.log10From;
+const LAST_BIN: number = HISTOGRAM.bins - 1;
 
 function binOf(a: number): number {
-  const b = Math.floor((Math.log10(a) - HISTOGRAM.log10From) * BIN_SCALE);
-  return b < 0 ? 0 : b >= HISTOGRAM.bins ? HISTOGRAM.bins - 1 : b;
+  const b = Math.floor((Math.log10(a) - LOG10_FROM) * BIN_SCALE);
+  return b < 0 ? 0 : b > LAST_BIN ? LAST_BIN : b;
 }
 
-/** Puts an example in slot j of feature f, moving the later slots down one (the last falls off). */
+/** Puts an example in slot j of feature f, moving the filled slots after it down one (the last falls off when all are filled). */
 function placeAt(s: Slots, context: number, f: number, j: number, act: number, window: number, pos: number, acts: Float32Array, dSae: number, key?: number): void {
   const base = f * s.n;
-  const end = base + s.n;
   const at = base + j;
+  let used = at;
+  while (used < base + s.n && s.window[used] >= 0) used++;
+  const end = Math.min(base + s.n, used + 1); // the slots [at, end - 1) move to [at + 1, end)
   s.act.copyWithin(at + 1, at, end - 1);
   s.window.copyWithin(at + 1, at, end - 1);
   s.pos.copyWithin(at + 1, at, end - 1);
@@ -109,16 +113,18 @@ export function addWindow(state: IndexState, ids: ArrayLike<number>, acts: Float
   const w = state.windows;
   const best = new Float32Array(dSae);
   const bestPos = new Int32Array(dSae).fill(-1);
+  const { fired, histogram } = state;
   for (let p = 1; p < context; p++) {
     const row = p * dSae;
     for (let f = 0; f < dSae; f++) {
       const a = acts[row + f];
-      if (!(a > 0)) continue;
-      state.fired[f]++;
-      state.histogram[f * HISTOGRAM.bins + binOf(a)]++;
-      if (a > best[f]) {
-        best[f] = a;
-        bestPos[f] = p;
+      if (a > 0) {
+        fired[f]++;
+        histogram[binOf(a) * dSae + f]++;
+        if (a > best[f]) {
+          best[f] = a;
+          bestPos[f] = p;
+        }
       }
     }
   }

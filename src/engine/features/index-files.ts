@@ -145,7 +145,9 @@ export function writeIndex(out: string, fp: IndexFingerprint, s: IndexState, wri
   };
   write(path.join(out, 'density.npy'), encodeNpy({ dims: [dSae], data: density }));
   write(path.join(out, 'max.npy'), encodeNpy({ dims: [dSae], data: s.maxAct }));
-  write(path.join(out, 'histogram.npy'), encodeNpy({ dims: [dSae, HISTOGRAM.bins], data: Float32Array.from(s.histogram) }));
+  const histogram = new Float32Array(dSae * HISTOGRAM.bins); // [d_sae, bins] from the accumulator's [bins, d_sae]
+  for (let b = 0; b < HISTOGRAM.bins; b++) for (let f = 0; f < dSae; f++) histogram[f * HISTOGRAM.bins + b] = s.histogram[b * dSae + f];
+  write(path.join(out, 'histogram.npy'), encodeNpy({ dims: [dSae, HISTOGRAM.bins], data: histogram }));
   write(path.join(out, 'top-acts.npy'), encodeNpy({ dims: [dSae, s.top.n, context], data: s.top.acts }));
   write(path.join(out, 'top-meta.npy'), encodeNpyInt32([dSae, s.top.n, 2], meta2(s.top)));
   write(path.join(out, 'sample-acts.npy'), encodeNpy({ dims: [dSae, s.samples.n, context], data: s.samples.acts }));
