@@ -25,6 +25,8 @@ export interface ModelRef {
 /** A dictionary to attach: a folder or ORG/NAME/SUBFOLDER (relative to baseDir), its hook when the files do not name it. */
 export interface SaeRef {
   path: string;
+  /** Folder a relative path is taken from, when not the model's (a spec's folder, with the model given elsewhere). */
+  baseDir?: string;
   hook?: string;
   /** 'observe' (default): the forward is unchanged; 'splice': the model continues with the reconstruction. */
   mode?: 'observe' | 'splice';

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '../engine/errors';
-import { selectHooks } from '../engine/hooks';
+import { HookPoint, selectHooks } from '../engine/hooks';
 import { resolveCheckpointDir } from '../engine/checkpoint';
 import { Checkpoint, openCheckpoint, tokensFromIds } from '../engine/model';
 import { softmax, topK } from '../engine/math';
@@ -37,6 +37,7 @@ import { processCheckpoint } from '../engine/processing/process-checkpoint';
 import { processingKey, processingLabel } from '../protocol/processing';
 import { LoadedModel, promptTokens } from './loaded-model';
 import { requireRunnable, specFacts } from './spec-file';
+import { SpecSaeProbe } from './spec-saes';
 import { specModelRef } from '../engine/spec/model-ref';
 import { TraceRun, attentionOutput, attentionSlice, decoder, headWindow, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 
@@ -60,6 +61,8 @@ type KeptRun = TraceRun | ViewRun | OutputRun;
 const SAE_CHECK_TOKENS = 128;
 
 const DEFAULT_CONFIG: RunnerConfig = { bundledModelsDir: '', trusted: true, backend: 'auto', keptBytes: 1024 * 2 ** 20 };
+
+const sameHooks = (a: readonly HookPoint[], b: readonly HookPoint[]) => a.length === b.length && a.every((h, i) => h.name === b[i].name);
 
 function isBundled(bundledModelsDir: string, dir: string): boolean {
   if (!bundledModelsDir) return false;
@@ -85,7 +88,9 @@ export class Runner {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kept: KeptRuns<KeptRun>;
   /** The last spec text validated against each checkpoint: "Run all" asks once per analysis, after the editor's own check. */
-  private readonly validated = new WeakMap<Checkpoint, { text: string; problems: SpecProblemInfo[] }>();
+  private readonly validated = new WeakMap<Checkpoint, { text: string; hooks: readonly HookPoint[]; problems: SpecProblemInfo[] }>();
+  /** The spec's dictionaries opened for its diagnostics (no model loaded). */
+  private readonly saeProbe = new SpecSaeProbe();
 
   constructor(private readonly opts: RunnerOptions = {}) {
     this.kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB', opts.firstRunId);
@@ -268,7 +273,7 @@ export class Runner {
     const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo', p.processing)!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
-    requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
+    requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt, model.hooks), a, model.ckpt.name);
     const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
     const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
@@ -367,15 +372,19 @@ export class Runner {
       problems.push({ severity: 'error', message: `model: ${(e as Error).message}`, range: parsed.spec.model?.range ?? { offset: 0, length: 1 } });
       return problems;
     }
-    return [...problems, ...this.problemsOf(p.spec.text, parsed.spec, ckpt)];
+    const saes = parsed.spec.saes?.length ? this.saeProbe.check(ckpt, parsed.spec.saes, p.spec.path) : { problems: [], hooks: ckpt.hooks };
+    return [...problems, ...saes.problems, ...this.problemsOf(p.spec.text, parsed.spec, ckpt, saes.hooks)];
   }
 
-  /** The spec's problems on this checkpoint (token counts included), validated once per text. */
-  private problemsOf(text: string, spec: ParsedSpec['spec'], ckpt: Checkpoint): SpecProblemInfo[] {
+  /**
+   * The spec's problems on this checkpoint (token counts included), validated once per text and hook
+   * list: the model's hooks with those of the spec's dictionaries.
+   */
+  private problemsOf(text: string, spec: ParsedSpec['spec'], ckpt: Checkpoint, hooks: readonly HookPoint[] = ckpt.hooks): SpecProblemInfo[] {
     const hit = this.validated.get(ckpt);
-    if (hit?.text === text) return hit.problems;
-    const problems = validateSpec(spec, specFacts(ckpt));
-    this.validated.set(ckpt, { text, problems });
+    if (hit?.text === text && sameHooks(hit.hooks, hooks)) return hit.problems;
+    const problems = validateSpec(spec, { ...specFacts(ckpt), hooks });
+    this.validated.set(ckpt, { text, hooks, problems });
     return problems;
   }
 

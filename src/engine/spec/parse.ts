@@ -6,8 +6,8 @@
 import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
 import { readCircuitAnalysis } from './circuit-kinds';
 import { readDatasets } from './datasets';
-import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
-import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS } from './vocabulary';
+import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SaeSpec, SourceRange, SpecProblem } from './types';
+import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS, SAE_FIELDS, SAE_MODES, SaeModeName } from './vocabulary';
 import { NO_PROCESSING, PROCESSING_OPTIONS, ProcessingOption, WeightProcessing, parseProcessingList } from '../../protocol/processing';
 
 export interface ParsedSpec {
@@ -75,6 +75,32 @@ class SpecReader {
       }
     }
     return { value: chosen, range: rangeOf(n) };
+  }
+
+  /** An entry of `saes`: a path string, or {"path", "hook"?, "mode"?}. */
+  sae(n: Node, index: number): SaeSpec | undefined {
+    const field = (sub = '') => `"saes[${index}]${sub}"`;
+    const where = field();
+    const fallbackMode = SAE_FIELDS.mode.default;
+    if (n.type === 'string') {
+      if (!(n.value as string).trim()) return void this.error(n, `${where} is empty: give the dictionary's folder, or ORG/NAME/SUBFOLDER of a Hugging Face cache entry.`);
+      return { index, path: { value: n.value as string, range: rangeOf(n) }, mode: { value: fallbackMode, range: rangeOf(n) }, range: rangeOf(n) };
+    }
+    if (n.type !== 'object') return void this.error(n, `${where} must be a folder path (a string) or an object {"path", "hook"?, "mode"?}.`);
+    for (const prop of n.children ?? []) {
+      const key = prop.children?.[0];
+      if (key && !(key.value in SAE_FIELDS)) this.error(key, `${where} has no field ${JSON.stringify(key.value)}; fields: ${Object.keys(SAE_FIELDS).join(', ')}.`);
+    }
+    const p = this.string(n, 'path', SAE_FIELDS.path.required);
+    if (p && !p.value.trim()) this.error(p.range, `${field('.path')} is empty: give the dictionary's folder, or ORG/NAME/SUBFOLDER.`);
+    const hook = this.string(n, 'hook');
+    if (hook && !hook.value.trim()) this.error(hook.range, `${field('.hook')} is empty: name a hook point such as blocks.6.hook_resid_pre, or leave "hook" out.`);
+    const m = this.string(n, 'mode');
+    const modeOk = !m || (SAE_MODES as readonly string[]).includes(m.value);
+    if (!modeOk) this.error(m.range, `${field('.mode')} must be one of ${SAE_MODES.map((o) => JSON.stringify(o)).join(', ')}.`);
+    if (!p || !p.value.trim()) return undefined;
+    const mode = m && modeOk ? { value: m.value as SaeModeName, range: m.range } : { value: fallbackMode, range: rangeOf(n) };
+    return { index, path: p, ...(hook && hook.value.trim() ? { hook } : {}), mode, range: rangeOf(n) };
   }
 
   array(obj: Node, key: string): Node[] | undefined {
@@ -186,7 +212,9 @@ export function parseSpec(text: string): ParsedSpec {
     }
   }
   const processing = r.processing(root);
-  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, datasets, analyses, cache }, problems: r.problems };
+  const saeNodes = r.array(root, 'saes');
+  const saes = saeNodes?.map((s, i) => r.sae(s, i)).filter((s): s is SaeSpec => !!s);
+  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, datasets, analyses, ...(saes ? { saes } : {}), cache }, problems: r.problems };
 }
 
 type Referent = 'prompt' | 'dataset';

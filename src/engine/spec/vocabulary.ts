@@ -127,6 +127,8 @@ export const DETECTOR_SOURCES = ['prompt', 'random'] as const;
 export type DetectorSource = (typeof DETECTOR_SOURCES)[number];
 export const DETECTOR_KINDS = ['previous-token', 'duplicate-token', 'induction'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+export const SAE_MODES = ['observe', 'splice'] as const;
+export type SaeModeName = (typeof SAE_MODES)[number];
 
 // ---------------------------------------------------------------------------------------------------
 // Fields shared by several kinds
@@ -391,6 +393,24 @@ export const PROCESSING_FIELDS = {
   foldValueBiases: { type: 'boolean', default: false, description: "Move each head's value bias into the attention output bias (b_O): hook_v, hook_z and hook_result then have no bias part." },
 } as const satisfies Fields;
 
+/** A sparse dictionary (SAE or transcoder) attached to the model for every analysis of the spec. */
+export const SAE_FIELDS = {
+  path: {
+    type: 'string',
+    required: true,
+    description: "The dictionary's folder (relative paths start at this file's folder), or ORG/NAME/SUBFOLDER of a Hugging Face cache entry.",
+    examples: ['./saes/blocks.6.hook_resid_post', 'jbloom/GPT2-Small-SAEs-Reformatted/blocks.6.hook_resid_pre'],
+  },
+  hook: { type: 'string', description: 'The hook point it reads, e.g. blocks.6.hook_resid_pre (default: from its files, or the folder\'s place).' },
+  mode: {
+    type: 'enum',
+    options: SAE_MODES,
+    default: 'observe',
+    optionDescriptions: ["the model's forward is unchanged; the dictionary's hooks only read", 'the model continues with the reconstruction (SAELens run_with_saes)'],
+    description: 'observe: add the hooks <hook>.hook_sae_acts_post, ... without changing the forward; splice: replace the activation by the reconstruction.',
+  },
+} as const satisfies Fields;
+
 /** The three ways to give a dataset; every prompt of one dataset has the same token length. */
 export const DATASET_FILE_FIELDS = {
   file: { type: 'string', required: true, description: 'A JSONL file (relative to this spec): one {"text" or "tokens", "answer", "counterfactual", "corrupted"} a line.' },
@@ -457,6 +477,17 @@ export const SPEC_FIELDS = {
         { type: 'object', fields: DATASET_FILE_FIELDS },
         { type: 'object', fields: DATASET_TEMPLATE_FIELDS },
         { type: 'object', fields: DATASET_GENERATE_FIELDS },
+      ],
+    },
+  },
+  saes: {
+    type: 'array',
+    description: 'Sparse dictionaries (SAEs, transcoders) attached to the model for every analysis: a folder, or an object with its path, hook and mode. Each is checked on a sample when it loads (FVU, cosine, L0; warnings name a likely mis-load).',
+    items: {
+      type: 'oneOf',
+      alternatives: [
+        { type: 'string', description: "The dictionary's folder or ORG/NAME/SUBFOLDER (observe mode, hook from its files)." },
+        { type: 'object', fields: SAE_FIELDS },
       ],
     },
   },
