@@ -4,6 +4,7 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
+import type { FeaturesResult } from './features';
 import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 import type { WeightProcessing } from './processing';
@@ -226,6 +227,8 @@ export interface AnalysisResult {
   prompt: { name: string; text: string };
   /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
   inline?: TokenInsight[];
+  /** For a features analysis: the prompt's top features per token (the inline view shows each token's first). */
+  features?: FeaturesResult;
   ms: number;
 }
 

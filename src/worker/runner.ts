@@ -311,7 +311,7 @@ export class Runner {
     }, a);
     if (ctx.signal.aborted) throw cancelledError(); // nobody would release it
     const runId = this.kept.add({ kind: 'output', output }, JSON.stringify(output).length);
-    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ms: performance.now() - started };
+    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ...(output.features ? { features: output.features } : {}), ms: performance.now() - started };
   }
 
   private async slice(runId: number, s: Slice, signal: AbortSignal): Promise<SliceResult> {
