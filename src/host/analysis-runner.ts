@@ -137,9 +137,9 @@ export class AnalysisRunner {
             const r = await this.client.request('analysis/run', { spec: { text, path: uri.fsPath }, analysis: p.a.index, defaultModel: defaultModel || 'demo' }, {
               signal, onEvent: (e) => report(e.message),
             });
+            if (r.features) this.d.inline.setFeatures(uri, r.prompt.name, { model: r.model, text: r.prompt.text, features: r.features });
             p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
-            if (r.features) this.d.inline.setFeatures(uri, r.prompt.name, { model: r.model, text: r.prompt.text, features: r.features });
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
             ran++;
