@@ -12,7 +12,8 @@ import { parseSpec } from '../engine/spec/parse';
 import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { AnalysisOutput } from '../protocol/analysis';
 import { parse, processingArg } from './args';
-import { describeProcessing } from './describe';
+import { describeCheck, describeProcessing, warnSaeChecks } from './describe';
+import { featureLines } from './features-text';
 import { writeFileAtomic } from './atomic';
 import { htmlReport } from './report/html';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
@@ -64,12 +65,17 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } }, { signal })) as AnalysisOutput;
       await client.request('run/release', { runId: r.runId });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      if (!modelName) console.log(describeProcessing(r.processing, r.processingNotes));
+      if (!modelName) {
+        console.log(describeProcessing(r.processing, r.processingNotes));
+        for (const c of r.saeChecks ?? []) for (const line of describeCheck(c)) console.log(`self-check ${line}`);
+        warnSaeChecks(r.saeChecks ?? []);
+      }
       modelName = r.model;
       outputs.push(out);
       const notes = Object.entries(out.notes ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');
       console.log(`${a.title} (${a.kind}): ${(performance.now() - t0).toFixed(0)} ms${notes ? `; ${notes}` : ''}`);
       for (const t of out.texts ?? []) console.log(`  ${t.label}: ${JSON.stringify(t.text)}`);
+      if (out.features) for (const line of featureLines(out.features)) console.log(line);
     }
     if (wanted.length === 0) {
       // Still check the spec against its model, so a spec without analyses reports its problems.

@@ -129,6 +129,7 @@ export class AnalysisRunner {
         }
         const failures: Failure[] = [...unread];
         let ran = 0;
+        let checkedSaes = false;
         for (const p of pending) {
           if (signal.aborted) {
             p.content.reject(new CircuitLensError({ code: 'CANCELLED', message: 'Cancelled.' }));
@@ -140,15 +141,18 @@ export class AnalysisRunner {
             const r = await this.client.request('analysis/run', { spec: { text, path: uri.fsPath }, analysis: p.a.index, defaultModel: defaultModel || 'demo' }, {
               signal, onEvent: (e) => report(e.message),
             });
+            if (r.features) this.d.inline.setFeatures(uri, r.prompt.name, { model: r.model, text: r.prompt.text, features: r.features });
             p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
-            if (r.kind === 'features') {
-              void p.payload.then((shown) => {
-                if (shown.view === 'analysis' && shown.output.features) this.d.featureHovers?.setRun(uri, r.prompt.name, fromResult(shown.output.features, r.model, r.prompt.text));
-              }, () => undefined);
-            }
+            if (r.features) this.d.featureHovers?.setRun(uri, r.prompt.name, fromResult(r.features, r.model, r.prompt.text));
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
+            if (r.saeChecks && !checkedSaes) {
+              checkedSaes = true;
+              for (const c of r.saeChecks) this.d.log.info(`${specName} › self-check of ${c.hook}: FVU ${c.stats.fvu.toPrecision(3)}, cosine ${c.stats.cosine.toPrecision(3)}, L0 ${c.stats.l0.toPrecision(3)}, dead ${(100 * c.stats.deadFraction).toFixed(1)}%${c.loss ? `, CE loss recovered ${c.loss.ceLossScore.toPrecision(3)}` : ''}`);
+              // The worker answers spec/check with these checks' warnings on the spec's "saes" entries.
+              if (r.saeChecks.some((c) => c.warnings.length || c.processed?.recommended)) void this.d.diagnostics.check(doc).catch(() => undefined);
+            }
             ran++;
           } catch (e) {
             p.content.reject(e);

@@ -4,6 +4,7 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
+import type { FeaturesResult } from './features';
 import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 import type { WeightProcessing } from './processing';
@@ -62,6 +63,8 @@ export interface RunnerConfig {
   /** False in Restricted Mode: only the bundled models' tokenizers are loaded, and nothing runs. */
   trusted: boolean;
   backend: BackendPreference;
+  /** The text the self-check samples besides a spec's prompts; default: sae-sample.txt beside the bundled models' folder. */
+  saeSample?: string;
   /** Intra-op threads; default: cores minus one, at least one. */
   threads?: number;
   /** Bytes of activations and logits one run may hold. */
@@ -158,8 +161,16 @@ export interface SaeCheckInfo {
   dir: string;
   prompts: number;
   stats: { n: number; fvu: number; cosine: number; l0: number; deadFraction: number };
-  loss: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
+  /** Next-token loss figures: always from `sae/check`; from the check on load only for a spliced dictionary. */
+  loss?: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
   warnings: { metric: string; value: number; bar: number; message: string; likelyCause: string }[];
+  /**
+   * The check on load of a dictionary whose files name no model processing, on an unprocessed model:
+   * its FVU on the model with TransformerLens' default processing, and whether that is clearly better.
+   */
+  processed?: { processing: string; fvu: number; recommended: boolean; message?: string };
+  /** What the check left out, and why. */
+  notes?: string[];
 }
 
 export interface TraceParams {
@@ -172,6 +183,8 @@ export interface TraceParams {
   interventions?: Intervention[];
   /** Keep the run so slices can be read from it; the reply then has its run id. */
   keep?: boolean;
+  /** Check the attached dictionaries on load (once per loaded dictionary) and reply with the figures. */
+  checkSaes?: boolean;
 }
 
 export interface TraceResult {
@@ -181,6 +194,8 @@ export interface TraceResult {
   top: Prediction[];
   /** Cached hook points and their shapes. */
   hooks: { name: string; shape: number[] }[];
+  /** With checkSaes: the attached dictionaries' self-checks. */
+  saeChecks?: SaeCheckInfo[];
   runMs: number;
 }
 
@@ -227,6 +242,10 @@ export interface AnalysisResult {
   prompt: { name: string; text: string };
   /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
   inline?: TokenInsight[];
+  /** For a features analysis: the prompt's top features per token (the inline view shows each token's first). */
+  features?: FeaturesResult;
+  /** The self-check of each attached dictionary (ModelRef.saes order), run once when it loaded. */
+  saeChecks?: SaeCheckInfo[];
   ms: number;
 }
 

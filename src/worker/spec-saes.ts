@@ -12,7 +12,7 @@ import type { Checkpoint } from '../engine/model';
 import { AttachedSae, withSaeHooks } from '../engine/sae/attach';
 import { resolveDictionaryPath } from '../engine/sae/resolve';
 import type { SaeSpec } from '../engine/spec/types';
-import type { SpecProblemInfo } from '../protocol/runner';
+import type { SaeCheckInfo, SpecProblemInfo } from '../protocol/runner';
 import { openAttachedSaes } from './attach-saes';
 
 type Opened = { sae: AttachedSae } | { message: string };
@@ -50,7 +50,7 @@ export class SpecSaeProbe {
   }
 
   /** The entries' problems, and the model's hooks with those of every dictionary that opened. */
-  check(ckpt: Checkpoint, entries: readonly SaeSpec[], specPath: string): { problems: SpecProblemInfo[]; hooks: readonly HookPoint[] } {
+  check(ckpt: Checkpoint, entries: readonly SaeSpec[], specPath: string): { problems: SpecProblemInfo[]; hooks: readonly HookPoint[]; attached: { entry: SaeSpec; sae: AttachedSae }[] } {
     const baseDir = path.dirname(specPath);
     const problems: SpecProblemInfo[] = [];
     const attached: { entry: SaeSpec; sae: AttachedSae }[] = [];
@@ -61,15 +61,29 @@ export class SpecSaeProbe {
     }
     // Two entries on one hook: the later one is the problem.
     const kept: AttachedSae[] = [];
+    const ok: { entry: SaeSpec; sae: AttachedSae }[] = [];
     for (const { entry, sae } of attached) {
       try {
         withSaeHooks(ckpt.hooks, [...kept, sae]);
         kept.push(sae);
+        ok.push({ entry, sae });
       } catch (e) {
         if (!isEngineError(e)) throw e;
         problems.push({ severity: 'error', message: `saes[${entry.index}]: ${e.message}`, range: entry.range });
       }
     }
-    return { problems, hooks: kept.length ? withSaeHooks(ckpt.hooks, kept) : ckpt.hooks };
+    return { problems, hooks: kept.length ? withSaeHooks(ckpt.hooks, kept) : ckpt.hooks, attached: ok };
   }
+}
+
+const f = (v: number) => (Number.isFinite(v) ? v.toPrecision(3) : String(v));
+
+/**
+ * Warnings on an entry from its dictionary's check on load: each mis-load signal with its likely cause,
+ * and a processing recommendation. Its figures lead each message, so a hover shows what was measured.
+ */
+export function checkProblems(entry: SaeSpec, c: SaeCheckInfo): SpecProblemInfo[] {
+  const figures = `FVU ${f(c.stats.fvu)}, cosine ${f(c.stats.cosine)}, L0 ${f(c.stats.l0)}, dead ${(100 * c.stats.deadFraction).toFixed(1)}%${c.loss ? `, CE loss recovered ${f(c.loss.ceLossScore)}` : ''} on ${c.stats.n} tokens`;
+  const messages = [...c.warnings.map((w) => `${w.message} (likely cause: ${w.likelyCause})`), ...(c.processed?.recommended && c.processed.message ? [c.processed.message] : [])];
+  return messages.map((m) => ({ severity: 'warning', message: `saes[${entry.index}]: self-check on load (${figures}): ${m}`, range: entry.range }));
 }

@@ -99,19 +99,20 @@ export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: Feat
   }
   const rows = features.flatMap((f, i) => sources.map((values) => ({ i, patch: { positions: opts.positions, component: f, values } as RowPatch })));
   const rowBytes = prompt.length * dSae * 8; // keep and add, [pos, d_sae] each
-  const perRun = Math.max(1, Math.floor((opts.maxPatchBytes ?? 64 * 2 ** 20) / rowBytes) - 1);
-  const total = Math.ceil(rows.length / perRun);
+  const perRun = Math.max(1, Math.floor((opts.maxPatchBytes ?? 64 * 2 ** 20) / rowBytes));
+  const total = 1 + Math.ceil(rows.length / perRun);
+  const logits = logitsNeeded(opts.metric);
+  const ids = (n: number) => Array.from({ length: n }, () => prompt.map((t) => t.id));
+  // The unablated prompt once, through the same graph (an identity edit), so its numbers are the ablated rows' own.
+  const identity: Intervention = { hook: s.acts, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: [1], data: Float32Array.of(0) } };
+  const baseline = metricValues((await tracer.trace([prompt], { interventions: [identity], logits, signal: opts.signal })).logits, opts.metric, ids(1))[0];
+  opts.onProgress?.(1, total);
   const change = new Float32Array(features.length);
-  let baseline = NaN;
-  for (let first = 0, done = 0; first < rows.length; first += perRun) {
+  for (let first = 0, done = 1; first < rows.length; first += perRun) {
     const chunk = rows.slice(first, first + perRun);
-    // Row 0: the unablated prompt.
-    const iv = rowIntervention(s.acts, [prompt.length, dSae], [null, ...chunk.map((r) => r.patch)]);
-    const batch = [prompt, ...chunk.map(() => prompt)];
-    const run = await tracer.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), signal: opts.signal });
-    const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
-    baseline = m[0];
-    chunk.forEach((r, j) => (change[r.i] += (m[1 + j] - m[0]) / sources.length));
+    const iv = rowIntervention(s.acts, [prompt.length, dSae], chunk.map((r) => r.patch));
+    const run = await tracer.trace(chunk.map(() => prompt), { interventions: [iv], logits, signal: opts.signal });
+    metricValues(run.logits, opts.metric, ids(chunk.length)).forEach((m, j) => (change[chunk[j].i] += (m - baseline) / sources.length));
     opts.onProgress?.(++done, total);
   }
   return { hook: s.dict.hookIn, kind: opts.kind, metric: metricName(opts.metric), features: [...features], change, baseline };

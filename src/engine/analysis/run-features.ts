@@ -13,29 +13,34 @@ import { ablateFeatures } from './feature-interventions';
 import { promptFeatures } from './features';
 import type { MetricSpec } from './metrics';
 
+/** Columns of the token x feature heatmap at most (a long prompt shows thousands of distinct features). */
+export const HEATMAP_FEATURES = 64;
+
 const quote = (text: string) => `'${text.replace(/\n/g, '\\n')}'`;
 
 export async function featuresOutput(tracer: Tracer, a: FeaturesAnalysis, toks: Token[], label: (id: number) => string, answer: { answer?: number; counterfactual?: number }, signal?: AbortSignal): Promise<AnalysisOutput> {
   const r = await promptFeatures(tracer, toks, { sae: a.sae?.value, k: a.k, logitsK: a.logitsK, ...answer, label, signal });
-  const ids = r.features.map((x) => x.id);
+  // The heatmap's columns: the features with the largest activation, at most HEATMAP_FEATURES of them (`features` has them all).
+  const columns = [...r.features].sort((x, y) => y.maxAct - x.maxAct).slice(0, HEATMAP_FEATURES);
+  const ids = columns.map((x) => x.id);
   const byId = new Map(ids.map((id, j) => [id, j]));
   // [position, feature]: each shown feature's activation at every token (0 where a token does not list it among its top k).
   const values = new Array<number>(toks.length * ids.length).fill(0);
-  for (const t of r.tokens) for (const x of t.features) values[t.pos * ids.length + byId.get(x.id)!] = x.act;
+  for (const t of r.tokens) for (const x of t.features) if (byId.has(x.id)) values[t.pos * ids.length + byId.get(x.id)!] = x.act;
   const axes: Axis[] = [
     { name: 'position', labels: r.tokens.map((t) => `${t.pos} ${JSON.stringify(t.text)}`) },
     { name: 'feature', labels: ids.map((id) => `F${id}`) },
   ];
   const top = r.tokens.map((t) => t.features[0]).filter((x) => x);
-  const best = r.features.reduce((m, x) => (x.maxAct > (m?.maxAct ?? -Infinity) ? x : m), undefined as (typeof r.features)[number] | undefined);
+  const best = columns[0];
   const parts: AnalysisOutput[] = [];
-  if (r.features.some((x) => x.topLogits.length)) {
-    const lk = r.features[0].topLogits.length;
+  if (columns.some((x) => x.topLogits.length)) {
+    const lk = columns[0].topLogits.length;
     parts.push({
       name: `${a.title}: top logits`, kind: 'features-logits', valueLabel: 'logit effect',
       axes: [{ name: 'feature', labels: ids.map((id) => `F${id}`) }, { name: 'rank', labels: Array.from({ length: lk }, (_, i) => `${i + 1}`) }],
-      values: r.features.flatMap((x) => x.topLogits.map((t) => t.value)),
-      summary: `Each feature's ${lk} most promoted tokens: its decoder row W_dec[f]${tracer.ckpt.config.normalization === 'layernorm' ? ' (centred)' : ''} times the final norm's weight through W_U. ${r.features.slice(0, 5).map((x) => `F${x.id}: ${x.topLogits.slice(0, 3).map((t) => quote(t.text)).join(' ')}`).join('; ')}.`,
+      values: columns.flatMap((x) => x.topLogits.map((t) => t.value)),
+      summary: `Each feature's ${lk} most promoted tokens: its decoder row W_dec[f]${tracer.ckpt.config.normalization === 'layernorm' ? ' (centred)' : ''} times the final norm's weight through W_U. ${columns.slice(0, 5).map((x) => `F${x.id}: ${x.topLogits.slice(0, 3).map((t) => quote(t.text)).join(' ')}`).join('; ')}.`,
       scale: 'diverging',
     });
   }
@@ -51,9 +56,9 @@ export async function featuresOutput(tracer: Tracer, a: FeaturesAnalysis, toks: 
   }
   return {
     name: a.title, kind: a.kind, valueLabel: 'feature activation', axes, values,
-    summary: `The ${r.k} most active features of the dictionary at ${r.sae.hook} (${r.sae.dSae} features, ${r.sae.mode}) at each of ${toks.length} tokens: ${ids.length} distinct features${best ? `; the strongest F${best.id} (${f(best.maxAct)} at token ${best.maxPos})` : ''}.${r.notes.length ? ` ${r.notes.join(' ')}` : ''}`,
+    summary: `The ${r.k} most active features of the dictionary at ${r.sae.hook} (${r.sae.dSae} features, ${r.sae.mode}) at each of ${toks.length} tokens: ${r.features.length} distinct features${r.features.length > ids.length ? ` (the ${ids.length} most active shown)` : ''}${best ? `; the strongest F${best.id} (${f(best.maxAct)} at token ${best.maxPos})` : ''}.${r.notes.length ? ` ${r.notes.join(' ')}` : ''}`,
     scale: 'sequential', range: sharedRange([values], 'sequential'),
-    notes: { sae: r.sae.hook, 'features per token': r.k, 'distinct features': ids.length, 'tokens with an active feature': top.length },
+    notes: { sae: r.sae.hook, 'features per token': r.k, 'distinct features': r.features.length, 'tokens with an active feature': top.length },
     parts,
     features: r,
   };
