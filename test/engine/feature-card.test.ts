@@ -17,6 +17,7 @@ import { readLabels } from '../../src/engine/features/labels';
 import { decodeNpy } from '../../src/protocol/npy';
 import type { FeatureLogits } from '../../src/protocol/features';
 import type { ModelRef } from '../../src/protocol/runner';
+import { NO_PROCESSING } from '../../src/protocol/processing';
 import { PYTHON, ROOT, makeRandomCheckpoint } from '../helpers/reference';
 import { readNpyDir, runReferenceJobs, tmpDir } from '../helpers/sae-reference';
 import { withRunner } from '../helpers/runner';
@@ -59,7 +60,8 @@ before(() => {
 
 describe('features through the worker', () => {
   test('the token x feature table, logits, the card with its index and label (demo model)', { timeout: 120_000 }, async () => {
-    const model: ModelRef = { ref: 'demo', saes: [{ path: demoSae }] };
+    // Unprocessed weights, as the reference reads them (the fixture's cfg.json asks for SAELens' processing otherwise).
+    const model: ModelRef = { ref: 'demo', processing: NO_PROCESSING, saes: [{ path: demoSae }] };
     await withRunner({}, async (client) => {
       const ids = (await client.request('tokenize', { model, input: { text: PROMPT } })).map((t) => t.id);
       const top = await client.request('features/top', { model, input: { text: PROMPT }, slice: { k: 5, columns: 12 } });
@@ -120,7 +122,7 @@ describe('features through the worker', () => {
   });
 
   test('logits of a TopK dictionary on an untied random GPT-2 (lm_head) match the reference', { timeout: 60_000 }, async () => {
-    const model: ModelRef = { ref: untied, saes: [{ path: untiedSae }] };
+    const model: ModelRef = { ref: untied, processing: NO_PROCESSING, saes: [{ path: untiedSae }] };
     await withRunner({}, async (client) => {
       const top = await client.request('features/top', { model, input: { ids: [299, 5, 17, 250, 3, 99, 120] } });
       const features = [0, 7, 31];

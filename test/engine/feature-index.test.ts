@@ -15,6 +15,7 @@ import { writeFileAtomic } from '../../src/cli/atomic';
 import { HISTOGRAM, sampleKey } from '../../src/engine/features/index-builder';
 import { readFeatureEntry, readIndexMeta } from '../../src/engine/features/index-files';
 import type { ModelRef } from '../../src/protocol/runner';
+import { NO_PROCESSING } from '../../src/protocol/processing';
 import type { RunnerClient } from '../../src/client/runner-client';
 import { rng } from '../helpers/fuzz';
 import { CLI, ROOT, makeRandomCheckpoint } from '../helpers/reference';
@@ -46,7 +47,7 @@ const windows: number[][] = (() => {
 })();
 
 let refActs: Float32Array; // [windows, CONTEXT, D_SAE]
-const model: ModelRef = { ref: modelDir, saes: [{ path: saeDir, hook: HOOK }] };
+const model: ModelRef = { ref: modelDir, processing: NO_PROCESSING, saes: [{ path: saeDir, hook: HOOK }] }; // the reference's unprocessed weights
 const fingerprint = (top = 5) => ({ model: modelDir, saeDir, hook: HOOK, corpus, corpusBytes: fs.statSync(corpus).size, dSae: D_SAE, context: CONTEXT, top, samples: 4 });
 const options = (out: string, top = 5): IndexOptions => ({ out, corpus, fingerprint: fingerprint(top), bos: BOS, batch: 4, checkpointEvery: 3 });
 

@@ -122,6 +122,8 @@ function featuresWorkspace(name, model, prompt, { dIn, dSae, hook, corpus }) {
  * then a hover on a prompt token in the spec lists its features (PREFIX-feature-hover.png).
  */
 async function featuresPanel(page, specFile, word, prefix, timeoutMs) {
+  // On a loaded machine Quick Open finds nothing until the explorer has listed the folder.
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: specFile }).first().waitFor({ timeout: 60_000 });
   await quickOpen(page, specFile);
   await page.waitForTimeout(1500); // the spec's diagnostics settle
   await palette(page, 'Circuit Lens: Show Features');
