@@ -34,7 +34,7 @@ export function tableHeatmap(s: FeaturesSlice, colorscale: [number, string][]): 
     xLabels: s.columns.map((f) => `#${f}`), yLabels: s.tokens.map((t, p) => plotText(`${p} ${visibleToken(t.text)}`)),
     yTicks: Array.from({ length: Math.ceil(pos / every) }, (_, i) => i * every),
     xTitle: 'feature (each column scaled to its largest activation)', yTitle: 'token',
-    colorbarTitle: 'act / max', margin: { l: 120, r: 10, t: 10, b: 70 }, xTickAngle: -45, xGap: 1,
+    colorbarTitle: 'act / max', margin: { l: 120, r: 10, t: 10, b: 70 }, xTickAngle: -45, xGap: 1, yGap: pos > 100 ? 0 : 1,
   };
 }
 
