@@ -37,4 +37,6 @@ export interface Heatmap {
   colorbarStyle?: { thickness: number; length: number; nticks: number };
   /** Pixels between columns (default 1); 0 when the columns are too narrow for a gap to leave any colour. */
   xGap?: number;
+  /** Pixels between rows (default 1); 0 for rows too thin for a gap (hundreds of tokens). */
+  yGap?: number;
 }

@@ -31,7 +31,7 @@ export async function drawHeatmap(el: HTMLElement, h: Heatmap, theme: Theme, eve
     zmax: h.zmax,
     colorscale: h.colorscale,
     xgap: h.xGap ?? 1,
-    ygap: 1,
+    ygap: h.yGap ?? 1,
     colorbar: {
       title: { text: h.colorbarTitle ?? '', font: { color: theme.foreground }, ...(h.colorbarStyle ? { side: 'top' } : {}) },
       tickfont: { color: theme.foreground },

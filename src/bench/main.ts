@@ -21,10 +21,11 @@ import { benchSae } from './sae';
 import { benchCircuit } from './circuit';
 import { benchEap } from './eap';
 import { benchGrad } from './grad';
+import { benchSaeFeatures } from './sae-features';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --circuit | --grad | --eap]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --sae-features | --circuit | --grad | --eap]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -45,6 +46,7 @@ async function ortGemmGflops(threads: number): Promise<number> {
 export async function benchCommand(argv: string[]): Promise<void> {
   if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
   if (argv.includes('--gemma2')) return benchGemma2(argv.filter((a) => a !== '--gemma2'));
+  if (argv.includes('--sae-features')) return benchSaeFeatures(argv.filter((a) => a !== '--sae-features'));
   if (argv.includes('--sae')) return benchSae(argv.filter((a) => a !== '--sae'));
   if (argv.includes('--circuit')) return benchCircuit(argv.filter((a) => a !== '--circuit'));
   if (argv.includes('--grad')) return benchGrad(argv.filter((a) => a !== '--grad'));

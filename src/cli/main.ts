@@ -5,6 +5,7 @@ import { EngineError } from '../engine/errors';
 import { hooksCommand } from './hooks-command';
 import { traceCommand } from './trace-command';
 import { saeCommand } from './sae-command';
+import { featuresCommand } from './features-command';
 import * as path from 'node:path';
 import { runCommand } from './run-command';
 import { testCommand } from './test-command';
@@ -18,6 +19,9 @@ Usage:
   circuit-lens sae check --model M --sae DIR[@HOOK] [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...]
                      [--max-tokens N] [--json FILE]   (FVU, cosine, L0, dead features, CE loss recovered;
                      mis-load warnings on stderr; default sample: media/sae-sample.txt)
+  circuit-lens features index --model M --sae DIR[@HOOK] --corpus FILE(.txt|.jsonl) --out DIR [--context N]
+                     [--top N] [--samples N] [--batch N] [--max-windows N]   (per feature: top and sampled
+                     examples, density, histogram; resumable: rerun the same command to continue)
   circuit-lens run SPEC [--analysis NAME] [--json FILE] [--html FILE] [--model M] [--threads N]
                      [--backend auto|cpu|cuda] [--memory-limit MB]
   circuit-lens test [SPEC ...] [--junit FILE] [--json FILE] [--model M] [--threads N] [--backend auto|cpu|cuda]
@@ -46,6 +50,8 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'test':
       return testCommand(rest, abort.signal);
+    case 'features':
+      return featuresCommand(rest, abort.signal);
     case 'run':
       await runCommand(rest, abort.signal);
       return 0;

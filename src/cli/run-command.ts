@@ -13,6 +13,7 @@ import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { AnalysisOutput } from '../protocol/analysis';
 import { parse, processingArg } from './args';
 import { describeCheck, describeProcessing, warnSaeChecks } from './describe';
+import { featureLines } from './features-text';
 import { writeFileAtomic } from './atomic';
 import { htmlReport } from './report/html';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
@@ -74,6 +75,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const notes = Object.entries(out.notes ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');
       console.log(`${a.title} (${a.kind}): ${(performance.now() - t0).toFixed(0)} ms${notes ? `; ${notes}` : ''}`);
       for (const t of out.texts ?? []) console.log(`  ${t.label}: ${JSON.stringify(t.text)}`);
+      if (out.features) for (const line of featureLines(out.features)) console.log(line);
     }
     if (wanted.length === 0) {
       // Still check the spec against its model, so a spec without analyses reports its problems.

@@ -7,6 +7,7 @@ import type { ActivationCache } from './cache';
 import type { GradMetric } from './analysis/metrics';
 import type { HookPoint } from './hooks';
 import type { Checkpoint } from './model';
+import type { AttachedSae } from './sae/attach';
 import type { Token } from './tokenizer';
 import type { Intervention } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
@@ -65,4 +66,22 @@ export interface Tracer {
   trace(batch: Token[][], opts?: TraceOptions): Promise<Trace>;
   /** a · bᵀ for row-major a [m, k] and b [n, k]: [m, n], on the model's backend (analyses' large products). */
   contract(a: TensorData, b: TensorData): Promise<TensorData>;
+  /** The model's hook points with the attached dictionaries' (default: ckpt.hooks, none attached). */
+  readonly hooks?: readonly HookPoint[];
+  /** Dictionaries attached at hook points, in order (src/engine/sae/attach.ts). */
+  readonly saes?: readonly AttachedSae[];
+  /**
+   * Logit effects of residual-stream directions: rows [rows, d_model] (already centred where the final
+   * norm is a LayerNorm) times the final norm's weight, through W_U (no bias, no soft-cap); the top and
+   * bottom k vocabulary entries of each row.
+   */
+  directionLogits?(rows: TensorData, k: number, signal?: AbortSignal): Promise<DirectionLogits>;
+}
+
+export interface DirectionLogits {
+  k: number;
+  topIds: Int32Array; // [rows, k], largest first
+  topValues: Float32Array;
+  bottomIds: Int32Array; // [rows, k], smallest first
+  bottomValues: Float32Array;
 }

@@ -15,6 +15,7 @@ import { ModelRef, VIEW_HOOKS } from '../protocol/runner';
 import type { SpecDiagnostics } from './spec/diagnostics';
 import { reportError, withCancellableProgress } from './errors';
 import type { InlineView } from './inline/inline-view';
+import { type FeatureHovers, fromResult } from './inline/feature-hover';
 import type { ModelSession } from './model-session';
 import { type Failure, failureReport, scopeErrors, showSharedErrors, unreadAnalysis } from './run-report';
 import type { PanelContent, PanelManager } from './panels/panel-manager';
@@ -29,6 +30,8 @@ export interface RunnerDeps {
   log: vscode.LogOutputChannel;
   settings: () => Settings;
   diagnostics: SpecDiagnostics;
+  /** The spec's feature hover, fed by `features` analyses. */
+  featureHovers?: FeatureHovers;
 }
 
 /** A promise settled later: a panel's content while its run is under way. */
@@ -138,8 +141,10 @@ export class AnalysisRunner {
             const r = await this.client.request('analysis/run', { spec: { text, path: uri.fsPath }, analysis: p.a.index, defaultModel: defaultModel || 'demo' }, {
               signal, onEvent: (e) => report(e.message),
             });
+            if (r.features) this.d.inline.setFeatures(uri, r.prompt.name, { model: r.model, text: r.prompt.text, features: r.features });
             p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
+            if (r.features) this.d.featureHovers?.setRun(uri, r.prompt.name, fromResult(r.features, r.model, r.prompt.text));
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
             if (r.saeChecks && !checkedSaes) {

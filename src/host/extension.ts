@@ -8,6 +8,8 @@ import { AnalysisRunner } from './analysis-runner';
 import { registerCommands } from './commands';
 import { ModelSession } from './model-session';
 import { InlineView } from './inline/inline-view';
+import { FeatureHovers } from './inline/feature-hover';
+import { FeaturesView } from './features/show-features';
 import { PanelManager } from './panels/panel-manager';
 import { PROMPT_SCHEME, PromptDocuments, revealSpec, revealToken } from './reveal';
 import { readSettings } from './settings';
@@ -52,17 +54,23 @@ export function activate(context: vscode.ExtensionContext): CircuitLensApi {
   const prompts = new PromptDocuments();
   subs.push(diagnostics, inline, registerSpecCodeLenses(docs), registerSpecQuickFixes(diagnostics), vscode.workspace.registerTextDocumentContentProvider(PROMPT_SCHEME, prompts));
 
+  const featureHovers = new FeatureHovers(docs, () => inline.isEnabled);
+  subs.push(featureHovers);
+  let features: FeaturesView | undefined;
   let runner: AnalysisRunner | undefined;
   const panels = new PanelManager(context.extensionUri, {
     revealToken: (payload, pos) => void revealToken(prompts, payload, pos),
     revealSpec: (source) => void revealSpec(source, prompts),
-    rerun: (source, view) => requireTrust() && void runner?.rerun(source, view),
+    rerun: (source, view) => requireTrust() && void (view === 'features' && source.kind === 'spec' ? features?.show({ specUri: source.specUri, prompt: source.promptName }) : runner?.rerun(source, view)),
     openHead: (source, layer, head) => requireTrust() && void runner?.openHead(source, layer, head),
     slice: (runId, slice) => session.client.request('run/slice', { runId, slice }),
     release: (runId) => void session.client.request('run/release', { runId }).catch(() => undefined),
+    featureCard: (runId, hook, feature, source) => features!.card(runId, hook, feature, source),
   }, log);
+  features = new FeaturesView({ session, panels, hovers: featureHovers, log, settings: readSettings });
+  subs.push(vscode.commands.registerCommand('circuitLens.showFeatures', (arg?: unknown) => features!.show(arg)));
   subs.push(panels);
-  const analyses = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, diagnostics });
+  const analyses = new AnalysisRunner({ session, panels, inline, status, log, settings: readSettings, diagnostics, featureHovers });
   runner = analyses;
   subs.push(...registerCommands({ extensionUri: context.extensionUri, session, runner: analyses, inline, log, settings: readSettings }));
   const claims = new ClaimTests(context.workspaceState, new ClaimRunner({ session, settings: readSettings, log }), log);

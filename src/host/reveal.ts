@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { parseSpec, promptOf } from '../engine/spec/parse';
 import { literalOffsets } from '../engine/spec/string-map';
-import type { AttentionPayload, LogitLensPayload, PanelSource } from '../protocol/panels';
+import type { AttentionPayload, FeaturesPayload, LogitLensPayload, PanelSource } from '../protocol/panels';
 
 export const PROMPT_SCHEME = 'circuit-lens-prompt';
 
@@ -39,7 +39,7 @@ async function selectIn(uri: vscode.Uri, start: number, end: number): Promise<vs
   return editor;
 }
 
-export async function revealToken(prompts: PromptDocuments, payload: AttentionPayload | LogitLensPayload, pos: number): Promise<vscode.TextEditor | undefined> {
+export async function revealToken(prompts: PromptDocuments, payload: AttentionPayload | LogitLensPayload | FeaturesPayload, pos: number): Promise<vscode.TextEditor | undefined> {
   const token = payload.tokens[pos];
   const source = payload.source;
   if (source.kind === 'prompt') return selectIn(prompts.uriFor(source.prompt), token.start, token.end);
@@ -47,7 +47,7 @@ export async function revealToken(prompts: PromptDocuments, payload: AttentionPa
   const doc = await vscode.workspace.openTextDocument(uri);
   const { spec } = parseSpec(doc.getText());
   const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
-  const prompt = analysis && promptOf(spec, analysis);
+  const prompt = source.promptName !== undefined ? spec.prompts.find((x) => x.name.value === source.promptName) : analysis && promptOf(spec, analysis);
   if (!prompt) return selectIn(uri, 0, 0);
   const r = prompt.text.range;
   const map = literalOffsets(doc.getText().slice(r.offset, r.offset + r.length));

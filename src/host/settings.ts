@@ -10,6 +10,12 @@ export interface Settings {
   cacheMemoryLimitMB: number;
   keptRunsMemoryMB: number;
   inlineActivations: boolean;
+  /** Dictionary folders the Features panel attaches beyond a spec's own `saes`. */
+  saes: string[];
+  /** A feature index folder (circuit-lens features index) the feature card reads. */
+  featureIndex: string;
+  /** Label files: Neuronpedia explanation exports (.jsonl, .jsonl.gz, FILE#SOURCE) or feature-labels.json. */
+  featureLabels: string[];
 }
 
 const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
@@ -25,5 +31,8 @@ export function readSettings(): Settings {
     cacheMemoryLimitMB: clamp(c.get<number>('cacheMemoryLimitMB', 2048), 16, 65536),
     keptRunsMemoryMB: clamp(c.get<number>('keptRunsMemoryMB', 3072), 0, 65536),
     inlineActivations: c.get<boolean>('inlineActivations', true),
+    saes: c.get<string[]>('saes', []).filter((p) => typeof p === 'string' && p.trim() !== ''),
+    featureIndex: c.get<string>('featureIndex', '').trim(),
+    featureLabels: c.get<string[]>('featureLabels', []).filter((p) => typeof p === 'string' && p.trim() !== ''),
   };
 }

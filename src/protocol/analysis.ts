@@ -1,4 +1,5 @@
 import type { ClaimResult } from './circuit';
+import type { FeaturesResult } from './features';
 
 /**
  * The plain-data result of an analysis, shared by the CLI's JSON and HTML reports and the panels:
@@ -77,4 +78,6 @@ export interface AnalysisOutput {
   claims?: ClaimResult[];
   /** An edge-attribution analysis: the graph its panel draws. */
   edgeGraph?: EdgeGraphView;
+  /** A features analysis: the top features per token, their logits and attribution (src/protocol/features.ts). */
+  features?: FeaturesResult;
 }

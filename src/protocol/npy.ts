@@ -11,8 +11,18 @@ function latin1(s: string): Uint8Array {
 }
 
 export function encodeNpy(t: TensorData): Uint8Array {
+  return encodeNpyOf(t.dims, t.data, '<f4');
+}
+
+/** A little-endian int32 C-order .npy (token ids, indices). */
+export function encodeNpyInt32(dims: number[], data: Int32Array): Uint8Array {
+  return encodeNpyOf(dims, data, '<i4');
+}
+
+function encodeNpyOf(dims: number[], data: Float32Array | Int32Array, descr: '<f4' | '<i4'): Uint8Array {
+  const t = { dims, data };
   const shape = t.dims.length === 1 ? `(${t.dims[0]},)` : `(${t.dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
   // Magic (6) + version (2) + header length (2) + header + '\n' is padded with spaces to a multiple of 64.
   const total = Math.ceil((10 + header.length + 1) / 64) * 64;
   header = header.padEnd(total - 10 - 1, ' ') + '\n';

@@ -8,14 +8,16 @@
  */
 import type { AnalysisOutput } from './analysis';
 import type { RpcMessage } from './rpc';
+import type { FeatureCard, FeaturesSlice } from './features';
 
-export type PanelView = 'attention' | 'logitLens' | 'analysis';
+export type PanelView = 'attention' | 'logitLens' | 'analysis' | 'features';
 
 export const PANEL_PROTOCOL_VERSION = 2;
 
 /** Where a panel's data came from: an analysis in a spec file, or a prompt traced from the palette. */
 export type PanelSource =
-  | { kind: 'spec'; specUri: string; specName: string; analysisIndex: number; analysisTitle: string }
+  /** `promptName`: a view of one prompt rather than of an analysis (the Features panel; analysisIndex -1). */
+  | { kind: 'spec'; specUri: string; specName: string; analysisIndex: number; analysisTitle: string; promptName?: string }
   | { kind: 'prompt'; model: string; prompt: string; target?: string };
 
 export interface PanelToken {
@@ -132,7 +134,10 @@ export interface AnalysisPayload {
   output: AnalysisOutput;
 }
 
-export type PanelPayload = AttentionPayload | LogitLensPayload | AnalysisPayload;
+/** The Features panel: a traced prompt's token x feature table; `focus` is the feature whose card shows first. */
+export type FeaturesPayload = FeaturesSlice & { source: PanelSource; focus?: number };
+
+export type PanelPayload = AttentionPayload | LogitLensPayload | AnalysisPayload | FeaturesPayload;
 
 /** What a webview keeps across reloads (JSON only: no typed arrays). */
 export interface PanelState {
@@ -150,6 +155,8 @@ export type PanelMethods = {
   'panel/retarget': { params: { text?: string; decompose?: boolean }; result: LogitLensPayload };
   /** A window of one head of the shown attention run. */
   'panel/head': { params: HeadWindowRequest; result: HeadWindow };
+  /** The card of one feature of the shown Features run (src/protocol/features.ts). */
+  'panel/featureCard': { params: { feature: number }; result: FeatureCard };
 };
 
 /** One-way messages from a panel. */
@@ -195,6 +202,8 @@ function panelRequestParams(method: string, p: Record<string, unknown>): unknown
       if (!Number.isInteger(p.maxCells) || (p.maxCells as number) < 1 || (p.maxCells as number) > MAX_WINDOW_CELLS) return undefined;
       return { layer: p.layer, head: p.head, hook: p.hook, q: [q[0], q[1]], k: [k[0], k[1]], maxCells: p.maxCells };
     }
+    case 'panel/featureCard':
+      return isIndex(p.feature, 1 << 30) ? { feature: p.feature } : undefined;
     default:
       return undefined;
   }
@@ -261,10 +270,11 @@ function isSpecUri(s: string): boolean {
 
 /** A panel state restored from a webview (also untrusted). */
 export function parsePanelState(x: unknown): PanelState | undefined {
-  if (!isRecord(x) || (x.view !== 'attention' && x.view !== 'logitLens' && x.view !== 'analysis') || !isRecord(x.source)) return undefined;
+  if (!isRecord(x) || (x.view !== 'attention' && x.view !== 'logitLens' && x.view !== 'analysis' && x.view !== 'features') || !isRecord(x.source)) return undefined;
   const s = x.source;
   if (s.kind === 'spec' && typeof s.specUri === 'string' && isSpecUri(s.specUri) && typeof s.specName === 'string' && Number.isInteger(s.analysisIndex) && typeof s.analysisTitle === 'string') {
-    return { view: x.view, source: { kind: 'spec', specUri: s.specUri, specName: s.specName, analysisIndex: s.analysisIndex as number, analysisTitle: s.analysisTitle } };
+    const promptName = typeof s.promptName === 'string' ? { promptName: s.promptName } : {};
+    return { view: x.view, source: { kind: 'spec', specUri: s.specUri, specName: s.specName, analysisIndex: s.analysisIndex as number, analysisTitle: s.analysisTitle, ...promptName } };
   }
   if (s.kind === 'prompt' && typeof s.model === 'string' && typeof s.prompt === 'string' && (s.target === undefined || typeof s.target === 'string')) {
     return { view: x.view, source: { kind: 'prompt', model: s.model, prompt: s.prompt, ...(typeof s.target === 'string' ? { target: s.target } : {}) } };

@@ -4,9 +4,11 @@
  * the worker's business. Every request and reply is plain data (typed arrays with shapes for tensors).
  */
 import type { AnalysisOutput } from './analysis';
+import type { FeaturesResult } from './features';
 import type { AttentionSlice, HeadWindow, HeadWindowRequest, LogitLensSlice, PanelToken, PanelView } from './panels';
 import type { TensorData } from './tensor';
 import type { WeightProcessing } from './processing';
+import type { FeatureActsParams, FeatureCard, FeatureCardParams, FeatureLogits, FeatureLogitsParams, FeaturesSlice, FeaturesSliceRequest, FeaturesTopParams } from './features';
 
 export type Backend = 'cpu' | 'cuda';
 export type BackendPreference = Backend | 'auto';
@@ -249,6 +251,8 @@ export interface AnalysisResult {
   prompt: { name: string; text: string };
   /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
   inline?: TokenInsight[];
+  /** For a features analysis: the prompt's top features per token (the inline view shows each token's first). */
+  features?: FeaturesResult;
   /** The self-check of each attached dictionary (ModelRef.saes order), run once when it loaded. */
   saeChecks?: SaeCheckInfo[];
   ms: number;
@@ -267,9 +271,11 @@ export type Slice =
    */
   | { kind: 'hook'; hook: string; select?: (number | [number, number] | null)[]; grad?: boolean }
   /** A window of one attention head, pooled to what the attention panel draws (HeadWindow). */
-  | ({ kind: 'head' } & HeadWindowRequest);
+  | ({ kind: 'head' } & HeadWindowRequest)
+  /** The token x feature table of one attached dictionary (src/protocol/features.ts). */
+  | ({ kind: 'features' } & FeaturesSliceRequest);
 
-export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadWindow;
+export type SliceResult = AttentionSlice | LogitLensSlice | AnalysisOutput | TensorData | HeadWindow | FeaturesSlice;
 
 export interface SpecCheckParams {
   spec: { text: string; path: string };
@@ -338,4 +344,14 @@ export type RunnerMethods = {
   'run/release': { params: { runId: number }; result: void };
   'models/list': { params: { workspaceRoots: string[]; searchPaths: string[] }; result: ModelCandidate[] };
   'runs/usage': { params: Record<string, never>; result: { runs: number; bytes: number } };
+  /** Traces a prompt with dictionaries attached and keeps it: the token x feature table and the run's id. */
+  'features/top': { params: FeaturesTopParams; result: FeaturesSlice & { runId: number }; event: Progress };
+  /** One feature of a kept features/top run: activation over its prompt, logits, index entry, label. */
+  'features/card': { params: FeatureCardParams; result: FeatureCard };
+  /** Top and bottom logits (W_dec[f] @ W_U) of a few features of a kept run's dictionary. */
+  'features/logits': { params: FeatureLogitsParams; result: FeatureLogits[] };
+  /** hook_sae_acts_post of token windows ([windows, pos, d_sae]), for `circuit-lens features index`. */
+  'features/acts': { params: FeatureActsParams; result: TensorData; event: Progress };
+  /** A corpus text's token ids with no BOS and no context check (it is cut into windows afterwards). */
+  'corpus/tokenize': { params: { model: ModelRef; text: string }; result: Int32Array };
 };

@@ -12,9 +12,10 @@ import { fail } from '../engine/errors';
 import { HookPoint, closestHookName, concreteShape, isSplitInputHook, splitInputHooks } from '../engine/hooks';
 import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
+import { topK } from '../engine/math';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
-import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
+import type { DirectionLogits, Trace, TraceOptions, Tracer } from '../engine/tracer';
 import { EDGE_ABLATED_INPUT, edgeMaskInput } from '../engine/graph/edge-ablation';
 import { CONTRACT_A, CONTRACT_B, CONTRACT_OUT } from '../engine/graph/contract-graph';
 import { GraphVariant, START_INPUT, addInput, computedIn, gradOutput, keepInput, outputFor } from '../engine/graph/hooked-graph';
@@ -300,6 +301,30 @@ export class LoadedModel implements Tracer {
       const x = new ort.Tensor('float32', resid.data.subarray(first * d, (first + n) * d), [n, d]);
       const { logits } = await session.run({ resid: x }, ['logits']);
       summariseLensRows(logits.data as Float32Array, vocab, first, n, out, mode, targetId);
+      await yieldToEvents();
+    }
+    return out;
+  }
+
+  /** Top and bottom k logit effects of directions [rows, d_model], through the components' unembedding (the final norm's weight, W_U). */
+  async directionLogits(rows: TensorData, k: number, signal?: AbortSignal): Promise<DirectionLogits> {
+    const session = await this.sessions.session({ kind: 'unembedComponents' });
+    const ort = this.sessions.ort;
+    const [n, d] = rows.dims;
+    const vocab = this.ckpt.config.dVocab;
+    const kk = Math.min(k, vocab);
+    const out: DirectionLogits = { k: kk, topIds: new Int32Array(n * kk), topValues: new Float32Array(n * kk), bottomIds: new Int32Array(n * kk), bottomValues: new Float32Array(n * kk) };
+    for (let first = 0; first < n; first += LENS_CHUNK) {
+      this.checkpoint(signal);
+      const m = Math.min(LENS_CHUNK, n - first);
+      const { logits } = await session.run({ resid: new ort.Tensor('float32', rows.data.subarray(first * d, (first + m) * d), [m, d]) }, ['logits']);
+      const data = logits.data as Float32Array; // [m, d_vocab]
+      for (let r = 0; r < m; r++) {
+        const row = data.subarray(r * vocab, (r + 1) * vocab);
+        const at = (first + r) * kk;
+        topK(row, kk).forEach(({ index, value }, i) => ((out.topIds[at + i] = index), (out.topValues[at + i] = value)));
+        topK(row.map((v) => -v), kk).forEach(({ index, value }, i) => ((out.bottomIds[at + i] = index), (out.bottomValues[at + i] = -value)));
+      }
       await yieldToEvents();
     }
     return out;

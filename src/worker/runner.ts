@@ -43,6 +43,9 @@ import { SpecSaeProbe, checkProblems } from './spec-saes';
 import { specModelRef } from '../engine/spec/model-ref';
 import { TraceRun, attentionOutput, attentionSlice, decoder, gradOption, headWindow, hookSlice, lensOf, lensOutput, lensSlice, logitsFor, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 import type { TraceOptions } from '../engine/tracer';
+import { FeatureLogitCache, actsHook, featureCard, featuresSlice, saeAt } from './features';
+import type { FeatureActsParams, FeatureCard, FeatureCardParams, FeatureLogits, FeatureLogitsParams, FeaturesSlice, FeaturesTopParams } from '../protocol/features';
+import type { TensorData } from '../protocol/tensor';
 
 /** An attention or logit-lens analysis of a spec: its panel's view of a shared trace. */
 interface ViewRun {
@@ -90,6 +93,7 @@ export class Runner {
   /** Model work, one request at a time. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kept: KeptRuns<KeptRun>;
+  private readonly featureLogits = new FeatureLogitCache();
   /** The last spec text validated against each checkpoint: "Run all" asks once per analysis, after the editor's own check. */
   private readonly validated = new WeakMap<Checkpoint, { text: string; hooks: readonly HookPoint[]; problems: SpecProblemInfo[] }>();
   /** The spec's dictionaries opened for its diagnostics (no model loaded). */
@@ -125,6 +129,15 @@ export class Runner {
       'run/release': (p) => this.release(p.runId),
       'models/list': (p) => allCandidates({ bundledDir: this.config.bundledModelsDir, workspaceRoots: p.workspaceRoots, searchPaths: p.searchPaths }),
       'runs/usage': () => this.kept.usage((r) => r.kind === 'trace'),
+      'features/top': (p, ctx) => this.exclusive(ctx, () => this.featuresTop(p, ctx)),
+      'features/card': (p, ctx) => this.exclusive(ctx, () => this.featureCard(p)),
+      'features/logits': (p, ctx) => this.exclusive(ctx, () => this.logitsOfFeatures(p)),
+      'features/acts': (p, ctx) => this.exclusive(ctx, () => this.featureActs(p, ctx)),
+      'corpus/tokenize': (p) => {
+        const ckpt = this.checkpoint(p.model);
+        if (!ckpt.tokenizer) fail('BAD_INPUT', { file: ckpt.dir, field: '--corpus' }, 'this checkpoint has no tokenizer files (tokenizer.json or vocab.json + merges.txt).');
+        return Int32Array.from(ckpt.tokenizer.encode(p.text, { prependBos: false }), (t) => t.id);
+      },
     };
   }
 
@@ -362,7 +375,7 @@ export class Runner {
     }, a);
     if (ctx.signal.aborted) throw cancelledError(); // nobody would release it
     const runId = this.kept.add({ kind: 'output', output }, JSON.stringify(output).length);
-    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ms: performance.now() - started };
+    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ...(output.features ? { features: output.features } : {}), ms: performance.now() - started };
   }
 
   private async slice(runId: number, s: Slice, signal: AbortSignal): Promise<SliceResult> {
@@ -384,7 +397,58 @@ export class Runner {
         return headWindow(run, s);
       case 'output':
         return attentionOutput(run, 'attention');
+      case 'features':
+        return featuresSlice(model, run, s);
     }
+  }
+
+  /** Traces a prompt with its dictionaries' activations cached and keeps it for the Features panel and hovers. */
+  private async featuresTop(p: FeaturesTopParams, ctx: RequestContext<Progress>): Promise<FeaturesSlice & { runId: number }> {
+    const parsed = p.spec ? parseSpec(p.spec.text).spec : undefined;
+    const base = p.model ?? (parsed && p.spec ? specModelRef(parsed, p.spec.path, undefined, p.defaultModel ?? 'demo') : undefined)
+      ?? fail('BAD_INPUT', { field: 'model' }, 'name a model or a spec.');
+    const ref: ModelRef = { ...base, saes: [...(base.saes ?? []), ...(p.saes ?? [])] };
+    ctx.event({ message: 'loading the model and its dictionaries…' });
+    const model = await this.load(ref);
+    saeAt(model, p.slice?.hook);
+    const tokens = this.tokens(model.ckpt, p.input);
+    ctx.event({ message: `running ${tokens.length} tokens…` });
+    const { id, run } = await this.keptTrace(model, tokens, model.saes.map((s) => actsHook(s.dict.hookIn)).join(','), 'saes', ctx.signal);
+    try {
+      return { ...featuresSlice(model, run, p.slice ?? {}), runId: id };
+    } catch (e) {
+      this.kept.release(id);
+      throw e;
+    }
+  }
+
+  /** A kept trace and its model, which must still have the run's dictionary attached. */
+  private async featureRun(runId: number, hook: string): Promise<{ run: TraceRun; model: LoadedModel }> {
+    const run = this.kept.get(runId);
+    if (run.kind !== 'trace') fail('BAD_INPUT', { field: 'runId' }, 'not a traced prompt.');
+    const model = this.loaded?.model.ckpt.dir === run.modelDir ? this.loaded.model : undefined;
+    if (!model || !model.saes.some((s) => s.dict.hookIn === hook)) fail('STALE', { field: hook }, 'the model this run used, with its dictionary, is no longer loaded.', 'Show the features of the prompt again.');
+    return { run, model };
+  }
+
+  private async featureCard(p: FeatureCardParams): Promise<FeatureCard> {
+    const { run, model } = await this.featureRun(p.runId, p.hook);
+    return featureCard(model, run, p, this.featureLogits);
+  }
+
+  private async logitsOfFeatures(p: FeatureLogitsParams): Promise<FeatureLogits[]> {
+    const { model } = await this.featureRun(p.runId, p.hook);
+    return this.featureLogits.get(model, saeAt(model, p.hook), p.features, p.logits);
+  }
+
+  /** hook_sae_acts_post of a batch of windows: the trace's code path, with only that hook fetched. */
+  private async featureActs(p: FeatureActsParams, ctx: RequestContext<Progress>): Promise<TensorData> {
+    const model = await this.load(p.model);
+    saeAt(model, p.hook);
+    const batch = p.windows.map((ids) => tokensFromIds(model.ckpt, ids, 'windows'));
+    const name = actsHook(p.hook);
+    const trace = await model.trace(batch, { hooks: selectHooks(model.hooks, name, 'hook'), logits: 'last', signal: ctx.signal });
+    return trace.cache.get(name);
   }
 
   private async viewSlice(view: ViewRun, s: Slice, signal: AbortSignal): Promise<SliceResult> {

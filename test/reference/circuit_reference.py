@@ -6,11 +6,14 @@ IOI-paper criteria, written from their definitions (Wang et al. 2022) on the GPT
 reference models. Shares no code with the TypeScript engine.
 
   circuit_reference.py --family gpt2|llama --model DIR --tokens 1,2,3;4,5,6 [--corrupted ...] [--reference ...]
-      [--heads 0.0,1.1] [--mlps 0,1] [--neurons 1.3,1.7] --ablation zero|mean|resample|patch
+      [--heads 0.0,1.1] [--mlps 0,1] [--neurons 1.3,1.7] [--features HOOK:F,...] --ablation zero|mean|resample|patch
+      [--sae-format saelens --sae-dir DIR --sae-hook HOOK [--sae-splice]]
       --metric logitDiff|loss [--answers 3,4 --counterfactuals 5,6] [--loss-from 1 --loss-to P]
   prints JSON: {"full", "none", "circuit", "faithfulness", "minimality": {label: v}, "completeness": {label: v}}
 
-A component is a head (attn.hook_z, one head), an MLP layer (hook_mlp_out) or a neuron (mlp.hook_post).
+A component is a head (attn.hook_z, one head), an MLP layer (hook_mlp_out), a neuron (mlp.hook_post) or a
+feature of the dictionary at --sae-hook (HOOK.hook_sae_acts_post, edited with the error term kept: the
+dictionary runs as sae_reference.py's install_sae puts it in the forward).
 The universe is every head if heads are listed; with neurons listed, the listed MLP layers plus every
 neuron of the other layers; else every MLP layer if MLP layers are listed. F(S) = (M(S) - M(none)) /
 (M(full) - M(none)), M the mean over the prompts; minimality F(C) - F(C without v); completeness
@@ -27,7 +30,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference_common import parse_tokens  # noqa: E402
 
 
-def model_of(family, model_dir):
+def model_of(family, model_dir, a=None):
+    if a is not None and a.sae_dir:
+        import sae_reference
+        fam, m = sae_reference.reference_model(family, model_dir)
+        sae_reference.install_sae(fam, argparse.Namespace(format=a.sae_format, dir=a.sae_dir, hook=a.sae_hook, hook_out=None, flatten=False,
+                                                          splice=a.sae_splice, layer=0, hub_cache=None))
+        return m
     if family == 'gpt2':
         from gpt2_reference import Gpt2Reference
         return Gpt2Reference(model_dir)
@@ -37,15 +46,19 @@ def model_of(family, model_dir):
 
 def hook_of(c):
     kind, layer, index = c
+    if kind == 'feature':  # layer: the hook the dictionary reads
+        return f'{layer}.hook_sae_acts_post'
     return {'head': f'blocks.{layer}.attn.hook_z', 'mlp': f'blocks.{layer}.hook_mlp_out', 'neuron': f'blocks.{layer}.mlp.hook_post'}[kind]
 
 
 def label(c):
     kind, layer, index = c
+    if kind == 'feature':
+        return f'{layer}:{index}'
     return f'{layer}.{index}' if kind == 'head' else f'mlp{layer}' if kind == 'mlp' else f'n{layer}.{index}'
 
 
-def universe(m, circuit, d_mlp):
+def universe(m, circuit, d_mlp, d_sae=0):
     kinds = {c[0] for c in circuit}
     out = []
     if 'head' in kinds:
@@ -56,21 +69,24 @@ def universe(m, circuit, d_mlp):
             out += [('neuron', l, n) for n in range(d_mlp)]
         elif 'mlp' in kinds:
             out.append(('mlp', l, None))
+    for hook in sorted({c[1] for c in circuit if c[0] == 'feature'}):
+        out += [('feature', hook, f) for f in range(d_sae)]
     return out
 
 
 def run(a):
     torch.set_num_threads(1)
-    m = model_of(a.family, a.model)
+    m = model_of(a.family, a.model, a)
     tokens = parse_tokens(a.tokens)
     B = tokens.shape[0]
     circuit = [('head', *map(int, h.split('.'))) for h in filter(None, a.heads.split(','))]
     circuit += [('mlp', int(l), None) for l in filter(None, a.mlps.split(','))]
     circuit += [('neuron', *map(int, n.split('.'))) for n in filter(None, a.neurons.split(','))]
+    circuit += [('feature', f.rsplit(':', 1)[0], int(f.rsplit(':', 1)[1])) for f in filter(None, a.features.split(','))]
     probe = {}
     m.forward(tokens[:1], probe)
     d_mlp = probe['blocks.0.mlp.hook_post'].shape[-1]
-    U = universe(m, circuit, d_mlp)
+    U = universe(m, circuit, d_mlp, probe[f'{a.sae_hook}.hook_sae_acts_post'].shape[-1] if a.sae_dir else 0)
 
     # Replacement values for each hook, [batch, pos, ...] (None: zeros).
     source = None
@@ -136,6 +152,11 @@ if __name__ == '__main__':
     ap.add_argument('--heads', default='')
     ap.add_argument('--mlps', default='')
     ap.add_argument('--neurons', default='')
+    ap.add_argument('--features', default='')
+    ap.add_argument('--sae-format', default='saelens')
+    ap.add_argument('--sae-dir')
+    ap.add_argument('--sae-hook')
+    ap.add_argument('--sae-splice', action='store_true')
     ap.add_argument('--ablation', required=True, choices=['zero', 'mean', 'resample', 'patch'])
     ap.add_argument('--metric', default='logitDiff', choices=['logitDiff', 'loss'])
     ap.add_argument('--answers')

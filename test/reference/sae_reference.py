@@ -9,11 +9,17 @@ with the TypeScript engine.
   sae_reference.py make-random --format saelens --architecture topk --d-in 16 --d-sae 64 --k 8 --out DIR
   sae_reference.py encode --format saelens --dir DIR --input X.npy --out OUT
   sae_reference.py attach --family gpt2 --model MODEL --tokens 1,2;3,4 --format saelens --dir DIR --hook H [--splice] --out OUT
+      [--intervene HOOK KEEP.npy ADD.npy ...] [--steer-feature F --coefficient C] [--clamp-feature F --clamp V]
+  sae_reference.py features --family gpt2 --model MODEL --tokens 1,2,3 --format saelens --dir DIR --hook H [--k 5 --logits-k 10]
+      [--answer ID [--counterfactual ID]] --out OUT.json
+  sae_reference.py feature-ablate ... --features 3,7 --kind zero|mean|resample [--reference 1,2;3,4] --answer ID --counterfactual ID
 
 attach runs the GPT-2 or Llama-style reference model (gpt2_reference.py, llama_reference.py) with the
 dictionary at its hook, as SAELens' HookedSAETransformer does: every hook point, each SAELens SAE hook
 (hook_sae_input, _acts_pre, _acts_post, _recons, _error, _output) and the logits; with --splice the model
-continues with the reconstruction (a transcoder's, at its output hook).
+continues with the reconstruction (a transcoder's, at its output hook). Interventions on hook_sae_acts_post
+edit the features with the error term kept (install_sae); features and feature-ablate are the references
+of the features analysis and of feature ablation.
 """
 import argparse
 import json
@@ -217,7 +223,7 @@ def topk_scatter(h, k, relu_values):
     return torch.zeros_like(h).scatter(-1, idx, vals.relu() if relu_values else vals)
 
 
-def saelens_encode(d, x):
+def saelens_encode(d, x, edit=None):
     """SAELens (sae_lens/saes/*.py): process_sae_in, the architecture's encode, decode, run-time norm out."""
     cfg = json.load(open(os.path.join(d, 'cfg.json')))
     w = read_safetensors(os.path.join(d, 'sae_weights.safetensors'))
@@ -266,6 +272,7 @@ def saelens_encode(d, x):
             acts = topk_scatter(h, k, True)
         else:
             acts = pre.relu()
+    acts = edit(acts) if edit else acts
     a = acts / dec.norm(dim=-1) if rescale else acts
     y = restore(a @ dec + w['b_dec'])
     if 'W_skip' in w:
@@ -273,26 +280,28 @@ def saelens_encode(d, x):
     return pre, acts, y
 
 
-def gemma_scope_encode(d, x):
+def gemma_scope_encode(d, x, edit=None):
     """Gemma Scope's JumpReLU (the release's tutorial): mask = pre > threshold, acts = mask * relu(pre)."""
     p = {k: t(v) for k, v in np.load(os.path.join(d, 'params.npz')).items()}
     w_enc, w_dec = p.get('W_enc', p.get('w_enc')), p.get('W_dec', p.get('w_dec'))
     pre = x @ w_enc + p['b_enc']
     acts = (pre > p['threshold']).float() * pre.relu()
+    acts = edit(acts) if edit else acts
     return pre, acts, acts @ w_dec + p['b_dec']
 
 
-def gemma_scope_2_encode(d, x):
+def gemma_scope_2_encode(d, x, edit=None):
     p = read_safetensors(os.path.join(d, 'params.safetensors'))
     pre = x @ p['w_enc'] + p['b_enc']
     acts = (pre > p['threshold']).float() * pre.relu()
+    acts = edit(acts) if edit else acts
     y = acts @ p['w_dec'] + p['b_dec']
     if 'affine_skip_connection' in p:
         y = y + x @ p['affine_skip_connection']
     return pre, acts, y
 
 
-def llama_scope_encode(d, x):
+def llama_scope_encode(d, x, edit=None):
     """Language-Model-SAEs: dataset-wise norm to sqrt(d_model), nn.Linear encoder/decoder, x * (x > theta)."""
     h = json.load(open(os.path.join(d, 'hyperparams.json')))
     p = read_safetensors(os.path.join(d, 'checkpoints', 'final.safetensors'))
@@ -302,11 +311,12 @@ def llama_scope_encode(d, x):
         x = x - p['decoder.bias']
     pre = torch.nn.functional.linear(x, p['encoder.weight'], p['encoder.bias'])
     acts = pre * (pre > h['jump_relu_threshold']).float()
+    acts = edit(acts) if edit else acts
     y = torch.nn.functional.linear(acts, p['decoder.weight'], p['decoder.bias'])
     return pre, acts, y * (norms['out'] / math.sqrt(h['d_model']))
 
 
-def sparsify_encode(d, x):
+def sparsify_encode(d, x, edit=None):
     """sparsify's SparseCoder: subtract b_dec (not when transcoding), relu(encoder), top k, decode, skip."""
     cfg = json.load(open(os.path.join(d, 'cfg.json')))
     p = read_safetensors(os.path.join(d, 'sae.safetensors'))
@@ -316,6 +326,7 @@ def sparsify_encode(d, x):
     pre = torch.nn.functional.linear(x, p['encoder.weight'], p['encoder.bias'])
     vals, idx = pre.relu().topk(cfg['k'], dim=-1)
     acts = torch.zeros_like(pre).scatter(-1, idx, vals)
+    acts = edit(acts) if edit else acts
     y = acts @ p['W_dec'] + p['b_dec']
     if 'W_skip' in p:
         y = y + raw @ p['W_skip'].T
@@ -344,7 +355,7 @@ def ct_activation(cfg, pre, threshold):
     return pre.relu()
 
 
-def circuit_tracer_encode(d, x, layer, hub_cache):
+def circuit_tracer_encode(d, x, layer, hub_cache, edit=None):
     cfg = read_config_yaml(os.path.join(d, 'config.yaml'))
     if cfg.get('transcoders'):
         # circuit-tracer converts a Gemma Scope npz: W_enc transposed to [d_t, d_model], threshold renamed.
@@ -355,6 +366,7 @@ def circuit_tracer_encode(d, x, layer, hub_cache):
         p = read_safetensors(os.path.join(d, f'layer_{layer}.safetensors'))
     pre = x @ p['W_enc'].T + p['b_enc']
     acts = ct_activation(cfg, pre, p.get('activation_function.threshold'))
+    acts = edit(acts) if edit else acts
     y = acts @ p['W_dec'] + p['b_dec']
     if 'W_skip' in p:
         y = y + x @ p['W_skip'].T
@@ -398,44 +410,193 @@ def encode(a):
     write_npy(os.path.join(a.out, 'recons.npy'), y)
 
 
-def attach(a):
-    """The reference model with one dictionary at a hook point, observing or spliced."""
+def decoder_matrix(fmt, d):
+    """W_dec [d_sae, d_out] as each format stores it (rows are features)."""
+    if fmt == 'saelens':
+        return read_safetensors(os.path.join(d, 'sae_weights.safetensors'))['W_dec']
+    if fmt == 'gemma-scope':
+        z = np.load(os.path.join(d, 'params.npz'))
+        return t(z['W_dec'] if 'W_dec' in z else z['w_dec'])
+    if fmt == 'gemma-scope-2':
+        return read_safetensors(os.path.join(d, 'params.safetensors'))['w_dec']
+    if fmt == 'llama-scope':
+        return read_safetensors(os.path.join(d, 'checkpoints', 'final.safetensors'))['decoder.weight'].T
+    if fmt == 'sparsify':
+        return read_safetensors(os.path.join(d, 'sae.safetensors'))['W_dec']
+    raise ValueError(fmt)
+
+
+def encoder_of(a):
+    if a.format == 'circuit-tracer':
+        return lambda x, edit=None: circuit_tracer_encode(a.dir, x, a.layer, a.hub_cache, edit)
+    return lambda x, edit=None: ENCODERS[a.format](a.dir, x, edit)
+
+
+def reference_model(family, model_dir):
+    """The family's reference module (its hook_fn replaceable) and model."""
     import importlib
-    fam = importlib.import_module(f'{a.family}_reference')
-    model_cls = {'gpt2': 'Gpt2Reference', 'llama': 'LlamaReference'}[a.family]
-    m = getattr(fam, model_cls)(a.model)
+    fam = importlib.import_module(f'{family}_reference')
+    model_cls = {'gpt2': 'Gpt2Reference', 'llama': 'LlamaReference'}[family]
+    return fam, getattr(fam, model_cls)(model_dir)
+
+
+def install_sae(fam, a):
+    """Puts one dictionary at its hook in the family's forward, as SAELens' HookedSAETransformer does.
+    Interventions (x * keep + add) apply to the SAE's hooks by name too: on hook_sae_acts_post they edit
+    the activations before decoding, with use_error_term semantics (the error is the input minus the
+    reconstruction of the unedited activations, computed without hooks; observing, the model continues
+    with recons(edited) + error); on hook_sae_output they change what the model continues with."""
     hook_in, hook_out = a.hook, a.hook_out or a.hook
+    enc = encoder_of(a)
     base = fam.__dict__.setdefault('plain_hook_fn', fam.hook_fn)  # a batch runs several attach jobs in one process
-    state = {}
+    name = lambda k: f'{hook_in}.hook_sae_{k}'  # noqa: E731
 
     def sae_hook_fn(cache, interventions):
         hp = base(cache, interventions)
+        state = {}
 
-        def with_sae(name, x):
-            x = hp(name, x)
-            if name == hook_in:
+        def with_sae(hook, x):
+            x = hp(hook, x)
+            if hook == hook_in:
                 flat = x.reshape(*x.shape[:2], -1) if a.flatten else x  # hook_z: [batch, pos, n_heads * d_head]
-                if a.format == 'circuit-tracer':
-                    pre, acts, y = circuit_tracer_encode(a.dir, flat, a.layer, a.hub_cache)
-                else:
-                    pre, acts, y = ENCODERS[a.format](a.dir, flat)
-                state['recons'] = y.reshape(x.shape) if a.flatten else y
-                for k, v in (('input', flat), ('acts_pre', pre), ('acts_post', acts), ('recons', state['recons'])):
-                    cache[f'{hook_in}.hook_sae_{k}'] = v
-            if name == hook_out:
-                cache[f'{hook_in}.hook_sae_error'] = x - state['recons']
-                x = state['recons'] if a.splice else x
-                cache[f'{hook_in}.hook_sae_output'] = x
+                hp(name('input'), flat)
+                pre, acts, clean = enc(flat)
+                hp(name('acts_pre'), pre)
+                state['edited'] = name('acts_post') in interventions
+                y = enc(flat, lambda v: hp(name('acts_post'), v))[2] if state['edited'] else (hp(name('acts_post'), acts), clean)[1]
+                shape = (lambda v: v.reshape(x.shape)) if a.flatten else (lambda v: v)
+                state['recons'] = hp(name('recons'), shape(y))
+                state['clean'] = shape(clean)
+            if hook == hook_out:
+                err = hp(name('error'), x - state['clean'])
+                out = state['recons'] if a.splice else state['recons'] + err if state['edited'] else x
+                x = hp(name('output'), out)
             return x
         return with_sae
 
     fam.hook_fn = sae_hook_fn
+
+
+def feature_edits(a, d_sae):
+    """--steer-feature F --coefficient C: C x W_dec[f] at hook_sae_output; --clamp-feature F --clamp V: a_f := V."""
+    out = {}
+    if a.steer_feature is not None:
+        row = decoder_matrix(a.format, a.dir)[a.steer_feature]
+        out[f'{a.hook}.hook_sae_output'] = (torch.ones(1), a.coefficient * row.reshape(-1))
+    if a.clamp_feature is not None:
+        keep, add = torch.ones(d_sae), torch.zeros(d_sae)
+        keep[a.clamp_feature], add[a.clamp_feature] = 0, a.clamp
+        out[f'{a.hook}.hook_sae_acts_post'] = (keep, add)
+    return out
+
+
+def attach(a):
+    """The reference model with one dictionary at a hook point, observing or spliced, with interventions."""
+    fam, m = reference_model(a.family, a.model)
+    install_sae(fam, a)
+    tokens = parse_tokens(a.tokens)
+    probe = {}
+    m.forward(tokens[:1], probe)
+    interventions = {h: (t(np.load(k)), t(np.load(v))) for h, k, v in a.intervene or []}
+    interventions.update(feature_edits(a, probe[f'{a.hook}.hook_sae_acts_post'].shape[-1]))
+    for h, (keep, add) in list(interventions.items()):
+        if h.endswith('.hook_sae_output') and add.dim() == 1 and a.flatten:  # hook_z: a flat row per position
+            interventions[h] = (keep, add.reshape(probe[h].shape[2:]))
     cache = {}
-    logits = m.forward(parse_tokens(a.tokens), cache, {})
+    logits = m.forward(tokens, cache, interventions)
     os.makedirs(a.out, exist_ok=True)
     write_npy(os.path.join(a.out, 'logits.npy'), logits)
     for k, v in cache.items():
         write_npy(os.path.join(a.out, k + '.npy'), v)
+
+
+def final_norm(m):
+    """The final norm's weight, and whether it centres (LayerNorm) or not (RMSNorm)."""
+    if 'ln_f.weight' in m.w:
+        return m.w['ln_f.weight'], True
+    return m.w['norm.weight'], False
+
+
+def features(a):
+    """Top features per token, each shown feature's top and bottom logits (W_dec[f], centred for a
+    LayerNorm, times the final norm's weight, @ W_U), and each active feature's direct logit attribution at
+    the last position: its part of the reconstruction, decode(a_f e_f) - decode(0), centred, over the run's
+    ln_final scale, dotted with the final norm's weight times W_U[answer] - W_U[counterfactual]."""
+    fam, m = reference_model(a.family, a.model)
+    install_sae(fam, a)
+    tokens = parse_tokens(a.tokens)[:1]
+    cache = {}
+    m.forward(tokens, cache, {})
+    acts = cache[f'{a.hook}.hook_sae_acts_post'][0]  # [pos, d_sae]
+    rows = []
+    for p in range(acts.shape[0]):
+        v, i = acts[p].topk(a.k)
+        rows.append([[int(f), float(x)] for f, x in zip(i, v) if x > 0])
+    shown = sorted({f for r in rows for f, _ in r})
+    w_ln, centre = final_norm(m)
+    dec = decoder_matrix(a.format, a.dir)
+    out = {'tokens': rows, 'logits': {}, 'dla': {}}
+    for f in shown:
+        v = dec[f].double()
+        v = v - v.mean() if centre else v
+        logits = (v * w_ln.double()) @ m.W_U.double()
+        top, bottom = logits.topk(a.logits_k), (-logits).topk(a.logits_k)
+        out['logits'][f] = {'top': [[int(i), float(x)] for x, i in zip(*top)], 'bottom': [[int(i), float(-x)] for x, i in zip(*bottom)]}
+    if a.answer is not None:
+        enc = encoder_of(a)
+        x = cache[f'{a.hook}.hook_sae_input'][0, -1:]  # [1, d_in]
+        last = acts[-1]
+        u = m.W_U[:, a.answer].double() - (m.W_U[:, a.counterfactual].double() if a.counterfactual is not None else 0)
+        direction = w_ln.double() * u
+        scale = cache['ln_final.hook_scale'][0, -1, 0].double()
+        zero = enc(x, lambda v: torch.zeros_like(v))[2]
+        for f in (last > 0).nonzero().flatten().tolist():
+            def only(v, f=f):
+                o = torch.zeros_like(v)
+                o[..., f] = last[f]
+                return o
+            c = (enc(x, only)[2] - zero)[0].double()
+            c = c - c.mean() if centre else c
+            out['dla'][f] = float((c / scale) @ direction)
+    with open(a.out, 'w') as fh:
+        json.dump(out, fh)
+
+
+def feature_ablate(a):
+    """Each listed feature ablated alone (zero, mean over the reference prompts at each position, or each
+    reference prompt's values with the results averaged), at every position, the error term kept: the change
+    of logit(answer) - logit(counterfactual) at the last position. Prints JSON {baseline, changes}."""
+    fam, m = reference_model(a.family, a.model)
+    install_sae(fam, a)
+    tokens = parse_tokens(a.tokens)[:1]
+    acts_name = f'{a.hook}.hook_sae_acts_post'
+
+    def metric(interventions):
+        logits = m.forward(tokens, None, interventions)[0, -1].double()
+        return float(logits[a.answer] - logits[a.counterfactual])
+
+    probe = {}
+    m.forward(tokens, probe)
+    width = probe[acts_name].shape[-1]
+    sources = [None]
+    if a.kind != 'zero':
+        ref = {}
+        m.forward(parse_tokens(a.reference), ref)
+        r = ref[acts_name]  # [n_reference, pos, d_sae]
+        sources = [r.mean(0)] if a.kind == 'mean' else list(r)
+    base = metric({})
+    changes = []
+    for f in map(int, a.features.split(',')):
+        total = 0.0
+        for src in sources:
+            keep = torch.ones(tokens.shape[1], width)  # [pos, d_sae]
+            add = torch.zeros_like(keep)
+            keep[:, f] = 0
+            if src is not None:
+                add[:, f] = src[:, f]
+            total += metric({acts_name: (keep, add)}) - base
+        changes.append(total / len(sources))
+    print(json.dumps({'baseline': base, 'changes': changes}))
 
 
 def parser():
@@ -491,6 +652,29 @@ def parser():
     t.add_argument('--layer', type=int, default=0)
     t.add_argument('--hub-cache')
     t.add_argument('--out', required=True)
+    t.add_argument('--intervene', nargs=3, action='append', metavar=('HOOK', 'KEEP', 'ADD'), help='x * keep + add at a hook (SAE hooks included)')
+    t.add_argument('--steer-feature', type=int)
+    t.add_argument('--coefficient', type=float, default=1.0)
+    t.add_argument('--clamp-feature', type=int)
+    t.add_argument('--clamp', type=float, default=0.0)
+    for name, extra in (('features', 'top features per token, their logits and direct logit attribution (JSON to --out)'),
+                        ('feature-ablate', 'each feature ablated alone: the change of the logit difference (JSON on stdout)')):
+        f = sub.add_parser(name, help=extra)
+        for arg in ('--family', '--model', '--tokens', '--format', '--dir', '--hook'):
+            f.add_argument(arg, required=True)
+        f.add_argument('--hook-out')
+        f.add_argument('--flatten', action='store_true')
+        f.add_argument('--splice', action='store_true')
+        f.add_argument('--layer', type=int, default=0)
+        f.add_argument('--hub-cache')
+        f.add_argument('--answer', type=int)
+        f.add_argument('--counterfactual', type=int)
+        f.add_argument('--out')
+        f.add_argument('--k', type=int, default=5)
+        f.add_argument('--logits-k', type=int, default=10)
+        f.add_argument('--kind', default='zero', choices=['zero', 'mean', 'resample'])
+        f.add_argument('--features', default='')
+        f.add_argument('--reference')
     b = sub.add_parser('batch', help='run many make-random / encode commands in one process (a JSON list of argument lists)')
     b.add_argument('--jobs', required=True)
     return ap
@@ -503,7 +687,7 @@ def run(ap, argv):
             run(ap, job)
         return
     a.apply_b_dec = bool(getattr(a, 'apply_b_dec', 1))
-    {'make-random': make_random, 'encode': encode, 'attach': attach}[a.cmd](a)
+    {'make-random': make_random, 'encode': encode, 'attach': attach, 'features': features, 'feature-ablate': feature_ablate}[a.cmd](a)
 
 
 def main():

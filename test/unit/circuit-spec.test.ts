@@ -63,10 +63,10 @@ test('EXPECTED FAILURE - bad circuits and datasets name the field, on its text',
     '"components.heads" lists heads as "LAYER.HEAD" strings, such as "1.3". @ 3',
   ]);
   assert.deepEqual(problems(spec(REP, { dataset: 'rep', components: { heads: ['0.0', '0.0'], attn: [1] } })), [
-    '"components" has no "attn": heads, mlps or neurons. @ "attn"',
+    '"components" has no "attn": heads, mlps, neurons or features. @ "attn"',
     'this head is listed twice. @ "0.0"',
   ]);
-  assert.deepEqual(problems(spec(REP, { dataset: 'rep', components: {} })), ['"components" lists no heads, MLP layers or neurons. @ {}']);
+  assert.deepEqual(problems(spec(REP, { dataset: 'rep', components: {} })), ['"components" lists no heads, MLP layers, neurons or features. @ {}']);
   assert.deepEqual(problems(spec(REP, { dataset: 'rep', components: { mlps: [0], neurons: ['0.3'] } })), ['neuron 0.3 is in MLP layer 0, which the circuit lists whole. @ "0.3"']);
   assert.deepEqual(problems(spec(REP, { dataset: 'rep' })).map((p) => p.split(' @')[0]), ['"components" is required: {"heads": ["0.0", ...], "mlps": [0, ...], "neurons": ["1.37", ...]}.']);
   const claims = (c: unknown) => problems(spec(REP, { ...CIRCUIT, claims: c })).map((p) => p.replace(/\s+/g, ' '));

@@ -155,6 +155,6 @@ test('every field the vocabulary marks as a prompt name is checked against the p
 
 test("a kind's needsOneOf is enforced: steering needs a vector, or positive and negative prompts", () => {
   const { problems } = parseSpec(specText({ kind: 'steering', hook: 'blocks.0.hook_resid_post', positive: ['p'] }));
-  assert.deepEqual(problems.map((p) => p.message), ['steering needs "vector", or "positive" and "negative" prompt names.']);
+  assert.deepEqual(problems.map((p) => p.message), ['steering needs "vector", or "positive" and "negative" prompt names, or "feature".']);
   assert.deepEqual(parseSpec(specText({ kind: 'steering', hook: 'h', positive: ['p'], negative: ['p'] })).problems, []);
 });

@@ -8,6 +8,7 @@
 //                                                  of the workbench page and of the panel while drawing and
 //                                                  while hovering, hover and click latency, bytes posted.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import { launchChromium, startCodeServer } from './code-server.mjs';
 import { codeServerEntry, installCodeServer } from './install-code-server.mjs';
 import { panelFrames } from './panels.mjs';
 import { promptOfTokens, researchModel } from './research-model.mjs';
-import { clickRunAll, installedExtension, logLines, openWorkbench, quickOpen, until } from './workbench.mjs';
+import { clickRunAll, installedExtension, logLines, openWorkbench, palette, quickOpen, until } from './workbench.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const shots = join(root, 'out', 'e2e', 'views');
@@ -97,6 +98,72 @@ async function everyPanel(page, specFile, spec, prefix, timeoutMs) {
   }
 }
 
+/**
+ * A workspace for the Features panel: the spec names a random-weight SAE fixture at `hook` (SAELens
+ * layout, written by the PyTorch reference) in its "saes", the fixture labels every feature, and with
+ * `corpus` a feature index of it is built with the CLI and named by circuitLens.featureIndex.
+ */
+function featuresWorkspace(name, model, prompt, { dIn, dSae, hook, corpus }) {
+  const dir = workspaceWith(name, { model, saes: ['sae'], prompts: [{ name: 'clean', text: prompt }], analyses: [] });
+  const python = process.env.CIRCUIT_LENS_PYTHON ?? '/usr/bin/python3';
+  execFileSync(python, [join(root, 'test', 'reference', 'sae_reference.py'), 'make-random', '--format', 'saelens', '--architecture', 'standard', '--d-in', String(dIn), '--d-sae', String(dSae),
+    '--hook', hook, '--out', join(dir, 'sae'), '--seed', '7'], { stdio: 'inherit', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  writeFileSync(join(dir, 'sae', 'feature-labels.json'), JSON.stringify(Object.fromEntries(Array.from({ length: dSae }, (_, f) => [f, `fixture label of feature ${f}`]))));
+  mkdirSync(join(dir, '.vscode'), { recursive: true });
+  if (corpus) {
+    execFileSync(process.execPath, [join(root, 'dist', 'cli.js'), 'features', 'index', '--model', model, '--sae', join(dir, 'sae'), '--corpus', corpus, '--out', join(dir, 'index'), '--context', '32', '--threads', '1'], { stdio: 'inherit' });
+    writeFileSync(join(dir, '.vscode', 'settings.json'), JSON.stringify({ 'circuitLens.featureIndex': 'index' }) + '\n');
+  }
+  return dir;
+}
+
+/**
+ * Show Features on the spec's prompt: the Features panel and its first card must be ready (PREFIX-features.png);
+ * then a hover on a prompt token in the spec lists its features (PREFIX-feature-hover.png).
+ */
+async function featuresPanel(page, specFile, word, prefix, timeoutMs) {
+  // On a loaded machine Quick Open finds nothing until the explorer has listed the folder.
+  await page.locator('.explorer-folders-view .monaco-list-row', { hasText: specFile }).first().waitFor({ timeout: 60_000 });
+  await quickOpen(page, specFile);
+  await page.waitForTimeout(1500); // the spec's diagnostics settle
+  await palette(page, 'Circuit Lens: Show Features');
+  const tab = page.locator('.tab', { hasText: 'Features: clean' }).first();
+  await tab.waitFor({ timeout: 60_000 });
+  await tab.click();
+  const frame = await panelFrame(page, 'Features: clean', timeoutMs).catch(async (e) => {
+    await page.screenshot({ path: join(shots, `${prefix}-features-failed.png`) });
+    throw e;
+  });
+  const status = await frame.evaluate(() => ({ state: document.body.dataset.state, text: document.getElementById('app')?.innerText.slice(0, 300) }));
+  assert.equal(status.state, 'ready', status.text);
+  const card = await until('the feature card', async () => {
+    const c = await frame.evaluate(() => ({ state: document.getElementById('feature-card')?.dataset.state, text: document.getElementById('feature-card')?.innerText ?? '' }));
+    return c.state === 'ready' || c.state === 'error' ? c : undefined;
+  }, 60_000);
+  assert.equal(card.state, 'ready', card.text.slice(0, 300));
+  assert.match(card.text, /Top logits/);
+  assert.match(card.text, /fixture label of feature \d+/);
+  await page.mouse.move(150, 600);
+  await page.waitForTimeout(600);
+  await page.screenshot({ path: join(shots, `${prefix}-features.png`) });
+  // Scroll the card into view for a second picture: examples and histogram when the index is set.
+  await frame.evaluate(() => document.getElementById('feature-card')?.scrollIntoView());
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(shots, `${prefix}-feature-card.png`) });
+  // The hover: the spec's editor again, the mouse on a word of the prompt.
+  await page.locator('.tab', { hasText: specFile }).first().click();
+  const text = page.locator('.monaco-editor .view-line span', { hasText: word }).first();
+  await text.waitFor({ timeout: 10_000 });
+  const box = await text.boundingBox();
+  const line = await text.textContent();
+  const at = line.indexOf(word) + 1;
+  await page.mouse.move(box.x + (box.width * at) / line.length, box.y + box.height / 2);
+  const hover = page.locator('.monaco-hover', { hasText: 'top features at' }).first();
+  await hover.waitFor({ timeout: 20_000 });
+  assert.match(await hover.innerText(), /#\d+/);
+  await page.screenshot({ path: join(shots, `${prefix}-feature-hover.png`) });
+}
+
 async function screenshots() {
   const { test, before, after } = await import('node:test');
   let env;
@@ -112,6 +179,26 @@ async function screenshots() {
     const page = await openWorkbench(env.browser, env.server.url, workspaceWith('demo-views', spec));
     try {
       await everyPanel(page, 'demo-views.circuit.json', spec, 'demo', 120_000);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('the Features panel, a card with its index, and the feature hover on the demo model', { timeout: 300_000 }, async () => {
+    const ws = featuresWorkspace('demo-features', 'demo', 'Moses took the staff of God, and Aaron took the staff of', { dIn: 128, dSae: 256, hook: 'blocks.1.hook_resid_pre', corpus: join(root, 'media', 'sae-sample.txt') });
+    const page = await openWorkbench(env.browser, env.server.url, ws);
+    try {
+      await featuresPanel(page, 'demo-features.circuit.json', 'Aaron', 'demo', 120_000);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('the Features panel at 12 x 12 heads and 512 tokens', { timeout: 900_000 }, async () => {
+    const ws = featuresWorkspace('scale-features', researchModel(), promptOfTokens(512), { dIn: 768, dSae: 6144, hook: 'blocks.6.hook_resid_post' });
+    const page = await openWorkbench(env.browser, env.server.url, ws);
+    try {
+      await featuresPanel(page, 'scale-features.circuit.json', 'cat', 'scale', 600_000);
     } finally {
       await page.close();
     }

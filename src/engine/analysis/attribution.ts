@@ -139,7 +139,7 @@ export async function directLogitAttribution(tracer: Tracer, prompt: Token[], op
 }
 
 /** A norm's effective weight (w + weightOffset), or ones once folded away. */
-function normWeight(ckpt: Tracer['ckpt'], n: Norm, d: number): Float32Array {
+export function normWeight(ckpt: Tracer['ckpt'], n: Norm, d: number): Float32Array {
   if (!n.w) return new Float32Array(d).fill(1);
   const [w] = readWeightRows(ckpt, n.w);
   if (n.weightOffset) for (let i = 0; i < d; i++) w[i] += n.weightOffset;

@@ -1,7 +1,8 @@
 /**
  * Measures a circuit over a dataset: the dataset mean of a metric with sets of components ablated.
- * A component is a head (attn.hook_z, one head), an MLP layer (hook_mlp_out) or a neuron
- * (mlp.hook_post, one neuron). The universe is every component of the kinds the circuit lists; the
+ * A component is a head (attn.hook_z, one head), an MLP layer (hook_mlp_out), a neuron
+ * (mlp.hook_post, one neuron) or a feature of an attached dictionary ("HOOK:FEATURE", ablated at
+ * HOOK.hook_sae_acts_post with the error term kept, so only that feature's decoder contribution changes). The universe is every component of the kinds the circuit lists; the
  * circuit's complement in it is what gets ablated. Ablated values are zeros, the per-position mean over
  * a reference dataset, reference prompt i + 1's values for prompt i (resample, cyclically), or each
  * prompt's corrupted run (patch). Every ablation is the hook intervention x' = x * keep + add.
@@ -24,18 +25,21 @@ import { batchMean } from './ablation';
 export type Component =
   | { kind: 'head'; layer: number; head: number }
   | { kind: 'mlp'; layer: number }
-  | { kind: 'neuron'; layer: number; neuron: number };
+  | { kind: 'neuron'; layer: number; neuron: number }
+  /** A feature of the dictionary attached at `hook` (the hook it reads). */
+  | { kind: 'feature'; hook: string; feature: number };
 
-/** As the spec writes it, and as reports key it: "0.0", "mlp0", "n1.37". */
+/** As the spec writes it, and as reports key it: "0.0", "mlp0", "n1.37", "blocks.1.hook_resid_pre:123". */
 export function componentLabel(c: Component): string {
-  return c.kind === 'head' ? `${c.layer}.${c.head}` : c.kind === 'mlp' ? `mlp${c.layer}` : `n${c.layer}.${c.neuron}`;
+  return c.kind === 'head' ? `${c.layer}.${c.head}` : c.kind === 'mlp' ? `mlp${c.layer}` : c.kind === 'neuron' ? `n${c.layer}.${c.neuron}` : `${c.hook}:${c.feature}`;
 }
 
 /**
  * Every component of the kinds the circuit lists: all heads if it lists heads; with neurons listed, the
- * MLP layers it lists whole plus every neuron of the other layers; else all MLP layers if it lists any.
+ * MLP layers it lists whole plus every neuron of the other layers; else all MLP layers if it lists any;
+ * every feature of each dictionary whose features it lists (`dSae`: a dictionary's width by its hook).
  */
-export function componentUniverse(config: { nLayers: number; nHeads: number; dMlp: number }, circuit: readonly Component[]): Component[] {
+export function componentUniverse(config: { nLayers: number; nHeads: number; dMlp: number }, circuit: readonly Component[], dSae: (hook: string) => number = () => 0): Component[] {
   const has = (k: Component['kind']) => circuit.some((c) => c.kind === k);
   const layers = Array.from({ length: config.nLayers }, (_, l) => l);
   const out: Component[] = [];
@@ -45,14 +49,25 @@ export function componentUniverse(config: { nLayers: number; nHeads: number; dMl
     if (has('neuron') && !whole.has(layer)) for (let neuron = 0; neuron < config.dMlp; neuron++) out.push({ kind: 'neuron', layer, neuron });
     else if (has('mlp')) out.push({ kind: 'mlp', layer });
   }
+  const dictionaries = new Set(circuit.flatMap((c) => (c.kind === 'feature' ? [c.hook] : [])));
+  for (const hook of dictionaries) for (let feature = 0; feature < dSae(hook); feature++) out.push({ kind: 'feature', hook, feature });
   return out;
 }
 
 function hookOf(c: Component): string {
-  return c.kind === 'head' ? `blocks.${c.layer}.attn.hook_z` : c.kind === 'mlp' ? `blocks.${c.layer}.hook_mlp_out` : `blocks.${c.layer}.mlp.hook_post`;
+  switch (c.kind) {
+    case 'head':
+      return `blocks.${c.layer}.attn.hook_z`;
+    case 'mlp':
+      return `blocks.${c.layer}.hook_mlp_out`;
+    case 'neuron':
+      return `blocks.${c.layer}.mlp.hook_post`;
+    case 'feature':
+      return `${c.hook}.hook_sae_acts_post`;
+  }
 }
 
-const indexOf = (c: Component) => (c.kind === 'head' ? c.head : c.kind === 'neuron' ? c.neuron : undefined);
+const indexOf = (c: Component) => (c.kind === 'head' ? c.head : c.kind === 'neuron' ? c.neuron : c.kind === 'feature' ? c.feature : undefined);
 
 export interface CircuitMeasureOptions {
   circuit: readonly Component[];
@@ -103,12 +118,20 @@ export function rowMetric(metric: MetricName, ds: Dataset, row: DatasetRow): Met
 const mean = (xs: Float64Array) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 export async function measureCircuit(tracer: Tracer, ds: Dataset, opts: CircuitMeasureOptions): Promise<CircuitMeasurement> {
-  const { config, hooks } = tracer.ckpt;
+  const { config } = tracer.ckpt;
+  const hooks = tracer.hooks ?? tracer.ckpt.hooks;
+  const widths = new Map((tracer.saes ?? []).map((s) => [s.dict.hookIn, s.dict.dSae]));
   for (const c of opts.circuit) {
+    if (c.kind === 'feature') {
+      const width = widths.get(c.hook);
+      if (width === undefined) fail('BAD_INPUT', { field: 'components' }, `${componentLabel(c)}: no dictionary is attached at ${c.hook}; attached: ${[...widths.keys()].join(', ') || 'none'}.`, 'Attach one there ("saes" in the spec, or --sae), or name the hook an attached one reads.');
+      if (c.feature >= width) fail('BAD_INPUT', { field: 'components' }, `${componentLabel(c)}: feature ${c.feature} is outside [0, ${width}) of the dictionary at ${c.hook}.`);
+      continue;
+    }
     const bad = c.layer >= config.nLayers ? `layer ${c.layer}` : c.kind === 'head' && c.head >= config.nHeads ? `head ${c.head}` : c.kind === 'neuron' && c.neuron >= config.dMlp ? `neuron ${c.neuron}` : undefined;
     if (bad) fail('BAD_INPUT', { field: 'components' }, `${componentLabel(c)}: ${bad} is out of range for this model.`);
   }
-  const universe = componentUniverse(config, opts.circuit);
+  const universe = componentUniverse(config, opts.circuit, (hook) => widths.get(hook) ?? 0);
   const inCircuit = new Set(opts.circuit.map(componentLabel));
   const complement = universe.filter((c) => !inCircuit.has(componentLabel(c)));
   const hookNames = [...new Set(universe.map(hookOf))];

@@ -1,7 +1,7 @@
 /**
  * One intervention on a hook for a batch whose rows each patch a different slice: row r keeps the
  * hook's own value except on its selected positions and component (a head of hook_z, a neuron of
- * mlp.hook_post), where it takes `values` (zeros when absent). Identity rows change nothing.
+ * mlp.hook_post, a feature of hook_sae_acts_post), where it takes `values` (zeros when absent). Identity rows change nothing.
  *
  * The hook's per-row shape is [pos, ...rest]; components, when the hook has them, are rest[0].
  */
@@ -19,10 +19,11 @@ export interface RowPatch {
   values?: Float32Array;
 }
 
-export type ComponentAxis = 'none' | 'heads' | 'neurons';
+export type ComponentAxis = 'none' | 'heads' | 'neurons' | 'features';
 
-/** Which axis of a hook units select: hook_z has heads, mlp.hook_post/hook_pre have neurons. */
+/** Which axis of a hook units select: hook_z has heads, mlp.hook_post/hook_pre have neurons, a dictionary's hook_sae_acts_post features. */
 export function componentAxisOf(hook: string): ComponentAxis {
+  if (hook.endsWith('.hook_sae_acts_post')) return 'features';
   if (hook.endsWith('attn.hook_z') || hook.endsWith('attn.hook_result')) return 'heads';
   if (hook.endsWith('mlp.hook_post') || hook.endsWith('mlp.hook_pre')) return 'neurons';
   return 'none';

@@ -22,11 +22,12 @@ export interface CircuitTestContext {
 }
 
 export function circuitComponents(a: CircuitTestAnalysis): Component[] {
-  const { heads, mlps, neurons } = a.components;
+  const { heads, mlps, neurons, features } = a.components;
   return [
     ...heads.map((h): Component => ({ kind: 'head', ...h.value })),
     ...mlps.map((m): Component => ({ kind: 'mlp', layer: m.value })),
     ...neurons.map((n): Component => ({ kind: 'neuron', ...n.value })),
+    ...features.map((f): Component => ({ kind: 'feature', ...f.value })),
   ];
 }
 

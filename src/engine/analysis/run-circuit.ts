@@ -31,6 +31,8 @@ import type { EdgePair } from './edge-circuit';
 import { edgeLabel } from './edge-graph';
 import { edgeGraphView, rankEdges } from './edge-view';
 import { rowMetric } from './circuit';
+import { featureAblationOutput, featuresOutput } from './run-features';
+import { featureClamp, featureSteering } from './feature-interventions';
 
 export interface CircuitContext {
   tracer: Tracer;
@@ -167,6 +169,10 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
     case 'ablation': {
       const reference = a.reference.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'reference')));
       const metric = metricOf(ctx, a.metric, prompt, toks.length);
+      if (a.unit === 'features') {
+        const method = a.method === 'zero' ? ABLATION_METHOD.zero : ABLATION_METHOD[a.method](reference.length);
+        return featureAblationOutput(tracer, a, toks, metric, reference, method, signal, onProgress);
+      }
       const r = await ablate(tracer, toks, {
         unit: a.unit, kind: a.method, metric: metric.spec, reference,
         layers: values(a.layers), neurons: values(a.neurons), positions: values(a.positions), signal, onProgress,
@@ -229,20 +235,23 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
     }
     case 'steering': {
       const pick = (ns: { value: string }[]) => ns.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'positive/negative')));
+      if (a.clamp !== undefined && !a.feature) fail('BAD_INPUT', { field: 'clamp' }, "sets a feature's activation, and no \"feature\" is given.", 'Add "feature": its id.');
+      // By a feature: coefficient x W_dec[f] at the dictionary's hook_sae_output, or its activation clamped.
+      const byFeature = a.feature && (a.clamp !== undefined ? featureClamp(tracer, a.hook.value, a.feature.value, a.clamp) : featureSteering(tracer, a.hook.value, a.feature.value, a.coefficient));
       const r = await steer(tracer, toks, {
-        hook: a.hook.value, coefficient: a.coefficient, vector: a.vector ? Float32Array.from(a.vector.value) : undefined,
-        positive: pick(a.positive), negative: pick(a.negative), generation: a.generation, signal,
+        hook: byFeature ? byFeature.hook : a.hook.value, coefficient: byFeature && a.clamp !== undefined ? a.clamp : a.coefficient, vector: a.vector ? Float32Array.from(a.vector.value) : undefined,
+        ...(byFeature ? { intervention: byFeature } : {}), positive: pick(a.positive), negative: pick(a.negative), generation: a.generation, signal,
       });
       const changed = [...r.increased, ...r.decreased.reverse()];
       const tokenAxis: Axis = { name: 'token', labels: changed.map((c) => label(c.id)) };
       const shift = changed.map((c) => c.after - c.before);
-      const vector = a.vector ? 'the given vector' : `the mean activation of ${plural(a.positive.length, '"positive" prompt')} minus that of ${plural(a.negative.length, '"negative" prompt')}`;
+      const vector = a.feature ? `feature ${a.feature.value}'s decoder row W_dec[f]` : a.vector ? 'the given vector' : `the mean activation of ${plural(a.positive.length, '"positive" prompt')} minus that of ${plural(a.negative.length, '"negative" prompt')}`;
       const top = (t: { id: number; prob: number }) => `${quote(label(t.id))} (${formatProbability(t.prob)})`;
       const steered = `with steering (x${r.coefficient} at ${r.hook})`;
       const probs = changed.flatMap((c) => [c.probBefore, c.probAfter]); // [token, without/with]
       return {
         name: a.title, kind: a.kind, valueLabel: 'logit change', axes: [tokenAxis], values: shift,
-        summary: `Adding ${r.coefficient} x ${vector} (norm ${f(r.vectorNorm)}) at ${r.hook}, at every position. Most likely next token: ${top(r.topBefore[0])} without steering, ${top(r.topAfter[0])} with.`,
+        summary: `${a.feature && a.clamp !== undefined ? `Clamping feature ${a.feature.value}'s activation to ${a.clamp} (error term kept)` : `Adding ${r.coefficient} x ${vector} (norm ${f(r.vectorNorm)})`} at ${r.hook}, at every position. Most likely next token: ${top(r.topBefore[0])} without steering, ${top(r.topAfter[0])} with.`,
         scale: 'diverging', range: sharedRange([shift], 'diverging'),
         notes: { hook: r.hook, coefficient: r.coefficient, 'vector norm': r.vectorNorm, 'top token without steering': label(r.topBefore[0].id), 'top token with steering': label(r.topAfter[0].id) },
         texts: [
@@ -257,6 +266,11 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
           scale: 'sequential', range: sharedRange([probs], 'sequential'),
         }],
       };
+    }
+    case 'features': {
+      const answer = prompt.answer ? singleToken(ctx, prompt.answer.value, `${prompt.name.value}.answer`) : undefined;
+      const counterfactual = answer !== undefined && prompt.counterfactual ? singleToken(ctx, prompt.counterfactual.value, `${prompt.name.value}.counterfactual`) : undefined;
+      return featuresOutput(tracer, a, toks, label, { answer, counterfactual }, signal);
     }
     case 'generation': {
       const g = a.generation;

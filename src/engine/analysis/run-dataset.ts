@@ -86,6 +86,7 @@ async function patchingOverDataset(ctx: DatasetContext, a: PatchingAnalysis): Pr
 }
 
 async function ablationOverDataset(ctx: DatasetContext, a: AblationAnalysis): Promise<AnalysisOutput> {
+  if (a.unit === 'features') fail('BAD_INPUT', { field: 'dataset' }, 'feature ablation runs on one prompt.', 'Give "prompt" instead of "dataset".');
   const { ds } = ctx;
   const reference = a.reference.length ? a.reference.map((n) => ctx.promptTokens(n.value, 'reference')) : ds.rows.map((r) => r.tokens);
   const r = await ablateDataset(ctx.tracer, ds.rows.map((row) => ({ tokens: row.tokens, metric: rowMetric(a.metric, ds, row) })), {
@@ -211,6 +212,7 @@ export async function runOnDataset(ctx: DatasetContext, a: CircuitAnalysis): Pro
     case 'generation':
     case 'circuit':
     case 'edgeAttribution':
+    case 'features':
       fail('BAD_INPUT', { field: 'dataset' }, `${a.kind} does not run through runOnDataset.`);
   }
 }

@@ -23,6 +23,8 @@ export interface SteeringOptions {
   positive?: Token[][];
   negative?: Token[][];
   k?: number;
+  /** A prepared intervention at `hook` instead of coefficient x vector (a feature clamp); vectorNorm is then the norm of its add values. */
+  intervention?: Intervention;
   generation?: Omit<GenerateOptions, 'interventions' | 'signal'>;
   signal?: AbortSignal;
 }
@@ -66,20 +68,22 @@ async function meanActivation(tracer: Tracer, prompts: Token[][], hook: string, 
   return Float32Array.from(sum!, (v) => v / count);
 }
 
-/** The vector (given, or the difference of means) and the intervention adding coefficient x it at the hook. */
+/** The vector (given, or the difference of means) and the intervention adding coefficient x it at the hook, or the given one (a feature's). */
 async function steeringIntervention(tracer: Tracer, opts: Omit<SteeringOptions, 'generation' | 'k'>): Promise<{ vector: Float32Array; iv: Intervention }> {
-  const point = tracer.ckpt.hooks.find((h) => h.name === opts.hook);
-  if (!point) selectHooks(tracer.ckpt.hooks, opts.hook, 'hook'); // throws with the closest name
+  const hooks = tracer.hooks ?? tracer.ckpt.hooks;
+  const point = hooks.find((h) => h.name === opts.hook);
+  if (!point) selectHooks(hooks, opts.hook, 'hook'); // throws with the closest name
   const rest = concreteShape(point!.shape, 1, 1).slice(2); // per-position shape
   const width = rest.reduce((a, b) => a * b, 1);
   let vector = opts.vector;
-  if (!vector) {
+  if (opts.intervention) vector = opts.intervention.add.data;
+  else if (!vector) {
     if (!opts.positive?.length || !opts.negative?.length) fail('BAD_INPUT', { field: 'vector' }, 'give a vector, or positive and negative prompt sets to take the difference of their means.');
     const [pos, neg] = [await meanActivation(tracer, opts.positive!, opts.hook, opts.signal), await meanActivation(tracer, opts.negative!, opts.hook, opts.signal)];
     vector = pos.map((v, i) => v - neg[i]);
   }
-  if (vector.length !== width) fail('BAD_INPUT', { field: 'vector' }, `has ${vector.length} values; ${opts.hook} has ${width} per position.`);
-  const iv: Intervention = { hook: opts.hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: rest, data: vector.map((v) => v * opts.coefficient) } };
+  if (!opts.intervention && vector.length !== width) fail('BAD_INPUT', { field: 'vector' }, `has ${vector.length} values; ${opts.hook} has ${width} per position.`);
+  const iv: Intervention = opts.intervention ?? { hook: opts.hook, keep: { dims: [1], data: Float32Array.of(1) }, add: { dims: rest, data: vector.map((v) => v * opts.coefficient) } };
   return { vector, iv };
 }
 
@@ -99,7 +103,7 @@ export async function steer(tracer: Tracer, prompt: Token[], opts: SteeringOptio
   return {
     hook: opts.hook,
     coefficient: opts.coefficient,
-    vectorNorm: Math.hypot(...vector),
+    vectorNorm: Math.hypot(...vector!),
     topBefore: topK(pb, k).map((r) => ({ id: r.index, prob: r.value })),
     topAfter: topK(pa, k).map((r) => ({ id: r.index, prob: r.value })),
     increased: topK(diff, k).map((r) => change(r.index)),

@@ -5,6 +5,12 @@
  * value minus the reconstruction) and hook_sae_output, which is what the model continues with: the
  * hook's own value when observing, the reconstruction when spliced. The operations follow the CPU
  * definition in src/engine/sae/encode.ts field for field.
+ *
+ * A feature-space intervention is the keep/add pair on hook_sae_acts_post (a' = a * keep + add), with
+ * SAELens' error-term semantics (HookedSAETransformer, use_error_term): hook_sae_recons decodes a', the
+ * error is the hook's value minus the reconstruction of the unintervened activations a, and the model
+ * continues with x + (recons(a') - recons(a)) when observing (= recons(a') + error: only the changed
+ * features' decoder contributions move the forward) and with recons(a') when spliced.
  */
 import * as path from 'node:path';
 import { fail } from '../errors';
@@ -19,8 +25,8 @@ import { weightInput } from './weight-input';
 export class SaeGraph {
   private readonly atIn = new Map<string, { d: SparseDictionary; index: number }>();
   private readonly atOut = new Map<string, { d: SparseDictionary; index: number }>();
-  /** Each dictionary's reconstruction, once its input hook is built. */
-  private readonly recons = new Map<number, string>();
+  /** Each dictionary's reconstruction once its input hook is built, and (when its activations are intervened on) the unintervened one. */
+  private readonly recons = new Map<number, { recons: string; clean: string }>();
   private readonly weights = new Map<string, string>();
   private readonly spliced: Set<string>;
 
@@ -41,10 +47,13 @@ export class SaeGraph {
     const output = this.atOut.get(name);
     if (!output) return x;
     const { d, index } = output;
-    const recons = this.recons.get(index);
-    if (!recons) fail('RUNTIME', { field: name }, `the graph reached ${name} before the dictionary's input hook ${d.hookIn}.`);
-    this.hook(d, 'hook_sae_error', (o) => this.g.op('Sub', [x, recons], {}, o));
-    return this.hook(d, 'hook_sae_output', (o) => this.g.op('Identity', [this.spliced.has(d.hookIn) ? recons : x], {}, o));
+    const built = this.recons.get(index);
+    if (!built) fail('RUNTIME', { field: name }, `the graph reached ${name} before the dictionary's input hook ${d.hookIn}.`);
+    const { recons, clean } = built;
+    this.hook(d, 'hook_sae_error', (o) => this.g.op('Sub', [x, clean], {}, o));
+    // Observing with intervened features: the hook's value plus what the intervention changed in the reconstruction.
+    const observed = recons === clean ? x : this.g.op('Add', [x, this.g.op('Sub', [recons, clean])]);
+    return this.hook(d, 'hook_sae_output', (o) => this.g.op('Identity', [this.spliced.has(d.hookIn) ? recons : observed], {}, o));
   }
 
   private hook(d: SparseDictionary, which: SaeHook, produce: (out: string) => string): string {
@@ -82,8 +91,11 @@ export class SaeGraph {
     return g.op('Reshape', [y, g.op('Concat', [g.op('Shape', [x], { start: 0, end: 2 }), g.constI([width])], { axis: 0 })]);
   }
 
-  /** The dictionary's hooks from its input value x; returns the reconstruction (shaped as the target hook). */
-  private encodeDecode(d: SparseDictionary, index: number, x: string): string {
+  /**
+   * The dictionary's hooks from its input value x; returns the reconstruction (shaped as the target hook)
+   * and, when hook_sae_acts_post carries an intervention, the reconstruction of the unintervened activations.
+   */
+  private encodeDecode(d: SparseDictionary, index: number, x: string): { recons: string; clean: string } {
     const g = this.g;
     const sx = d.reshapeActivations === 'hook_z' ? g.op('Reshape', [x, g.constI([0, 0, d.dIn])]) : x; // [batch, pos, d_in]
     const saeIn = this.hook(d, 'hook_sae_input', (o) => g.op('Identity', [sx], {}, o));
@@ -106,7 +118,7 @@ export class SaeGraph {
     const decNorm = d.rescaleActsByDecoderNorm ? this.decoderNorm(index, d) : undefined; // [d_sae]
     const zero = () => g.constF([0], []);
     let topk: { values: string; indices: string } | undefined;
-    const acts = this.hook(d, 'hook_sae_acts_post', (o) => {
+    const activate = (o: string): string => {
       switch (a.kind) {
         case 'relu':
           return g.op('Relu', [actsPre], {}, o);
@@ -126,17 +138,28 @@ export class SaeGraph {
           return g.op('ScatterElements', [zeros, indices, kept], { axis: -1 }, o);
         }
       }
-    });
-    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, unless the activations were intervened on
-    // or their gradient is asked for (then they feed the decoder, as in SAELens).
+    };
+    let cleanActs = '';
+    const acts = this.hook(d, 'hook_sae_acts_post', (o) => (cleanActs = activate(o))); // [batch, pos, d_sae], after any intervention
+    // acts [batch, pos, d_sae] -> the reconstruction, shaped as the target hook.
+    let skip: string | undefined;
+    const decode = (decoded: string): string => {
+      let y = restore(decoded); // [batch, pos, d_out]
+      if (d.skip) y = g.op('Add', [y, (skip ??= this.linear(index, d, saeIn, d.skip, false, d.dOut))]);
+      return d.reshapeActivations === 'hook_z' && d.kind === 'sae' ? g.op('Reshape', [y, g.op('Shape', [x])]) : y;
+    };
+    const dense = (v: string) => decode(this.linear(index, d, decNorm ? g.op('Div', [v, decNorm]) : v, d.decoder, true, d.dOut));
+    // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, for the unintervened activations,
+    // unless their gradient is asked for (then they feed the decoder, as in SAELens).
     const post = saeHookName(d, 'hook_sae_acts_post');
-    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.has(post) && !this.hg.wantsGrad(post) ? topk : undefined;
-    const decoded = sparse ? this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)
-      : this.linear(index, d, decNorm ? g.op('Div', [acts, decNorm]) : acts, d.decoder, true, d.dOut);
-    let y = restore(decoded); // [batch, pos, d_out]
-    if (d.skip) y = g.op('Add', [y, this.linear(index, d, saeIn, d.skip, false, d.dOut)]);
-    const shaped = d.reshapeActivations === 'hook_z' && d.kind === 'sae' ? g.op('Reshape', [y, g.op('Shape', [x])]) : y;
-    return this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [shaped], {}, o));
+    const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.wantsGrad(post) ? topk : undefined;
+    const unintervened = () => (sparse ? decode(this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)) : dense(cleanActs));
+    if (!this.hg.has(post)) {
+      const recons = this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [unintervened()], {}, o));
+      return { recons, clean: recons };
+    }
+    const clean = unintervened();
+    return { recons: this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [dense(acts)], {}, o)), clean };
   }
 
   /** sum_j values[j] / decNorm[f_j] * W_dec[f_j] + b_dec over the k active features f_j: [batch, pos, k] -> [batch, pos, d_out]. */

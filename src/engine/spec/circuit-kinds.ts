@@ -8,7 +8,7 @@ import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
 import { CircuitTestAnalysis, readCircuitTest } from './circuit-spec';
 import {
-  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EDGE_ATTRIBUTION_FIELDS, EdgeAblationName, EdgeMethodName, EnumField, Field, Fields, KindDecl,
+  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EDGE_ATTRIBUTION_FIELDS, EdgeAblationName, EdgeMethodName, EnumField, FEATURES_FIELDS, Field, Fields, KindDecl,
   KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
 } from './vocabulary';
 
@@ -54,6 +54,9 @@ export interface AblationAnalysis extends CircuitBase {
   layers?: Located<number>[];
   neurons?: Located<number>[];
   positions?: Located<number>[];
+  /** With unit features: the dictionary (index or hook) and the feature ids. */
+  sae?: Located<number | string>;
+  features?: Located<number>[];
 }
 
 export interface AttributionAnalysis extends CircuitBase {
@@ -76,15 +79,26 @@ export interface DetectorsAnalysis extends CircuitBase {
 
 export interface SteeringAnalysis extends CircuitBase {
   kind: 'steering';
+  /** Where the vector is added; with `feature`, the hook the dictionary reads. */
   hook: Located<string>;
   coefficient: number;
   vector?: Located<number[]>;
   positive: Located<string>[];
   negative: Located<string>[];
+  /** Steering by a feature of the dictionary attached at `hook`: coefficient x W_dec[f], or its activation clamped. */
+  feature?: Located<number>;
+  clamp?: number;
   generation: Sampling;
   /** Runs on every prompt of this dataset: the mean shift of `metric`, no continuations. */
   dataset?: Located<string>;
   metric: MetricName;
+}
+
+export interface FeaturesAnalysis extends CircuitBase {
+  kind: 'features';
+  sae?: Located<number | string>;
+  k: number;
+  logitsK: number;
 }
 
 export interface GenerationAnalysis extends CircuitBase {
@@ -108,7 +122,7 @@ export interface EdgeAttributionAnalysis extends CircuitBase {
 
 export type { CircuitTestAnalysis } from './circuit-spec';
 
-export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis | EdgeAttributionAnalysis;
+export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis | EdgeAttributionAnalysis | FeaturesAnalysis;
 
 /** What the spec reader lends: error reporting and its typed field readers. */
 export interface FieldReader {
@@ -175,6 +189,15 @@ function sampling(r: FieldReader, obj: Node): Sampling {
   };
 }
 
+/** `sae`: an attached dictionary's index or the hook it reads. */
+function saeChoice(r: FieldReader, obj: Node): Located<number | string> | undefined {
+  const n = findNodeAtLocation(obj, ['sae']);
+  if (!n) return undefined;
+  if (n.type === 'string' || (n.type === 'number' && Number.isInteger(n.value) && n.value >= 0)) return { value: n.value as number | string, range: rangeOf(n) };
+  r.error(n, '"sae" is an attached dictionary\'s index in "saes" (0, 1, ...) or the hook it reads ("blocks.6.hook_resid_post").');
+  return undefined;
+}
+
 const listsPrompts = (f: Field | undefined) => f?.type === 'array' && f.items.type === 'string' && f.items.refersTo === 'prompt';
 
 /**
@@ -220,9 +243,13 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
     case 'ablation': {
       const F = ABLATION_FIELDS;
       const dataset = r.string(n, 'dataset');
+      const unit = choice(r, n, F, 'unit');
+      const features = integers(r, n, 'features', 'a feature');
+      const sae = saeChoice(r, n);
+      if (unit === 'features' && dataset) r.error(dataset.range, 'unit "features" runs on one prompt; give "prompt" instead of "dataset".');
       return {
         ...base, kind,
-        unit: choice(r, n, F, 'unit'),
+        unit,
         method: choice(r, n, F, 'method'),
         reference: names(r, n, 'reference'),
         ...(dataset ? { dataset } : {}),
@@ -230,6 +257,8 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
         layers: integers(r, n, 'layers', 'a layer'),
         neurons: integers(r, n, 'neurons', 'a neuron'),
         positions: integers(r, n, 'positions', 'a position'),
+        ...(sae ? { sae } : {}),
+        ...(features ? { features } : {}),
       };
     }
     case 'attribution': {
@@ -260,6 +289,8 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       const F = STEERING_FIELDS;
       const hook = r.string(n, 'hook', F.hook.required);
       if (!hook) return undefined;
+      const feature = r.integer(findNodeAtLocation(n, ['feature']), '"feature"');
+      const clamp = number(r, n, F, 'clamp');
       const vecNode = findNodeAtLocation(n, ['vector']);
       let vector: Located<number[]> | undefined;
       if (vecNode) {
@@ -269,12 +300,13 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       }
       const positive = names(r, n, 'positive');
       const negative = names(r, n, 'negative');
-      const given: Record<string, boolean> = { vector: !!vector && vector.value.length > 0, positive: positive.length > 0, negative: negative.length > 0 };
+      const given: Record<string, boolean> = { vector: !!vector && vector.value.length > 0, positive: positive.length > 0, negative: negative.length > 0, feature: !!feature };
       checkNeeds(r, n, kind, (k) => given[k] ?? false);
       const dataset = r.string(n, 'dataset');
       notWithDataset(r, n, dataset, Object.keys(SAMPLING_FIELDS), 'over a dataset steering reports the mean metric shift, not continuations.');
       return {
-        ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative, generation: sampling(r, n),
+        ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative,
+        ...(feature ? { feature } : {}), ...(clamp !== undefined ? { clamp } : {}), generation: sampling(r, n),
         ...(dataset ? { dataset } : {}), metric: choice(r, n, F, 'metric'),
       };
     }
@@ -295,6 +327,11 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
         metric: choice(r, n, F, 'metric'), method: choice(r, n, F, 'method'), steps: number(r, n, F, 'steps'),
         topN: number(r, n, F, 'topN'), ...(threshold !== undefined ? { threshold } : {}), ablation: choice(r, n, F, 'ablation'),
       };
+    }
+    case 'features': {
+      const F = FEATURES_FIELDS;
+      const sae = saeChoice(r, n);
+      return { ...base, kind, ...(sae ? { sae } : {}), k: number(r, n, F, 'k'), logitsK: number(r, n, F, 'logitsK') };
     }
   }
 }

@@ -15,6 +15,8 @@ export interface CircuitComponents {
   mlps: Located<number>[];
   /** "L.N" neurons. */
   neurons: Located<{ layer: number; neuron: number }>[];
+  /** "HOOK:FEATURE" features of attached dictionaries, HOOK the hook a dictionary reads. */
+  features: Located<{ hook: string; feature: number }>[];
   range: SourceRange;
 }
 
@@ -57,19 +59,32 @@ function pairs<K extends string>(r: FieldReader, obj: Node, key: string, second:
   });
 }
 
+/** "HOOK:FEATURE" strings such as "blocks.1.hook_resid_pre:123". */
+function features(r: FieldReader, obj: Node): Located<{ hook: string; feature: number }>[] {
+  return (r.array(obj, 'features') ?? []).flatMap((n) => {
+    const m = n.type === 'string' ? /^(.+):(\d+)$/.exec(n.value as string) : null;
+    if (!m) {
+      r.error(n, '"components.features" lists features as "HOOK:FEATURE" strings, HOOK the hook the dictionary reads, such as "blocks.1.hook_resid_pre:123".');
+      return [];
+    }
+    return [{ value: { hook: m[1], feature: Number(m[2]) }, range: rangeOf(n) }];
+  });
+}
+
 function components(r: FieldReader, n: Node): CircuitComponents | undefined {
   const c = findNodeAtLocation(n, ['components']);
   if (!c) return void r.error(n, '"components" is required: {"heads": ["0.0", ...], "mlps": [0, ...], "neurons": ["1.37", ...]}.');
-  if (c.type !== 'object') return void r.error(c, '"components" is an object {"heads", "mlps", "neurons"}.');
+  if (c.type !== 'object') return void r.error(c, '"components" is an object {"heads", "mlps", "neurons", "features"}.');
   for (const prop of c.children ?? []) {
     const key = prop.children?.[0];
-    if (key && !(key.value in CIRCUIT_FIELDS.components.fields)) r.error(key, `"components" has no ${JSON.stringify(key.value)}: heads, mlps or neurons.`);
+    if (key && !(key.value in CIRCUIT_FIELDS.components.fields)) r.error(key, `"components" has no ${JSON.stringify(key.value)}: heads, mlps, neurons or features.`);
   }
   const heads = pairs(r, c, 'heads', 'head');
   const mlps = (r.array(c, 'mlps') ?? []).map((m) => r.integer(m, 'an MLP layer')).filter((m): m is Located<number> => !!m);
   const neurons = pairs(r, c, 'neurons', 'neuron');
+  const feats = features(r, c);
   const seen = new Set<string>();
-  for (const [kind, list] of [['head', heads], ['mlp', mlps], ['neuron', neurons]] as const) {
+  for (const [kind, list] of [['head', heads], ['mlp', mlps], ['neuron', neurons], ['feature', feats]] as const) {
     for (const v of list) {
       const key = `${kind} ${JSON.stringify(v.value)}`;
       if (seen.has(key)) r.error(v.range, `this ${kind} is listed twice.`);
@@ -81,8 +96,8 @@ function components(r: FieldReader, n: Node): CircuitComponents | undefined {
   }
   // Nothing written at all (a wrong item or type has its own problem).
   const written = (c.children ?? []).some((p) => p.children?.[1]?.type !== 'array' || (p.children[1].children ?? []).length > 0);
-  if (!written) r.error(c, '"components" lists no heads, MLP layers or neurons.');
-  return { heads, mlps, neurons, range: rangeOf(c) };
+  if (!written) r.error(c, '"components" lists no heads, MLP layers, neurons or features.');
+  return { heads, mlps, neurons, features: feats, range: rangeOf(c) };
 }
 
 function bound(r: FieldReader, claim: Node, key: 'min' | 'max', name: string): number | undefined {

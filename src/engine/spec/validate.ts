@@ -49,6 +49,30 @@ function unknownHook(problems: SpecProblem[], v: Located<string>, near: string |
   problems.push({ severity: 'error', message: `unknown hook point ${JSON.stringify(v.value)}.${near ? ` Closest: ${near}.` : ''}`, range: v.range, suggestion: near });
 }
 
+/** The hooks the attached dictionaries read (each has HOOK.hook_sae_acts_post among the hooks). */
+function dictionaryHooks(facts: ModelFacts): string[] {
+  const suffix = '.hook_sae_acts_post';
+  return facts.hooks.filter((h) => h.name.endsWith(suffix)).map((h) => h.name.slice(0, -suffix.length));
+}
+
+/** A feature analysis's dictionary: `sae` (an index or the hook it reads) names an attached one, or exactly one is attached. */
+function dictionaryChoice(problems: SpecProblem[], facts: ModelFacts, sae: Located<number | string> | undefined, at: { range: Located<unknown>['range'] }): void {
+  const attached = dictionaryHooks(facts);
+  const listed = attached.join(', ') || 'none';
+  const bad = (message: string, range = at.range) => problems.push({ severity: 'error', message, range });
+  if (!sae) {
+    if (attached.length === 0) bad('this analysis reads SAE features, and no dictionary is attached: list one in "saes".');
+    else if (attached.length > 1) bad(`${attached.length} dictionaries are attached (${listed}): name one with "sae".`);
+  } else if (typeof sae.value === 'number' ? sae.value >= attached.length : !attached.includes(sae.value)) { // an index counts the "saes" entries
+    bad(`"sae" ${JSON.stringify(sae.value)} names no attached dictionary; attached: ${listed}.`, sae.range);
+  }
+}
+
+function dictionaryAt(problems: SpecProblem[], facts: ModelFacts, hook: Located<string>, what: string): void {
+  const attached = dictionaryHooks(facts);
+  if (!attached.includes(hook.value)) problems.push({ severity: 'error', message: `${what}: no dictionary is attached at ${hook.value}; attached: ${attached.join(', ') || 'none'}. List it in "saes".`, range: hook.range });
+}
+
 /** Patching swaps activations position by position: the clean and corrupted prompts need one token length. */
 function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: Extract<ExperimentSpec['analyses'][number], { kind: 'patching' }>): void {
   if (!facts.countTokens || !a.corrupted) return; // a dataset's lengths are checked when it loads
@@ -111,6 +135,10 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         metricTokens(problems, spec, a);
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
+        if (a.unit === 'features') dictionaryChoice(problems, facts, a.sae, a);
+        break;
+      case 'features':
+        dictionaryChoice(problems, facts, a.sae, a);
         break;
       case 'attribution':
         metricTokens(problems, spec, a);
@@ -125,12 +153,18 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
           inRange(problems, { value: n.value.layer, range: n.range }, facts.nLayers, 'layer');
           inRange(problems, { value: n.value.neuron, range: n.range }, facts.dMlp, 'neuron');
         }
+        for (const f of a.components.features) dictionaryAt(problems, facts, { value: f.value.hook, range: f.range }, `feature ${f.value.hook}:${f.value.feature}`);
         break;
       case 'steering': {
-        const hook = facts.hooks.find((h) => h.name === a.hook.value);
+        const named = a.hook;
+        if (a.feature) {
+          dictionaryAt(problems, facts, named, 'steering by a feature');
+          break;
+        }
+        const hook = facts.hooks.find((h) => h.name === named.value);
         const width = hook && perPositionWidth(hook);
         if (!hook) {
-          unknownHook(problems, a.hook, closestHookName(a.hook.value, facts.hooks));
+          unknownHook(problems, named, closestHookName(named.value, facts.hooks));
         } else if (a.vector && a.vector.value.length !== width) {
           problems.push({ severity: 'error', message: `"vector" has ${a.vector.value.length} values; ${hook.name} has ${width} per position.`, range: a.vector.range });
         }

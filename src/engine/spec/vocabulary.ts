@@ -101,7 +101,7 @@ export type OptionOf<F> = F extends { readonly options: readonly (infer T)[] } ?
 // Option lists (exported: the analyses implement exactly these)
 
 export const VIEW_KINDS = ['attention', 'logitLens'] as const;
-export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution'] as const;
+export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution', 'features'] as const;
 /** The analysis kinds: the two views, then the circuit analyses. */
 export const ANALYSIS_KINDS = [...VIEW_KINDS, ...CIRCUIT_KINDS] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
@@ -113,7 +113,7 @@ export const PATCH_DIRECTIONS = ['denoise', 'noise'] as const;
 export type PatchDirection = (typeof PATCH_DIRECTIONS)[number];
 export const METRICS = ['logitDiff', 'answerProb', 'loss'] as const;
 export type MetricName = (typeof METRICS)[number];
-export const ABLATION_UNITS = ['heads', 'neurons', 'layers'] as const;
+export const ABLATION_UNITS = ['heads', 'neurons', 'layers', 'features'] as const;
 export type AblationUnit = (typeof ABLATION_UNITS)[number];
 export const ABLATION_METHODS = ['zero', 'mean', 'resample'] as const;
 export type AblationMethod = (typeof ABLATION_METHODS)[number];
@@ -155,6 +155,16 @@ const onDataset = (result: string) => ({
   refersTo: 'dataset',
   description: `Run on every prompt of this dataset (a name in "datasets"), instead of "prompt": ${result}`,
 }) as const;
+
+/** An attached dictionary: its index in the spec's "saes" (the CLI's --sae order) or the hook it reads. */
+const SAE_FIELD = {
+  type: 'oneOf',
+  description: 'The attached dictionary (SAE or transcoder): its index in "saes", or the hook it reads, such as "blocks.6.hook_resid_post" (default: the only one).',
+  alternatives: [
+    { type: 'integer', minimum: 0, description: 'Its index in "saes".' },
+    { type: 'string', description: 'The hook it reads.', examples: ['blocks.0.hook_resid_post'] },
+  ],
+} as const;
 
 /** Continuation settings of steering and generation; the parser gathers them into `generation`. */
 export const SAMPLING_FIELDS = {
@@ -204,7 +214,7 @@ export const ABLATION_FIELDS = {
     type: 'enum',
     options: ABLATION_UNITS,
     default: 'heads',
-    description: 'What to ablate: heads (attn.hook_z), MLP neurons (mlp.hook_post) or whole layers (attention and MLP outputs).',
+    description: 'What to ablate: heads (attn.hook_z), MLP neurons (mlp.hook_post), whole layers (attention and MLP outputs), or features of an attached dictionary (hook_sae_acts_post, each one alone, its error term kept so only that feature changes).',
   },
   method: {
     type: 'enum',
@@ -223,6 +233,8 @@ export const ABLATION_FIELDS = {
   layers: indexList('Layers to ablate in (default: all).'),
   neurons: indexList('With unit neurons: the neurons to ablate in each layer (default: all).'),
   positions: indexList('Token positions to ablate at (default: all).'),
+  sae: SAE_FIELD,
+  features: indexList('With unit features: the feature ids to ablate, each alone (default: the 10 most active on the prompt at the ablated positions).'),
 } as const satisfies Fields;
 
 export const DETECTORS_FIELDS = {
@@ -245,7 +257,7 @@ export const DETECTORS_FIELDS = {
 } as const satisfies Fields;
 
 export const STEERING_FIELDS = {
-  hook: { type: 'string', required: true, description: 'Hook point to add the vector at, e.g. blocks.0.hook_resid_post.' },
+  hook: { type: 'string', required: true, description: 'Hook point to add the vector at, e.g. blocks.0.hook_resid_post; with "feature", the hook the dictionary reads.' },
   coefficient: { type: 'number', minimum: -1e6, maximum: 1e6, default: 1, description: 'The vector is multiplied by this before it is added.' },
   vector: {
     type: 'array',
@@ -266,6 +278,8 @@ export const STEERING_FIELDS = {
   },
   dataset: onDataset('the mean shift of "metric" that steering causes, its spread over the prompts, and the mean change of every next-token logit (no continuations then).'),
   metric: { ...METRIC, description: `With "dataset": the metric whose mean shift is reported (on one prompt steering reports every next-token logit instead). ${METRIC.description}` },
+  feature: { type: 'integer', minimum: 0, description: "Steer by this feature of the dictionary attached at \"hook\": coefficient x its decoder row W_dec[f], added at the dictionary's hook_sae_output (instead of a vector)." },
+  clamp: { type: 'number', minimum: -1e6, maximum: 1e6, description: 'With "feature": clamp its activation to this value at every position instead (decoded, the error term kept).' },
   ...SAMPLING_FIELDS,
 } as const satisfies Fields;
 
@@ -306,6 +320,11 @@ export const CIRCUIT_FIELDS = {
         type: 'array',
         items: { type: 'string', examples: ['1.37'] },
         description: 'MLP neurons as "LAYER.NEURON" (ablated at mlp.hook_post); with neurons listed, every neuron of a layer not in "mlps" is a component.',
+      },
+      features: {
+        type: 'array',
+        items: { type: 'string', examples: ['blocks.1.hook_resid_pre:123'] },
+        description: 'Features of attached dictionaries as "HOOK:FEATURE", HOOK the hook the dictionary reads (ablated at HOOK.hook_sae_acts_post, the error term kept); every other feature of those dictionaries is a component.',
       },
     },
   },
@@ -362,6 +381,12 @@ export const EDGE_ATTRIBUTION_FIELDS = {
   reference: { type: 'string', refersTo: 'dataset', description: 'Mean ablation: the dataset whose per-position mean replaces ablated edges (same token length).' },
 } as const satisfies Fields;
 
+export const FEATURES_FIELDS = {
+  sae: SAE_FIELD,
+  k: { type: 'integer', minimum: 1, maximum: 100, default: 5, description: 'Features listed per token (the most active).' },
+  logitsK: { type: 'integer', minimum: 1, maximum: 100, default: 10, description: "Top and bottom logits listed per feature (its decoder row through the final norm's weight and W_U)." },
+} as const satisfies Fields;
+
 export const KINDS = {
   attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
   logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
@@ -379,7 +404,7 @@ export const KINDS = {
   steering: {
     summary: 'adds coefficient x a vector at a hook point: logit changes and a continuation with and without',
     fields: STEERING_FIELDS,
-    needsOneOf: [['vector'], ['positive', 'negative']],
+    needsOneOf: [['vector'], ['positive', 'negative'], ['feature']],
   },
   generation: { summary: 'a greedy or sampled continuation of the prompt', fields: GENERATION_FIELDS },
   circuit: { summary: 'a circuit and claims about it (faithfulness, minimality, completeness, metric) over a dataset', fields: CIRCUIT_FIELDS },
@@ -388,6 +413,7 @@ export const KINDS = {
     fields: EDGE_ATTRIBUTION_FIELDS,
     needsOneOf: [['corrupted'], ['dataset']],
   },
+  features: { summary: "an attached dictionary's top features at each prompt token, their top and bottom logits, and each active feature's direct logit attribution", fields: FEATURES_FIELDS },
 } as const satisfies Record<AnalysisKind, KindDecl>;
 
 /** Fields every analysis has, whatever its kind. */

@@ -2,20 +2,29 @@
  * Inline activations on `*.circuit.json` prompts after a run: the model's prediction after each traced
  * prompt (an `after` decoration, short, with every prediction and the model in its hover), and a hover
  * on any prompt token with its top next tokens, logit-lens trajectory and the heads attending most from
- * it. Decoration types are made once; updates debounced.
+ * it; after a features analysis, each prompt token's top feature of the dictionary, right after the token.
+ * Decoration types are made once; updates debounced.
  */
 import * as vscode from 'vscode';
 import { literalOffsets } from '../../engine/spec/string-map';
 import type { PromptSpec } from '../../engine/spec/types';
 import type { TokenInsight } from '../../protocol/runner';
+import type { FeaturesResult } from '../../protocol/features';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
-import { pct, predictionText, show } from './prediction-text';
+import { pct, predictionText, show, topFeatureText } from './prediction-text';
 
 export interface PromptInsights {
   model: string;
   /** The prompt text the run used: insights are shown only while the spec still says the same. */
   text: string;
   tokens: TokenInsight[];
+}
+
+export interface PromptFeatures {
+  model: string;
+  /** The prompt text the run used: features are shown only while the spec still says the same. */
+  text: string;
+  features: FeaturesResult;
 }
 
 /** A token as inline markdown code, quoted so whitespace shows (backticks cannot appear inside). */
@@ -34,6 +43,11 @@ function predictionHover(model: string, last: TokenInsight): vscode.MarkdownStri
 export class InlineView implements vscode.Disposable {
   /** spec uri -> prompt name -> insights of its last run */
   private readonly runs = new Map<string, Map<string, PromptInsights>>();
+  /** spec uri -> prompt name -> top features of its last features analysis */
+  private readonly features = new Map<string, Map<string, PromptFeatures>>();
+  private readonly featureMark = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 0.2em', fontStyle: 'italic' },
+  });
   private readonly prediction = vscode.window.createTextEditorDecorationType({
     after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 1.5em', fontStyle: 'italic' },
   });
@@ -48,6 +62,7 @@ export class InlineView implements vscode.Disposable {
   constructor(private readonly docs: SpecDocuments, private enabled: boolean) {
     this.disposables = [
       this.prediction,
+      this.featureMark,
       this.tokenMark,
       vscode.window.onDidChangeVisibleTextEditors(() => this.schedule()),
       vscode.workspace.onDidChangeTextDocument((e) => isSpecDocument(e.document) && this.schedule()),
@@ -68,6 +83,13 @@ export class InlineView implements vscode.Disposable {
     const key = specUri.toString();
     if (!this.runs.has(key)) this.runs.set(key, new Map());
     this.runs.get(key)!.set(promptName, insights);
+    this.schedule();
+  }
+
+  setFeatures(specUri: vscode.Uri, promptName: string, features: PromptFeatures): void {
+    const key = specUri.toString();
+    if (!this.features.has(key)) this.features.set(key, new Map());
+    this.features.get(key)!.set(promptName, features);
     this.schedule();
   }
 
@@ -102,6 +124,16 @@ export class InlineView implements vscode.Disposable {
         const end = doc.positionAt(prompt.text.range.offset + prompt.text.range.length);
         return { range: new vscode.Range(end, end), hoverMessage: predictionHover(insights.model, last), renderOptions: { after: { contentText: predictionText(last.next) } } };
       }));
+      const runs = this.enabled ? this.features.get(doc.uri.toString()) : undefined;
+      ed.setDecorations(this.featureMark, runs ? this.docs.get(doc).spec.prompts.flatMap((prompt) => {
+        const f = runs.get(prompt.name.value);
+        if (!f || f.text !== prompt.text.value) return [];
+        const map = literalOffsets(doc.getText(toRange(doc, prompt.text.range)));
+        return f.features.tokens.filter((t) => t.end > t.start && t.features.length).map((t) => {
+          const end = doc.positionAt(prompt.text.range.offset + map[t.end]);
+          return { range: new vscode.Range(end, end), renderOptions: { after: { contentText: topFeatureText(t.features) } } };
+        });
+      }) : []);
       ed.setDecorations(this.tokenMark, found.flatMap(({ prompt, insights }) => {
         const map = literalOffsets(doc.getText(toRange(doc, prompt.text.range)));
         return insights.tokens.filter((t) => t.end > t.start).map((t) => new vscode.Range(

@@ -17,3 +17,8 @@ export function predictionText(next: readonly { text: string; prob: number }[], 
   const chars = [...full]; // by code point, so a cut never splits a surrogate pair
   return chars.length <= max ? full : `${chars.slice(0, max - 1).join('')}…`;
 }
+
+/** A token's top feature, shown after it: `F31` (the dictionary's feature id), or nothing when none is active. */
+export function topFeatureText(features: readonly { id: number; act: number }[]): string {
+  return features.length ? `F${features[0].id}` : '';
+}

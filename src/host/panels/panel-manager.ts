@@ -10,12 +10,13 @@
 import * as vscode from 'vscode';
 import { CircuitLensError } from '../../protocol/errors';
 import {
-  AttentionPayload, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelMethods, PanelPayload, PanelSource, PanelView, describeDropped, parsePanelState, parseWebviewMessage,
+  AttentionPayload, FeaturesPayload, LogitLensPayload, PANEL_PROTOCOL_VERSION, PanelMethods, PanelPayload, PanelSource, PanelView, describeDropped, parsePanelState, parseWebviewMessage,
 } from '../../protocol/panels';
 import type { AnalysisOutput } from '../../protocol/analysis';
 import { RpcPeer } from '../../protocol/rpc';
 import type { AttentionSlice, HeadWindow, LogitLensSlice } from '../../protocol/panels';
 import type { Slice, SliceResult } from '../../protocol/runner';
+import type { FeatureCard, FeaturesSlice } from '../../protocol/features';
 import { copyText, saveExport } from './export-file';
 import { panelHtml, webviewOptions } from './html';
 
@@ -25,11 +26,13 @@ export interface PanelContent {
   slice: Slice;
   /** The model's display name. */
   model: string;
+  /** Features panel: the feature whose card shows first. */
+  focus?: number;
 }
 
 /** What a click in a panel asks the rest of the extension to do, and how panels read kept runs. */
 export interface PanelHandler {
-  revealToken(payload: AttentionPayload | LogitLensPayload, pos: number): void;
+  revealToken(payload: AttentionPayload | LogitLensPayload | FeaturesPayload, pos: number): void;
   revealSpec(source: PanelSource): void;
   rerun(source: PanelSource, view: PanelView): void;
   /** Opens the attention panel on one head of the prompt a circuit analysis ran on. */
@@ -38,10 +41,12 @@ export interface PanelHandler {
   slice(runId: number, slice: Slice): Promise<SliceResult>;
   /** A panel stopped showing a run. */
   release(runId: number): void;
+  /** One feature's card from a kept Features run. */
+  featureCard(runId: number, hook: string, feature: number, source: PanelSource): Promise<FeatureCard>;
 }
 
-const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens', analysis: 'circuitLens.analysis' };
-const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens', analysis: 'Circuit' };
+const VIEW_TYPES: Record<PanelView, string> = { attention: 'circuitLens.attention', logitLens: 'circuitLens.logitLens', analysis: 'circuitLens.analysis', features: 'circuitLens.features' };
+const VIEW_TITLES: Record<PanelView, string> = { attention: 'Attention', logitLens: 'Logit lens', analysis: 'Circuit', features: 'Features' };
 
 /** Identifies a panel: one per analysis of a spec, one per view for palette traces. */
 export function panelKey(source: PanelSource, view: PanelView): string {
@@ -81,6 +86,7 @@ class AnalysisPanel {
       },
       'panel/retarget': (p) => this.retarget(p),
       'panel/head': (p) => this.head(p),
+      'panel/featureCard': (p) => this.featureCard(p.feature),
     }, { onNotify: (method, params) => this.notified(method, params) });
     panel.onDidDispose(() => {
       clearTimeout(this.watchdog);
@@ -139,6 +145,7 @@ class AnalysisPanel {
 
   private toPayload(c: PanelContent, r: SliceResult): PanelPayload {
     if (this.view === 'analysis') return { view: 'analysis', source: this.source, model: c.model, output: r as AnalysisOutput };
+    if (this.view === 'features') return { ...(r as FeaturesSlice), source: this.source, ...(c.focus !== undefined ? { focus: c.focus } : {}) };
     return { ...(r as AttentionSlice | LogitLensSlice), source: this.source };
   }
 
@@ -167,6 +174,15 @@ class AnalysisPanel {
       throw new CircuitLensError({ code: 'BAD_INPUT', message: `no head L${p.layer}H${p.head} (${p.hook}) over queries ${p.q.join('-')} x keys ${p.k.join('-')} in this panel.` });
     }
     return await this.handler.slice(c.runId, { kind: 'head', ...p }) as HeadWindow;
+  }
+
+  /** The card of a feature of the shown Features run. */
+  private async featureCard(feature: number): Promise<FeatureCard> {
+    const c = await this.content;
+    const shown = this.payload;
+    if (this.view !== 'features' || shown?.view !== 'features') throw new CircuitLensError({ code: 'BAD_INPUT', message: 'only a Features panel shows feature cards.' });
+    if (feature >= shown.dSae) throw new CircuitLensError({ code: 'BAD_INPUT', message: `feature ${feature} is outside [0, ${shown.dSae}).` });
+    return this.handler.featureCard(c.runId, shown.hook, feature, this.source);
   }
 
   private releaseContent(): void {
@@ -264,6 +280,11 @@ export class PanelManager implements vscode.Disposable {
     });
     this.panels.set(key, p);
     return p;
+  }
+
+  /** Whether a panel shows this source and view (the features command reuses a shown run). */
+  has(source: PanelSource, view: PanelView): boolean {
+    return this.panels.has(panelKey(source, view));
   }
 
   private revive(panel: vscode.WebviewPanel, view: PanelView, raw: unknown): void {
