@@ -5,10 +5,14 @@
  */
 import type { ActivationCache } from './cache';
 import type { HookPoint } from './hooks';
+import type { MetricSpec } from './analysis/metrics';
 import type { Checkpoint } from './model';
 import type { Token } from './tokenizer';
 import type { Intervention } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
+
+/** What a backward pass differentiates: a metric of `metrics.ts`, or one token's logit. */
+export type GradMetric = MetricSpec | { kind: 'logit'; token: number; position?: number };
 
 export interface TraceOptions {
   /** Hook points to cache (default none: logits only). */
@@ -24,6 +28,8 @@ export interface TraceOptions {
   startAt?: { layer: number; resid: TensorData };
   /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */
   saeSplice?: readonly string[];
+  /** Gradients of the metric at these hooks (each batch row's gradient is its own metric's); interventions stay in effect. */
+  grad?: { metric: GradMetric; hooks: readonly HookPoint[] };
   signal?: AbortSignal;
 }
 
@@ -33,6 +39,8 @@ export interface Trace {
   /** [batch, pos, d_vocab], or [batch, 1, d_vocab] when only the last position was asked for */
   logits: TensorData;
   cache: ActivationCache;
+  /** With `grad`: hook name -> the metric's gradient, with the hook's dims. */
+  grads?: ActivationCache;
   runMs: number;
 }
 

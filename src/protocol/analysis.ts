@@ -17,8 +17,43 @@ export type ValueScale = 'diverging' | 'sequential';
 export interface TokenSequence {
   /** "continuation", "without steering", "with steering (x1.5 at blocks.0.hook_resid_post)". */
   label: string;
-  /** `prob`: the probability the model gave the token when it was picked (absent for prompt tokens). */
-  tokens: { text: string; prob?: number }[];
+  /** `prob`: the probability the model gave the token when it was picked (absent for prompt tokens); `value`: a signed per-token value (input attribution). */
+  tokens: { text: string; prob?: number; value?: number }[];
+  /** With token values: what they are (the legend), on a diverging scale over this range. */
+  valueLabel?: string;
+  range?: [number, number];
+}
+
+/** One cell of an attribution-patching check: its gradient estimate and the exact patching value. */
+export interface VerifiedCell {
+  /** "layer 3, pos 5 \" of\"" as the heatmap's axes label it. */
+  label: string;
+  layer: number;
+  unit: string;
+  estimate: number;
+  exact: number;
+  /** 'top': among the N largest estimates; 'sample': drawn at random from the others. */
+  chosen: 'top' | 'sample';
+  /** A sampled cell whose exact effect exceeds the smallest estimated effect among the top N. */
+  falseNegative: boolean;
+}
+
+/**
+ * attributionPatching with `verify`: exact activation patching of the N cells with the largest estimated
+ * effect |estimate - baseline| (baseline 0 denoising, 1 noising), and of N cells drawn (seeded) from the
+ * rest, which count as false negatives when their exact effect exceeds the smallest top-N estimated effect.
+ */
+export interface AtpVerification {
+  cells: VerifiedCell[];
+  /** Spearman rank correlation of estimate and exact value over the top-N cells (NaN under 2 cells). */
+  spearman: number;
+  /** The smallest estimated effect among the top N: the false-negative bar. */
+  threshold: number;
+  /** Cells drawn from the rest, and how many there were to draw from. */
+  sampled: number;
+  rest: number;
+  falseNegatives: number;
+  seed: number;
 }
 
 export interface AnalysisOutput {
@@ -50,6 +85,8 @@ export interface AnalysisOutput {
   sequences?: TokenSequence[];
   /** Further plots that belong to the same analysis (per-head heatmap, one per detector). */
   parts?: AnalysisOutput[];
+  /** attributionPatching with `verify`: estimates against exact patching. */
+  verification?: AtpVerification;
   /** A circuit analysis: each claim under each ablation, checked. */
   claims?: ClaimResult[];
 }
