@@ -150,7 +150,7 @@ test('every field the vocabulary marks as a prompt name is checked against the p
       checked++;
     }
   }
-  assert.equal(checked, ANALYSIS_KINDS.length + 4); // every kind's "prompt", plus corrupted, reference, positive, negative
+  assert.equal(checked, ANALYSIS_KINDS.length + 6); // every kind's "prompt", plus corrupted (patching, attributionPatching, inputAttribution), reference, positive, negative
 });
 
 test("a kind's needsOneOf is enforced: steering needs a vector, or positive and negative prompts", () => {
