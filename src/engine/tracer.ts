@@ -4,15 +4,12 @@
  * depend only on this.
  */
 import type { ActivationCache } from './cache';
+import type { GradMetric } from './analysis/metrics';
 import type { HookPoint } from './hooks';
-import type { MetricSpec } from './analysis/metrics';
 import type { Checkpoint } from './model';
 import type { Token } from './tokenizer';
 import type { Intervention } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
-
-/** What a backward pass differentiates: a metric of `metrics.ts`, or one token's logit. */
-export type GradMetric = MetricSpec | { kind: 'logit'; token: number; position?: number };
 
 export interface TraceOptions {
   /** Hook points to cache (default none: logits only). */
@@ -28,7 +25,12 @@ export interface TraceOptions {
   startAt?: { layer: number; resid: TensorData };
   /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */
   saeSplice?: readonly string[];
-  /** Gradients of the metric at these hooks (each batch row's gradient is its own metric's); interventions stay in effect. */
+  /**
+   * Also run a backward pass: the gradient of `metric` (each batch row's own metric; their sum seeds the
+   * backward) at each of `hooks`, with the interventions in effect (the gradient with respect to each
+   * hook's value after its intervention), as PyTorch autograd gives on TransformerLens' model with
+   * use_attn_result. The hooks need not be among the cached ones.
+   */
   grad?: { metric: GradMetric; hooks: readonly HookPoint[] };
   signal?: AbortSignal;
 }
@@ -39,8 +41,10 @@ export interface Trace {
   /** [batch, pos, d_vocab], or [batch, 1, d_vocab] when only the last position was asked for */
   logits: TensorData;
   cache: ActivationCache;
-  /** With `grad`: hook name -> the metric's gradient, with the hook's dims. */
+  /** With `grad`: each gradient hook's d metric / d value, with the hook's dims (batch included), keyed by hook name. */
   grads?: ActivationCache;
+  /** With `grad`: each batch row's metric [batch]. */
+  metric?: Float32Array;
   runMs: number;
 }
 

@@ -15,7 +15,8 @@ import { checkMemory, runBytes } from '../engine/memory';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
 import type { Token } from '../engine/tokenizer';
 import type { Trace, TraceOptions, Tracer } from '../engine/tracer';
-import { GraphVariant, START_INPUT, addInput, computedIn, keepInput, outputFor } from '../engine/graph/hooked-graph';
+import { GraphVariant, START_INPUT, addInput, computedIn, gradOutput, keepInput, outputFor } from '../engine/graph/hooked-graph';
+import { METRIC_OUTPUT, METRIC_TOKENS } from '../engine/graph/autodiff/metric-seed';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
 import type { LensMode } from '../protocol/panels';
 import { cancelledError } from '../protocol/errors';
@@ -113,20 +114,24 @@ export class LoadedModel implements Tracer {
     if (pos === 0 || batch.some((row) => row.length !== pos)) fail('BAD_INPUT', { field: 'tokens' }, 'every sequence of a batch needs the same, non-zero number of tokens.');
     const hooks = opts.hooks ?? [];
     const interventions = opts.interventions ?? [];
+    const gradHooks = opts.grad?.hooks ?? [];
+    if (opts.grad) this.checkGradMetric(opts.grad.metric, pos, opts.logits === 'last');
     const variant: GraphVariant = {
-      attnResult: hooks.some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
+      attnResult: [...hooks, ...gradHooks].some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',
       startLayer: opts.startAt?.layer,
-      ...this.saeVariant(hooks, interventions, opts.saeSplice ?? this.sessions.plain.saeSplice ?? []),
+      ...this.saeVariant([...hooks, ...gradHooks], interventions, opts.saeSplice ?? this.sessions.plain.saeSplice ?? []),
+      ...(opts.grad ? { grad: { metric: opts.grad.metric, hooks: [...new Set(gradHooks.map((h) => h.name))] } } : {}),
     };
     if (opts.startAt) this.checkStart(opts.startAt, batch.length, pos);
-    const notComputed = hooks.find((h) => !computedIn(h.name, variant));
+    const notComputed = [...hooks, ...gradHooks].find((h) => !computedIn(h.name, variant));
     if (notComputed) fail('BAD_INPUT', { field: notComputed.name }, `is before layer ${variant.startLayer}, where this run starts.`);
     if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
-    checkMemory(runBytes(this.ckpt.config, hooks, batch.length, pos, opts.logits === 'last'), this.limits().cacheBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points`);
+    checkMemory(runBytes(this.ckpt.config, [...hooks, ...gradHooks], batch.length, pos, opts.logits === 'last'), this.limits().cacheBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length + gradHooks.length} hook points and gradients`);
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
-    const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant))])].filter((f) => f !== START_INPUT);
+    const gradFetch = variant.grad ? [METRIC_OUTPUT, ...variant.grad.hooks.map(gradOutput)] : [];
+    const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant)), ...gradFetch])].filter((f) => f !== START_INPUT);
     const { tensors, runMs } = await this.run(batch, variant, fed, fetch, opts);
     const cached = new Map<string, TensorData>();
     for (const h of hooks) {
@@ -136,7 +141,25 @@ export class LoadedModel implements Tracer {
       if (t.dims.join() !== want.join()) fail('RUNTIME', { field: h.name }, `engine returned shape [${t.dims}], expected [${want}].`);
       cached.set(h.name, t);
     }
-    return { tokens: batch, logits: tensors.logits, cache: new ActivationCache(cached, this.ckpt.config), runMs };
+    const trace: Trace = { tokens: batch, logits: tensors.logits, cache: new ActivationCache(cached, this.ckpt.config), runMs };
+    if (!variant.grad) return trace;
+    const grads = new Map(variant.grad.hooks.map((name) => [name, tensors[gradOutput(name)]]));
+    return { ...trace, grads: new ActivationCache(grads, this.ckpt.config), metric: tensors[METRIC_OUTPUT].data };
+  }
+
+  /** A gradient metric's tokens and position, against the vocabulary and the run's length. */
+  private checkGradMetric(m: NonNullable<TraceOptions['grad']>['metric'], pos: number, lastOnly: boolean): void {
+    const vocab = this.ckpt.config.dVocab;
+    const ids = m.kind === 'logit' ? [m.token] : m.kind === 'logitDiff' ? [m.answer, m.counterfactual] : m.kind === 'answerProb' ? [m.answer] : [];
+    const bad = ids.find((id) => !(Number.isInteger(id) && id >= 0 && id < vocab));
+    if (bad !== undefined) fail('BAD_INPUT', { field: 'grad.metric' }, `token id ${bad} is outside the vocabulary [0, ${vocab}).`);
+    if (m.kind === 'loss') {
+      const from = Math.max(1, m.from ?? 1), to = Math.min(pos, m.to ?? pos);
+      if (to <= from) fail('BAD_INPUT', { field: 'grad.metric' }, `loss range [${from}, ${to}) is empty for a run of ${pos} tokens.`);
+    } else if (m.position !== undefined && !(Number.isInteger(m.position) && m.position >= 0 && m.position < pos)) {
+      fail('BAD_INPUT', { field: 'grad.metric.position' }, `must be in [0, ${pos}), got ${m.position}.`);
+    }
+    if (lastOnly && (m.kind === 'loss' || m.position !== undefined)) fail('BAD_INPUT', { field: 'logits' }, `the ${m.kind} gradient at this position needs every position's logits.`, "Trace with logits 'all'.");
   }
 
   /** The dictionaries a run's graph computes: those it splices, and those whose hooks it reads or intervenes on. */
@@ -171,6 +194,11 @@ export class LoadedModel implements Tracer {
         const ids = new BigInt64Array(rows * pos); // [rows, pos]
         for (let r = 0; r < rows; r++) batch[first + r].forEach((t, p) => (ids[r * pos + p] = BigInt(t.id)));
         feeds.input_ids = new ort.Tensor('int64', ids, [rows, pos]);
+      }
+      if (variant.grad?.metric.kind === 'loss') {
+        const ids = new BigInt64Array(rows * pos); // [rows, pos]
+        for (let r = 0; r < rows; r++) batch[first + r].forEach((t, p) => (ids[r * pos + p] = BigInt(t.id)));
+        feeds[METRIC_TOKENS] = new ort.Tensor('int64', ids, [rows, pos]);
       }
       for (const iv of interventions) {
         feeds[keepInput(iv.hook)] = batchRows(ort, iv.keep, first, rows, n);

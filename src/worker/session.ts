@@ -129,7 +129,7 @@ export class ModelSessions {
 
   session(which: SessionKind): Promise<OrtModule.InferenceSession> {
     const key = which.kind !== 'model' ? which.kind
-      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort()]);
+      : JSON.stringify([which.variant.attnResult, !!which.variant.lastPositionLogits, which.variant.startLayer ?? -1, [...which.variant.interventions].sort(), [...which.variant.saes ?? []].sort(), [...which.variant.saeSplice ?? []].sort(), which.variant.grad ?? null]);
     let s = this.sessions.get(key);
     if (s) {
       this.sessions.delete(key); // re-insert: Map order is the recency order

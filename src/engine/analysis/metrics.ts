@@ -14,6 +14,9 @@ export type MetricSpec =
   | { kind: 'answerProb'; answer: number; position?: number }
   | { kind: 'loss'; from?: number; to?: number };
 
+/** What a gradient is taken of: a metric, or one token's logit at a position (default: last). */
+export type GradMetric = MetricSpec | { kind: 'logit'; token: number; position?: number };
+
 export function metricName(m: MetricSpec): string {
   return m.kind === 'logitDiff' ? 'logit difference' : m.kind === 'answerProb' ? 'answer probability' : 'loss';
 }

@@ -27,9 +27,15 @@ export interface ExternalRef {
 export class GraphBuilder {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];
+  private readonly initByName = new Map<string, onnx.ITensorProto>();
   private readonly inputs: onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private counter = 0;
+
+  private addInit(t: onnx.ITensorProto): void {
+    this.initializers.push(t);
+    this.initByName.set(t.name!, t);
+  }
 
   /** A fresh internal tensor name. */
   tmp(hint: string): string {
@@ -60,7 +66,7 @@ export class GraphBuilder {
 
   /** An initializer whose bytes stay in an external file (a safetensors file). */
   externalInit(name: string, type: ElemType, dims: number[], ref: ExternalRef): string {
-    this.initializers.push({
+    this.addInit({
       name,
       dataType: ELEM[type],
       dims,
@@ -76,20 +82,35 @@ export class GraphBuilder {
 
   /** An fp32 initializer stored inside the model (raw bytes): for tensors that live only in memory. */
   floatInit(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({ name, dataType: ELEM.float, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.addInit({ name, dataType: ELEM.float, dims, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
     return name;
   }
 
   constF(values: number[], dims: number[] = [values.length]): string {
     const name = this.tmp('cf');
-    this.initializers.push({ name, dataType: ELEM.float, dims, floatData: values });
+    this.addInit({ name, dataType: ELEM.float, dims, floatData: values });
     return name;
   }
 
   constI(values: number[], dims: number[] = [values.length]): string {
     const name = this.tmp('ci');
-    this.initializers.push({ name, dataType: ELEM.int64, dims, int64Data: values });
+    this.addInit({ name, dataType: ELEM.int64, dims, int64Data: values });
     return name;
+  }
+
+  /** The nodes recorded so far, in the order they were added (a topological order): what autodiff reads. */
+  get nodeList(): readonly onnx.INodeProto[] {
+    return this.nodes;
+  }
+
+  /** The graph inputs declared so far. */
+  get inputList(): readonly onnx.IValueInfoProto[] {
+    return this.inputs;
+  }
+
+  /** An initializer by name (its dims, and its values when stored inline), or undefined. */
+  initializer(name: string): onnx.ITensorProto | undefined {
+    return this.initByName.get(name);
   }
 
   /** The serialized model: opset `opset` of the default domain. */

@@ -8,6 +8,7 @@
 import { fail } from '../errors';
 import type { HookPoint } from '../hooks';
 import type { GraphBuilder } from './builder';
+import type { GradMetric } from '../analysis/metrics';
 
 export interface GraphVariant {
   /** Also compute `attn.hook_result` (TransformerLens' use_attn_result). */
@@ -29,6 +30,22 @@ export interface GraphVariant {
   saes?: readonly string[];
   /** Of those, the ones spliced into the forward (the others observe). */
   saeSplice?: readonly string[];
+  /**
+   * A backward pass after the forward (src/engine/graph/autodiff/): the gradient of `metric` (summed over
+   * the batch rows) at each of `hooks`, as graph outputs `<hook>_grad`, and the rows' metric as `metric`.
+   */
+  grad?: GradVariant;
+}
+
+export interface GradVariant {
+  metric: GradMetric;
+  /** Hook names, in the model's forward order. */
+  hooks: readonly string[];
+}
+
+/** The graph output holding a hook's gradient in a variant with `grad`. */
+export function gradOutput(hook: string): string {
+  return `${hook}_grad`;
 }
 
 /** The graph input holding blocks.startLayer.hook_resid_pre in a variant that starts there. */
@@ -82,6 +99,18 @@ export class HookedGraph {
 
   has(name: string): boolean {
     return this.intervened.has(name);
+  }
+
+  /** Whether the variant asks for this hook's gradient. */
+  wantsGrad(name: string): boolean {
+    return !!this.variant.grad?.hooks.includes(name);
+  }
+
+  /** A hook point of this graph. */
+  point(name: string): HookPoint {
+    const p = this.points.get(name);
+    if (!p) fail('UNKNOWN_HOOK', { field: name }, 'no such hook point.');
+    return p;
   }
 
   /**

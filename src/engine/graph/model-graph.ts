@@ -18,6 +18,7 @@ import { applyRotary, rotaryTables } from './rotary';
 import { withSaeHooks } from '../sae/attach';
 import { SaeGraph } from './sae-graph';
 import type { SaeLayout } from './sae-layout';
+import { emitHookGradients } from './autodiff/hook-gradients';
 
 /** Opset 17: LayerNormalization with its Mean/InvStdDev outputs. */
 const OPSET = 17;
@@ -152,8 +153,8 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
       : g.op('Transpose', [g.op('Reshape', [ctx.W(b.out.w), g.constI([d, h, dh])])], { perm: [1, 2, 0] }); // [head, d_head, d_model]
     const zT = g.op('Transpose', [z], { perm: [0, 2, 1, 3] }); // [batch, head, pos, d_head]
     const result = hook(p + 'attn.hook_result', (o) => g.op('Transpose', [g.op('MatMul', [zT, wO])], { perm: [0, 2, 1, 3] }, o)); // [batch, pos, head, d_model]
-    if (!hg.has(p + 'attn.hook_result')) return ctx.linear(zFlat(), b.out, out);
-    // With an intervention on the per-head results, the attention output is their sum (as TransformerLens).
+    if (!hg.has(p + 'attn.hook_result') && !hg.wantsGrad(p + 'attn.hook_result')) return ctx.linear(zFlat(), b.out, out);
+    // With an intervention on the per-head results, or their gradient asked for, the attention output is their sum (as TransformerLens).
     const sum = g.op('ReduceSum', [result, g.constI([2])], { keepdims: 0 }, b.out.b ? undefined : out);
     return b.out.b ? g.op('Add', [sum, ctx.W(b.out.b)], {}, out) : sum;
   };
@@ -207,6 +208,7 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
 
   const xf = normalize(ctx, hg, c.normalization, c.lnEps, resid, w.finalNorm, 'ln_final'); // [batch, pos, d_model]
   hg.logits(xf, ctx.W(w.unembed), d, c.dVocab, w.unembedBias && ctx.W(w.unembedBias), c.finalLogitSoftcap);
+  emitHookGradients(hg, variant, c.dVocab);
   hg.declareOutputs();
   return g.build(c.architecture, OPSET);
 }

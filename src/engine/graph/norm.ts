@@ -22,6 +22,7 @@ function rmsWeight(ctx: GraphContext, n: Norm): string {
  */
 export function normalize(ctx: GraphContext, hg: HookedGraph, kind: NormKind, eps: number, x: string, n: Norm, prefix: string, out?: string): string {
   const g = ctx.g;
+  if (kind === 'layernorm' && hg.wantsGrad(`${prefix}.hook_scale`)) return unfusedLayerNorm(ctx, hg, eps, x, n, prefix, out);
   if (kind === 'layernorm') {
     const invStd = g.tmp('invstd');
     const y = hg.hook(`${prefix}.hook_normalized`, (o) =>
@@ -33,6 +34,22 @@ export function normalize(ctx: GraphContext, hg: HookedGraph, kind: NormKind, ep
   const scale = hg.hook(`${prefix}.hook_scale`, (o) => g.op('Sqrt', [g.op('Add', [meanSq, g.constF([eps], [])])], {}, o));
   const normalized = hg.hook(`${prefix}.hook_normalized`, (o) => g.op('Div', [x, scale], {}, o)); // [batch, pos, d_model]
   return n.w ? g.op('Mul', [normalized, rmsWeight(ctx, n)], {}, out) : out ? g.op('Identity', [normalized], {}, out) : normalized;
+}
+
+/**
+ * LayerNorm as TransformerLens computes it, (x - mean) / scale * w + b with hook_scale on the gradient path:
+ * for a backward that asks for hook_scale's gradient (the fused op's scale is a side output).
+ */
+function unfusedLayerNorm(ctx: GraphContext, hg: HookedGraph, eps: number, x: string, n: Norm, prefix: string, out?: string): string {
+  const g = ctx.g;
+  const centred = g.op('Sub', [x, g.op('ReduceMean', [x], { axes: [-1], keepdims: 1 })]); // [batch, pos, d_model]
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [-1], keepdims: 1 }); // [batch, pos, 1]
+  const scale = hg.hook(`${prefix}.hook_scale`, (o) => g.op('Sqrt', [g.op('Add', [variance, g.constF([eps], [])])], {}, o));
+  const y = hg.hook(`${prefix}.hook_normalized`, (o) => {
+    const weighted = n.w ? g.op('Mul', [g.op('Div', [centred, scale]), ctx.W(n.w)]) : g.op('Div', [centred, scale]);
+    return n.b ? g.op('Add', [weighted, ctx.W(n.b)], {}, o) : g.op('Identity', [weighted], {}, o);
+  });
+  return out ? g.op('Identity', [y], {}, out) : y;
 }
 
 /** LayerNormalization's inputs: x, its scale (ones when folded away) and its bias when there is one. */
