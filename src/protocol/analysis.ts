@@ -34,25 +34,30 @@ export interface VerifiedCell {
   exact: number;
   /** 'top': among the N largest estimates; 'sample': drawn at random from the others. */
   chosen: 'top' | 'sample';
-  /** A sampled cell whose exact effect exceeds the smallest estimated effect among the top N. */
+  /** Exact patching finds the cell important and the estimate does not (AtpVerification.bar). */
   falseNegative: boolean;
 }
 
 /**
  * attributionPatching with `verify`: exact activation patching of the N cells with the largest estimated
  * effect |estimate - baseline| (baseline 0 denoising, 1 noising), and of N cells drawn (seeded) from the
- * rest, which count as false negatives when their exact effect exceeds the smallest top-N estimated effect.
+ * rest. A checked cell is a false negative when exact patching finds it important (exact effect at least
+ * `fraction` of the largest exact effect among the checked cells) and the estimate does not (estimated
+ * effect under that same bar).
  */
 export interface AtpVerification {
   cells: VerifiedCell[];
-  /** Spearman rank correlation of estimate and exact value over the top-N cells (NaN under 2 cells). */
+  /** Spearman rank correlation of estimate and exact value over the top-N cells (NaN under 2 cells or when one side is constant). */
   spearman: number;
-  /** The smallest estimated effect among the top N: the false-negative bar. */
-  threshold: number;
+  /** The false-negative bar: `fraction` x the largest exact effect among the checked cells. */
+  bar: number;
+  fraction: number;
   /** Cells drawn from the rest, and how many there were to draw from. */
   sampled: number;
   rest: number;
+  /** False negatives among all checked cells, and among the drawn ones only (their share estimates the rate in the rest). */
   falseNegatives: number;
+  sampledFalseNegatives: number;
   seed: number;
 }
 

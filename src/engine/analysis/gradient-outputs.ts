@@ -17,16 +17,20 @@ const METHOD_WORDS = {
 const FALSE_NEGATIVE = 'false negative';
 
 function verificationPart(title: string, metric: string, v: AtpVerification): AnalysisOutput {
-  const labels = v.cells.map((c) => `${c.label}${c.chosen === 'sample' ? ` (random${c.falseNegative ? `, ${FALSE_NEGATIVE}` : ''})` : ''}`);
+  const labels = v.cells.map((c) => {
+    const marks = [...(c.chosen === 'sample' ? ['random'] : []), ...(c.falseNegative ? [FALSE_NEGATIVE] : [])];
+    return marks.length ? `${c.label} (${marks.join(', ')})` : c.label;
+  });
   const values = v.cells.flatMap((c) => [c.estimate, c.exact]); // [cell, estimate/exact]
   const top = v.cells.length - v.sampled;
-  const rho = Number.isNaN(v.spearman) ? 'undefined (under 2 cells)' : f(v.spearman);
+  const rho = Number.isNaN(v.spearman) ? 'undefined (under 2 cells, or one side constant)' : f(v.spearman);
   return {
     name: `${title}: estimate vs exact patching`, kind: 'attributionPatching-verify', valueLabel: `normalized ${metric}`,
     axes: [{ name: 'cell', labels }, { name: 'value', labels: ['estimate', 'exact'] }], values, grouped: true,
-    summary: `The ${top} largest estimates patched exactly: Spearman rank correlation ${rho}. ${v.sampled} of the other ${v.rest} cells drawn at random (seed ${v.seed}) and patched too: ${v.falseNegatives} false negative${v.falseNegatives === 1 ? '' : 's'} (exact effect over ${f(v.threshold)}, the smallest estimated effect in the top ${top}).`,
+    summary: `The ${top} largest estimates patched exactly: Spearman rank correlation ${rho}. ${v.sampled} of the other ${v.rest} cells drawn at random (seed ${v.seed}) and patched too. ` +
+      `False negatives (exact effect at least ${v.fraction} of the largest exact effect, ${f(v.bar)}, while the estimated effect is under it): ${v.falseNegatives}, ${v.sampledFalseNegatives} of them among the drawn cells.`,
     scale: 'diverging', range: sharedRange([values, [1]], 'diverging'),
-    notes: { 'Spearman (top)': v.spearman, 'false negatives': `${v.falseNegatives} of ${v.sampled} drawn` },
+    notes: { 'Spearman (top)': v.spearman, 'false negatives': v.falseNegatives, 'false negatives among drawn cells': `${v.sampledFalseNegatives} of ${v.sampled}` },
   };
 }
 
