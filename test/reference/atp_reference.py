@@ -111,7 +111,7 @@ def atp_cmd(a):
     metric = metric_of(a, receiving)
     hooks = [f'blocks.{l}.{PATCH_HOOK[a.target]}' for l in range(m.L)]
     qk = [(f'blocks.{l}.attn.hook_q', f'blocks.{l}.attn.hook_k', f'blocks.{l}.attn.hook_pattern') for l in range(m.L)] if a.method == 'atpStar' and a.target == 'resid_pre' else []
-    names = hooks + [n for t in qk for n in t] + ['blocks.0.hook_resid_pre']
+    names = list(dict.fromkeys(hooks + [n for t in qk for n in t] + ['blocks.0.hook_resid_pre']))  # each hook once
     with torch.no_grad():
         src_cache, r_cache = {}, {}
         m_s = metric_of(a, source)(forward(m, source, src_cache)).item()
