@@ -119,21 +119,28 @@ function gradsOf(grads: { get(name: string): TensorData } | undefined, name: str
 }
 
 export async function attributionPatching(tracer: Tracer, clean: Token[], corrupted: Token[], opts: AtpOptions): Promise<AtpResult> {
+  const { target, ...rest } = opts;
+  return (await attributionPatchingTargets(tracer, clean, corrupted, [target], rest))[0];
+}
+
+/** Several targets from the same runs: one source forward, one receiving forward + backward for all of them. */
+export async function attributionPatchingTargets(tracer: Tracer, clean: Token[], corrupted: Token[], targets: readonly PatchTarget[], opts: Omit<AtpOptions, 'target'>): Promise<AtpResult[]> {
   const { config, hooks } = tracer.ckpt;
   const { layers, positions } = patchAxes(config.nLayers, clean, corrupted, opts);
   const method = opts.method ?? 'atp';
   const direction = opts.direction ?? 'denoise';
   const steps = opts.steps ?? DEFAULT_STEPS;
   if (!Number.isInteger(steps) || steps < 1) fail('BAD_INPUT', { field: 'steps' }, `must be a positive integer, got ${steps}.`);
-  const qkFix = method === 'atpStar' && opts.target === 'resid_pre';
+  const qkFix = method === 'atpStar' && targets.includes('resid_pre');
   if (qkFix) checkQkFixSupported(config);
   const [receiving, sourceTokens] = direction === 'denoise' ? [corrupted, clean] : [clean, corrupted];
-  const unitHooks = layers.map((l) => `blocks.${l}.${PATCH_HOOK[opts.target]}`);
+  const unitHooks = (t: PatchTarget) => layers.map((l) => `blocks.${l}.${PATCH_HOOK[t]}`);
+  const allUnitHooks = targets.flatMap(unitHooks);
   const qk = qkFix ? layers.map((l) => qkHooks(config, l)) : [];
   const qkNames = qk.flatMap((h) => [h.q, h.k]);
   const embed = 'blocks.0.hook_resid_pre';
-  const cached = pick(hooks, [...unitHooks, ...qkNames, ...(method === 'integratedGradients' ? [embed] : [])]);
-  const gradHooks = pick(hooks, [...unitHooks, ...qkNames, ...qk.map((h) => h.pattern)]);
+  const cached = pick(hooks, [...allUnitHooks, ...qkNames, ...(method === 'integratedGradients' ? [embed] : [])]);
+  const gradHooks = pick(hooks, [...allUnitHooks, ...qkNames, ...qk.map((h) => h.pattern)]);
   const logits = logitsNeeded(opts.metric);
 
   const source = await tracer.trace([sourceTokens], { hooks: cached, logits, signal: opts.signal });
@@ -152,27 +159,29 @@ export async function attributionPatching(tracer: Tracer, clean: Token[], corrup
     ? await integratedGrads(tracer, receiving, target.cache.get(embed), source.cache.get(embed), opts.metric, gradHooks, steps, opts.signal)
     : { get: (n: string) => gradsOf(target.grads, n) };
 
-  const units = patchUnits(opts.target, clean, config.nHeads, positions);
-  const values = new Float32Array(layers.length * units.length);
-  for (const [li, hook] of unitHooks.entries()) {
-    const src = source.cache.get(hook); // [1, pos, ...rest]
-    const d = diff(src, target.cache.get(hook));
-    const g = grads.get(hook);
-    const fix = qkFix
-      ? qkCorrection({
-          config, layer: layers[li],
-          q: target.cache.get(qk[li].q), k: target.cache.get(qk[li].k), pattern: target.cache.get(qk[li].pattern),
-          qSource: source.cache.get(qk[li].q), kSource: source.cache.get(qk[li].k),
-          gradQ: grads.get(qk[li].q), gradK: grads.get(qk[li].k), gradPattern: grads.get(qk[li].pattern),
-        })
-      : undefined;
-    units.forEach((u, ui) => {
-      const effect = unitDot(g, d, u, src) + (fix && u.position !== undefined ? fix[u.position] : 0);
-      values[li * units.length + ui] = base + effect / span;
-    });
-  }
-  return {
-    target: opts.target, method, metric: metricName(opts.metric), direction, layers, units: units.map((u) => u.label), values,
-    clean: mClean, corrupted: mCorrupted, ...(method === 'integratedGradients' ? { steps } : {}),
-  };
+  // [layer][pos] the QK fix's corrections of the resid_pre estimates.
+  const fixes = qk.map((h, li) => qkCorrection({
+    config, layer: layers[li],
+    q: target.cache.get(h.q), k: target.cache.get(h.k), pattern: target.cache.get(h.pattern),
+    qSource: source.cache.get(h.q), kSource: source.cache.get(h.k),
+    gradQ: grads.get(h.q), gradK: grads.get(h.k), gradPattern: grads.get(h.pattern),
+  }));
+  return targets.map((t) => {
+    const units = patchUnits(t, clean, config.nHeads, positions);
+    const values = new Float32Array(layers.length * units.length);
+    for (const [li, hook] of unitHooks(t).entries()) {
+      const src = source.cache.get(hook); // [1, pos, ...rest]
+      const d = diff(src, target.cache.get(hook));
+      const g = grads.get(hook);
+      const fix = t === 'resid_pre' ? fixes[li] : undefined;
+      units.forEach((u, ui) => {
+        const effect = unitDot(g, d, u, src) + (fix && u.position !== undefined ? fix[u.position] : 0);
+        values[li * units.length + ui] = base + effect / span;
+      });
+    }
+    return {
+      target: t, method, metric: metricName(opts.metric), direction, layers, units: units.map((u) => u.label), values,
+      clean: mClean, corrupted: mCorrupted, ...(method === 'integratedGradients' ? { steps } : {}),
+    };
+  });
 }
