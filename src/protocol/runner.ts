@@ -208,6 +208,13 @@ export interface TokenInsight {
   heads: { layer: number; head: number; key: number; keyText: string; weight: number }[];
 }
 
+/** One value per prompt token, with the token's character range in the prompt. */
+export interface TokenValues {
+  /** What the values are ("attribution to logit difference ' God' - ' Israel'"). */
+  label: string;
+  tokens: { pos: number; text: string; start: number; end: number; value: number }[];
+}
+
 export interface AnalysisResult {
   runId: number;
   view: PanelView;
@@ -224,6 +231,8 @@ export interface AnalysisResult {
   prompt: { name: string; text: string };
   /** For attention and logit-lens analyses: what the editor shows inline next to the prompt. */
   inline?: TokenInsight[];
+  /** Per-token values an analysis puts next to its prompt in the spec (inputAttribution's attributions). */
+  tokenValues?: TokenValues;
   ms: number;
 }
 

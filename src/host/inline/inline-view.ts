@@ -10,6 +10,7 @@ import type { PromptSpec } from '../../engine/spec/types';
 import type { TokenInsight } from '../../protocol/runner';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
 import { pct, predictionText, show } from './prediction-text';
+import { PromptValues, TokenValuesView } from './token-values';
 
 export interface PromptInsights {
   model: string;
@@ -44,9 +45,13 @@ export class InlineView implements vscode.Disposable {
   });
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[];
+  /** Per-token values of analyses such as inputAttribution. */
+  private readonly values: TokenValuesView;
 
   constructor(private readonly docs: SpecDocuments, private enabled: boolean) {
+    this.values = new TokenValuesView(docs, () => this.enabled);
     this.disposables = [
+      this.values,
       this.prediction,
       this.tokenMark,
       vscode.window.onDidChangeVisibleTextEditors(() => this.schedule()),
@@ -71,6 +76,17 @@ export class InlineView implements vscode.Disposable {
     this.schedule();
   }
 
+  /** An analysis's per-token values next to a prompt (input attribution). */
+  setValues(specUri: vscode.Uri, promptName: string, values: PromptValues): void {
+    this.values.set(specUri, promptName, values);
+    this.schedule();
+  }
+
+  /** How many tokens carry per-token values in each visible spec editor (for the integration tests). */
+  valueCounts(): Map<string, number> {
+    return this.values.markedCounts();
+  }
+
   /** How many decorations each visible spec editor has (for the integration tests). */
   decorationCounts(): Map<string, number> {
     const out = new Map<string, number>();
@@ -93,6 +109,7 @@ export class InlineView implements vscode.Disposable {
   }
 
   private render(): void {
+    this.values.render();
     for (const ed of vscode.window.visibleTextEditors) {
       if (!isSpecDocument(ed.document)) continue;
       const found = this.enabled ? this.promptsWithRuns(ed.document) : [];
