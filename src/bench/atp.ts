@@ -18,7 +18,7 @@ import { openBenchModel } from './open-model';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
-const USAGE = 'circuit-lens bench --atp [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--no-sweep]';
+const USAGE = 'circuit-lens bench --atp [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--sweep full|layer0|none]';
 const ROOT = path.join(__dirname, '..');
 const TARGETS: PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads_pos'];
 const METRIC = { kind: 'logitDiff' as const, answer: 1, counterfactual: 2 };
@@ -65,7 +65,9 @@ export async function benchAtp(argv: string[]): Promise<void> {
     process.send!(await memoryChild(dir, mode as 'forward' | 'atp', Number(threads), Number(pos)));
     return;
   }
-  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, 'no-sweep': { type: 'boolean' } }, USAGE);
+  const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, sweep: { type: 'string' } }, USAGE);
+  const sweep = values.sweep ?? 'full';
+  if (!['full', 'layer0', 'none'].includes(sweep)) throw new Error(`--sweep is full, layer0 or none, got ${sweep}. ${USAGE}`);
   const setup = benchSetup({ ...values, pos: values.pos ?? '64' }, path.join(ROOT, 'test', 'reference', 'gpt2_reference.py'), 5, 1024);
   const { threads, repeats, pos } = setup;
   const modelDir = randomModel(setup, 'gpt2-small-random', 'GPT-2-small-shaped', ['--layers', '12', '--d-model', '768', '--heads', '12', '--d-mlp', '3072', '--vocab', '50257', '--ctx', '1024']);
@@ -80,12 +82,16 @@ export async function benchAtp(argv: string[]): Promise<void> {
     forwardMs = await medianMs(repeats, () => engine.trace([clean], { logits: 'last' }));
     cachedForwardMs = await medianMs(repeats, () => engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) }));
     atpMs = await medianMs(repeats, () => attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC }));
-    if (!values['no-sweep']) {
+    // layer0: only layer 0's units are patched (the costliest: its runs go through all L blocks) and the
+    // sweep's time is extrapolated: layer l's runs go through L - l blocks, so all layers cost
+    // sum_l (L - l) / L = (L + 1) / 2 times layer 0's.
+    const L = engine.ckpt.config.nLayers;
+    if (sweep !== 'none') {
       for (const target of TARGETS) {
-        console.log(`exact activation patching sweep of ${target} ...`);
+        console.log(`exact activation patching sweep of ${target}${sweep === 'layer0' ? ' (layer 0)' : ''} ...`);
         const t0 = performance.now();
-        await activationPatching(engine, clean, corrupted, { target, metric: METRIC });
-        sweepMs[target] = performance.now() - t0;
+        await activationPatching(engine, clean, corrupted, { target, metric: METRIC, ...(sweep === 'layer0' ? { layers: [0] } : {}) });
+        sweepMs[target] = (performance.now() - t0) * (sweep === 'layer0' ? (L + 1) / 2 : 1);
       }
     }
   } finally {
@@ -99,7 +105,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
   const result = {
     shape: 'GPT-2-small-shaped, 12 layers x 12 heads, d_model 768', pos, threads, repeats, targets: TARGETS,
     forwardMs, cachedForwardMs, atpMs, atpOverForward: atpMs / forwardMs, atpOverCachedForward: atpMs / cachedForwardMs,
-    sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / atpMs : undefined,
+    sweep, sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / atpMs : undefined,
     memory: { forwardFullCache: forwardMem, atp: atpMem, forwardGrowthBytes: growth(forwardMem), atpGrowthBytes: growth(atpMem), atpOverForward: growth(atpMem) / growth(forwardMem) },
   };
   console.log(`\nAtP over ${TARGETS.join(', ')} on 1x${pos} tokens, ${threads} thread(s), medians of ${repeats}:`);
@@ -107,6 +113,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
   console.log(`  one forward, every hook cached      ${cachedForwardMs.toFixed(1)} ms`);
   console.log(`  AtP (2 forwards + 1 backward)       ${atpMs.toFixed(1)} ms = ${result.atpOverForward.toFixed(2)}x one forward (target <= 4x), ${result.atpOverCachedForward.toFixed(2)}x the cached forward`);
   if (sweepTotal) {
+    if (sweep === 'layer0') console.log('  (sweep times extrapolated from layer 0 x (L + 1) / 2: each later layer runs fewer blocks)');
     console.log(`  exact patching sweeps               ${TARGETS.map((t) => `${t} ${(sweepMs[t] / 1000).toFixed(1)} s`).join(', ')}; total ${(sweepTotal / 1000).toFixed(1)} s`);
     console.log(`  AtP is ${result.sweepOverAtp!.toFixed(0)}x faster than the sweeps (target >= 50x)`);
   }
