@@ -31,6 +31,9 @@ function prompts(ckpt: Parameters<typeof tokensFromIds>[0], pos: number, vocab: 
   return [tokensFromIds(ckpt, ids), tokensFromIds(ckpt, corrupted)];
 }
 
+/** forward: one run caching every hook; backward: AtP's receiving run alone (forward + backward); atp: all of AtP. */
+type MemoryMode = 'forward' | 'backward' | 'atp';
+
 interface MemoryReport {
   /** RSS once the model is loaded, and the process's peak RSS after the measured work, in bytes. */
   loadedBytes: number;
@@ -38,18 +41,20 @@ interface MemoryReport {
 }
 
 /** In a child process: load the model, then run one forward with every hook cached, or AtP; report memory. */
-async function memoryChild(modelDir: string, mode: 'forward' | 'atp', threads: number, pos: number): Promise<MemoryReport> {
+async function memoryChild(modelDir: string, mode: MemoryMode, threads: number, pos: number): Promise<MemoryReport> {
   const engine = await openBenchModel(modelDir, { threads, prepack: true });
   const [clean, corrupted] = prompts(engine.ckpt, pos, engine.ckpt.config.dVocab);
   const loadedBytes = process.memoryUsage().rss;
+  const unitHooks = engine.ckpt.hooks.filter((h) => /\.(hook_resid_pre|hook_attn_out|hook_mlp_out|attn\.hook_z)$/.test(h.name));
   if (mode === 'forward') await engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) });
+  else if (mode === 'backward') await engine.trace([corrupted], { hooks: unitHooks, logits: 'last', grad: { metric: METRIC, hooks: unitHooks } });
   else await attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC });
   const peakBytes = process.resourceUsage().maxRSS * 1024;
   await engine.dispose();
   return { loadedBytes, peakBytes };
 }
 
-function runChild(modelDir: string, mode: 'forward' | 'atp', threads: number, pos: number): Promise<MemoryReport> {
+function runChild(modelDir: string, mode: MemoryMode, threads: number, pos: number): Promise<MemoryReport> {
   return new Promise((resolve, reject) => {
     const child = fork(process.argv[1], ['--atp', CHILD, mode, modelDir, String(threads), String(pos)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (m) => resolve(m as MemoryReport));
@@ -62,7 +67,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
   const at = argv.indexOf(CHILD);
   if (at >= 0) {
     const [mode, dir, threads, pos] = argv.slice(at + 1);
-    process.send!(await memoryChild(dir, mode as 'forward' | 'atp', Number(threads), Number(pos)));
+    process.send!(await memoryChild(dir, mode as MemoryMode, Number(threads), Number(pos)));
     return;
   }
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, sweep: { type: 'string' } }, USAGE);
@@ -98,6 +103,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
     await engine.dispose();
   }
   const forwardMem = await runChild(modelDir, 'forward', threads, pos);
+  const backwardMem = await runChild(modelDir, 'backward', threads, pos);
   const atpMem = await runChild(modelDir, 'atp', threads, pos);
   const growth = (m: MemoryReport) => Math.max(0, m.peakBytes - m.loadedBytes);
   const sweepTotal = Object.values(sweepMs).reduce((a, b) => a + b, 0);
@@ -106,7 +112,11 @@ export async function benchAtp(argv: string[]): Promise<void> {
     shape: 'GPT-2-small-shaped, 12 layers x 12 heads, d_model 768', pos, threads, repeats, targets: TARGETS,
     forwardMs, cachedForwardMs, atpMs, atpOverForward: atpMs / forwardMs, atpOverCachedForward: atpMs / cachedForwardMs,
     sweep, sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / atpMs : undefined,
-    memory: { forwardFullCache: forwardMem, atp: atpMem, forwardGrowthBytes: growth(forwardMem), atpGrowthBytes: growth(atpMem), atpOverForward: growth(atpMem) / growth(forwardMem) },
+    memory: {
+      forwardFullCache: forwardMem, backward: backwardMem, atp: atpMem,
+      forwardGrowthBytes: growth(forwardMem), backwardGrowthBytes: growth(backwardMem), atpGrowthBytes: growth(atpMem),
+      atpOverForward: growth(atpMem) / growth(forwardMem), backwardOverForward: growth(backwardMem) / growth(forwardMem),
+    },
   };
   console.log(`\nAtP over ${TARGETS.join(', ')} on 1x${pos} tokens, ${threads} thread(s), medians of ${repeats}:`);
   console.log(`  one forward (last logits)           ${forwardMs.toFixed(1)} ms`);
@@ -118,6 +128,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
     console.log(`  AtP is ${result.sweepOverAtp!.toFixed(0)}x faster than the sweeps (target >= 50x)`);
   }
   console.log(`  memory (peak RSS growth after load): forward with full cache ${mb(growth(forwardMem))} MB, AtP ${mb(growth(atpMem))} MB = ${result.memory.atpOverForward.toFixed(2)}x (target <= 2x)`);
+  console.log(`  the receiving run alone (forward + backward at ${TARGETS.length} targets' hooks): ${mb(growth(backwardMem))} MB = ${result.memory.backwardOverForward.toFixed(2)}x the full-cache forward`);
   console.log(`    (loaded RSS ${mb(forwardMem.loadedBytes)} / ${mb(atpMem.loadedBytes)} MB, peak ${mb(forwardMem.peakBytes)} / ${mb(atpMem.peakBytes)} MB)`);
   if (values.json) {
     writeFileAtomic(values.json, JSON.stringify(result, null, 1) + '\n');
