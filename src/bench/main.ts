@@ -19,10 +19,11 @@ import { benchLlama } from './llama';
 import { benchGemma2 } from './gemma2';
 import { benchSae } from './sae';
 import { benchAtp } from './atp';
+import { benchCircuit } from './circuit';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --atp]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --circuit | --atp]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -44,6 +45,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (argv.includes('--llama')) return benchLlama(argv.filter((a) => a !== '--llama'));
   if (argv.includes('--gemma2')) return benchGemma2(argv.filter((a) => a !== '--gemma2'));
   if (argv.includes('--sae')) return benchSae(argv.filter((a) => a !== '--sae'));
+  if (argv.includes('--circuit')) return benchCircuit(argv.filter((a) => a !== '--circuit'));
   if (argv.includes('--atp')) return benchAtp(argv.filter((a) => a !== '--atp'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
   const setup = benchSetup(values, REFERENCE, 7, SHAPE.ctx);

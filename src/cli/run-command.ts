@@ -13,7 +13,7 @@ import { parseSpec } from '../engine/spec/parse';
 import { analysisField, scopeProblems } from '../engine/spec/problem-scope';
 import type { AnalysisOutput } from '../protocol/analysis';
 import { parse, processingArg } from './args';
-import { describeProcessing } from './describe';
+import { describeCheck, describeProcessing, warnSaeChecks } from './describe';
 import { writeFileAtomic } from './atomic';
 import { htmlReport } from './report/html';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
@@ -65,7 +65,11 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       const out = (await client.request('run/slice', { runId: r.runId, slice: { kind: 'output' } }, { signal })) as AnalysisOutput;
       await client.request('run/release', { runId: r.runId });
       if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
-      if (!modelName) console.log(describeProcessing(r.processing, r.processingNotes));
+      if (!modelName) {
+        console.log(describeProcessing(r.processing, r.processingNotes));
+        for (const c of r.saeChecks ?? []) for (const line of describeCheck(c)) console.log(`self-check ${line}`);
+        warnSaeChecks(r.saeChecks ?? []);
+      }
       modelName = r.model;
       outputs.push(out);
       const notes = Object.entries(out.notes ?? {}).map(([k, v]) => `${k} ${typeof v === 'number' ? v.toPrecision(4) : v}`).join(', ');

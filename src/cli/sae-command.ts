@@ -5,32 +5,20 @@
  */
 import * as fs from 'node:fs';
 import { fail } from '../engine/errors';
-import type { ModelRef, PromptInput, SaeCheckInfo } from '../protocol/runner';
+import { sampleParagraphs } from '../engine/sae/sample';
+import type { ModelRef, PromptInput } from '../protocol/runner';
 import { idList, intArg, parse, processingArg } from './args';
 import { writeFileAtomic } from './atomic';
-import { describeModel, describeProcessing, describeSaes } from './describe';
+import { describeCheck, describeModel, describeProcessing, describeSaes, warnSaeChecks } from './describe';
 import { SAE_SAMPLE } from './paths';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 import { saeArgs } from './sae-args';
 
-const USAGE = `circuit-lens sae check --model <dir|ORG/NAME|demo> --sae DIR[@HOOK] [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...] [--max-tokens N] [--processing transformerlens|OPTIONS] [--json FILE] ${RUNNER_USAGE}`;
+const USAGE = `circuit-lens sae check --model <dir|ORG/NAME|demo> --sae <DIR[@HOOK]|demo> [--sae ...] [--prompt TEXT ...] [--tokens 1,2,3 ...] [--max-tokens N] [--processing transformerlens|OPTIONS] [--json FILE] ${RUNNER_USAGE}`;
 
 /** The bundled sample's paragraphs (blank lines between them; '#' lines are its header). */
 export function samplePrompts(file = SAE_SAMPLE): PromptInput[] {
-  const text = fs.readFileSync(file, 'utf8').split('\n').filter((l) => !l.startsWith('#')).join('\n');
-  return text.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean).map((p) => ({ text: p }));
-}
-
-const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : String(v));
-
-function describeCheck(c: SaeCheckInfo): string[] {
-  const s = c.stats;
-  const l = c.loss;
-  return [
-    `${c.hook}: ${c.prompts} prompts, ${s.n} tokens (BOS left out)`,
-    `  FVU ${fmt(s.fvu)}  cosine ${fmt(s.cosine)}  L0 ${s.l0.toFixed(2)}  dead ${(100 * s.deadFraction).toFixed(1)}%`,
-    `  loss clean ${fmt(l.clean)}  spliced ${fmt(l.spliced)} (${l.lossIncrease >= 0 ? '+' : ''}${fmt(l.lossIncrease)})  zero-ablated ${fmt(l.zeroAblation)}  CE loss recovered ${fmt(l.ceLossScore)}`,
-  ];
+  return sampleParagraphs(fs.readFileSync(file, 'utf8')).map((p) => ({ text: p }));
 }
 
 export async function saeCommand(argv: string[], signal: AbortSignal): Promise<void> {
@@ -62,7 +50,7 @@ export async function saeCommand(argv: string[], signal: AbortSignal): Promise<v
     const checks = await client.request('sae/check', { model, prompts, ...(maxTokens ? { maxTokens } : {}) }, { signal });
     console.log(`sample: ${given.length ? 'the given prompts' : `the bundled text (${SAE_SAMPLE})`}`);
     for (const c of checks) for (const line of describeCheck(c)) console.log(line);
-    for (const c of checks) for (const w of c.warnings) console.error(`circuit-lens: warning: ${c.hook}: ${w.message} (likely cause: ${w.likelyCause})`);
+    warnSaeChecks(checks);
     if (values.json) {
       writeFileAtomic(values.json, JSON.stringify({ model: loaded.name, saes: loaded.saes, checks }, null, 1) + '\n');
       console.log(`wrote ${values.json}`);

@@ -10,7 +10,7 @@ import type { ModelRef, PromptInput } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 import { idList, intArg, parse, processingArg } from './args';
 import { writeFileAtomic } from './atomic';
-import { describeModel, describeProcessing, describeSaes, quote } from './describe';
+import { describeCheck, describeModel, describeProcessing, describeSaes, quote, warnSaeChecks } from './describe';
 import { RUNNER_FLAGS, RUNNER_USAGE, withRunner } from './runner';
 import { saeArgs } from './sae-args';
 
@@ -44,11 +44,13 @@ export async function traceCommand(argv: string[], signal: AbortSignal): Promise
     const loaded = await client.request('model/load', { model }, { signal });
     const scan = client.request('model/scan', { model }, { signal }); // in its own thread, while the model runs
     scan.catch(() => undefined);
-    const trace = await client.request('trace', { model, input, hooks: globs, topK: k, keep: !!values['save-cache'] }, { signal });
+    const trace = await client.request('trace', { model, input, hooks: globs, topK: k, keep: !!values['save-cache'], ...(saes.length ? { checkSaes: true } : {}) }, { signal });
     const { tokens, top } = trace;
     console.log(describeModel(loaded));
     console.log(describeProcessing(loaded.processing, loaded.processingNotes));
     for (const line of describeSaes(loaded.saes)) console.log(line);
+    for (const c of trace.saeChecks ?? []) for (const line of describeCheck(c)) console.log(`self-check ${line}`);
+    warnSaeChecks(trace.saeChecks ?? []);
     console.log(`backend ${loaded.backend}, loaded in ${loaded.loadMs.toFixed(0)} ms, forward ${trace.runMs.toFixed(0)} ms${loaded.backendNote ? `\n${loaded.backendNote}` : ''}`);
     console.log(`tokens (${tokens.length}):`);
     tokens.forEach((t, i) => console.log(`  ${String(i).padStart(4)}  ${String(t.id).padStart(6)}  ${quote(t.text).padEnd(18)} [${t.start}, ${t.end})`));

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parseSpec, promptOf } from '../engine/spec/parse';
+import { datasetOf, parseSpec, promptOf } from '../engine/spec/parse';
 import type { ExperimentSpec } from '../engine/spec/types';
 import { specModelRef } from '../engine/spec/model-ref';
 import { CircuitLensError, isCircuitLensError } from '../protocol/errors';
@@ -126,6 +126,7 @@ export class AnalysisRunner {
         }
         const failures: Failure[] = [...unread];
         let ran = 0;
+        let checkedSaes = false;
         for (const p of pending) {
           if (signal.aborted) {
             p.content.reject(new CircuitLensError({ code: 'CANCELLED', message: 'Cancelled.' }));
@@ -142,6 +143,12 @@ export class AnalysisRunner {
             if (r.tokenValues) this.d.inline.setValues(uri, r.prompt.name, { model: r.model, text: r.prompt.text, values: r.tokenValues });
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
+            if (r.saeChecks && !checkedSaes) {
+              checkedSaes = true;
+              for (const c of r.saeChecks) this.d.log.info(`${specName} › self-check of ${c.hook}: FVU ${c.stats.fvu.toPrecision(3)}, cosine ${c.stats.cosine.toPrecision(3)}, L0 ${c.stats.l0.toPrecision(3)}, dead ${(100 * c.stats.deadFraction).toFixed(1)}%${c.loss ? `, CE loss recovered ${c.loss.ceLossScore.toPrecision(3)}` : ''}`);
+              // The worker answers spec/check with these checks' warnings on the spec's "saes" entries.
+              if (r.saeChecks.some((c) => c.warnings.length || c.processed?.recommended)) void this.d.diagnostics.check(doc).catch(() => undefined);
+            }
             ran++;
           } catch (e) {
             p.content.reject(e);
@@ -170,6 +177,11 @@ export class AnalysisRunner {
       const { spec } = parseSpec(text);
       const analysis = spec.analyses.find((a) => a.index === source.analysisIndex);
       const prompt = analysis && promptOf(spec, analysis);
+      const dataset = analysis && datasetOf(analysis);
+      if (dataset) {
+        void vscode.window.showInformationMessage(`Circuit Lens: "${analysis.title}" ran on dataset "${dataset.value}", and the attention panel shows one prompt: add one to "prompts" and trace it to see head ${layer}.${head}.`);
+        return;
+      }
       if (!prompt) return;
       const model = specModel(spec, uri, this.d.settings().defaultModel);
       await withCancellableProgress(`Circuit Lens: head ${layer}.${head}`, async (signal) => {

@@ -72,6 +72,11 @@ export interface AnalysisOutput {
   axes: Axis[];
   /** Row-major values over the axes. */
   values: number[];
+  /**
+   * Over a dataset: the standard deviation over its prompts of each value (row-major like `values`,
+   * which are means or ratios of means then); hovers and reports show it as "± s".
+   */
+  spread?: number[];
   /** What a value is ("normalized logit difference", "previous-token score", ...): the colour bar's title. */
   valueLabel: string;
   /** One line in words: what was measured and its key numbers ("logit difference ' God' - ' Israel' ..."). */

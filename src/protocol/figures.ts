@@ -291,6 +291,8 @@ export interface HeatmapFigure extends FigureBase {
   cols: Axis;
   /** [row, col] row-major. */
   values: number[];
+  /** Over a dataset: [row, col] the standard deviation over its prompts. */
+  spread?: number[];
   /** Cells are (layer, head): a click can open that head. */
   headGrid: boolean;
 }
@@ -303,6 +305,8 @@ export interface BarsFigure extends FigureBase {
   series?: Axis;
   /** [bar] or, with series, [bar, series]. */
   values: number[];
+  /** Over a dataset: the standard deviation over its prompts of each value. */
+  spread?: number[];
   /** What the bars are out of, in words ("the 20 highest and 20 lowest of 3072"), or ''. */
   selection: string;
   /** The value axis on a log scale (positive values spanning more than two decades). */
@@ -323,6 +327,11 @@ function spansDecades(values: readonly number[]): boolean {
   return finite.length > 0 && finite.every((v) => v > 0) && Math.max(...finite) / Math.min(...finite) > 100;
 }
 
+/** A value in words, with its spread over a dataset's prompts when it has one: "0.42 ± 0.05". */
+export function withSpread(fmt: (v: number) => string, v: number, spread: number | undefined): string {
+  return spread === undefined ? fmt(v) : `${fmt(v)} ± ${fmt(spread)}`;
+}
+
 /** [layer, neuron] values as the extreme neurons ("L1 N123") and a histogram of all. */
 function neuronFigures(o: AnalysisOutput, layers: Axis, neurons: Axis, colour: ColourScale): Figure[] {
   const n = o.values.length;
@@ -330,7 +339,10 @@ function neuronFigures(o: AnalysisOutput, layers: Axis, neurons: Axis, colour: C
   const shown = extremes(o.values, EXTREME_NEURONS);
   const selection = shown.length < n ? `the ${EXTREME_NEURONS} highest and ${EXTREME_NEURONS} lowest of ${n}` : '';
   return [
-    { kind: 'bars', title: selection ? `${selection} neurons` : `${n} neurons, highest first`, valueLabel: o.valueLabel, colour, bars: { name: 'neuron', labels: shown.map(label) }, values: shown.map((i) => o.values[i]), selection, log: false },
+    {
+      kind: 'bars', title: selection ? `${selection} neurons` : `${n} neurons, highest first`, valueLabel: o.valueLabel, colour, bars: { name: 'neuron', labels: shown.map(label) },
+      values: shown.map((i) => o.values[i]), ...(o.spread ? { spread: shown.map((i) => o.spread![i]) } : {}), selection, log: false,
+    },
     { kind: 'histogram', title: `all ${n} neurons`, valueLabel: o.valueLabel, colour, of: 'neurons', histogram: histogram(o.values, binCount(n)) },
   ];
 }
@@ -339,20 +351,25 @@ function neuronFigures(o: AnalysisOutput, layers: Axis, neurons: Axis, colour: C
 export function figuresOf(o: AnalysisOutput): Figure[] {
   const colour = colourScale(o);
   const axes = o.axes.map(displayAxis);
-  const heatmap = (title: string, rows: Axis, cols: Axis, values: number[]): HeatmapFigure => ({
-    kind: 'heatmap', title, valueLabel: o.valueLabel, colour, rows, cols, values, headGrid: rows.name === 'layer' && cols.name === 'head',
-  });
+  const heatmap = (title: string, rows: Axis, cols: Axis, from = 0): HeatmapFigure => {
+    const to = from + rows.labels.length * cols.labels.length;
+    return {
+      kind: 'heatmap', title, valueLabel: o.valueLabel, colour, rows, cols, values: o.values.slice(from, to), ...(o.spread ? { spread: o.spread.slice(from, to) } : {}),
+      headGrid: rows.name === 'layer' && cols.name === 'head',
+    };
+  };
+  const spread = o.spread ? { spread: o.spread } : {};
   switch (axes.length) {
     case 1:
-      return [{ kind: 'bars', title: '', valueLabel: o.valueLabel, colour, bars: axes[0], values: o.values, selection: '', log: false }];
+      return [{ kind: 'bars', title: '', valueLabel: o.valueLabel, colour, bars: axes[0], values: o.values, ...spread, selection: '', log: false }];
     case 2:
-      if (o.grouped) return [{ kind: 'bars', title: '', valueLabel: o.valueLabel, colour, bars: axes[0], series: axes[1], values: o.values, selection: '', log: spansDecades(o.values) }];
+      if (o.grouped) return [{ kind: 'bars', title: '', valueLabel: o.valueLabel, colour, bars: axes[0], series: axes[1], values: o.values, ...spread, selection: '', log: spansDecades(o.values) }];
       if (axes[1].name === 'neuron') return neuronFigures(o, o.axes[0], o.axes[1], colour);
-      return [heatmap('', axes[0], axes[1], o.values)];
+      return [heatmap('', axes[0], axes[1])];
     case 3: {
       const [outer, rows, cols] = axes;
       const size = rows.labels.length * cols.labels.length;
-      return outer.labels.map((l, i) => heatmap(`${outer.name} ${l}`, rows, cols, o.values.slice(i * size, (i + 1) * size)));
+      return outer.labels.map((l, i) => heatmap(`${outer.name} ${l}`, rows, cols, i * size));
     }
     default:
       return [];

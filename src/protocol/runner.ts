@@ -25,6 +25,8 @@ export interface ModelRef {
 /** A dictionary to attach: a folder or ORG/NAME/SUBFOLDER (relative to baseDir), its hook when the files do not name it. */
 export interface SaeRef {
   path: string;
+  /** Folder a relative path is taken from, when not the model's (a spec's folder, with the model given elsewhere). */
+  baseDir?: string;
   hook?: string;
   /** 'observe' (default): the forward is unchanged; 'splice': the model continues with the reconstruction. */
   mode?: 'observe' | 'splice';
@@ -59,6 +61,8 @@ export interface RunnerConfig {
   /** False in Restricted Mode: only the bundled models' tokenizers are loaded, and nothing runs. */
   trusted: boolean;
   backend: BackendPreference;
+  /** The text the self-check samples besides a spec's prompts; default: sae-sample.txt beside the bundled models' folder. */
+  saeSample?: string;
   /** Intra-op threads; default: cores minus one, at least one. */
   threads?: number;
   /** Bytes of activations and logits one run may hold. */
@@ -155,8 +159,16 @@ export interface SaeCheckInfo {
   dir: string;
   prompts: number;
   stats: { n: number; fvu: number; cosine: number; l0: number; deadFraction: number };
-  loss: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
+  /** Next-token loss figures: always from `sae/check`; from the check on load only for a spliced dictionary. */
+  loss?: { clean: number; spliced: number; zeroAblation: number; ceLossScore: number; lossIncrease: number };
   warnings: { metric: string; value: number; bar: number; message: string; likelyCause: string }[];
+  /**
+   * The check on load of a dictionary whose files name no model processing, on an unprocessed model:
+   * its FVU on the model with TransformerLens' default processing, and whether that is clearly better.
+   */
+  processed?: { processing: string; fvu: number; recommended: boolean; message?: string };
+  /** What the check left out, and why. */
+  notes?: string[];
 }
 
 export interface TraceParams {
@@ -169,6 +181,8 @@ export interface TraceParams {
   interventions?: Intervention[];
   /** Keep the run so slices can be read from it; the reply then has its run id. */
   keep?: boolean;
+  /** Check the attached dictionaries on load (once per loaded dictionary) and reply with the figures. */
+  checkSaes?: boolean;
 }
 
 export interface TraceResult {
@@ -178,6 +192,8 @@ export interface TraceResult {
   top: Prediction[];
   /** Cached hook points and their shapes. */
   hooks: { name: string; shape: number[] }[];
+  /** With checkSaes: the attached dictionaries' self-checks. */
+  saeChecks?: SaeCheckInfo[];
   runMs: number;
 }
 
@@ -233,6 +249,8 @@ export interface AnalysisResult {
   inline?: TokenInsight[];
   /** Per-token values an analysis puts next to its prompt in the spec (inputAttribution's attributions). */
   tokenValues?: TokenValues;
+  /** The self-check of each attached dictionary (ModelRef.saes order), run once when it loaded. */
+  saeChecks?: SaeCheckInfo[];
   ms: number;
 }
 

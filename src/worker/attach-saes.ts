@@ -8,7 +8,7 @@ import type { AttachedSae } from '../engine/sae/attach';
 import type { AttachedSaeInfo, SaeRef } from '../protocol/runner';
 
 export function openAttachedSaes(ckpt: Checkpoint, refs: readonly SaeRef[], baseDir?: string): AttachedSae[] {
-  return refs.map((r) => ({ dict: openDictionary(r.path, { hook: r.hook, baseDir, modelHooks: ckpt.hooks }), mode: r.mode ?? 'observe' }));
+  return refs.map((r) => ({ dict: openDictionary(r.path, { hook: r.hook, baseDir: r.baseDir ?? baseDir, modelDir: ckpt.dir, modelHooks: ckpt.hooks }), mode: r.mode ?? 'observe' }));
 }
 
 export function attachedSaeInfo({ dict: d, mode }: AttachedSae): AttachedSaeInfo {
@@ -25,5 +25,5 @@ export function attachedSaeInfo({ dict: d, mode }: AttachedSae): AttachedSaeInfo
  */
 export function saesKey(refs: readonly SaeRef[] | undefined, baseDir: string | undefined): string {
   if (!refs?.length) return '';
-  return JSON.stringify([baseDir ?? '', ...refs.map((r) => [r.path, r.hook ?? '', r.mode ?? 'observe'])]);
+  return JSON.stringify([baseDir ?? '', ...refs.map((r) => [r.baseDir ?? '', r.path, r.hook ?? '', r.mode ?? 'observe'])]);
 }

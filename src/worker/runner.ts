@@ -8,14 +8,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail } from '../engine/errors';
-import { selectHooks } from '../engine/hooks';
+import { HookPoint, selectHooks } from '../engine/hooks';
 import { resolveCheckpointDir } from '../engine/checkpoint';
 import { Checkpoint, openCheckpoint, tokensFromIds } from '../engine/model';
 import { softmax, topK } from '../engine/math';
 import type { LogitLens } from '../engine/logit-lens';
 import { describeNonFinite } from '../engine/non-finite';
 import { runCircuitAnalysis } from '../engine/analysis/run-circuit';
-import { ParsedSpec, parseSpec, promptOf } from '../engine/spec/parse';
+import { ParsedSpec, datasetOf, parseSpec, promptOf } from '../engine/spec/parse';
 import type { AttentionAnalysis, LogitLensAnalysis, PromptSpec } from '../engine/spec/types';
 import { validateSpec } from '../engine/spec/validate';
 import { loadDataset } from '../engine/datasets/load';
@@ -34,9 +34,12 @@ import { KeptRuns } from './kept-runs';
 import { factsOf, modelLabel } from './facts';
 import { attachedSaeInfo, openAttachedSaes, saesKey } from './attach-saes';
 import { processCheckpoint } from '../engine/processing/process-checkpoint';
-import { processingKey, processingLabel } from '../protocol/processing';
+import { TRANSFORMERLENS_PROCESSING, isProcessed, processingKey, processingLabel } from '../protocol/processing';
+import { chooseModelProcessing } from '../engine/sae/model-processing';
+import { SaeChecksOnLoad, sampleRows } from './sae-checks-on-load';
 import { LoadedModel, promptTokens } from './loaded-model';
 import { requireRunnable, specFacts } from './spec-file';
+import { SpecSaeProbe, checkProblems } from './spec-saes';
 import { specModelRef } from '../engine/spec/model-ref';
 import { TraceRun, attentionOutput, attentionSlice, decoder, headWindow, hookSlice, lensOf, lensOutput, lensSlice, targetIdOf, tokenInsights, traceBytes, traceRun } from './trace-run';
 
@@ -60,6 +63,8 @@ type KeptRun = TraceRun | ViewRun | OutputRun;
 const SAE_CHECK_TOKENS = 128;
 
 const DEFAULT_CONFIG: RunnerConfig = { bundledModelsDir: '', trusted: true, backend: 'auto', keptBytes: 1024 * 2 ** 20 };
+
+const sameHooks = (a: readonly HookPoint[], b: readonly HookPoint[]) => a.length === b.length && a.every((h, i) => h.name === b[i].name);
 
 function isBundled(bundledModelsDir: string, dir: string): boolean {
   if (!bundledModelsDir) return false;
@@ -85,7 +90,13 @@ export class Runner {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly kept: KeptRuns<KeptRun>;
   /** The last spec text validated against each checkpoint: "Run all" asks once per analysis, after the editor's own check. */
-  private readonly validated = new WeakMap<Checkpoint, { text: string; problems: SpecProblemInfo[] }>();
+  private readonly validated = new WeakMap<Checkpoint, { text: string; hooks: readonly HookPoint[]; problems: SpecProblemInfo[] }>();
+  /** The spec's dictionaries opened for its diagnostics (no model loaded). */
+  private readonly saeProbe = new SpecSaeProbe();
+  /** Each loaded dictionary's check on load, kept by load key. */
+  private readonly saeChecks = new SaeChecksOnLoad();
+  /** Of each loaded model: its load key, the ModelRef it was loaded from, and what its dictionaries made of its processing. */
+  private readonly loadedAs = new WeakMap<LoadedModel, { key: string; ref: ModelRef; notes: string[] }>();
 
   constructor(private readonly opts: RunnerOptions = {}) {
     this.kept = new KeptRuns<KeptRun>(() => this.config.keptBytes, 'circuitLens.keptRunsMemoryMB', opts.firstRunId);
@@ -156,7 +167,7 @@ export class Runner {
   private async load(model: ModelRef): Promise<LoadedModel> {
     if (!this.config.trusted) fail('BAD_INPUT', { field: model.ref }, 'models are loaded only in trusted workspaces, and this workspace is in Restricted Mode.', 'Trust the workspace (Manage Workspace Trust).');
     const opened = this.checkpoint(model);
-    const key = `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes, model.baseDir)}`;
+    const key = this.loadKey(model, opened);
     if (this.loaded?.key === key) return this.loaded.model;
     if (this.loading?.key === key) return this.loading.promise;
     const previous = this.loaded;
@@ -165,14 +176,16 @@ export class Runner {
       this.kept.drop((r) => r.kind === 'trace' && r.modelDir === previous.model.ckpt.dir);
       await previous.model.dispose();
     }
+    this.saeChecks.forget(key);
     // Processing reads every weight once, so it is part of loading (and of the promise others wait on).
-    const promise = Promise.resolve().then(() => LoadedModel.open(processCheckpoint(opened, model.processing), {
-      saes: openAttachedSaes(opened, model.saes ?? [], model.baseDir),
-      session: { backend: this.config.backend, threads: this.config.threads },
-      limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
-      beforeChunk: this.opts.beforeChunk,
-      scanWorkerPath: this.opts.scanWorkerPath,
-    }));
+    // The dictionaries' metadata may ask for it (SAELens model_from_pretrained_kwargs); the user's choice wins.
+    const promise = Promise.resolve().then(async () => {
+      const saes = openAttachedSaes(opened, model.saes ?? [], model.baseDir);
+      const choice = chooseModelProcessing(model.processing, saes.map((s) => s.dict));
+      const m = await this.openModel(processCheckpoint(opened, choice.processing), saes);
+      this.loadedAs.set(m, { key, ref: model, notes: choice.notes });
+      return m;
+    });
     this.loading = { key, promise };
     try {
       const m = await promise;
@@ -183,11 +196,48 @@ export class Runner {
     }
   }
 
+  private openModel(ckpt: Checkpoint, saes: LoadedModel['saes']): Promise<LoadedModel> {
+    return LoadedModel.open(ckpt, {
+      saes,
+      session: { backend: this.config.backend, threads: this.config.threads },
+      limits: () => ({ cacheBytes: this.config.cacheBytes, promptTokens: this.config.promptTokens }),
+      beforeChunk: this.opts.beforeChunk,
+      scanWorkerPath: this.opts.scanWorkerPath,
+    });
+  }
+
+  /** What makes two loads the same model: folder, backend, threads, tokenizer, processing asked and dictionaries. */
+  private loadKey(model: ModelRef, opened: Checkpoint): string {
+    return `${opened.dir}|${this.config.backend}|${this.config.threads ?? ''}|${opened.tokenizer ? 1 : 0}|${processingKey(model.processing)}|${saesKey(model.saes, model.baseDir)}`;
+  }
+
+  /** The processing in effect in words, and its notes: the family's, then the dictionaries'. */
+  private processingOf(m: LoadedModel): { processing: string; processingNotes: string[] } {
+    return { processing: processingLabel(m.ckpt.processing?.options), processingNotes: [...m.ckpt.processing?.notes ?? [], ...this.loadedAs.get(m)?.notes ?? []] };
+  }
+
+  /**
+   * The attached dictionaries' checks on load (each run once per loaded model), on `texts` (a spec's
+   * prompts, a traced prompt) and the bundled sample; none when nothing is attached.
+   */
+  private async checksOnLoad(m: LoadedModel, texts: readonly string[], ctx: RequestContext<Progress>, rows: Token[][] = []): Promise<SaeCheckInfo[] | undefined> {
+    const as = this.loadedAs.get(m);
+    if (!m.saes.length || !as) return undefined;
+    if (m.saes.every((s) => this.saeChecks.cached(as.key, s))) return this.saeChecks.ensure(m, as.key, [], ctx.signal, async () => undefined);
+    const sample = this.config.saeSample ?? (this.config.bundledModelsDir ? path.join(path.dirname(this.config.bundledModelsDir), 'sae-sample.txt') : undefined);
+    const sampled = sampleRows(m.ckpt, texts, sample, rows);
+    ctx.event({ message: `checking ${m.saes.length} dictionar${m.saes.length === 1 ? 'y' : 'ies'} on ${sampled.length} sample rows…` });
+    return this.saeChecks.ensure(m, as.key, sampled, ctx.signal, async () => {
+      const processed = processCheckpoint(m.ckpt, TRANSFORMERLENS_PROCESSING);
+      return isProcessed(processed.processing?.options) ? this.openModel(processed, m.saes) : undefined;
+    });
+  }
+
   private async loadInfo(model: ModelRef): Promise<LoadedModelInfo> {
     const m = await this.load(model);
     return {
       ...factsOf(m.ckpt, undefined, m.hooks), saes: m.saes.map(attachedSaeInfo), backend: m.backend, ...(m.backendNote ? { backendNote: m.backendNote } : {}), loadMs: m.loadMs,
-      processing: processingLabel(m.ckpt.processing?.options), processingNotes: m.ckpt.processing?.notes ?? [],
+      ...this.processingOf(m),
     };
   }
 
@@ -212,7 +262,7 @@ export class Runner {
       runId = kept.id;
     } else {
       const hooks = p.hooks ? selectHooks(model.hooks, p.hooks) : [];
-      run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }));
+      run = traceRun(model, tokens, await model.trace([tokens], { hooks, interventions: p.interventions, logits: 'last', signal: ctx.signal }), this.loadedAs.get(model)?.ref);
     }
     const vocab = ckpt.config.dVocab;
     const last = run.trace.logits.data.subarray(0, vocab); // [1, 1, d_vocab]: the last position only
@@ -220,7 +270,8 @@ export class Runner {
     const decode = decoder(model);
     const top = topK(last, p.topK ?? 10).map(({ index, value }) => ({ id: index, text: decode(index), prob: probs[index], logit: value }));
     const hooks = run.trace.cache.names().map((name) => ({ name, shape: run.trace.cache.get(name).dims }));
-    return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, runMs: run.trace.runMs };
+    const saeChecks = p.checkSaes ? await this.checksOnLoad(model, 'text' in p.input ? [p.input.text] : [], ctx, 'ids' in p.input ? [tokens] : []) : undefined;
+    return { ...(runId !== undefined ? { runId } : {}), model: modelLabel(ckpt), tokens, top, hooks, ...(saeChecks ? { saeChecks } : {}), runMs: run.trace.runMs };
   }
 
   private async checkSaes(p: SaeCheckParams, ctx: RequestContext<Progress>): Promise<SaeCheckInfo[]> {
@@ -252,7 +303,7 @@ export class Runner {
     if (reused?.run.kind === 'trace') return { id: reused.id, run: reused.run };
     if (reused) this.kept.release(reused.id);
     const trace = await model.trace([tokens], { hooks: globs ? selectHooks(model.hooks, globs, field) : [], interventions, logits: 'last', signal });
-    const run = traceRun(model, tokens, trace);
+    const run = traceRun(model, tokens, trace, this.loadedAs.get(model)?.ref);
     if (signal.aborted) throw cancelledError(); // cancelled during its last chunk: nobody would release it
     return { id: this.kept.add(run, traceBytes(run), key), run };
   }
@@ -268,11 +319,12 @@ export class Runner {
     const ref = specModelRef(spec, p.spec.path, p.model, p.defaultModel ?? 'demo', p.processing)!;
     ctx.event({ message: 'loading the model…' });
     const model = await this.load(ref);
-    requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt), a, model.ckpt.name);
-    const dataset = a.kind === 'circuit' || a.kind === 'ablation' ? a.dataset?.value : undefined;
+    requireRunnable(p.spec, this.problemsOf(p.spec.text, spec, model.ckpt, model.hooks), a, model.ckpt.name);
+    const saeChecks = await this.checksOnLoad(model, spec.prompts.map((x) => x.text.value), ctx);
+    const dataset = datasetOf(a)?.value;
     const prompt = dataset !== undefined ? undefined : promptOf(spec, a) ?? fail('BAD_INPUT', { file: p.spec.path, field: 'prompts' }, 'the spec has no prompts.');
     const base = {
-      model: modelLabel(model.ckpt), processing: processingLabel(model.ckpt.processing?.options), processingNotes: model.ckpt.processing?.notes ?? [], title: a.title, kind: a.kind,
+      model: modelLabel(model.ckpt), ...this.processingOf(model), title: a.title, kind: a.kind, ...(saeChecks ? { saeChecks } : {}),
       // An analysis on a dataset: its name stands where a prompt's would.
       prompt: prompt ? { name: prompt.name.value, text: prompt.text.value } : { name: dataset ?? '', text: '' } };
     ctx.event({ message: `${a.title}…` });
@@ -347,7 +399,7 @@ export class Runner {
   /** The loaded model of a kept trace, loading it again when another model was opened since. */
   private async modelOf(run: TraceRun): Promise<LoadedModel> {
     if (this.loaded?.model.ckpt.dir === run.modelDir) return this.loaded.model;
-    return this.load({ ref: run.modelDir });
+    return this.load(run.modelRef ?? { ref: run.modelDir });
   }
 
   private release(runId: number): void {
@@ -371,15 +423,25 @@ export class Runner {
       problems.push({ severity: 'error', message: `model: ${(e as Error).message}`, range: parsed.spec.model?.range ?? { offset: 0, length: 1 } });
       return problems;
     }
-    return [...problems, ...this.problemsOf(p.spec.text, parsed.spec, ckpt)];
+    const saes = parsed.spec.saes?.length ? this.saeProbe.check(ckpt, parsed.spec.saes, p.spec.path) : { problems: [], hooks: ckpt.hooks, attached: [] };
+    // What the dictionaries' checks on load found, once a run of this spec's model loaded them.
+    const key = this.loadKey(ref, ckpt);
+    const checked = saes.attached.flatMap(({ entry, sae }) => {
+      const c = this.saeChecks.cached(key, sae);
+      return c ? checkProblems(entry, c) : [];
+    });
+    return [...problems, ...saes.problems, ...checked, ...this.problemsOf(p.spec.text, parsed.spec, ckpt, saes.hooks)];
   }
 
-  /** The spec's problems on this checkpoint (token counts included), validated once per text. */
-  private problemsOf(text: string, spec: ParsedSpec['spec'], ckpt: Checkpoint): SpecProblemInfo[] {
+  /**
+   * The spec's problems on this checkpoint (token counts included), validated once per text and hook
+   * list: the model's hooks with those of the spec's dictionaries.
+   */
+  private problemsOf(text: string, spec: ParsedSpec['spec'], ckpt: Checkpoint, hooks: readonly HookPoint[] = ckpt.hooks): SpecProblemInfo[] {
     const hit = this.validated.get(ckpt);
-    if (hit?.text === text) return hit.problems;
-    const problems = validateSpec(spec, specFacts(ckpt));
-    this.validated.set(ckpt, { text, problems });
+    if (hit?.text === text && sameHooks(hit.hooks, hooks)) return hit.problems;
+    const problems = validateSpec(spec, { ...specFacts(ckpt), hooks });
+    this.validated.set(ckpt, { text, hooks, problems });
     return problems;
   }
 

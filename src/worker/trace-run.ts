@@ -10,7 +10,7 @@ import type { Trace } from '../engine/tracer';
 import { singleTokenIssue } from '../engine/single-token';
 import type { AnalysisOutput } from '../protocol/analysis';
 import type { AttentionHook, AttentionSlice, HeadWindow, HeadWindowRequest, LensMode, LogitLensSlice, PanelToken } from '../protocol/panels';
-import type { TokenInsight } from '../protocol/runner';
+import type { ModelRef, TokenInsight } from '../protocol/runner';
 import type { TensorData } from '../protocol/tensor';
 import { attentionThumbnails, headExtent, poolBlock } from './attention-overview';
 import type { LoadedModel } from './loaded-model';
@@ -20,6 +20,8 @@ export interface TraceRun {
   kind: 'trace';
   /** The checkpoint folder of the model that ran it. */
   modelDir: string;
+  /** The model as it was asked for (processing, dictionaries), to load it again the same way. */
+  modelRef?: ModelRef;
   model: string;
   tokens: Token[];
   trace: Trace;
@@ -29,8 +31,8 @@ export interface TraceRun {
   readonly headExtents: Map<string, number>;
 }
 
-export function traceRun(model: LoadedModel, tokens: Token[], trace: Trace): TraceRun {
-  return { kind: 'trace', modelDir: model.ckpt.dir, model: modelLabel(model.ckpt), tokens, trace, lenses: new Map(), headExtents: new Map() };
+export function traceRun(model: LoadedModel, tokens: Token[], trace: Trace, modelRef?: ModelRef): TraceRun {
+  return { kind: 'trace', modelDir: model.ckpt.dir, ...(modelRef ? { modelRef } : {}), model: modelLabel(model.ckpt), tokens, trace, lenses: new Map(), headExtents: new Map() };
 }
 
 export function traceBytes(run: TraceRun): number {

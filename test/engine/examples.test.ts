@@ -131,7 +131,7 @@ const CLAIMS: Record<string, (analyses: AnalysisOutput[]) => void | Promise<void
     assert.ok(xfail.outcome === 'expected failure' && Math.abs(xfail.value) < 0.05, `without 1.1, faithfulness about 0: ${xfail.value}`);
   },
 
-  'ioi.circuit.json': ([both, alone, zeroed]) => {
+  'ioi.circuit.json': ([both, alone, zeroed, patching, attribution, detectors]) => {
     const value = (a: AnalysisOutput, ablation: string) => a.claims!.find((c) => c.claim === 'faithfulness' && c.ablation === ablation)!.value;
     assert.ok(Math.abs(both.claims![0].means.full - 6.97) < 0.01, `logit difference 6.97: ${both.claims![0].means.full}`);
     for (const a of [both, alone]) for (const c of a.claims!) assert.equal(c.outcome, 'passed', `${a.name}: ${c.claim} (${c.ablation}) ${c.value}`);
@@ -139,6 +139,17 @@ const CLAIMS: Record<string, (analyses: AnalysisOutput[]) => void | Promise<void
     assert.ok(Math.min(...range) > 0.92 && Math.max(...range) < 1.05, `both heads: 0.92 to 1.04 (${range})`);
     assert.ok(['mean', 'resample', 'patch'].every((x) => value(alone, x) > 0.98), 'head 1.1 alone under mean, resample, patch');
     assert.ok(zeroed.claims![0].outcome === 'expected failure' && Math.abs(value(zeroed, 'zero')) < 0.01, 'head 1.1 alone under zero ablation: 0.00');
+    // Over the dataset: ratios of dataset means, each with its spread over the 32 prompts.
+    assert.ok(Math.abs(head(patching, '1.1') - 0.99) < 0.01 && Math.abs(patching.spread![3] - 0.52) < 0.01, `patching head 1.1: 0.99 ± 0.52 (${head(patching, '1.1')} ± ${patching.spread![3]})`);
+    below(['0.0', '0.1', '1.0'].map((h) => head(patching, h)), 0.02, 'patching the other heads');
+    const part = (label: string) => attribution.values[attribution.axes[0].labels.indexOf(label)];
+    assert.ok(Math.abs(attribution.values.reduce((x, y) => x + y, 0) - 6.97) < 0.01, 'the mean contributions add up to the mean logit difference 6.97');
+    assert.ok(Math.abs(part('L1 attn') - 3.52) < 0.01 && Math.abs(part('L1 mlp') - 3.57) < 0.01, `layer 1's attention ${part('L1 attn')} and MLP ${part('L1 mlp')}`);
+    below(attribution.values.filter((_, i) => !attribution.axes[0].labels[i].startsWith('L1')), 0.1, 'every other component');
+    assert.ok(Math.abs(head(plots(attribution)[1], '1.1') - 3.62) < 0.01, 'head 1.1\'s mean part');
+    const [previous, , induction] = plots(detectors);
+    assert.ok(Math.abs(head(previous, '0.0') - 0.98) < 0.01, 'previous-token head 0.0');
+    assert.ok(Math.abs(head(induction, '1.1') - 0.61) < 0.01 && Math.abs(head(induction, '1.0') - 0.32) < 0.01, 'induction heads 1.1, then 1.0');
   },
 
   'detectors.circuit.json': ([random, prompt]) => {

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { zipSync } from 'fflate';
 import { openDictionary } from '../../src/engine/sae/open';
+import { chooseModelProcessing } from '../../src/engine/sae/model-processing';
+import type { HookPoint } from '../../src/engine/hooks';
 import { EngineError } from '../../src/engine/errors';
 import { tmpDir } from '../helpers/reference';
 import { f32Tensor, gemmaScopeNpz, npyBytes, saeLensFolder } from '../helpers/sae-fixtures';
@@ -188,4 +190,36 @@ test('folders with no dictionary, or several', () => {
   saeLensFolder(path.join(release, 'blocks.0.hook_resid_pre'));
   saeLensFolder(path.join(release, 'blocks.1.hook_resid_pre'));
   rejects(() => openDictionary(release), 'BAD_INPUT', { message: /2 dictionaries in subfolders.*blocks\.0\.hook_resid_pre/ });
+});
+
+/** Hook points of a two-layer model with d_model 16 and d_mlp 64. */
+const modelHooks: HookPoint[] = [0, 1].flatMap((l) => [
+  { name: `blocks.${l}.hook_resid_pre`, shape: ['batch', 'pos', 16], output: `blocks.${l}.hook_resid_pre`, needsAttnResult: false },
+  { name: `blocks.${l}.hook_resid_post`, shape: ['batch', 'pos', 16], output: `blocks.${l}.hook_resid_post`, needsAttnResult: false },
+  { name: `blocks.${l}.mlp.hook_post`, shape: ['batch', 'pos', 64], output: `blocks.${l}.mlp.hook_post`, needsAttnResult: false },
+]);
+
+test('against the model: a hook it lacks, and a d_in that does not match the hook', () => {
+  const wide = (name: string, hook: string) => saeLensFolder(fresh(name), {
+    cfg: { d_in: 16, d_sae: 8, metadata: { hook_name: hook } },
+    tensors: { W_enc: f32Tensor([16, 8]), W_dec: f32Tensor([8, 16]), b_dec: f32Tensor([16]) },
+  });
+  rejects(() => openDictionary(wide('lacks', 'blocks.7.hook_resid_post'), { modelHooks }), 'UNKNOWN_HOOK',
+    { file: /lacks$/, field: 'blocks.7.hook_resid_post', message: /not a hook point of this model\. Closest: blocks\.\d\.hook_resid_post\. Name the right one with DIR@HOOK/ });
+  rejects(() => openDictionary(wide('mlp', 'blocks.1.mlp.hook_post'), { modelHooks }), 'BAD_INPUT',
+    { file: /mlp$/, field: 'blocks.1.mlp.hook_post', message: /has 16 values per token but blocks\.1\.mlp\.hook_post has 64\. The dictionary belongs to another model or another hook/ });
+  rejects(() => openDictionary(wide('user-hook', 'blocks.0.hook_resid_post'), { modelHooks, hook: 'blocks.0.mlp.hook_post' }), 'BAD_INPUT',
+    { field: 'blocks.0.mlp.hook_post', message: /has 16 values per token/ });
+  assert.equal(openDictionary(wide('fits', 'blocks.1.hook_resid_pre'), { modelHooks }).hookIn, 'blocks.1.hook_resid_pre');
+});
+
+test('model_from_pretrained_kwargs that are not an object, or not booleans, name the field', () => {
+  const withKwargs = (name: string, kwargs: unknown) => openDictionary(saeLensFolder(fresh(name), { cfg: { metadata: { hook_name: 'blocks.0.hook_resid_post', model_from_pretrained_kwargs: kwargs } } }));
+  rejects(() => withKwargs('kw-list', [1, 2]), 'BAD_CONFIG', { file: /cfg\.json$/, message: /model_from_pretrained_kwargs/ });
+  rejects(() => chooseModelProcessing(undefined, [withKwargs('kw-str', { center_unembed: 'false' })]), 'BAD_CONFIG',
+    { file: /kw-str$/, field: 'model_from_pretrained_kwargs.center_unembed', message: /is "false", not true or false/ });
+  // Keys that change weights in ways we do not apply are said, not dropped silently.
+  const { notes } = chooseModelProcessing(undefined, [withKwargs('kw-refactor', { refactor_factored_attn_matrices: true, device: 'cuda' })]);
+  assert.ok(notes.some((n) => /refactor_factored_attn_matrices = true is not applied/.test(n)), JSON.stringify(notes));
+  assert.ok(!notes.some((n) => /device/.test(n)), 'device changes no weight');
 });

@@ -51,7 +51,7 @@ test('10,000 fuzzed specs parse and validate without throwing; problem ranges li
   let withProblems = 0;
   const outcome = fuzz('spec', 10_000, 5, (r) => {
     const text = r.next() < 0.6 ? mutate(r, r.pick(examples))
-      : r.next() < 0.95 ? JSON.stringify({ model: hostile(r), prompts: hostile(r), analyses: Array.from({ length: r.int(0, 5) }, () => hostile(r)), cache: hostile(r) })
+      : r.next() < 0.95 ? JSON.stringify({ model: hostile(r), prompts: hostile(r), analyses: Array.from({ length: r.int(0, 5) }, () => hostile(r)), cache: hostile(r), ...(r.next() < 0.3 ? { saes: r.next() < 0.5 ? hostile(r) : Array.from({ length: r.int(0, 3) }, () => ({ path: hostile(r), hook: hostile(r), mode: hostile(r) })) } : {}) })
         : '['.repeat(r.int(1000, 50000));
     const { spec, problems } = parseSpec(text);
     const all = [...problems, ...validateSpec(spec, facts)];

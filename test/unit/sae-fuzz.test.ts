@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readNpz } from '../../src/engine/sae/npz';
 import { openDictionary } from '../../src/engine/sae/open';
+import { chooseModelProcessing } from '../../src/engine/sae/model-processing';
+import { PROCESSING_OPTIONS } from '../../src/protocol/processing';
 import { tmpDir } from '../helpers/reference';
 import { Rng, fuzz } from '../helpers/fuzz';
 import { f32Tensor, gemmaScopeNpz, saeLensFolder } from '../helpers/sae-fixtures';
@@ -55,13 +57,17 @@ test('3,000 mutated .npz archives inflate to arrays of their declared shapes or 
 });
 
 test('1,000 SAELens configs with hostile values open or fail with an EngineError', () => {
-  const keys = ['architecture', 'd_in', 'd_sae', 'd_out', 'k', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'activation_fn', 'activation_fn_kwargs', 'hook_name', 'metadata', 'rescale_acts_by_decoder_norm'];
+  const keys = ['architecture', 'd_in', 'd_sae', 'd_out', 'k', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations', 'activation_fn', 'activation_fn_kwargs', 'hook_name', 'metadata', 'rescale_acts_by_decoder_norm', 'model_from_pretrained_kwargs'];
   const outcome = fuzz('saelens-cfg', 1000, 12, (r, i) => {
     const cfg: Record<string, unknown> = {};
     for (let n = r.int(1, 4); n > 0; n--) cfg[r.pick(keys)] = hostile(r);
     const dir = saeLensFolder(path.join(root, `cfg-${i}`), { cfg, tensors: r.next() < 0.3 ? { threshold: f32Tensor([8]), W_skip: f32Tensor([4, 4]) } : {} });
+    if (r.next() < 0.3) cfg.metadata = { hook_name: 'blocks.0.hook_resid_post', model_from_pretrained_kwargs: r.next() < 0.5 ? hostile(r) : { fold_ln: hostile(r), center_unembed: hostile(r), [String(hostile(r))]: hostile(r) } };
     const d = openDictionary(dir, { hook: r.next() < 0.5 ? 'blocks.0.hook_resid_post' : undefined });
     assert.equal(d.encoder.w.shape[0], d.dIn);
+    // The processing it asks of its model: options, or an EngineError naming the field.
+    const p = chooseModelProcessing(undefined, [d]).processing;
+    if (p) assert.ok(PROCESSING_OPTIONS.every((o) => typeof p[o] === 'boolean'));
     fs.rmSync(dir, { recursive: true });
   });
   assert.ok(outcome.ok > 0 && outcome.engineErrors > 0);

@@ -11,7 +11,7 @@ import type { AnalysisOutput } from '../../src/protocol/analysis';
 import {
   BarsFigure, Figure, HeatmapFigure, HistogramFigure, NEGATIVE, POSITIVE, SEQUENTIAL_STOPS, SERIES_COLOURS, TokenSpan,
   binColour, cellSize, cellText, clipLabel, colourAt, figuresOf, fitsCellText, formatValue, formatterFor, inkOn, longestLabel, notesLine,
-  plotlyColourscale, sequenceSpans, tickIndices, wrapWords,
+  plotlyColourscale, sequenceSpans, tickIndices, withSpread, wrapWords,
 } from '../../src/protocol/figures';
 import type { BarChart } from '../bars';
 import type { Heatmap } from '../heatmap';
@@ -73,7 +73,7 @@ function heatmapPlot(f: HeatmapFigure, width: number): Heatmap {
     hover: z.map((row, r) => row.map((v, c) => [
       `${plotText(f.rows.name)} ${plotText(f.rows.labels[r])}`,
       `${plotText(f.cols.name)} ${plotText(f.cols.labels[c])}`,
-      `${plotText(f.valueLabel)}: ${fmt(v)}`,
+      `${plotText(f.valueLabel)}: ${plotText(withSpread(fmt, v, f.spread?.[r * nCols + c]))}`,
     ].join('<br>'))),
     xLabels: f.cols.labels.map((l) => plotText(clipLabel(l))),
     yLabels: f.rows.labels.map((l) => plotText(clipLabel(l))),
@@ -120,7 +120,7 @@ function barsPlot(f: BarsFigure): BarChart {
         values,
         colours: values.map((v) => colour(v, s)),
         text: values.map((v) => plotText(fmt(v))),
-        hover: values.map((v, i) => `${plotText(f.bars.labels[i])}${k > 1 ? ` · ${plotText(name)}` : ''}<br>${plotText(f.valueLabel)}: ${plotText(fmt(v))}`),
+        hover: values.map((v, i) => `${plotText(f.bars.labels[i])}${k > 1 ? ` · ${plotText(name)}` : ''}<br>${plotText(f.valueLabel)}: ${plotText(withSpread(fmt, v, f.spread?.[i * k + s]))}`),
       };
     }),
     valueTitle: plotText(f.valueLabel),

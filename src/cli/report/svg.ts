@@ -8,7 +8,7 @@
 import {
   BarsFigure, Figure, HeatmapFigure, HistogramFigure, NEGATIVE, POSITIVE, SEQUENTIAL_STOPS, SERIES_COLOURS,
   binColour, cellSize, cellText, clipLabel, colourAt, fitsCellText, formatValue, formatterFor, inkOn, longestLabel, niceTicks, scaleStops,
-  tickIndices, tickText, wrapWords,
+  tickIndices, tickText, withSpread, wrapWords,
 } from '../../protocol/figures';
 import { escapeXml } from '../../protocol/xml';
 
@@ -63,7 +63,7 @@ export function heatmapSvg(f: HeatmapFigure, id: string): string {
       const v = f.values[r * nCols + c];
       const fill = colourAt(f.colour, v) ?? '#cccccc';
       const [x, y] = [left + c * cell.width, top + r * cell.height];
-      const tip = `${f.rows.name} ${f.rows.labels[r]}, ${f.cols.name} ${f.cols.labels[c]}: ${fmt(v)}`;
+      const tip = `${f.rows.name} ${f.rows.labels[r]}, ${f.cols.name} ${f.cols.labels[c]}: ${withSpread(fmt, v, f.spread?.[r * nCols + c])}`;
       body.push(`<rect x="${r1(x)}" y="${r1(y)}" width="${r1(cell.width - gap)}" height="${r1(cell.height - gap)}" fill="${fill}"><title>${escapeXml(tip)}</title></rect>`);
       if (withText) body.push(text(x + cell.width / 2, y + cell.height / 2 + 4, cellText(v), `text-anchor="middle" fill="${inkOn(fill)}" pointer-events="none"`));
     }
@@ -127,7 +127,7 @@ export function barsSvg(f: BarsFigure): string {
       const x = axis.at(v);
       const [from, to] = [Math.min(x, axis.base), Math.max(x, axis.base)];
       const y = y0 + s * barH;
-      const tip = `${f.bars.labels[i]}${k > 1 ? ` · ${series[s]}` : ''}: ${fmt(v)}`;
+      const tip = `${f.bars.labels[i]}${k > 1 ? ` · ${series[s]}` : ''}: ${withSpread(fmt, v, f.spread?.[i * k + s])}`;
       body.push(`<rect x="${r1(from)}" y="${y}" width="${r1(Math.max(1, to - from))}" height="${barH - 2}" fill="${colour(v, s)}"><title>${escapeXml(tip)}</title></rect>`);
       body.push(text(v < 0 ? from - 3 : to + 3, y + barH - 4, fmt(v), v < 0 ? 'text-anchor="end"' : ''));
     }

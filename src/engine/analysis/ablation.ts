@@ -13,6 +13,7 @@ import type { Intervention } from '../../protocol/runner';
 import type { TensorData } from '../../protocol/tensor';
 import { MetricSpec, logitsNeeded, metricName, metricValues } from './metrics';
 import { RowPatch, rowIntervention, stackRows } from './row-interventions';
+import { itemProgress, meanAndSpread } from './dataset-stats';
 
 export type AblationUnit = 'heads' | 'neurons' | 'layers';
 export type AblationKind = 'zero' | 'mean' | 'resample';
@@ -142,12 +143,8 @@ export interface DatasetAblationResult extends AblationResult {
 /** `ablate` on every prompt of a dataset (same token length): the mean change and its spread; the baseline is the mean metric. */
 export async function ablateDataset(tracer: Tracer, rows: readonly AblationRow[], opts: Omit<AblationOptions, 'metric'>): Promise<DatasetAblationResult> {
   const results: AblationResult[] = [];
-  for (const [i, row] of rows.entries()) {
-    const onProgress = opts.onProgress && ((done: number, total: number) => opts.onProgress!(i * total + done, rows.length * total));
-    results.push(await ablate(tracer, row.tokens, { ...opts, metric: row.metric, onProgress }));
-  }
-  const n = rows.length;
-  const mean = results[0].change.map((_, k) => results.reduce((a, r) => a + r.change[k], 0) / n);
-  const spread = mean.map((m, k) => Math.sqrt(results.reduce((a, r) => a + (r.change[k] - m) ** 2, 0) / n));
-  return { ...results[0], change: mean, spread, baseline: results.reduce((a, r) => a + r.baseline, 0) / n, prompts: n };
+  for (const [i, row] of rows.entries()) results.push(await ablate(tracer, row.tokens, { ...opts, metric: row.metric, onProgress: itemProgress(opts.onProgress, i, rows.length) }));
+  const change = meanAndSpread(results.map((r) => r.change));
+  const baseline = meanAndSpread(results.map((r) => [r.baseline])).mean[0];
+  return { ...results[0], change: Float32Array.from(change.mean), spread: Float32Array.from(change.spread), baseline, prompts: rows.length };
 }

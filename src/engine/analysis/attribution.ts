@@ -14,6 +14,10 @@
  * hook_attn_out / hook_mlp_out, after ln1_post / ln2_post; a head's share goes through ln1_post's weight
  * and scale the same way. With a final soft-cap (Gemma 2), the components add up to the logit difference
  * before the cap, which is what `logitDiff` then reports.
+ *
+ * Over a dataset, each prompt is attributed at its own last position with its own answer (and
+ * counterfactual), and every component's contribution is the mean over the prompts, with its standard
+ * deviation; the means still add up to the mean logit difference.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
@@ -21,6 +25,7 @@ import type { Norm } from '../params';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { readWeightRows } from '../weight-reader';
+import { meanAndSpread } from './dataset-stats';
 
 export interface AttributionOptions {
   answer: number;
@@ -139,4 +144,37 @@ function normWeight(ckpt: Tracer['ckpt'], n: Norm, d: number): Float32Array {
   const [w] = readWeightRows(ckpt, n.w);
   if (n.weightOffset) for (let i = 0; i < d; i++) w[i] += n.weightOffset;
   return w;
+}
+
+/** One prompt of a dataset: its tokens and its own answer (and counterfactual). */
+export interface AttributionRow {
+  tokens: Token[];
+  answer: number;
+  counterfactual?: number;
+}
+
+export interface DatasetAttributionResult extends AttributionResult {
+  /** Standard deviations over the prompts of `values`, `heads` and `logitDiff` (which are means). */
+  spread: Float32Array;
+  headsSpread: Float32Array;
+  logitDiffSpread: number;
+  prompts: number;
+}
+
+/** Direct logit attribution of every prompt of a dataset (at its last position): the mean of each component and its spread. */
+export async function attributeDataset(tracer: Tracer, rows: readonly AttributionRow[], opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<DatasetAttributionResult> {
+  const each: AttributionResult[] = [];
+  for (const row of rows) {
+    each.push(await directLogitAttribution(tracer, row.tokens, { answer: row.answer, counterfactual: row.counterfactual, signal: opts.signal }));
+    opts.onProgress?.(each.length, rows.length);
+  }
+  const values = meanAndSpread(each.map((r) => r.values));
+  const heads = meanAndSpread(each.map((r) => r.heads));
+  const diff = meanAndSpread(each.map((r) => [r.logitDiff]));
+  return {
+    ...each[0],
+    values: Float32Array.from(values.mean), spread: Float32Array.from(values.spread),
+    heads: Float32Array.from(heads.mean), headsSpread: Float32Array.from(heads.spread),
+    logitDiff: diff.mean[0], logitDiffSpread: diff.spread[0], prompts: rows.length,
+  };
 }

@@ -4,6 +4,9 @@
  * over the query positions that HAVE a target, of the attention mass on the targets. TransformerLens
  * divides by all query positions, which caps induction scores on a once-repeated sequence near 0.5; this
  * score is 1.0 for a perfect head on any sequence.
+ *
+ * Over a dataset, each prompt is scored alone and a head's score is the mean of its prompts' scores
+ * (each prompt counts once, whatever its number of target rows), reported with the standard deviation.
  */
 import { fail } from '../errors';
 import type { ActivationCache } from '../cache';
@@ -11,6 +14,7 @@ import { selectHooks } from '../hooks';
 import { tokensFromIds } from '../model';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
+import { meanAndSpread } from './dataset-stats';
 
 // The detector kinds are spec vocabulary (declared once there, with the schema's text); re-exported for callers.
 import { DETECTOR_KINDS, DetectorKind } from '../spec/vocabulary';
@@ -55,20 +59,81 @@ export function detectHeads(cache: ActivationCache, tokens: readonly (readonly n
       let total = 0;
       let rows = 0;
       for (let b = 0; b < batch; b++) {
-        const base = (b * heads + h) * pos * pos;
-        for (let q = 0; q < pos; q++) {
-          const t = targets[b][q];
-          if (t.length === 0) continue;
-          let mass = 0;
-          for (const k of t) mass += pattern.data[base + q * pos + k];
-          total += mass;
-          rows++;
-        }
+        const m = targetMass(pattern.data, (b * heads + h) * pos * pos, pos, targets[b]);
+        total += m.total;
+        rows += m.rows;
       }
       scores[l * nHeads + h] = rows ? total / rows : 0;
     }
   }
   return { kind, nLayers, nHeads, scores };
+}
+
+/** One head's attention on one sequence (its [query_pos, key_pos] pattern at `base`): the mass on the targets, and the query rows that have any. */
+function targetMass(pattern: Float32Array, base: number, pos: number, targets: readonly number[][]): { total: number; rows: number } {
+  let total = 0;
+  let rows = 0;
+  for (let q = 0; q < pos; q++) {
+    const t = targets[q];
+    if (t.length === 0) continue;
+    for (const k of t) total += pattern[base + q * pos + k];
+    rows++;
+  }
+  return { total, rows };
+}
+
+export interface DatasetHeadScores extends HeadScores {
+  /** [layer, head]: the standard deviation over the prompts of the score (`scores` is the mean). */
+  spread: Float32Array;
+  prompts: number;
+}
+
+/**
+ * Every head's scores on each prompt of a dataset (same token length), averaged over the prompts. Runs
+ * fetch the patterns of as many layers and prompts as keep them under `maxRunBytes` (default 512 MiB:
+ * GPT-2 small's twelve layers of patterns for one 1,000-token prompt take two runs, not twelve).
+ */
+export async function scoreDataset(
+  tracer: Tracer,
+  prompts: readonly Token[][],
+  kinds: readonly DetectorKind[],
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void; maxRunBytes?: number } = {},
+): Promise<DatasetHeadScores[]> {
+  const { nLayers, nHeads } = tracer.ckpt.config;
+  const pos = prompts[0].length;
+  const maxBytes = opts.maxRunBytes ?? 512 * 2 ** 20;
+  const layerBytes = nHeads * pos * pos * 4; // one prompt's hook_pattern of one layer
+  const layersPerRun = Math.max(1, Math.min(nLayers, Math.floor(maxBytes / layerBytes)));
+  const promptsPerRun = Math.max(1, Math.floor(maxBytes / (layerBytes * layersPerRun)));
+  const ids = prompts.map((p) => p.map((t) => t.id));
+  const targets = kinds.map((k) => ids.map((row) => detectionTargets(k, row))); // [kind][prompt][query]
+  const perPrompt = kinds.map(() => prompts.map(() => new Float64Array(nLayers * nHeads))); // [kind][prompt][layer, head]
+  const total = Math.ceil(nLayers / layersPerRun) * Math.ceil(prompts.length / promptsPerRun);
+  let done = 0;
+  for (let l0 = 0; l0 < nLayers; l0 += layersPerRun) {
+    const layers = Array.from({ length: Math.min(layersPerRun, nLayers - l0) }, (_, i) => l0 + i);
+    const hooks = selectHooks(tracer.ckpt.hooks, layers.map((l) => `blocks.${l}.attn.hook_pattern`).join(','));
+    for (let first = 0; first < prompts.length; first += promptsPerRun) {
+      const chunk = prompts.slice(first, first + promptsPerRun);
+      const run = await tracer.trace(chunk, { hooks, logits: 'last', signal: opts.signal });
+      for (const l of layers) {
+        const pattern = run.cache.get(`blocks.${l}.attn.hook_pattern`).data; // [batch, head, query_pos, key_pos]
+        chunk.forEach((_, b) => {
+          for (let h = 0; h < nHeads; h++) {
+            kinds.forEach((_, k) => {
+              const m = targetMass(pattern, (b * nHeads + h) * pos * pos, pos, targets[k][first + b]);
+              perPrompt[k][first + b][l * nHeads + h] = m.rows ? m.total / m.rows : 0;
+            });
+          }
+        });
+      }
+      opts.onProgress?.(++done, total);
+    }
+  }
+  return kinds.map((kind, k) => {
+    const s = meanAndSpread(perPrompt[k]);
+    return { kind, nLayers, nHeads, scores: Float32Array.from(s.mean), spread: Float32Array.from(s.spread), prompts: prompts.length };
+  });
 }
 
 /** Heads ranked by score, best first, as {layer, head, score}. */

@@ -8,6 +8,12 @@
  * Batched: one run per layer (split only to bound memory) whose rows are the clean run, the corrupted
  * run, and one patched row per unit; clean and corrupted baselines come from the same runs as the
  * patched rows, so patching every unit of a layer reproduces the clean metric exactly.
+ *
+ * Over a dataset (each prompt with its own corrupted prompt and answer tokens), every value is a ratio
+ * of dataset means: (mean M(patched) - mean M(corrupted)) / (mean M(clean) - mean M(corrupted)), so a
+ * prompt whose own clean and corrupted metrics happen to agree does not divide by zero. Its spread is
+ * the standard deviation over the prompts of (M_i(patched) - M_i(corrupted)) / (mean M(clean) - mean
+ * M(corrupted)), whose mean is that value.
  */
 import { fail } from '../errors';
 import { selectHooks } from '../hooks';
@@ -15,6 +21,7 @@ import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { MetricSpec, logitsNeeded, metricName, metricValues, normalizeMetric } from './metrics';
 import { rowIntervention, stackRows } from './row-interventions';
+import { itemProgress, meanAndSpread } from './dataset-stats';
 
 // The targets are spec vocabulary (declared once there, with the schema's text); re-exported for callers.
 import type { PatchTarget } from '../spec/vocabulary';
@@ -96,6 +103,12 @@ export function patchAxes(nLayers: number, clean: readonly Token[], corrupted: r
 }
 
 export async function activationPatching(tracer: Tracer, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
+  const r = await patchingSweep(tracer, clean, corrupted, opts);
+  return { ...r, values: Float32Array.from(r.raw, (m) => normalizeMetric(m, r.clean, r.corrupted)) };
+}
+
+/** The sweep's raw metric per unit (NaN outside `cells`) and its clean and corrupted baselines, not normalized. */
+async function patchingSweep(tracer: Tracer, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<Omit<PatchingResult, 'values'>> {
   const { config, hooks } = tracer.ckpt;
   const pos = clean.length;
   const { layers, positions } = patchAxes(config.nLayers, clean, corrupted, opts);
@@ -118,7 +131,6 @@ export async function activationPatching(tracer: Tracer, clean: Token[], corrupt
   let done = 0;
   const chosen = layers.map((_, li) => units.map((_, ui) => ui).filter((ui) => opts.cells?.(li, ui) ?? true));
   const total = chosen.reduce((n, c) => n + Math.ceil(c.length / perRun), 0);
-  const values = new Float32Array(layers.length * units.length).fill(opts.cells ? NaN : 0);
   if (opts.cells) raw.fill(NaN);
   for (const [li, hook] of hookNames.entries()) {
     for (let first = 0; first < chosen[li].length; first += perRun) {
@@ -132,12 +144,42 @@ export async function activationPatching(tracer: Tracer, clean: Token[], corrupt
       const run = await tracer.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
-      index.forEach((ui, i) => {
-        raw[li * units.length + ui] = m[2 + i];
-        values[li * units.length + ui] = normalizeMetric(m[2 + i], m[0], m[1]);
-      });
+      index.forEach((ui, i) => (raw[li * units.length + ui] = m[2 + i]));
       opts.onProgress?.(++done, total);
     }
   }
-  return { target: opts.target, metric: metricName(opts.metric), direction, layers, units: units.map((u) => u.label), values, raw, clean: clean0, corrupted: corrupted0 };
+  return { target: opts.target, metric: metricName(opts.metric), direction, layers, units: units.map((u) => u.label), raw, clean: clean0, corrupted: corrupted0 };
+}
+
+/** One prompt of a dataset to patch: its tokens, its corrupted prompt's (same length) and its metric. */
+export interface PatchingRow {
+  clean: Token[];
+  corrupted: Token[];
+  metric: MetricSpec;
+}
+
+export interface DatasetPatchingResult extends PatchingResult {
+  /** [layer, unit]: the standard deviation over the prompts of each prompt's share (see the module comment). */
+  spread: Float32Array;
+  /** `raw`, `clean` and `corrupted` are means over this many prompts. */
+  prompts: number;
+}
+
+/** `activationPatching` on every prompt of a dataset, combined as ratios of dataset means. */
+export async function patchDataset(tracer: Tracer, rows: readonly PatchingRow[], opts: Omit<PatchingOptions, 'metric'>): Promise<DatasetPatchingResult> {
+  const sweeps: Omit<PatchingResult, 'values'>[] = [];
+  for (const [i, row] of rows.entries()) {
+    sweeps.push(await patchingSweep(tracer, row.clean, row.corrupted, { ...opts, metric: row.metric, onProgress: itemProgress(opts.onProgress, i, rows.length) }));
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const [clean, corrupted] = [mean(sweeps.map((s) => s.clean)), mean(sweeps.map((s) => s.corrupted))];
+  // Each prompt's share: (M_i(patched) - M_i(corrupted)) / (mean clean - mean corrupted); its mean is the value.
+  if (clean === corrupted) fail('BAD_INPUT', { field: 'metric' }, `the mean clean and mean corrupted metrics over the ${rows.length} prompts are equal (${clean}), so patching cannot be normalized.`, 'Use corrupted prompts or answer tokens that the model tells apart.');
+  const shares = meanAndSpread(sweeps.map((s) => s.raw.map((m) => (m - s.corrupted) / (clean - corrupted))));
+  const raw = meanAndSpread(sweeps.map((s) => s.raw)).mean;
+  return {
+    ...sweeps[0], raw, clean, corrupted,
+    values: Float32Array.from(shares.mean, (v) => v + 0), // + 0 turns -0 into 0
+    spread: Float32Array.from(shares.spread), prompts: rows.length,
+  };
 }

@@ -10,16 +10,14 @@ import { requireSingleToken } from '../single-token';
 import type { Token } from '../tokenizer';
 import type { CircuitAnalysis, MetricName } from '../spec/circuit-kinds';
 import type { PromptSpec } from '../spec/types';
-import { ablate, ablateDataset } from './ablation';
-import { rowMetric } from './circuit';
-import type { AblationAnalysis } from '../spec/circuit-kinds';
+import { ablate } from './ablation';
 import { directLogitAttribution } from './attribution';
 import { GeneratedToken, generate } from './generate';
 import { rankHeads, runHeadDetectors } from './head-detectors';
 import type { MetricSpec } from './metrics';
 import type { AnalysisOutput, Axis, TokenSequence } from '../../protocol/analysis';
 import { formatProbability, formatValue as f, sharedRange } from '../../protocol/figures';
-import { activationPatching, type PatchTarget } from './patching';
+import { activationPatching } from './patching';
 import { steer } from './steering';
 import { tokenLabel } from './token-label';
 import type { Dataset } from '../datasets/load';
@@ -28,11 +26,14 @@ import { attributionPatching } from './attribution-patching';
 import { verifyEstimates } from './atp-verify';
 import { inputAttribution } from './input-attribution';
 import { atpOutput, inputAttributionOutput } from './gradient-outputs';
+import { runOnDataset } from './run-dataset';
+import { datasetOf } from '../spec/parse';
+import { ABLATED, ABLATION_METHOD, DETECTED, PATCHED, headAxis, layerAxis, plural, quote } from './output-words';
 
 export interface CircuitContext {
   tracer: Tracer;
   prompts: readonly PromptSpec[];
-  /** The spec's datasets by name (the circuit kind runs on one). */
+  /** The spec's datasets by name (analyses with "dataset" run on one). */
   dataset?: (name: string) => Dataset;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
@@ -56,9 +57,6 @@ function singleToken(ctx: CircuitContext, text: string | undefined, field: strin
   return requireSingleToken((t) => tok.encode(t, { prependBos: false }), text, field).id;
 }
 
-/** A token in words: ' God' (single quotes, newlines escaped). */
-const quote = (text: string) => `'${text.replace(/\n/g, '\\n')}'`;
-
 interface Metric {
   spec: MetricSpec;
   /** "logit difference ' God' - ' Israel'", "probability of ' God'", "mean next-token loss". */
@@ -75,60 +73,13 @@ function metricOf(ctx: CircuitContext, name: MetricName, p: PromptSpec, promptLe
 
 const values = (xs?: { value: number }[]) => xs?.map((x) => x.value);
 
-const layerAxis = (layers: number[]): Axis => ({ name: 'layer', labels: layers.map(String) });
-const headAxis = (n: number): Axis => ({ name: 'head', labels: Array.from({ length: n }, (_, h) => `H${h}`) });
-
-const PATCHED: Record<PatchTarget, string> = {
-  resid_pre: 'the residual stream before a layer at one position',
-  attn_out: "a layer's attention output at one position",
-  mlp_out: "a layer's MLP output at one position",
-  heads: "one head's output (at every position)",
-  heads_pos: "one head's output at one position",
-};
-
-const ABLATED = { heads: 'each head', neurons: 'each MLP neuron', layers: 'each layer (its attention and MLP outputs)' } as const;
-
-const DETECTED = {
-  'previous-token': 'the previous token',
-  'duplicate-token': 'earlier copies of the current token',
-  induction: 'the token after an earlier copy of the current token',
-} as const;
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-
-const ABLATION_METHOD = {
-  zero: 'Zero ablation',
-  mean: (n: number) => `Mean ablation (the mean over ${plural(n, 'reference prompt')} at each position)`,
-  resample: (n: number) => `Resample ablation (values from ${plural(n, 'reference prompt')}, the metric averaged over them)`,
-};
-
-/** Ablation on every prompt of a dataset: the mean change, and its spread over the prompts as a second plot. */
-async function ablationOverDataset(ctx: CircuitContext & { dataset: (name: string) => Dataset }, a: AblationAnalysis, datasetName: string): Promise<AnalysisOutput> {
-  const ds = ctx.dataset(datasetName);
-  const reference = a.reference.length ? a.reference.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'reference'))) : ds.rows.map((r) => r.tokens);
-  const r = await ablateDataset(ctx.tracer, ds.rows.map((row) => ({ tokens: row.tokens, metric: rowMetric(a.metric, ds, row) })), {
-    unit: a.unit, kind: a.method, reference,
-    layers: values(a.layers), neurons: values(a.neurons), positions: values(a.positions), signal: ctx.signal, onProgress: ctx.onProgress,
-  });
-  const axes: Axis[] = r.unit === 'layers' ? [layerAxis(r.layers)] : [layerAxis(r.layers), { name: r.unit === 'heads' ? 'head' : 'neuron', labels: r.units }];
-  const method = r.kind === 'zero' ? ABLATION_METHOD.zero : ABLATION_METHOD[r.kind](reference.length);
-  return {
-    name: a.title, kind: a.kind, valueLabel: `mean change of ${r.metric}`, axes, values: [...r.change],
-    summary: `${a.metric} on ${ds.description}: mean without ablation ${f(r.baseline)}. ${method} of ${ABLATED[r.unit]}: the change of the ${r.metric} it causes, averaged over the prompts.`,
-    scale: 'diverging', range: sharedRange([r.change], 'diverging'),
-    notes: { metric: a.metric, dataset: ds.name, prompts: r.prompts, [`mean unablated ${r.metric}`]: r.baseline, method: r.kind },
-    parts: [{
-      name: `${a.title}: spread over prompts`, kind: 'ablation-spread', valueLabel: `standard deviation of the change of ${r.metric}`, axes, values: [...r.spread],
-      summary: `How much the change varies from prompt to prompt (standard deviation over the ${r.prompts} prompts).`, scale: 'sequential',
-    }],
-  };
-}
-
 export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis): Promise<AnalysisOutput> {
   const { tracer, signal, onProgress } = ctx;
-  if (a.kind === 'circuit' || (a.kind === 'ablation' && a.dataset)) {
+  const datasetName = datasetOf(a)?.value;
+  if (a.kind === 'circuit' || datasetName !== undefined) {
     const dataset = ctx.dataset ?? (() => fail('BAD_INPUT', { field: 'dataset' }, 'datasets are read by the worker, and this run has none.'));
-    return a.kind === 'circuit' ? runCircuitTest({ tracer, dataset, signal, onProgress }, a) : ablationOverDataset({ ...ctx, dataset }, a, a.dataset!.value);
+    if (a.kind === 'circuit') return runCircuitTest({ tracer, dataset, signal, onProgress }, a);
+    return runOnDataset({ tracer, ds: dataset(datasetName!), promptTokens: (name, field) => tokens(ctx, promptNamed(ctx, name, field)), signal, onProgress }, a);
   }
   const tok = tracer.ckpt.tokenizer;
   const decode = (ids: number[]) => tok?.decode(ids) ?? ids.join(' ');
@@ -144,7 +95,8 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
   });
   switch (a.kind) {
     case 'patching': {
-      const corrupted = promptNamed(ctx, a.corrupted.value, 'corrupted');
+      const named = a.corrupted ?? fail('BAD_INPUT', { field: 'corrupted' }, 'is required without "dataset".', 'Name the corrupted prompt.');
+      const corrupted = promptNamed(ctx, named.value, 'corrupted');
       const metric = metricOf(ctx, a.metric, prompt, toks.length);
       const r = await activationPatching(tracer, toks, tokens(ctx, corrupted), {
         target: a.target, metric: metric.spec, direction: a.direction,

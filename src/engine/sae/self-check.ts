@@ -34,7 +34,8 @@ export interface DictionaryCheck {
   /** Prompts measured, and the token rows of the reconstruction figures. */
   prompts: number;
   stats: ReconstructionStats;
-  loss: LossFigures;
+  /** Absent when not asked for (an observing dictionary's check on load). */
+  loss?: LossFigures;
   warnings: MisloadWarning[];
 }
 
@@ -68,9 +69,10 @@ class Rows {
 
 /**
  * Checks each attached dictionary on `prompts` (token rows, BOS first): one observing run per prompt for
- * every dictionary at once, then per dictionary a spliced run and a zero-ablated one.
+ * every dictionary at once, then per dictionary whose loss figures are asked for (`withLoss`, default all)
+ * a spliced run and a zero-ablated one.
  */
-export async function checkDictionaries(tracer: Tracer, hooks: readonly HookPoint[], saes: readonly AttachedSae[], prompts: readonly Token[][], signal?: AbortSignal): Promise<DictionaryCheck[]> {
+export async function checkDictionaries(tracer: Tracer, hooks: readonly HookPoint[], saes: readonly AttachedSae[], prompts: readonly Token[][], signal?: AbortSignal, withLoss: (s: AttachedSae) => boolean = () => true): Promise<DictionaryCheck[]> {
   const usable = prompts.filter((p) => p.length >= 2);
   if (usable.length === 0) fail('BAD_INPUT', { field: 'prompts' }, 'the self-check needs prompts of at least two tokens.');
   const byName = new Map(hooks.map((h) => [h.name, h]));
@@ -83,10 +85,12 @@ export async function checkDictionaries(tracer: Tracer, hooks: readonly HookPoin
     const pos = tokens.length;
     const clean = await tracer.trace([tokens], { hooks: watched, saeSplice: [], signal });
     const cleanLoss = nextTokenLoss(clean.logits, tokens);
-    for (const [i, { dict: d }] of saes.entries()) {
+    for (const [i, sae] of saes.entries()) {
+      const d = sae.dict;
       rows[i].target.add(clean.cache.get(targetHook(d)), pos);
       rows[i].recons.add(clean.cache.get(saeHookName(d, 'hook_sae_recons')), pos);
       rows[i].acts.add(clean.cache.get(saeHookName(d, 'hook_sae_acts_post')), pos);
+      if (!withLoss(sae)) continue;
       const spliced = await tracer.trace([tokens], { saeSplice: [d.hookIn], signal });
       const ablated = await tracer.trace([tokens], { saeSplice: [], interventions: [{ hook: targetHook(d), keep: zero, add: zero }], signal });
       loss[i].clean += cleanLoss.sum;
@@ -102,7 +106,7 @@ export async function checkDictionaries(tracer: Tracer, hooks: readonly HookPoin
     const [clean, spliced, zeroAblation] = [l.clean / l.count, l.spliced / l.count, l.zero / l.count];
     return {
       hook: d.hookIn, dir: d.dir, prompts: usable.length, stats,
-      loss: { clean, spliced, zeroAblation, ceLossScore: (zeroAblation - spliced) / (zeroAblation - clean), lossIncrease: spliced - clean },
+      ...(l.count ? { loss: { clean, spliced, zeroAblation, ceLossScore: (zeroAblation - spliced) / (zeroAblation - clean), lossIncrease: spliced - clean } } : {}),
       warnings: misloadSignals(stats, d),
     };
   });

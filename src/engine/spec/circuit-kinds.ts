@@ -31,8 +31,10 @@ export interface Sampling {
 
 export interface PatchingAnalysis extends CircuitBase {
   kind: 'patching';
-  /** The corrupted prompt's name. */
-  corrupted: Located<string>;
+  /** The corrupted prompt's name (absent with a dataset: each of its prompts has its own). */
+  corrupted?: Located<string>;
+  /** Runs on every prompt of this dataset, each with its own corrupted prompt, instead of one pair. */
+  dataset?: Located<string>;
   target: PatchTarget;
   metric: MetricName;
   direction: PatchDirection;
@@ -40,8 +42,9 @@ export interface PatchingAnalysis extends CircuitBase {
   positions?: Located<number>[];
 }
 
-export interface AttributionPatchingAnalysis extends Omit<PatchingAnalysis, 'kind'> {
+export interface AttributionPatchingAnalysis extends Omit<PatchingAnalysis, 'kind' | 'corrupted' | 'dataset'> {
   kind: 'attributionPatching';
+  corrupted: Located<string>;
   method: AtpMethod;
   /** Integrated gradients: interpolation steps. */
   steps: number;
@@ -75,6 +78,8 @@ export interface AblationAnalysis extends CircuitBase {
 
 export interface AttributionAnalysis extends CircuitBase {
   kind: 'attribution';
+  /** Averages over every prompt of this dataset, each with its own answer tokens. */
+  dataset?: Located<string>;
 }
 
 export interface DetectorsAnalysis extends CircuitBase {
@@ -85,6 +90,8 @@ export interface DetectorsAnalysis extends CircuitBase {
   length: number;
   rows: number;
   seed: number;
+  /** Scores every prompt of this dataset (instead of the source) and reports the mean score. */
+  dataset?: Located<string>;
 }
 
 export interface SteeringAnalysis extends CircuitBase {
@@ -95,6 +102,9 @@ export interface SteeringAnalysis extends CircuitBase {
   positive: Located<string>[];
   negative: Located<string>[];
   generation: Sampling;
+  /** Runs on every prompt of this dataset: the mean shift of `metric`, no continuations. */
+  dataset?: Located<string>;
+  metric: MetricName;
 }
 
 export interface GenerationAnalysis extends CircuitBase {
@@ -186,15 +196,27 @@ function checkNeeds(r: FieldReader, n: Node, kind: CircuitKind, given: (key: str
   r.error(n, `${kind} needs ${words.join(', or ')}.`);
 }
 
+/** Fields that mean nothing once the analysis runs on a dataset: each present one is an error naming why. */
+function notWithDataset(r: FieldReader, n: Node, dataset: Located<string> | undefined, keys: readonly string[], why: string): void {
+  if (!dataset) return;
+  for (const key of keys) {
+    const v = findNodeAtLocation(n, [key]);
+    if (v) r.error(v.parent?.children?.[0] ?? v, `"${key}" does not go with "dataset": ${why} Remove it, or the "dataset".`);
+  }
+}
+
 /** Reads one circuit analysis of a known kind. */
 export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, base: CircuitBase): CircuitAnalysis | undefined {
   switch (kind) {
     case 'patching': {
       const F = PATCHING_FIELDS;
-      const corrupted = r.string(n, 'corrupted', F.corrupted.required);
-      if (!corrupted) return undefined;
+      const dataset = r.string(n, 'dataset');
+      const corrupted = r.string(n, 'corrupted');
+      checkNeeds(r, n, kind, (k) => (k === 'dataset' ? !!dataset : !!corrupted));
+      notWithDataset(r, n, dataset, ['corrupted'], 'each prompt of the dataset is patched with its own corrupted prompt (its "corrupted" field, or the template\'s).');
+      if (!corrupted && !dataset) return undefined;
       return {
-        ...base, kind, corrupted,
+        ...base, kind, ...(corrupted ? { corrupted } : {}), ...(dataset ? { dataset } : {}),
         target: choice(r, n, F, 'target'),
         metric: choice(r, n, F, 'metric'),
         direction: choice(r, n, F, 'direction'),
@@ -217,8 +239,10 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
         positions: integers(r, n, 'positions', 'a position'),
       };
     }
-    case 'attribution':
-      return { ...base, kind };
+    case 'attribution': {
+      const dataset = r.string(n, 'dataset');
+      return { ...base, kind, ...(dataset ? { dataset } : {}) };
+    }
     case 'detectors': {
       const F = DETECTORS_FIELDS;
       const options: readonly string[] = F.detectors.items.options;
@@ -227,8 +251,10 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
         r.error(d, `a detector is one of ${options.join(', ')}.`);
         return [];
       });
+      const dataset = r.string(n, 'dataset');
+      notWithDataset(r, n, dataset, ['source', 'rows', 'length', 'seed'], 'the dataset\'s prompts are scored, not generated random tokens.');
       return {
-        ...base, kind,
+        ...base, kind, ...(dataset ? { dataset } : {}),
         source: choice(r, n, F, 'source'),
         // An empty or all-invalid list means the default, as an absent one does.
         detectors: detectors.length ? detectors : [...F.detectors.default],
@@ -252,7 +278,12 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       const negative = names(r, n, 'negative');
       const given: Record<string, boolean> = { vector: !!vector && vector.value.length > 0, positive: positive.length > 0, negative: negative.length > 0 };
       checkNeeds(r, n, kind, (k) => given[k] ?? false);
-      return { ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative, generation: sampling(r, n) };
+      const dataset = r.string(n, 'dataset');
+      notWithDataset(r, n, dataset, Object.keys(SAMPLING_FIELDS), 'over a dataset steering reports the mean metric shift, not continuations.');
+      return {
+        ...base, kind, hook, coefficient: number(r, n, F, 'coefficient'), vector, positive, negative, generation: sampling(r, n),
+        ...(dataset ? { dataset } : {}), metric: choice(r, n, F, 'metric'),
+      };
     }
     case 'generation':
       return { ...base, kind, generation: sampling(r, n) };

@@ -6,8 +6,8 @@
 import { Node, ParseError, findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser/lib/esm/main.js'; // the ESM build: esbuild cannot follow the UMD build's dynamic requires
 import { readCircuitAnalysis } from './circuit-kinds';
 import { readDatasets } from './datasets';
-import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SourceRange, SpecProblem } from './types';
-import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS } from './vocabulary';
+import type { AnalysisSpec, ExperimentSpec, Located, PromptSpec, SaeSpec, SourceRange, SpecProblem } from './types';
+import { ANALYSIS_KINDS, AnalysisKind, COMMON_FIELDS, Field, KINDS, LOGIT_LENS_FIELDS, PROMPT_FIELDS, SAE_FIELDS, SAE_MODES, SaeModeName } from './vocabulary';
 import { NO_PROCESSING, PROCESSING_OPTIONS, ProcessingOption, WeightProcessing, parseProcessingList } from '../../protocol/processing';
 
 export interface ParsedSpec {
@@ -22,6 +22,9 @@ function rangeOf(n: Node): SourceRange {
 function isAnalysisKind(k: unknown): k is AnalysisKind {
   return (ANALYSIS_KINDS as readonly unknown[]).includes(k);
 }
+
+/** What the kinds that refuse "dataset" as meaningless show, token by token. */
+const ONE_PROMPT_VIEWS: Partial<Record<AnalysisKind, string>> = { attention: 'attention patterns', logitLens: 'the logit lens', generation: 'a continuation' };
 
 class SpecReader {
   readonly problems: SpecProblem[] = [];
@@ -77,6 +80,32 @@ class SpecReader {
     return { value: chosen, range: rangeOf(n) };
   }
 
+  /** An entry of `saes`: a path string, or {"path", "hook"?, "mode"?}. */
+  sae(n: Node, index: number): SaeSpec | undefined {
+    const field = (sub = '') => `"saes[${index}]${sub}"`;
+    const where = field();
+    const fallbackMode = SAE_FIELDS.mode.default;
+    if (n.type === 'string') {
+      if (!(n.value as string).trim()) return void this.error(n, `${where} is empty: give the dictionary's folder, or ORG/NAME/SUBFOLDER of a Hugging Face cache entry.`);
+      return { index, path: { value: n.value as string, range: rangeOf(n) }, mode: { value: fallbackMode, range: rangeOf(n) }, range: rangeOf(n) };
+    }
+    if (n.type !== 'object') return void this.error(n, `${where} must be a folder path (a string) or an object {"path", "hook"?, "mode"?}.`);
+    for (const prop of n.children ?? []) {
+      const key = prop.children?.[0];
+      if (key && !(key.value in SAE_FIELDS)) this.error(key, `${where} has no field ${JSON.stringify(key.value)}; fields: ${Object.keys(SAE_FIELDS).join(', ')}.`);
+    }
+    const p = this.string(n, 'path', SAE_FIELDS.path.required);
+    if (p && !p.value.trim()) this.error(p.range, `${field('.path')} is empty: give the dictionary's folder, or ORG/NAME/SUBFOLDER.`);
+    const hook = this.string(n, 'hook');
+    if (hook && !hook.value.trim()) this.error(hook.range, `${field('.hook')} is empty: name a hook point such as blocks.6.hook_resid_pre, or leave "hook" out.`);
+    const m = this.string(n, 'mode');
+    const modeOk = !m || (SAE_MODES as readonly string[]).includes(m.value);
+    if (!modeOk) this.error(m.range, `${field('.mode')} must be one of ${SAE_MODES.map((o) => JSON.stringify(o)).join(', ')}.`);
+    if (!p || !p.value.trim()) return undefined;
+    const mode = m && modeOk ? { value: m.value as SaeModeName, range: m.range } : { value: fallbackMode, range: rangeOf(n) };
+    return { index, path: p, ...(hook && hook.value.trim() ? { hook } : {}), mode, range: rangeOf(n) };
+  }
+
   array(obj: Node, key: string): Node[] | undefined {
     const n = findNodeAtLocation(obj, [key]);
     if (!n) return undefined;
@@ -102,6 +131,22 @@ class SpecReader {
     return { name, text, answer: this.string(n, 'answer'), counterfactual: this.string(n, 'counterfactual'), range: rangeOf(n) };
   }
 
+  /**
+   * `"dataset"` on a kind that shows one prompt (attention, logit lens, a continuation) is refused: a
+   * mean over prompts of token-by-token views means nothing. A kind that takes one needs no "prompt".
+   */
+  private datasetUse(n: Node, kind: AnalysisKind, prompt: Located<string> | undefined): void {
+    const key = findNodeAtLocation(n, ['dataset'])?.parent?.children?.[0];
+    if (!key) return;
+    if (!('dataset' in KINDS[kind].fields)) {
+      const shows = ONE_PROMPT_VIEWS[kind];
+      const why = shows ? `it shows ${shows} of one prompt, token by token, and a mean over prompts of that means nothing` : 'it runs on one prompt';
+      this.error(key, `${kind} does not take "dataset": ${why}. Add the prompt to "prompts" and name it with "prompt".`);
+    } else if (prompt) {
+      this.error(prompt.range, '"prompt" does not go with "dataset": the analysis runs on every prompt of the dataset. Remove one of them.');
+    }
+  }
+
   analysis(n: Node, index: number): AnalysisSpec | undefined {
     if (n.type !== 'object') {
       this.error(n, 'an analysis is an object with a "kind".');
@@ -119,6 +164,7 @@ class SpecReader {
     const kind = kindNode.value;
     const title = this.string(n, 'name')?.value ?? `${kind} #${index + 1}`;
     const base = { index, title, prompt: this.string(n, 'prompt'), range: rangeOf(n) };
+    this.datasetUse(n, kind, base.prompt);
     switch (kind) {
       case 'attention': {
         const layers = this.array(n, 'layers')?.map((l) => this.integer(l, 'a layer')).filter((l): l is Located<number> => !!l);
@@ -186,7 +232,9 @@ export function parseSpec(text: string): ParsedSpec {
     }
   }
   const processing = r.processing(root);
-  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, datasets, analyses, cache }, problems: r.problems };
+  const saeNodes = r.array(root, 'saes');
+  const saes = saeNodes?.map((s, i) => r.sae(s, i)).filter((s): s is SaeSpec => !!s);
+  return { spec: { model: r.string(root, 'model'), ...(processing ? { processing } : {}), prompts, datasets, analyses, ...(saes ? { saes } : {}), cache }, problems: r.problems };
 }
 
 type Referent = 'prompt' | 'dataset';
@@ -202,7 +250,13 @@ function promptReferences(a: AnalysisSpec, to: Referent): Located<string>[] {
   return Object.keys(fields).filter((k) => refersTo(fields[k], to)).flatMap((k) => parsed[k] ?? []);
 }
 
-/** The prompt an analysis runs on: the one it names, else the first. */
+/** The dataset an analysis runs on, when it runs on one instead of a prompt. */
+export function datasetOf(a: AnalysisSpec): Located<string> | undefined {
+  return 'dataset' in a ? a.dataset : undefined;
+}
+
+/** The prompt an analysis runs on: the one it names, else the first; none when it runs on a dataset. */
 export function promptOf(spec: ExperimentSpec, a: AnalysisSpec): PromptSpec | undefined {
+  if (datasetOf(a)) return undefined;
   return a.prompt ? spec.prompts.find((p) => p.name.value === a.prompt!.value) : spec.prompts[0];
 }

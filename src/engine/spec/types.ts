@@ -6,6 +6,7 @@ import type { WeightProcessing } from '../../protocol/processing';
 
 import type { CircuitAnalysis } from './circuit-kinds';
 import type { DatasetSpec } from './datasets';
+import type { SaeModeName } from './vocabulary';
 
 /** A character range [offset, offset + length) in the spec's text. */
 export interface SourceRange {
@@ -61,6 +62,19 @@ export interface LogitLensAnalysis extends AnalysisBase {
   topK: number;
 }
 
+/** An entry of the spec's `saes`: a dictionary attached for every analysis. */
+export interface SaeSpec {
+  /** Position in the `saes` array. */
+  index: number;
+  /** A folder (relative to the spec's folder) or ORG/NAME/SUBFOLDER. */
+  path: Located<string>;
+  /** The hook it reads, when given. */
+  hook?: Located<string>;
+  mode: Located<SaeModeName>;
+  /** The whole entry (a string or an object): where its diagnostics go. */
+  range: SourceRange;
+}
+
 export type AnalysisSpec = AttentionAnalysis | LogitLensAnalysis | CircuitAnalysis;
 
 export interface ExperimentSpec {
@@ -71,6 +85,8 @@ export interface ExperimentSpec {
   /** Named prompt datasets (the `circuit` kind runs on one). */
   datasets: DatasetSpec[];
   analyses: AnalysisSpec[];
+  /** Dictionaries attached to the model for every analysis (`saes`); absent when the spec has none. */
+  saes?: SaeSpec[];
   /** Extra hook points (names or globs) to cache with every run of this spec. */
   cache: Located<string>[];
 }

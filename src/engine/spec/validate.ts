@@ -51,13 +51,14 @@ function unknownHook(problems: SpecProblem[], v: Located<string>, near: string |
 
 /** Patching swaps activations position by position: the clean and corrupted prompts need one token length. */
 function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: PatchingAnalysis | AttributionPatchingAnalysis | InputAttributionAnalysis): void {
-  if (!facts.countTokens || !a.corrupted) return;
+  if (!facts.countTokens || !a.corrupted) return; // a dataset's lengths are checked when it loads
+  const named = a.corrupted;
   const clean = promptOf(spec, a);
-  const corrupted = spec.prompts.find((p) => p.name.value === a.corrupted!.value);
+  const corrupted = spec.prompts.find((p) => p.name.value === named.value);
   if (!clean || !corrupted) return; // a missing name is the parser's problem
   const [n, m] = [facts.countTokens(clean.text.value, true), facts.countTokens(corrupted.text.value, true)];
   if (n !== m) {
-    problems.push({ severity: 'error', message: `${a.kind} needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: a.corrupted.range });
+    problems.push({ severity: 'error', message: `${a.kind} needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: named.range });
   }
 }
 
@@ -67,7 +68,7 @@ function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: 
  */
 function metricTokens(problems: SpecProblem[], spec: ExperimentSpec, a: PatchingAnalysis | AblationAnalysis | AttributionAnalysis | AttributionPatchingAnalysis | InputAttributionAnalysis): void {
   const prompt = promptOf(spec, a);
-  if (!prompt) return; // a missing name is the parser's problem
+  if (!prompt) return; // a missing name is the parser's problem; a dataset's answers are checked when it loads
   const metric = a.kind === 'attribution' ? undefined : a.metric;
   const needs = metric === 'loss' ? [] : metric === 'logitDiff' ? (['answer', 'counterfactual'] as const) : (['answer'] as const);
   const missing = needs.filter((k) => !prompt[k]);
@@ -113,7 +114,7 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         if (a.kind === 'attributionPatching') for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         break;
       case 'ablation':
-        if (!a.dataset) metricTokens(problems, spec, a); // a dataset's answers are checked when it loads
+        metricTokens(problems, spec, a);
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         for (const n of a.neurons ?? []) inRange(problems, n, facts.dMlp, 'neuron');
         break;

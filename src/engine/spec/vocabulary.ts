@@ -129,6 +129,8 @@ export const DETECTOR_SOURCES = ['prompt', 'random'] as const;
 export type DetectorSource = (typeof DETECTOR_SOURCES)[number];
 export const DETECTOR_KINDS = ['previous-token', 'duplicate-token', 'induction'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
+export const SAE_MODES = ['observe', 'splice'] as const;
+export type SaeModeName = (typeof SAE_MODES)[number];
 
 // ---------------------------------------------------------------------------------------------------
 // Fields shared by several kinds
@@ -144,6 +146,13 @@ const METRIC = {
   default: 'logitDiff',
   description: 'logitDiff: logit(answer) - logit(counterfactual) at the last position; answerProb; loss: mean next-token loss over the prompt.',
 } as const;
+
+/** `"dataset"` of a kind that runs on one prompt or on every prompt of a dataset; `result` says what it reports then. */
+const onDataset = (result: string) => ({
+  type: 'string',
+  refersTo: 'dataset',
+  description: `Run on every prompt of this dataset (a name in "datasets"), instead of "prompt": ${result}`,
+}) as const;
 
 /** Continuation settings of steering and generation; the parser gathers them into `generation`. */
 export const SAMPLING_FIELDS = {
@@ -174,7 +183,8 @@ export const LOGIT_LENS_FIELDS = {
 } as const satisfies Fields;
 
 export const PATCHING_FIELDS = {
-  corrupted: { type: 'string', required: true, refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  corrupted: { type: 'string', refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt); not with a dataset, whose prompts each have their own." },
+  dataset: onDataset('each prompt is patched with its own "corrupted" prompt (the JSONL field or the template\'s), and each cell is (mean M(patched) - mean M(corrupted)) / (mean M(clean) - mean M(corrupted)) over the prompts, with its spread.'),
   target: {
     type: 'enum',
     options: PATCH_TARGETS,
@@ -191,7 +201,12 @@ export const PATCHING_FIELDS = {
 const IG_STEPS = { type: 'integer', minimum: 1, maximum: 512, default: 16, description: 'Integrated gradients: gradients at alpha = k/steps for k = 1..steps along the straight path of the input embeddings, averaged.' } as const;
 
 export const ATTRIBUTION_PATCHING_FIELDS = {
-  ...PATCHING_FIELDS,
+  corrupted: { type: 'string', required: true, refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  target: PATCHING_FIELDS.target,
+  metric: METRIC,
+  direction: PATCHING_FIELDS.direction,
+  layers: PATCHING_FIELDS.layers,
+  positions: PATCHING_FIELDS.positions,
   method: {
     type: 'enum',
     options: ATP_METHODS,
@@ -256,6 +271,7 @@ export const DETECTORS_FIELDS = {
   length: { type: 'integer', minimum: 1, maximum: 1e5, default: 50, description: 'Random source: random tokens per sequence before the repeat (2 x length + 1 must fit the context).' },
   rows: { type: 'integer', minimum: 1, maximum: 256, default: 8, description: 'Random source: how many sequences.' },
   seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'Random source: seed of the random tokens.' },
+  dataset: onDataset("each head's score is its mean over the prompts (each prompt scored alone), with the standard deviation; no \"source\", \"rows\", \"length\" or \"seed\" then."),
 } as const satisfies Fields;
 
 export const STEERING_FIELDS = {
@@ -278,6 +294,8 @@ export const STEERING_FIELDS = {
     default: [],
     description: "Without a vector: prompt names whose mean activation is subtracted from the positive prompts'.",
   },
+  dataset: onDataset('the mean shift of "metric" that steering causes, its spread over the prompts, and the mean change of every next-token logit (no continuations then).'),
+  metric: { ...METRIC, description: `With "dataset": the metric whose mean shift is reported (on one prompt steering reports every next-token logit instead). ${METRIC.description}` },
   ...SAMPLING_FIELDS,
 } as const satisfies Fields;
 
@@ -350,9 +368,16 @@ export const CIRCUIT_FIELDS = {
 export const KINDS = {
   attention: { summary: "every head's attention pattern (hook_pattern)", fields: ATTENTION_FIELDS },
   logitLens: { summary: 'the top token read off the residual stream before each layer, or the probability of a target', fields: LOGIT_LENS_FIELDS },
-  patching: { summary: 'activation patching between the clean prompt and a corrupted one (0 = corrupted, 1 = clean)', fields: PATCHING_FIELDS },
+  patching: {
+    summary: 'activation patching between the clean prompt and a corrupted one (0 = corrupted, 1 = clean)',
+    fields: PATCHING_FIELDS,
+    needsOneOf: [['corrupted'], ['dataset']],
+  },
   ablation: { summary: 'change of the metric when heads, neurons or layers are ablated', fields: ABLATION_FIELDS },
-  attribution: { summary: 'direct logit attribution of the embeddings, each layer and each head', fields: {} },
+  attribution: {
+    summary: 'direct logit attribution of the embeddings, each layer and each head',
+    fields: { dataset: onDataset("each component's mean contribution, each prompt with its own answer and counterfactual, and its spread.") },
+  },
   detectors: { summary: 'previous-token, duplicate-token and induction scores of every head', fields: DETECTORS_FIELDS },
   steering: {
     summary: 'adds coefficient x a vector at a hook point: logit changes and a continuation with and without',
@@ -394,6 +419,24 @@ export const PROCESSING_FIELDS = {
   centerWritingWeights: { type: 'boolean', default: false, description: 'Centre every weight that writes to the residual stream (embeddings, W_O, W_out and their biases), so the stream has zero mean. LayerNorm models only.' },
   centerUnembed: { type: 'boolean', default: false, description: 'Subtract the unembedding\'s mean over the vocabulary: each position\'s logits move by one constant, probabilities do not change.' },
   foldValueBiases: { type: 'boolean', default: false, description: "Move each head's value bias into the attention output bias (b_O): hook_v, hook_z and hook_result then have no bias part." },
+} as const satisfies Fields;
+
+/** A sparse dictionary (SAE or transcoder) attached to the model for every analysis of the spec. */
+export const SAE_FIELDS = {
+  path: {
+    type: 'string',
+    required: true,
+    description: "The dictionary's folder (relative paths start at this file's folder), or ORG/NAME/SUBFOLDER of a Hugging Face cache entry.",
+    examples: ['./saes/blocks.6.hook_resid_post', 'jbloom/GPT2-Small-SAEs-Reformatted/blocks.6.hook_resid_pre'],
+  },
+  hook: { type: 'string', description: 'The hook point it reads, e.g. blocks.6.hook_resid_pre (default: from its files, or the folder\'s place).' },
+  mode: {
+    type: 'enum',
+    options: SAE_MODES,
+    default: 'observe',
+    optionDescriptions: ["the model's forward is unchanged; the dictionary's hooks only read", 'the model continues with the reconstruction (SAELens run_with_saes)'],
+    description: 'observe: add the hooks <hook>.hook_sae_acts_post, ... without changing the forward; splice: replace the activation by the reconstruction.',
+  },
 } as const satisfies Fields;
 
 /** The three ways to give a dataset; every prompt of one dataset has the same token length. */
@@ -462,6 +505,17 @@ export const SPEC_FIELDS = {
         { type: 'object', fields: DATASET_FILE_FIELDS },
         { type: 'object', fields: DATASET_TEMPLATE_FIELDS },
         { type: 'object', fields: DATASET_GENERATE_FIELDS },
+      ],
+    },
+  },
+  saes: {
+    type: 'array',
+    description: 'Sparse dictionaries (SAEs, transcoders) attached to the model for every analysis: a folder, or an object with its path, hook and mode. Each is checked on a sample when it loads (FVU, cosine, L0; warnings name a likely mis-load).',
+    items: {
+      type: 'oneOf',
+      alternatives: [
+        { type: 'string', description: "The dictionary's folder or ORG/NAME/SUBFOLDER (observe mode, hook from its files)." },
+        { type: 'object', fields: SAE_FIELDS },
       ],
     },
   },

@@ -1,10 +1,12 @@
 /**
- * "Run all" above a spec and "Run" above each of its analyses; in Restricted Mode one "Trust workspace to
- * run" lens instead, until the workspace is trusted.
+ * "Run all" above a spec and "Run" above each of its analyses (naming the dataset an analysis runs on,
+ * when it runs on one); in Restricted Mode one "Trust workspace to run" lens instead, until the
+ * workspace is trusted.
  */
 import * as vscode from 'vscode';
 import { MANAGE_TRUST_COMMAND, isTrusted, onDidGrantTrust } from '../trust';
 import { SPEC_SELECTOR, SpecDocuments, toRange } from './spec-documents';
+import { datasetOf } from '../../engine/spec/parse';
 
 export function registerSpecCodeLenses(docs: SpecDocuments): vscode.Disposable {
   const changed = new vscode.EventEmitter<void>();
@@ -16,7 +18,9 @@ export function registerSpecCodeLenses(docs: SpecDocuments): vscode.Disposable {
       const { spec } = docs.get(doc);
       const lenses = [new vscode.CodeLens(top, { title: '$(play) Run all', command: 'circuitLens.runExperiment', arguments: [doc.uri] })];
       for (const a of spec.analyses) {
-        lenses.push(new vscode.CodeLens(toRange(doc, a.range), { title: `$(play) Run ${a.title}`, command: 'circuitLens.runAnalysis', arguments: [doc.uri, a.index] }));
+        const dataset = datasetOf(a);
+        const title = dataset ? `$(play) Run ${a.title} on dataset ${dataset.value}` : `$(play) Run ${a.title}`;
+        lenses.push(new vscode.CodeLens(toRange(doc, a.range), { title, command: 'circuitLens.runAnalysis', arguments: [doc.uri, a.index] }));
       }
       return lenses;
     },
