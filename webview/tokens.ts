@@ -32,6 +32,8 @@ export function renderSequences(parent: HTMLElement, sequences: SequenceView[]):
   }
   const legend = document.createElement('p');
   legend.className = 'legend';
-  legend.textContent = 'Generated tokens are coloured by the probability the model gave each (white 0% to dark blue 100%; hover a token for its value); prompt tokens are plain.';
+  legend.textContent = sequences.some((s) => s.valued)
+    ? 'Tokens are coloured by their value (red negative, white 0, blue positive, on one scale; hover a token for its value).'
+    : 'Generated tokens are coloured by the probability the model gave each (white 0% to dark blue 100%; hover a token for its value); prompt tokens are plain.';
   parent.append(row, legend);
 }

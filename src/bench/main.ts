@@ -18,6 +18,7 @@ import { benchPatching } from './patching';
 import { benchLlama } from './llama';
 import { benchGemma2 } from './gemma2';
 import { benchSae } from './sae';
+import { benchAtp } from './atp';
 import { benchCircuit } from './circuit';
 import { benchEap } from './eap';
 import { benchGrad } from './grad';
@@ -25,7 +26,7 @@ import { benchSaeFeatures } from './sae-features';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
 
-const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --sae-features | --circuit | --grad | --eap]';
+const USAGE = 'circuit-lens bench [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--responsiveness] [--patching] [--llama | --gemma2 | --sae | --sae-features | --circuit | --grad | --eap | --atp]';
 const ROOT = path.join(__dirname, '..');
 const REFERENCE = path.join(ROOT, 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = { layers: 12, dModel: 768, heads: 12, dMlp: 3072, vocab: 50257, ctx: 1024 };
@@ -51,6 +52,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   if (argv.includes('--circuit')) return benchCircuit(argv.filter((a) => a !== '--circuit'));
   if (argv.includes('--grad')) return benchGrad(argv.filter((a) => a !== '--grad'));
   if (argv.includes('--eap')) return benchEap(argv.filter((a) => a !== '--eap'));
+  if (argv.includes('--atp')) return benchAtp(argv.filter((a) => a !== '--atp'));
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, responsiveness: { type: 'boolean' }, patching: { type: 'boolean' } }, USAGE);
   const setup = benchSetup(values, REFERENCE, 7, SHAPE.ctx);
   const { threads, repeats, pos, python, env } = setup;

@@ -5,6 +5,7 @@
  * axes with labels, values); the HTML report holds the same plots, self-contained. An analysis with
  * problems of its own is named on stderr and the others still run; the command then exits with 2.
  */
+import { gradientLines } from './report/gradient-text';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fail, isEngineError } from '../engine/errors';
@@ -76,6 +77,7 @@ export async function runCommand(argv: string[], signal: AbortSignal): Promise<v
       console.log(`${a.title} (${a.kind}): ${(performance.now() - t0).toFixed(0)} ms${notes ? `; ${notes}` : ''}`);
       for (const t of out.texts ?? []) console.log(`  ${t.label}: ${JSON.stringify(t.text)}`);
       if (out.features) for (const line of featureLines(out.features)) console.log(line);
+      for (const line of gradientLines(out)) console.log(line);
     }
     if (wanted.length === 0) {
       // Still check the spec against its model, so a spec without analyses reports its problems.

@@ -145,6 +145,7 @@ export class AnalysisRunner {
             p.content.resolve({ runId: r.runId, slice: r.slice, model: r.model });
             if (r.inline) this.d.inline.setRun(uri, r.prompt.name, { model: r.model, text: r.prompt.text, tokens: r.inline });
             if (r.features) this.d.featureHovers?.setRun(uri, r.prompt.name, fromResult(r.features, r.model, r.prompt.text));
+            if (r.tokenValues) this.d.inline.setValues(uri, r.prompt.name, { model: r.model, text: r.prompt.text, values: r.tokenValues });
             this.d.status.setLastRun(r.ms);
             this.d.log.info(`${specName} › ${r.title}: ${r.ms.toFixed(0)} ms`);
             if (r.saeChecks && !checkedSaes) {

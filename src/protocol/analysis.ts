@@ -18,8 +18,48 @@ export type ValueScale = 'diverging' | 'sequential';
 export interface TokenSequence {
   /** "continuation", "without steering", "with steering (x1.5 at blocks.0.hook_resid_post)". */
   label: string;
-  /** `prob`: the probability the model gave the token when it was picked (absent for prompt tokens). */
-  tokens: { text: string; prob?: number }[];
+  /** `prob`: the probability the model gave the token when it was picked (absent for prompt tokens); `value`: a signed per-token value (input attribution). */
+  tokens: { text: string; prob?: number; value?: number }[];
+  /** With token values: what they are (the legend), on a diverging scale over this range. */
+  valueLabel?: string;
+  range?: [number, number];
+}
+
+/** One cell of an attribution-patching check: its gradient estimate and the exact patching value. */
+export interface VerifiedCell {
+  /** "layer 3, pos 5 \" of\"" as the heatmap's axes label it. */
+  label: string;
+  layer: number;
+  unit: string;
+  estimate: number;
+  exact: number;
+  /** 'top': among the N largest estimates; 'sample': drawn at random from the others. */
+  chosen: 'top' | 'sample';
+  /** Exact patching finds the cell important and the estimate does not (AtpVerification.bar). */
+  falseNegative: boolean;
+}
+
+/**
+ * attributionPatching with `verify`: exact activation patching of the N cells with the largest estimated
+ * effect |estimate - baseline| (baseline 0 denoising, 1 noising), and of N cells drawn (seeded) from the
+ * rest. A checked cell is a false negative when exact patching finds it important (exact effect at least
+ * `fraction` of the largest exact effect among the checked cells) and the estimate does not (estimated
+ * effect under that same bar).
+ */
+export interface AtpVerification {
+  cells: VerifiedCell[];
+  /** Spearman rank correlation of estimate and exact value over the top-N cells (NaN under 2 cells or when one side is constant). */
+  spearman: number;
+  /** The false-negative bar: `fraction` x the largest exact effect among the checked cells. */
+  bar: number;
+  fraction: number;
+  /** Cells drawn from the rest, and how many there were to draw from. */
+  sampled: number;
+  rest: number;
+  /** False negatives among all checked cells, and among the drawn ones only (their share estimates the rate in the rest). */
+  falseNegatives: number;
+  sampledFalseNegatives: number;
+  seed: number;
 }
 
 /**
@@ -74,6 +114,8 @@ export interface AnalysisOutput {
   sequences?: TokenSequence[];
   /** Further plots that belong to the same analysis (per-head heatmap, one per detector). */
   parts?: AnalysisOutput[];
+  /** attributionPatching with `verify`: estimates against exact patching. */
+  verification?: AtpVerification;
   /** A circuit analysis: each claim under each ablation, checked. */
   claims?: ClaimResult[];
   /** An edge-attribution analysis: the graph its panel draws. */

@@ -391,10 +391,15 @@ export interface TokenSpan {
   ink?: string;
 }
 
-/** A sequence's tokens as spans: the prompt's plain, generated ones coloured by their probability. */
+/** A sequence's tokens as spans: the prompt's plain, generated ones coloured by their probability; tokens with a value (attributions) on RdBu over the sequence's range. */
 export function sequenceSpans(s: TokenSequence): TokenSpan[] {
+  const valued: ColourScale = { scale: 'diverging', range: s.range ?? sharedRange([s.tokens.map((t) => t.value ?? 0)], 'diverging') };
   return s.tokens.map((t) => {
     const text = flowingToken(t.text);
+    if (t.value !== undefined) {
+      const background = colourAt(valued, t.value)!;
+      return { text, title: `${JSON.stringify(t.text)}: ${s.valueLabel ?? 'value'} ${formatValue(t.value)}`, background, ink: inkOn(background) };
+    }
     if (t.prob === undefined) return { text, title: `${JSON.stringify(t.text)} (prompt)` };
     const background = colourAt({ scale: 'sequential', range: [0, 1] }, t.prob)!;
     return { text, title: `${JSON.stringify(t.text)}: probability ${formatProbability(t.prob)}`, background, ink: inkOn(background) };

@@ -235,6 +235,13 @@ export interface TokenInsight {
   heads: { layer: number; head: number; key: number; keyText: string; weight: number }[];
 }
 
+/** One value per prompt token, with the token's character range in the prompt. */
+export interface TokenValues {
+  /** What the values are ("attribution to logit difference ' God' - ' Israel'"). */
+  label: string;
+  tokens: { pos: number; text: string; start: number; end: number; value: number }[];
+}
+
 export interface AnalysisResult {
   runId: number;
   view: PanelView;
@@ -253,6 +260,8 @@ export interface AnalysisResult {
   inline?: TokenInsight[];
   /** For a features analysis: the prompt's top features per token (the inline view shows each token's first). */
   features?: FeaturesResult;
+  /** Per-token values an analysis puts next to its prompt in the spec (inputAttribution's attributions). */
+  tokenValues?: TokenValues;
   /** The self-check of each attached dictionary (ModelRef.saes order), run once when it loaded. */
   saeChecks?: SaeCheckInfo[];
   ms: number;

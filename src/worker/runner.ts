@@ -375,7 +375,11 @@ export class Runner {
     }, a);
     if (ctx.signal.aborted) throw cancelledError(); // nobody would release it
     const runId = this.kept.add({ kind: 'output', output }, JSON.stringify(output).length);
-    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ...(output.features ? { features: output.features } : {}), ms: performance.now() - started };
+    // Input attribution also goes next to its prompt in the spec: each token's value with its characters.
+    const tokenValues = a.kind === 'inputAttribution' && prompt
+      ? { label: output.valueLabel, tokens: model.tokenize(prompt.text.value).map((t, pos) => ({ pos, text: t.text, start: t.start, end: t.end, value: output.values[pos] })) }
+      : undefined;
+    return { ...base, runId, view: 'analysis', slice: { kind: 'output' }, ...(output.features ? { features: output.features } : {}), ...(tokenValues ? { tokenValues } : {}), ms: performance.now() - started };
   }
 
   private async slice(runId: number, s: Slice, signal: AbortSignal): Promise<SliceResult> {

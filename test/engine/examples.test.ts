@@ -171,6 +171,24 @@ const CLAIMS: Record<string, (analyses: AnalysisOutput[]) => void | Promise<void
     assert.equal(continuation(run('generation.circuit.json')[1]), continuation(sampled), 'the seed makes the sample reproducible');
   },
 
+  'attribution-patching.circuit.json': ([resid, heads, input]) => {
+    assertToken(resid, 1, 8, ' God');
+    for (const l of [0, 1]) assert.ok(Math.abs(cell(resid, l, 8) - 0.85) < 0.01, `AtP resid_pre ${l} at " God"`);
+    below(others(resid, [[0, 8], [1, 8]]), 0.02, 'every other resid_pre estimate');
+    const v = resid.verification!;
+    assert.equal(v.cells.filter((c) => c.chosen === 'top').length, 8);
+    const exact = (l: number) => v.cells.find((c) => c.layer === l && c.unit.startsWith('pos 8 '))!.exact;
+    assert.ok(exact(0) > 0.99 && exact(1) > 0.98, 'exact patching at " God": 1.0 and 0.99');
+    assert.ok(v.spearman > 0.9 && v.falseNegatives === 0, `Spearman ${v.spearman}, ${v.falseNegatives} false negatives`);
+    assert.ok(Math.abs(head(heads, '1.1') - 0.9) < 0.01 && heads.verification!.cells.some((c) => c.unit === 'H1' && c.layer === 1 && Math.abs(c.exact - 0.93) < 0.01), 'head 1.1: 0.90, exact 0.93');
+    below(['0.0', '0.1', '1.0'].map((h) => head(heads, h)), 0.1, 'the other heads');
+    assertToken(input, 0, 8, ' God');
+    assert.equal(input.values.indexOf(Math.max(...input.values)), 8, '" God" gets the largest attribution');
+    const sum = input.values.reduce((a, b) => a + b, 0);
+    const delta = input.notes!['metric - baseline metric'] as number;
+    assert.ok(Math.abs(sum - delta) <= 0.02 * Math.abs(delta), `attributions ${sum} add up to ${delta}`);
+  },
+
   'patching.circuit.json': ([resid, heads, attn, mlp]) => {
     assertToken(resid, 1, 8, ' God');
     for (const l of [0, 1]) assert.ok(cell(resid, l, 8) > 0.98, `resid_pre ${l} at " God"`);

@@ -150,7 +150,7 @@ test('every field the vocabulary marks as a prompt name is checked against the p
       checked++;
     }
   }
-  assert.equal(checked, ANALYSIS_KINDS.length + 5); // every kind's "prompt", plus corrupted, reference, positive, negative, edgeAttribution's corrupted
+  assert.equal(checked, ANALYSIS_KINDS.length + 7); // every kind's "prompt", plus corrupted (patching, attributionPatching, inputAttribution, edgeAttribution), reference, positive, negative
 });
 
 test("a kind's needsOneOf is enforced: steering needs a vector, or positive and negative prompts", () => {

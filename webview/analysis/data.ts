@@ -31,6 +31,8 @@ export type AnalysisPlot = {
 export interface SequenceView {
   label: string;
   tokens: TokenSpan[];
+  /** Tokens coloured by a signed value (input attribution), not by probability. */
+  valued?: boolean;
 }
 
 export interface AnalysisSection {
@@ -186,7 +188,7 @@ export function analysisSections(o: AnalysisOutput, width: number): AnalysisSect
     title: x.name,
     summary: x.summary ?? notesLine(x),
     plots: figuresOf(x).map((f) => plotOf(x, f, width)),
-    sequences: (x.sequences ?? []).map((q) => ({ label: q.label, tokens: sequenceSpans(q) })),
+    sequences: (x.sequences ?? []).map((q) => ({ label: q.label, tokens: sequenceSpans(q), valued: q.tokens.some((t) => t.value !== undefined) })),
     texts: x.sequences?.length ? [] : x.texts ?? [],
   }));
 }

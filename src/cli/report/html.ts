@@ -15,7 +15,9 @@ function sequencesHtml(sequences: TokenSequence[]): string {
     const style = t.background ? ` style="background:${t.background};color:${t.ink}"` : '';
     return `<span class="${t.background ? 'tok gen' : 'tok'}" title="${escapeXml(t.title)}"${style}>${escapeXml(t.text)}</span>`;
   }).join('')}</p></div>`;
-  return `<div class="sequences">${sequences.map(one).join('')}</div><p class="note">Generated tokens are coloured by the probability the model gave each (white 0% to dark blue 100%; hover for the value).</p>`;
+  const valued = sequences.some((s) => s.tokens.some((t) => t.value !== undefined));
+  const legend = valued ? 'Tokens are coloured by their value (red negative, white 0, blue positive; hover for the value).' : 'Generated tokens are coloured by the probability the model gave each (white 0% to dark blue 100%; hover for the value).';
+  return `<div class="sequences">${sequences.map(one).join('')}</div><p class="note">${legend}</p>`;
 }
 
 function section(o: AnalysisOutput, level: number, nextId: () => string): string {

@@ -28,7 +28,8 @@ import type { PatchTarget } from '../spec/vocabulary';
 export { PATCH_TARGETS } from '../spec/vocabulary';
 export type { PatchTarget } from '../spec/vocabulary';
 
-const HOOK: Record<PatchTarget, string> = {
+/** The hook each target patches (per layer: blocks.L.<hook>). */
+export const PATCH_HOOK: Record<PatchTarget, string> = {
   resid_pre: 'hook_resid_pre',
   attn_out: 'hook_attn_out',
   mlp_out: 'hook_mlp_out',
@@ -37,7 +38,7 @@ const HOOK: Record<PatchTarget, string> = {
 };
 
 /** One patched row: which positions (and heads, for z) it takes from the source run. */
-interface Unit {
+export interface PatchUnit {
   label: string;
   position?: number;
   head?: number;
@@ -55,6 +56,8 @@ export interface PatchingOptions {
   onProgress?: (done: number, total: number) => void;
   /** Upper bound on the bytes of one run's patch values (default 64 MiB). */
   maxPatchBytes?: number;
+  /** Patch only these cells (by layer index in `layers` and unit index); the others' values are NaN. Default: all. */
+  cells?: (layerIndex: number, unitIndex: number) => boolean;
 }
 
 export interface PatchingResult {
@@ -73,7 +76,8 @@ export interface PatchingResult {
   corrupted: number;
 }
 
-function unitsFor(target: PatchTarget, tokens: readonly Token[], nHeads: number, positions: number[]): Unit[] {
+/** A target's units (the columns of each layer's row), in the order patching reports them. */
+export function patchUnits(target: PatchTarget, tokens: readonly Token[], nHeads: number, positions: number[]): PatchUnit[] {
   const posLabel = (p: number) => `pos ${p} ${JSON.stringify(tokens[p].text)}`;
   switch (target) {
     case 'heads':
@@ -85,32 +89,39 @@ function unitsFor(target: PatchTarget, tokens: readonly Token[], nHeads: number,
   }
 }
 
+/** The swept layers and positions (default all), checked against the model and the prompts (of one length). */
+export function patchAxes(nLayers: number, clean: readonly Token[], corrupted: readonly Token[], opts: { layers?: number[]; positions?: number[] }): { layers: number[]; positions: number[] } {
+  if (clean.length !== corrupted.length) {
+    fail('BAD_INPUT', { field: 'corrupted' }, `the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; patching needs equal lengths.`, 'Edit the corrupted prompt so it tokenizes to the same length.');
+  }
+  const pos = clean.length;
+  const layers = opts.layers ?? Array.from({ length: nLayers }, (_, l) => l);
+  const positions = opts.positions ?? Array.from({ length: pos }, (_, p) => p);
+  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= nLayers) fail('BAD_INPUT', { field: 'layers' }, `layer ${l} is outside [0, ${nLayers}).`);
+  for (const p of positions) if (!Number.isInteger(p) || p < 0 || p >= pos) fail('BAD_INPUT', { field: 'positions' }, `position ${p} is outside [0, ${pos}).`);
+  return { layers, positions };
+}
+
 export async function activationPatching(tracer: Tracer, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<PatchingResult> {
   const r = await patchingSweep(tracer, clean, corrupted, opts);
   return { ...r, values: Float32Array.from(r.raw, (m) => normalizeMetric(m, r.clean, r.corrupted)) };
 }
 
-/** The sweep's raw metric per unit and its clean and corrupted baselines, not normalized. */
+/** The sweep's raw metric per unit (NaN outside `cells`) and its clean and corrupted baselines, not normalized. */
 async function patchingSweep(tracer: Tracer, clean: Token[], corrupted: Token[], opts: PatchingOptions): Promise<Omit<PatchingResult, 'values'>> {
   const { config, hooks } = tracer.ckpt;
-  if (clean.length !== corrupted.length) {
-    fail('BAD_INPUT', { field: 'corrupted' }, `the clean prompt has ${clean.length} tokens and the corrupted one ${corrupted.length}; patching needs equal lengths.`, 'Edit the corrupted prompt so it tokenizes to the same length.');
-  }
   const pos = clean.length;
-  const layers = opts.layers ?? Array.from({ length: config.nLayers }, (_, l) => l);
-  const positions = opts.positions ?? Array.from({ length: pos }, (_, p) => p);
-  for (const l of layers) if (!Number.isInteger(l) || l < 0 || l >= config.nLayers) fail('BAD_INPUT', { field: 'layers' }, `layer ${l} is outside [0, ${config.nLayers}).`);
-  for (const p of positions) if (!Number.isInteger(p) || p < 0 || p >= pos) fail('BAD_INPUT', { field: 'positions' }, `position ${p} is outside [0, ${pos}).`);
+  const { layers, positions } = patchAxes(config.nLayers, clean, corrupted, opts);
   const direction = opts.direction ?? 'denoise';
   const [receiving, sourceTokens] = direction === 'denoise' ? [corrupted, clean] : [clean, corrupted];
-  const hookNames = layers.map((l) => `blocks.${l}.${HOOK[opts.target]}`);
+  const hookNames = layers.map((l) => `blocks.${l}.${PATCH_HOOK[opts.target]}`);
   // Each layer's runs start at that layer from the runs' own residual streams (earlier layers are
   // identical to the receiving run), so the source and receiving runs cache every swept resid_pre.
   const starts = layers.map((l) => `blocks.${l}.hook_resid_pre`);
   const source = await tracer.trace([sourceTokens], { hooks: selectHooks(hooks, [...new Set([...hookNames, ...starts])].join(',')), logits: 'last', signal: opts.signal });
   const target = await tracer.trace([receiving], { hooks: selectHooks(hooks, starts.join(',')), logits: 'last', signal: opts.signal });
   const [cleanRun, corruptedRun] = direction === 'denoise' ? [source, target] : [target, source];
-  const units = unitsFor(opts.target, clean, config.nHeads, positions);
+  const units = patchUnits(opts.target, clean, config.nHeads, positions);
 
   const bytesPerRow = (source.cache.get(hookNames[0]).data.length + pos * config.nHeads) * 4;
   const perRun = Math.max(1, Math.floor((opts.maxPatchBytes ?? 64 * 2 ** 20) / bytesPerRow) - 2);
@@ -118,10 +129,13 @@ async function patchingSweep(tracer: Tracer, clean: Token[], corrupted: Token[],
   let clean0 = NaN;
   let corrupted0 = NaN;
   let done = 0;
-  const total = layers.length * Math.ceil(units.length / perRun);
+  const chosen = layers.map((_, li) => units.map((_, ui) => ui).filter((ui) => opts.cells?.(li, ui) ?? true));
+  const total = chosen.reduce((n, c) => n + Math.ceil(c.length / perRun), 0);
+  if (opts.cells) raw.fill(NaN);
   for (const [li, hook] of hookNames.entries()) {
-    for (let first = 0; first < units.length; first += perRun) {
-      const chunk = units.slice(first, first + perRun);
+    for (let first = 0; first < chosen[li].length; first += perRun) {
+      const index = chosen[li].slice(first, first + perRun);
+      const chunk = index.map((ui) => units[ui]);
       const src = source.cache.get(hook); // [1, pos, ...rest]
       const iv = rowIntervention(hook, src.dims.slice(1), [null, null, ...chunk.map((u) => ({ positions: u.position === undefined ? undefined : [u.position], component: u.head, values: src.data }))]);
       const batch = [clean, corrupted, ...chunk.map(() => receiving)];
@@ -130,7 +144,7 @@ async function patchingSweep(tracer: Tracer, clean: Token[], corrupted: Token[],
       const run = await tracer.trace(batch, { interventions: [iv], logits: logitsNeeded(opts.metric), startAt: { layer: layers[li], resid }, signal: opts.signal });
       const m = metricValues(run.logits, opts.metric, batch.map((r) => r.map((t) => t.id)));
       if (Number.isNaN(clean0)) [clean0, corrupted0] = [m[0], m[1]];
-      chunk.forEach((_, i) => (raw[li * units.length + first + i] = m[2 + i]));
+      index.forEach((ui, i) => (raw[li * units.length + ui] = m[2 + i]));
       opts.onProgress?.(++done, total);
     }
   }

@@ -22,6 +22,10 @@ import { steer } from './steering';
 import { tokenLabel } from './token-label';
 import type { Dataset } from '../datasets/load';
 import { runCircuitTest } from './run-circuit-test';
+import { attributionPatching } from './attribution-patching';
+import { verifyEstimates } from './atp-verify';
+import { inputAttribution } from './input-attribution';
+import { atpOutput, inputAttributionOutput } from './gradient-outputs';
 import { runOnDataset } from './run-dataset';
 import { datasetOf } from '../spec/parse';
 import { ABLATED, ABLATION_METHOD, DETECTED, PATCHED, headAxis, layerAxis, plural, quote } from './output-words';
@@ -165,6 +169,21 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
         scale: 'diverging', range: sharedRange([r.values, [1]], 'diverging'),
         notes: { metric: metric.words, [`clean ${r.metric}`]: r.clean, [`corrupted ${r.metric}`]: r.corrupted, direction: r.direction, target: r.target },
       };
+    }
+    case 'attributionPatching': {
+      const corrupted = tokens(ctx, promptNamed(ctx, a.corrupted.value, 'corrupted'));
+      const metric = metricOf(ctx, a.metric, prompt, toks.length);
+      const opts = { target: a.target, metric: metric.spec, direction: a.direction, layers: values(a.layers), positions: values(a.positions), signal };
+      const r = await attributionPatching(tracer, toks, corrupted, { ...opts, method: a.method, steps: a.steps });
+      const check = a.verify > 0 ? await verifyEstimates(tracer, toks, corrupted, r, { n: a.verify, seed: a.seed, metric: metric.spec, positions: opts.positions, signal, onProgress }) : undefined;
+      const positions = positionAxis(opts.positions ?? toks.map((_, i) => i));
+      return atpOutput(a.title, r, metric.words, { layer: layerAxis(r.layers), head: headAxis(tracer.ckpt.config.nHeads), position: positions }, PATCHED[r.target], check);
+    }
+    case 'inputAttribution': {
+      const metric = metricOf(ctx, a.metric, prompt, toks.length);
+      const baseline = a.corrupted ? tokens(ctx, promptNamed(ctx, a.corrupted.value, 'corrupted')) : undefined;
+      const r = await inputAttribution(tracer, toks, { metric: metric.spec, baseline, steps: a.steps, signal });
+      return inputAttributionOutput(a.title, r, metric.words, positionAxis(toks.map((_, i) => i)), toks.map((t) => label(t.id)), a.corrupted?.value);
     }
     case 'ablation': {
       const reference = a.reference.map((n) => tokens(ctx, promptNamed(ctx, n.value, 'reference')));

@@ -213,6 +213,8 @@ export async function runOnDataset(ctx: DatasetContext, a: CircuitAnalysis): Pro
     case 'circuit':
     case 'edgeAttribution':
     case 'features':
+    case 'attributionPatching':
+    case 'inputAttribution':
       fail('BAD_INPUT', { field: 'dataset' }, `${a.kind} does not run through runOnDataset.`);
   }
 }

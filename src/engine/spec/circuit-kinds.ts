@@ -8,7 +8,7 @@ import { Node, findNodeAtLocation } from 'jsonc-parser/lib/esm/main.js';
 import type { Located, SourceRange } from './types';
 import { CircuitTestAnalysis, readCircuitTest } from './circuit-spec';
 import {
-  ABLATION_FIELDS, AblationMethod, AblationUnit, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EDGE_ATTRIBUTION_FIELDS, EdgeAblationName, EdgeMethodName, EnumField, FEATURES_FIELDS, Field, Fields, KindDecl,
+  ABLATION_FIELDS, ATTRIBUTION_PATCHING_FIELDS, AblationMethod, AblationUnit, AtpMethod, CircuitKind, DETECTORS_FIELDS, DetectorKind, DetectorSource, EDGE_ATTRIBUTION_FIELDS, EdgeAblationName, EdgeMethodName, EnumField, FEATURES_FIELDS, Field, Fields, INPUT_ATTRIBUTION_FIELDS, KindDecl,
   KINDS, MetricName, NumberField, OptionOf, PATCHING_FIELDS, PatchDirection, PatchTarget, SAMPLING_FIELDS, STEERING_FIELDS,
 } from './vocabulary';
 
@@ -40,6 +40,26 @@ export interface PatchingAnalysis extends CircuitBase {
   direction: PatchDirection;
   layers?: Located<number>[];
   positions?: Located<number>[];
+}
+
+export interface AttributionPatchingAnalysis extends Omit<PatchingAnalysis, 'kind' | 'corrupted' | 'dataset'> {
+  kind: 'attributionPatching';
+  corrupted: Located<string>;
+  method: AtpMethod;
+  /** Integrated gradients: interpolation steps. */
+  steps: number;
+  /** Exact patching of this many largest estimates (0: none). */
+  verify: number;
+  /** Seed of the random cells verify also patches, for false negatives. */
+  seed: number;
+}
+
+export interface InputAttributionAnalysis extends CircuitBase {
+  kind: 'inputAttribution';
+  /** The baseline prompt's name; absent: zero embeddings. */
+  corrupted?: Located<string>;
+  metric: MetricName;
+  steps: number;
 }
 
 export interface AblationAnalysis extends CircuitBase {
@@ -122,7 +142,8 @@ export interface EdgeAttributionAnalysis extends CircuitBase {
 
 export type { CircuitTestAnalysis } from './circuit-spec';
 
-export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis | EdgeAttributionAnalysis | FeaturesAnalysis;
+export type CircuitAnalysis = PatchingAnalysis | AblationAnalysis | AttributionAnalysis | DetectorsAnalysis | SteeringAnalysis | GenerationAnalysis | CircuitTestAnalysis
+  | EdgeAttributionAnalysis | FeaturesAnalysis | AttributionPatchingAnalysis | InputAttributionAnalysis;
 
 /** What the spec reader lends: error reporting and its typed field readers. */
 export interface FieldReader {
@@ -332,6 +353,28 @@ export function readCircuitAnalysis(r: FieldReader, n: Node, kind: CircuitKind, 
       const F = FEATURES_FIELDS;
       const sae = saeChoice(r, n);
       return { ...base, kind, ...(sae ? { sae } : {}), k: number(r, n, F, 'k'), logitsK: number(r, n, F, 'logitsK') };
+    }
+    case 'attributionPatching': {
+      const F = ATTRIBUTION_PATCHING_FIELDS;
+      const corrupted = r.string(n, 'corrupted', F.corrupted.required);
+      if (!corrupted) return undefined;
+      return {
+        ...base, kind, corrupted,
+        target: choice(r, n, F, 'target'),
+        metric: choice(r, n, F, 'metric'),
+        direction: choice(r, n, F, 'direction'),
+        layers: integers(r, n, 'layers', 'a layer'),
+        positions: integers(r, n, 'positions', 'a position'),
+        method: choice(r, n, F, 'method'),
+        steps: number(r, n, F, 'steps'),
+        verify: number(r, n, F, 'verify'),
+        seed: number(r, n, F, 'seed'),
+      };
+    }
+    case 'inputAttribution': {
+      const F = INPUT_ATTRIBUTION_FIELDS;
+      const corrupted = r.string(n, 'corrupted');
+      return { ...base, kind, ...(corrupted ? { corrupted } : {}), metric: choice(r, n, F, 'metric'), steps: number(r, n, F, 'steps') };
     }
   }
 }

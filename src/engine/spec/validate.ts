@@ -8,7 +8,7 @@ import { closestHookName, selectHooks } from '../hooks';
 import type { HookPoint } from '../hooks';
 import { isEngineError } from '../errors';
 import { singleTokenProblem } from '../single-token';
-import type { AblationAnalysis, AttributionAnalysis, PatchingAnalysis } from './circuit-kinds';
+import type { AblationAnalysis, AttributionAnalysis, AttributionPatchingAnalysis, InputAttributionAnalysis, PatchingAnalysis } from './circuit-kinds';
 import { promptOf } from './parse';
 import type { ExperimentSpec, Located, SpecProblem } from './types';
 
@@ -74,7 +74,7 @@ function dictionaryAt(problems: SpecProblem[], facts: ModelFacts, hook: Located<
 }
 
 /** Patching swaps activations position by position: the clean and corrupted prompts need one token length. */
-function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: Extract<ExperimentSpec['analyses'][number], { kind: 'patching' }>): void {
+function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: ModelFacts, a: PatchingAnalysis | AttributionPatchingAnalysis | InputAttributionAnalysis): void {
   if (!facts.countTokens || !a.corrupted) return; // a dataset's lengths are checked when it loads
   const named = a.corrupted;
   const clean = promptOf(spec, a);
@@ -82,7 +82,7 @@ function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: 
   if (!clean || !corrupted) return; // a missing name is the parser's problem
   const [n, m] = [facts.countTokens(clean.text.value, true), facts.countTokens(corrupted.text.value, true)];
   if (n !== m) {
-    problems.push({ severity: 'error', message: `patching needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: named.range });
+    problems.push({ severity: 'error', message: `${a.kind} needs prompts of one token length: ${JSON.stringify(clean.name.value)} is ${n} tokens, ${JSON.stringify(corrupted.name.value)} ${m}. Edit the corrupted prompt so it tokenizes to ${n}.`, range: named.range });
   }
 }
 
@@ -90,7 +90,7 @@ function samePromptLength(problems: SpecProblem[], spec: ExperimentSpec, facts: 
  * The prompt's answer (and counterfactual) that a metric reads: logitDiff needs both, answerProb the
  * answer, loss neither; attribution the answer (a counterfactual makes it a logit difference).
  */
-function metricTokens(problems: SpecProblem[], spec: ExperimentSpec, a: PatchingAnalysis | AblationAnalysis | AttributionAnalysis): void {
+function metricTokens(problems: SpecProblem[], spec: ExperimentSpec, a: PatchingAnalysis | AblationAnalysis | AttributionAnalysis | AttributionPatchingAnalysis | InputAttributionAnalysis): void {
   const prompt = promptOf(spec, a);
   if (!prompt) return; // a missing name is the parser's problem; a dataset's answers are checked when it loads
   const metric = a.kind === 'attribution' ? undefined : a.metric;
@@ -130,6 +130,12 @@ export function validateSpec(spec: ExperimentSpec, facts: ModelFacts): SpecProbl
         samePromptLength(problems, spec, facts, a);
         metricTokens(problems, spec, a);
         for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
+        break;
+      case 'attributionPatching':
+      case 'inputAttribution':
+        samePromptLength(problems, spec, facts, a);
+        metricTokens(problems, spec, a);
+        if (a.kind === 'attributionPatching') for (const l of a.layers ?? []) inRange(problems, l, facts.nLayers, 'layer');
         break;
       case 'ablation':
         metricTokens(problems, spec, a);

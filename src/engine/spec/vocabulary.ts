@@ -101,7 +101,7 @@ export type OptionOf<F> = F extends { readonly options: readonly (infer T)[] } ?
 // Option lists (exported: the analyses implement exactly these)
 
 export const VIEW_KINDS = ['attention', 'logitLens'] as const;
-export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution', 'features'] as const;
+export const CIRCUIT_KINDS = ['patching', 'ablation', 'attribution', 'detectors', 'steering', 'generation', 'circuit', 'edgeAttribution', 'features', 'attributionPatching', 'inputAttribution'] as const;
 /** The analysis kinds: the two views, then the circuit analyses. */
 export const ANALYSIS_KINDS = [...VIEW_KINDS, ...CIRCUIT_KINDS] as const;
 export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
@@ -113,6 +113,8 @@ export const PATCH_DIRECTIONS = ['denoise', 'noise'] as const;
 export type PatchDirection = (typeof PATCH_DIRECTIONS)[number];
 export const METRICS = ['logitDiff', 'answerProb', 'loss'] as const;
 export type MetricName = (typeof METRICS)[number];
+export const ATP_METHODS = ['atp', 'atpStar', 'integratedGradients'] as const;
+export type AtpMethod = (typeof ATP_METHODS)[number];
 export const ABLATION_UNITS = ['heads', 'neurons', 'layers', 'features'] as const;
 export type AblationUnit = (typeof ABLATION_UNITS)[number];
 export const ABLATION_METHODS = ['zero', 'mean', 'resample'] as const;
@@ -207,6 +209,38 @@ export const PATCHING_FIELDS = {
   direction: { type: 'enum', options: PATCH_DIRECTIONS, default: 'denoise', description: 'denoise: clean into corrupted (default); noise: corrupted into clean.' },
   layers: indexList('Layers to patch (default: all).'),
   positions: indexList('Token positions to patch (default: all).'),
+} as const satisfies Fields;
+
+/** Interpolation steps of integrated gradients (attributionPatching's integratedGradients, inputAttribution). */
+const IG_STEPS = { type: 'integer', minimum: 1, maximum: 512, default: 16, description: 'Integrated gradients: gradients at alpha = k/steps for k = 1..steps along the straight path of the input embeddings, averaged.' } as const;
+
+export const ATTRIBUTION_PATCHING_FIELDS = {
+  corrupted: { type: 'string', required: true, refersTo: 'prompt', description: "The corrupted prompt's name (same token length as the clean prompt)." },
+  target: PATCHING_FIELDS.target,
+  metric: METRIC,
+  direction: PATCHING_FIELDS.direction,
+  layers: PATCHING_FIELDS.layers,
+  positions: PATCHING_FIELDS.positions,
+  method: {
+    type: 'enum',
+    options: ATP_METHODS,
+    default: 'atp',
+    optionDescriptions: [
+      'first order: denoise = gradient at the corrupted run x (clean - corrupted); noise = gradient at the clean run x (corrupted - clean)',
+      "AtP* (Kramar et al. 2024): AtP with the QK fix, each head's query and key change at the patched residual put through the softmax exactly",
+      'integrated gradients: the gradient averaged over input embeddings interpolated from corrupted to clean, x the activation difference',
+    ],
+    description: 'How the effect of patching each unit is estimated from gradients (2 forwards and 1 backward for atp).',
+  },
+  steps: IG_STEPS,
+  verify: { type: 'integer', minimum: 0, maximum: 10000, default: 0, description: 'Exact activation patching of the N largest estimates (and of as many other cells drawn at random, for false negatives), with the rank correlation.' },
+  seed: { type: 'integer', minimum: 0, maximum: SEED_MAX, default: 0, description: 'With verify: seed of the random cells checked for false negatives.' },
+} as const satisfies Fields;
+
+export const INPUT_ATTRIBUTION_FIELDS = {
+  corrupted: { type: 'string', refersTo: 'prompt', description: "The baseline: this prompt's input embeddings (same token length); default zero embeddings." },
+  metric: METRIC,
+  steps: IG_STEPS,
 } as const satisfies Fields;
 
 export const ABLATION_FIELDS = {
@@ -414,6 +448,8 @@ export const KINDS = {
     needsOneOf: [['corrupted'], ['dataset']],
   },
   features: { summary: "an attached dictionary's top features at each prompt token, their top and bottom logits, and each active feature's direct logit attribution", fields: FEATURES_FIELDS },
+  attributionPatching: { summary: "gradient estimates of activation patching (AtP, AtP*, integrated gradients) on patching's axes, optionally checked by exact patching", fields: ATTRIBUTION_PATCHING_FIELDS },
+  inputAttribution: { summary: "integrated gradients of the metric to each input token's embeddings", fields: INPUT_ATTRIBUTION_FIELDS },
 } as const satisfies Record<AnalysisKind, KindDecl>;
 
 /** Fields every analysis has, whatever its kind. */

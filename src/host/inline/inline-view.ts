@@ -12,6 +12,7 @@ import type { TokenInsight } from '../../protocol/runner';
 import type { FeaturesResult } from '../../protocol/features';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
 import { pct, predictionText, show, topFeatureText } from './prediction-text';
+import { PromptValues, TokenValuesView } from './token-values';
 
 export interface PromptInsights {
   model: string;
@@ -58,9 +59,13 @@ export class InlineView implements vscode.Disposable {
   });
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[];
+  /** Per-token values of analyses such as inputAttribution. */
+  private readonly values: TokenValuesView;
 
   constructor(private readonly docs: SpecDocuments, private enabled: boolean) {
+    this.values = new TokenValuesView(docs, () => this.enabled);
     this.disposables = [
+      this.values,
       this.prediction,
       this.featureMark,
       this.tokenMark,
@@ -93,6 +98,17 @@ export class InlineView implements vscode.Disposable {
     this.schedule();
   }
 
+  /** An analysis's per-token values next to a prompt (input attribution). */
+  setValues(specUri: vscode.Uri, promptName: string, values: PromptValues): void {
+    this.values.set(specUri, promptName, values);
+    this.schedule();
+  }
+
+  /** How many tokens carry per-token values in each visible spec editor (for the integration tests). */
+  valueCounts(): Map<string, number> {
+    return this.values.markedCounts();
+  }
+
   /** How many decorations each visible spec editor has (for the integration tests). */
   decorationCounts(): Map<string, number> {
     const out = new Map<string, number>();
@@ -115,6 +131,7 @@ export class InlineView implements vscode.Disposable {
   }
 
   private render(): void {
+    this.values.render();
     for (const ed of vscode.window.visibleTextEditors) {
       if (!isSpecDocument(ed.document)) continue;
       const found = this.enabled ? this.promptsWithRuns(ed.document) : [];
