@@ -133,7 +133,7 @@ export class LoadedModel implements Tracer {
     const notComputed = [...hooks, ...gradHooks].find((h) => !computedIn(h.name, variant));
     if (notComputed) fail('BAD_INPUT', { field: notComputed.name }, `is before layer ${variant.startLayer}, where this run starts.`);
     if (new Set(variant.interventions).size !== interventions.length) fail('BAD_INPUT', { field: 'interventions' }, 'two interventions on the same hook point.', 'Combine them into one.');
-    checkMemory(runBytes(this.ckpt.config, [...hooks, ...gradHooks], batch.length, pos, opts.logits === 'last'), this.limits().cacheBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length + gradHooks.length} hook points and gradients`);
+    checkMemory(runBytes(this.ckpt.config, [...hooks, ...gradHooks], batch.length, pos, opts.logits === 'last'), this.limits().cacheBytes, `A run of ${batch.length} x ${pos} tokens caching ${hooks.length} hook points${gradHooks.length ? ` and ${gradHooks.length} gradients` : ''}`);
     const fed = interventions.map((iv) => this.checkIntervention(iv, batch.length, pos));
     const gradFetch = variant.grad ? [METRIC_OUTPUT, ...variant.grad.hooks.map(gradOutput)] : [];
     const fetch = [...new Set(['logits', ...hooks.map((h) => outputFor(h, variant)), ...gradFetch])].filter((f) => f !== START_INPUT);
