@@ -55,7 +55,7 @@ test('the bundled files: SAELens 6.x TopK at blocks.1.hook_resid_pre, unprocesse
   assert.equal(cfg.architecture, 'topk');
   assert.equal(cfg.normalize_activations, 'none');
   assert.equal(cfg.metadata.hook_name, HOOK);
-  assert.deepEqual(cfg.metadata.model_from_pretrained_kwargs, {});
+  assert.deepEqual(cfg.metadata.model_from_pretrained_kwargs, { fold_ln: false, center_writing_weights: false, center_unembed: false, fold_value_biases: false });
   const bytes = fs.readdirSync(SAE).reduce((a, f) => a + fs.statSync(path.join(SAE, f)).size, 0);
   assert.ok(bytes < 2 * 2 ** 20, `${bytes} bytes`);
   const d = openDictionary(SAE, { modelHooks: ckpt.hooks });

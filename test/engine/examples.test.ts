@@ -189,6 +189,16 @@ const CLAIMS: Record<string, (analyses: AnalysisOutput[]) => void | Promise<void
     assert.ok(Math.abs(sum - delta) <= 0.02 * Math.abs(delta), `attributions ${sum} add up to ${delta}`);
   },
 
+  'edge-attribution.circuit.json': ([ig, eap]) => {
+    const induction = ['input->a0.h0<v>', 'a0.h0->a1.h1<k>', 'a1.h1->logits'];
+    assert.deepEqual(ig.axes[0].labels.slice(0, 3).sort(), [...induction].sort(), 'EAP-IG: the three largest edges are the induction circuit');
+    assert.ok(ig.values.slice(0, 3).every((v) => v < -0.5), `EAP-IG: they score negative (${ig.values.slice(0, 3)})`);
+    assert.ok((ig.notes!.faithfulness as number) > 0.99, `EAP-IG's 4-edge circuit recovers all of it (${ig.notes!.faithfulness})`);
+    const keyEdge = eap.axes[0].labels.indexOf('a0.h0->a1.h1<k>');
+    assert.ok(keyEdge < 0 || keyEdge >= 4 || Math.abs(eap.values[keyEdge]) < 0.05, 'EAP misses the previous-token -> key edge');
+    assert.ok(Math.abs(eap.notes!.faithfulness as number) < 0.05, `EAP's 4-edge circuit recovers none of it (${eap.notes!.faithfulness})`);
+  },
+
   'patching.circuit.json': ([resid, heads, attn, mlp]) => {
     assertToken(resid, 1, 8, ' God');
     for (const l of [0, 1]) assert.ok(cell(resid, l, 8) > 0.98, `resid_pre ${l} at " God"`);

@@ -30,8 +30,10 @@ const saeDir = path.join(dir, 'sae');
 const HOOK = 'blocks.0.hook_resid_post';
 const specPath = path.join(dir, 'f.circuit.json');
 const PROMPT = 'Moses took the staff of God, and Aaron took the staff of';
+// processing "none": the random fixture names SAELens' model_from_pretrained_kwargs, which would process the model the
+// runner loads, and the engine functions below run on the unprocessed one.
 const text = JSON.stringify({
-  model: 'demo', saes: ['./sae'],
+  model: 'demo', processing: 'none', saes: ['./sae'],
   prompts: [
     { name: 'clean', text: PROMPT, answer: ' God', counterfactual: ' Israel' },
     { name: 'other', text: 'Moses took the staff of Israel, and Aaron took the staff of' },

@@ -25,7 +25,10 @@ for (const example of examples) {
       assert.ok(a.values.every((v: number) => Number.isFinite(v)), `${a.name}: finite values`);
       if (CIRCUIT_KINDS.includes(a.kind)) assert.ok(typeof a.summary === 'string' && a.summary.length > 20, `${a.name}: says in words what it measured`);
       for (const p of [a, ...(a.parts ?? [])]) if (p.range) assert.ok(p.values.every((v: number) => v >= p.range[0] - 1e-6 && v <= p.range[1] + 1e-6), `${p.name}: values within the stated range`);
-      for (const q of a.sequences ?? []) assert.ok(q.tokens.some((t: { prob?: number }) => t.prob !== undefined && t.prob > 0 && t.prob <= 1), `${a.name}: generated tokens carry probabilities`);
+      for (const q of a.sequences ?? []) {
+        if (q.valueLabel) assert.ok(q.tokens.every((t: { value?: number }) => Number.isFinite(t.value)), `${a.name}: every token carries its value`);
+        else assert.ok(q.tokens.some((t: { prob?: number }) => t.prob !== undefined && t.prob > 0 && t.prob <= 1), `${a.name}: generated tokens carry probabilities`);
+      }
     }
     const page = fs.readFileSync(html, 'utf8');
     assert.doesNotMatch(page, /<script|https?:\/\/(?!www\.w3\.org)/, 'no scripts, nothing remote');

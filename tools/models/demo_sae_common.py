@@ -157,8 +157,8 @@ def write_saelens(out_dir, tensors, k, extra_metadata):
             "hook_name": HOOK,
             "hook_head_index": None,
             "model_class_name": "HookedTransformer",
-            # {}: the model as stored, no weight processing (TransformerLens from_pretrained_no_processing).
-            "model_from_pretrained_kwargs": {},
+            # SAELens passes these to HookedTransformer.from_pretrained: {} would mean its default processing.
+            "model_from_pretrained_kwargs": {"fold_ln": False, "center_writing_weights": False, "center_unembed": False, "fold_value_biases": False},
             "prepend_bos": True,
             "exclude_special_tokens": False,
             "context_size": N_CTX,
