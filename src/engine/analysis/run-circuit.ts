@@ -266,7 +266,7 @@ export async function runCircuitAnalysis(ctx: CircuitContext, a: CircuitAnalysis
       const shift = changed.map((c) => c.after - c.before);
       const vector = a.feature ? `feature ${a.feature.value}'s decoder row W_dec[f]` : a.vector ? 'the given vector' : `the mean activation of ${plural(a.positive.length, '"positive" prompt')} minus that of ${plural(a.negative.length, '"negative" prompt')}`;
       const top = (t: { id: number; prob: number }) => `${quote(label(t.id))} (${formatProbability(t.prob)})`;
-      const steered = `with steering (x${r.coefficient} at ${r.hook})`;
+      const steered = a.feature && a.clamp !== undefined ? `with feature ${a.feature.value} clamped to ${a.clamp}` : `with steering (x${r.coefficient} at ${r.hook})`;
       const probs = changed.flatMap((c) => [c.probBefore, c.probAfter]); // [token, without/with]
       return {
         name: a.title, kind: a.kind, valueLabel: 'logit change', axes: [tokenAxis], values: shift,
