@@ -12,13 +12,12 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadDataset } from '../../src/engine/datasets/load';
-import { tokensFromIds } from '../../src/engine/model';
 import { runCircuitTest } from '../../src/engine/analysis/run-circuit-test';
 import { measureCircuit } from '../../src/engine/analysis/circuit';
 import { parseSpec } from '../../src/engine/spec/parse';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
 import type { LoadedModel } from '../../src/worker/loaded-model';
-import { withModel } from '../helpers/engine';
+import { extremeNextTokens, withModel } from '../helpers/engine';
 import { makeFamilyCheckpoint } from '../helpers/family-reference';
 import { BUNDLED_MODELS } from '../helpers/runner';
 import { PYTHON, ROOT, makeRandomCheckpoint, randomTokens, tmpDir } from '../helpers/reference';
@@ -35,11 +34,7 @@ let answers: number[] = [];
 let counterfactuals: number[] = [];
 
 async function setAnswers(model: LoadedModel): Promise<void> {
-  const run = await model.trace(prompts.map((p) => tokensFromIds(model.ckpt, p)), { logits: 'last' });
-  const vocab = model.ckpt.config.dVocab;
-  const rows = prompts.map((_, b) => Array.from(run.logits.data.subarray(b * vocab, (b + 1) * vocab)));
-  answers = rows.map((r) => r.indexOf(Math.max(...r)));
-  counterfactuals = rows.map((r) => r.indexOf(Math.min(...r)));
+  ({ answers, counterfactuals } = await extremeNextTokens(model, prompts));
 }
 
 /** A spec whose datasets are JSONL files of token ids, written next to it. */

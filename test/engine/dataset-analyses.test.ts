@@ -21,7 +21,7 @@ import { steerDataset } from '../../src/engine/analysis/steering';
 import { parseSpec } from '../../src/engine/spec/parse';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
 import type { LoadedModel } from '../../src/worker/loaded-model';
-import { withModel } from '../helpers/engine';
+import { extremeNextTokens, withModel } from '../helpers/engine';
 import { withRunner } from '../helpers/runner';
 import { PYTHON, ROOT, makeRandomCheckpoint, randomTokens, tmpDir } from '../helpers/reference';
 
@@ -38,13 +38,8 @@ const repeated = randomTokens(4, 5, 99, 14).map((h) => [99, ...h, ...h]);
 let answers: number[] = [];
 let counterfactuals: number[] = [];
 
-/** Each prompt's most and least likely next token on the model under test: a logit difference worth patching. */
 async function setAnswers(model: LoadedModel): Promise<void> {
-  const run = await model.trace(prompts.map((p) => tokensFromIds(model.ckpt, p)), { logits: 'last' });
-  const vocab = model.ckpt.config.dVocab;
-  const rows = prompts.map((_, b) => Array.from(run.logits.data.subarray(b * vocab, (b + 1) * vocab)));
-  answers = rows.map((r) => r.indexOf(Math.max(...r)));
-  counterfactuals = rows.map((r) => r.indexOf(Math.min(...r)));
+  ({ answers, counterfactuals } = await extremeNextTokens(model, prompts));
 }
 
 /** A spec with datasets "p" (prompts with answers and corrupted prompts) and "rep" (repeated tokens) and one analysis. */

@@ -9,9 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { before, test } from 'node:test';
 import type { AnalysisOutput } from '../../src/protocol/analysis';
-import type { Handlers } from '../../src/protocol/rpc';
-import type { RunnerConfig, RunnerMethods } from '../../src/protocol/runner';
-import { Runner } from '../../src/worker/runner';
+import type { RunnerConfig } from '../../src/protocol/runner';
+import { runnerInThread } from '../helpers/runner';
 import { openCheckpoint } from '../../src/engine/model';
 import { openDictionary } from '../../src/engine/sae';
 import { promptFeatures } from '../../src/engine/analysis/features';
@@ -54,11 +53,8 @@ before(() => {
 });
 
 test('feature analyses run from a spec with "saes" and give the engine\'s numbers', async () => {
-  const runner = new Runner({ scanWorkerPath: SCAN_WORKER });
-  const h = runner.handlers();
-  const ctx = { id: 1, signal: new AbortController().signal, event: () => undefined };
-  const call = async <K extends keyof RunnerMethods>(method: K, params: RunnerMethods[K]['params']): Promise<RunnerMethods[K]['result']> => (h[method] as Handlers<RunnerMethods>[K])(params, ctx as never);
-  await call('configure', config);
+  const { call, runner, configured } = runnerInThread(config, { scanWorkerPath: SCAN_WORKER });
+  await configured;
   const m = await LoadedModel.open(openCheckpoint(path.join(ROOT, 'media', 'models', 'demo')), { session: { threads: 1 }, scanWorkerPath: SCAN_WORKER, saes: [{ dict: openDictionary(saeDir), mode: 'observe' }] });
   try {
     const spec = { text, path: specPath };

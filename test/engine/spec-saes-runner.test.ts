@@ -7,25 +7,16 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Handlers } from '../../src/protocol/rpc';
-import type { RunnerConfig, RunnerMethods } from '../../src/protocol/runner';
+import type { RunnerConfig } from '../../src/protocol/runner';
 import type { TensorData } from '../../src/protocol/tensor';
-import { Runner } from '../../src/worker/runner';
+import { runnerInThread } from '../helpers/runner';
 import { SCAN_WORKER } from '../helpers/engine';
 import { ROOT, maxAbsDiff, tmpDir } from '../helpers/reference';
 import { identitySaeFolder } from '../helpers/sae-fixtures';
 
 const config: RunnerConfig = { bundledModelsDir: path.join(ROOT, 'media', 'models'), trusted: true, backend: 'cpu', threads: 1, keptBytes: 256 * 2 ** 20 };
 
-function runnerIn() {
-  const runner = new Runner({ scanWorkerPath: SCAN_WORKER });
-  const h = runner.handlers();
-  const ctx = { id: 1, signal: new AbortController().signal, event: () => undefined };
-  const call = async <K extends keyof RunnerMethods>(method: K, params: RunnerMethods[K]['params']): Promise<RunnerMethods[K]['result']> =>
-    (h[method] as Handlers<RunnerMethods>[K])(params, ctx as never);
-  void call('configure', config);
-  return { call, runner };
-}
+const runnerIn = () => runnerInThread(config, { scanWorkerPath: SCAN_WORKER });
 
 const dir = tmpDir('spec-saes');
 // The demo model's d_model is 128: an SAE that reconstructs blocks.0.hook_resid_post exactly.

@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import type { ResolveOptions } from '../../src/engine/checkpoint';
-import { openCheckpoint } from '../../src/engine/model';
+import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
 import { processCheckpoint } from '../../src/engine/processing/process-checkpoint';
 import type { WeightProcessing } from '../../src/protocol/processing';
 import { LoadOptions, LoadedModel } from '../../src/worker/loaded-model';
@@ -33,4 +33,12 @@ export async function withModel<T>(ref: string, f: (m: LoadedModel) => Promise<T
   } finally {
     await model.dispose();
   }
+}
+
+/** Each prompt's most and least likely next token on a model: an answer and counterfactual whose logit difference it carries. */
+export async function extremeNextTokens(model: LoadedModel, prompts: readonly number[][]): Promise<{ answers: number[]; counterfactuals: number[] }> {
+  const run = await model.trace(prompts.map((p) => tokensFromIds(model.ckpt, p)), { logits: 'last' });
+  const vocab = model.ckpt.config.dVocab;
+  const rows = prompts.map((_, b) => Array.from(run.logits.data.subarray(b * vocab, (b + 1) * vocab)));
+  return { answers: rows.map((r) => r.indexOf(Math.max(...r))), counterfactuals: rows.map((r) => r.indexOf(Math.min(...r))) };
 }

@@ -5,7 +5,9 @@
 import * as path from 'node:path';
 import { RunnerClient } from '../../src/client/runner-client';
 import { CircuitLensError } from '../../src/protocol/errors';
-import type { RunnerConfig, TraceResult } from '../../src/protocol/runner';
+import type { Handlers } from '../../src/protocol/rpc';
+import type { RunnerConfig, RunnerMethods, TraceResult } from '../../src/protocol/runner';
+import { Runner } from '../../src/worker/runner';
 import type { TensorData } from '../../src/protocol/tensor';
 import { ROOT, WORKER } from './reference';
 
@@ -42,4 +44,18 @@ export function lastLogits(r: TraceResult, vocab: number): Float32Array {
   const out = new Float32Array(vocab);
   for (const p of r.top) out[p.id] = p.logit;
   return out;
+}
+
+/**
+ * The runner's handlers called in this thread, as the worker's RpcPeer calls them (no worker, so a test
+ * can hold engine objects next to it), configured with `config`.
+ */
+export function runnerInThread(config: RunnerConfig, options?: ConstructorParameters<typeof Runner>[0]) {
+  const runner = new Runner(options);
+  const h = runner.handlers();
+  const ctx = { id: 1, signal: new AbortController().signal, event: () => undefined };
+  const call = async <K extends keyof RunnerMethods>(method: K, params: RunnerMethods[K]['params']): Promise<RunnerMethods[K]['result']> =>
+    (h[method] as Handlers<RunnerMethods>[K])(params, ctx as never);
+  const configured = call('configure', config);
+  return { call, runner, configured };
 }

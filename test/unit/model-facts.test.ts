@@ -8,26 +8,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import type { Handlers } from '../../src/protocol/rpc';
-import type { RunnerConfig, RunnerMethods } from '../../src/protocol/runner';
+import type { RunnerConfig } from '../../src/protocol/runner';
 import { CircuitLensError } from '../../src/protocol/errors';
-import { Runner } from '../../src/worker/runner';
+import { runnerInThread } from '../helpers/runner';
 
 const bundled = path.resolve(__dirname, '..', '..', 'media', 'models');
 // A workspace copy of the demo model: same files, outside the bundled folder.
 const workspaceModel = fs.mkdtempSync(path.join(os.tmpdir(), 'circuit-lens-ws-model-'));
 fs.cpSync(path.join(bundled, 'demo'), workspaceModel, { recursive: true });
 
-/** The runner's handlers called in this thread, as the worker's RpcPeer calls them. */
-function runnerIn(config: RunnerConfig) {
-  const runner = new Runner();
-  const h = runner.handlers();
-  const ctx = { id: 1, signal: new AbortController().signal, event: () => undefined };
-  const call = async <K extends keyof RunnerMethods>(method: K, params: RunnerMethods[K]['params']): Promise<RunnerMethods[K]['result']> =>
-    (h[method] as Handlers<RunnerMethods>[K])(params, ctx as never);
-  void call('configure', config);
-  return { call, runner };
-}
+const runnerIn = (config: RunnerConfig) => runnerInThread(config);
 
 const config = (trusted: boolean): RunnerConfig => ({ bundledModelsDir: bundled, trusted, backend: 'cpu', keptBytes: 0 });
 // 130 words, each one token with BOS: over the demo model's context of 128.
