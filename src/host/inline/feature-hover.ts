@@ -9,6 +9,7 @@ import { literalOffsets } from '../../engine/spec/string-map';
 import type { FeatureLabel, FeatureLogits, FeaturesResult, FeaturesSlice } from '../../protocol/features';
 import { SPEC_SELECTOR, SpecDocuments, toRange } from '../spec/spec-documents';
 import { SHOW_FEATURES_COMMAND, featureHoverMarkdown } from './feature-hover-text';
+import { PromptRuns } from './prompt-runs';
 
 /** Features listed per token. */
 const HOVER_FEATURES = 5;
@@ -48,7 +49,7 @@ export function fromResult(r: FeaturesResult, model: string, text: string): Prom
 
 export class FeatureHovers implements vscode.Disposable {
   /** spec uri -> prompt name -> features of its last run */
-  private readonly runs = new Map<string, Map<string, PromptFeatures>>();
+  private readonly runs = new PromptRuns<PromptFeatures>();
   private readonly provider: vscode.Disposable;
 
   constructor(private readonly docs: SpecDocuments, private readonly enabled: () => boolean) {
@@ -56,13 +57,11 @@ export class FeatureHovers implements vscode.Disposable {
   }
 
   setRun(specUri: vscode.Uri, prompt: string, f: PromptFeatures): void {
-    const key = specUri.toString();
-    if (!this.runs.has(key)) this.runs.set(key, new Map());
-    this.runs.get(key)!.set(prompt, f);
+    this.runs.set(specUri, prompt, f);
   }
 
   private async hover(doc: vscode.TextDocument, pos: vscode.Position): Promise<vscode.Hover | undefined> {
-    const runs = this.runs.get(doc.uri.toString());
+    const runs = this.runs.of(doc.uri);
     if (!runs || !this.enabled()) return undefined;
     const offset = doc.offsetAt(pos);
     for (const prompt of this.docs.get(doc).spec.prompts) {

@@ -13,6 +13,7 @@ import type { FeaturesResult } from '../../protocol/features';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
 import { pct, predictionText, show, topFeatureText } from './prediction-text';
 import { PromptValues, TokenValuesView } from './token-values';
+import { PromptRuns } from './prompt-runs';
 
 export interface PromptInsights {
   model: string;
@@ -43,9 +44,9 @@ function predictionHover(model: string, last: TokenInsight): vscode.MarkdownStri
 
 export class InlineView implements vscode.Disposable {
   /** spec uri -> prompt name -> insights of its last run */
-  private readonly runs = new Map<string, Map<string, PromptInsights>>();
+  private readonly runs = new PromptRuns<PromptInsights>();
   /** spec uri -> prompt name -> top features of its last features analysis */
-  private readonly features = new Map<string, Map<string, PromptFeatures>>();
+  private readonly features = new PromptRuns<PromptFeatures>();
   private readonly featureMark = vscode.window.createTextEditorDecorationType({
     after: { color: new vscode.ThemeColor('editorCodeLens.foreground'), margin: '0 0 0 0.2em', fontStyle: 'italic' },
   });
@@ -85,16 +86,12 @@ export class InlineView implements vscode.Disposable {
   }
 
   setRun(specUri: vscode.Uri, promptName: string, insights: PromptInsights): void {
-    const key = specUri.toString();
-    if (!this.runs.has(key)) this.runs.set(key, new Map());
-    this.runs.get(key)!.set(promptName, insights);
+    this.runs.set(specUri, promptName, insights);
     this.schedule();
   }
 
   setFeatures(specUri: vscode.Uri, promptName: string, features: PromptFeatures): void {
-    const key = specUri.toString();
-    if (!this.features.has(key)) this.features.set(key, new Map());
-    this.features.get(key)!.set(promptName, features);
+    this.features.set(specUri, promptName, features);
     this.schedule();
   }
 
@@ -117,7 +114,7 @@ export class InlineView implements vscode.Disposable {
   }
 
   private promptsWithRuns(doc: vscode.TextDocument): { prompt: PromptSpec; insights: PromptInsights }[] {
-    const runs = this.runs.get(doc.uri.toString());
+    const runs = this.runs.of(doc.uri);
     if (!runs) return [];
     return this.docs.get(doc).spec.prompts.flatMap((prompt) => {
       const insights = runs.get(prompt.name.value);
@@ -141,7 +138,7 @@ export class InlineView implements vscode.Disposable {
         const end = doc.positionAt(prompt.text.range.offset + prompt.text.range.length);
         return { range: new vscode.Range(end, end), hoverMessage: predictionHover(insights.model, last), renderOptions: { after: { contentText: predictionText(last.next) } } };
       }));
-      const runs = this.enabled ? this.features.get(doc.uri.toString()) : undefined;
+      const runs = this.enabled ? this.features.of(doc.uri) : undefined;
       ed.setDecorations(this.featureMark, runs ? this.docs.get(doc).spec.prompts.flatMap((prompt) => {
         const f = runs.get(prompt.name.value);
         if (!f || f.text !== prompt.text.value) return [];

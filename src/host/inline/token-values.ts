@@ -10,6 +10,7 @@ import type { PromptSpec } from '../../engine/spec/types';
 import type { TokenValues } from '../../protocol/runner';
 import { SPEC_SELECTOR, SpecDocuments, isSpecDocument, toRange } from '../spec/spec-documents';
 import { show } from './prediction-text';
+import { PromptRuns } from './prompt-runs';
 
 export interface PromptValues {
   model: string;
@@ -27,7 +28,7 @@ const underline = (colour: string, style: 'solid' | 'dashed', width: string) => 
 
 export class TokenValuesView implements vscode.Disposable {
   /** spec uri -> prompt name -> values of its last run */
-  private readonly runs = new Map<string, Map<string, PromptValues>>();
+  private readonly runs = new PromptRuns<PromptValues>();
   private readonly marks = {
     positiveStrong: underline('charts.blue', 'solid', '3px'),
     positiveWeak: underline('charts.blue', 'dashed', '1px'),
@@ -41,13 +42,11 @@ export class TokenValuesView implements vscode.Disposable {
   }
 
   set(specUri: vscode.Uri, promptName: string, values: PromptValues): void {
-    const key = specUri.toString();
-    if (!this.runs.has(key)) this.runs.set(key, new Map());
-    this.runs.get(key)!.set(promptName, values);
+    this.runs.set(specUri, promptName, values);
   }
 
   private found(doc: vscode.TextDocument): { prompt: PromptSpec; values: PromptValues }[] {
-    const runs = this.runs.get(doc.uri.toString());
+    const runs = this.runs.of(doc.uri);
     if (!runs || !this.enabled()) return [];
     return this.docs.get(doc).spec.prompts.flatMap((prompt) => {
       const values = runs.get(prompt.name.value);
