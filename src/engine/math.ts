@@ -11,14 +11,13 @@ export function softmax(row: Float32Array): Float32Array {
   return out;
 }
 
-/** log softmax of one row, in float64 for the normaliser. */
-export function logSoftmax(row: Float32Array): Float64Array {
+/** log softmax of one row at one index, in float64 for the normaliser (no row-sized allocation: loss metrics call it per position). */
+export function logProbAt(row: Float32Array, index: number): number {
   let max = -Infinity;
-  for (const v of row) if (v > max) max = v;
+  for (let i = 0; i < row.length; i++) if (row[i] > max) max = row[i];
   let sum = 0;
-  for (const v of row) sum += Math.exp(v - max);
-  const lse = max + Math.log(sum);
-  return Float64Array.from(row, (v) => v - lse);
+  for (let i = 0; i < row.length; i++) sum += Math.exp(row[i] - max);
+  return row[index] - (max + Math.log(sum));
 }
 
 export interface Ranked {

@@ -64,6 +64,8 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
     intraOpNumThreads: opts.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // A developer's switch: per-node timings in PREFIX_<date>.json, written when the session is released.
+    ...(process.env.CIRCUIT_LENS_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.CIRCUIT_LENS_ORT_PROFILE } : {}),
     extra: {
       session: {
         // Resolve external data against the real folder of the safetensors files (not a symlink).

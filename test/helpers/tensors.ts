@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { FloatDtype, isFloatDtype, toFloat32 } from '../../src/engine/dtype';
 import { fail } from '../../src/engine/errors';
-import { logSoftmax } from '../../src/engine/math';
+import { logProbAt } from '../../src/engine/math';
 import type { SafetensorsFile } from '../../src/engine/safetensors';
 import type { TensorData } from '../../src/protocol/tensor';
 
@@ -32,7 +32,7 @@ export function tokenLosses(logits: TensorData, tokens: readonly (readonly numbe
   return Array.from({ length: batch }, (_, b) =>
     Array.from({ length: pos - 1 }, (_, p) => {
       const row = logits.data.subarray((b * pos + p) * vocab, (b * pos + p + 1) * vocab);
-      return -logSoftmax(row)[tokens[b][p + 1]];
+      return -logProbAt(row, tokens[b][p + 1]);
     }),
   );
 }

@@ -76,7 +76,12 @@ export function unitDot(g: TensorData, d: Float32Array, u: PatchUnit, src: Tenso
   return sum;
 }
 
-const diff = (a: TensorData, b: TensorData) => Float32Array.from(a.data, (v, i) => v - b.data[i]);
+/** a - b elementwise (a loop: Float32Array.from with a map function is 30x slower on millions of values). */
+function diff(a: TensorData, b: TensorData): Float32Array {
+  const out = new Float32Array(a.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i] - b.data[i];
+  return out;
+}
 
 function pick(hooks: readonly HookPoint[], names: Iterable<string>): HookPoint[] {
   const want = new Set(names);
@@ -109,7 +114,11 @@ export async function integratedGrads(tracer: Tracer, receiving: Token[], eFrom:
       sums.set(h.name, s);
     }
   }
-  const mean = [...sums].map(([name, s]): [string, TensorData] => [name, { dims: s.dims, data: Float32Array.from(s.acc, (v) => v / steps) }]);
+  const mean = [...sums].map(([name, s]): [string, TensorData] => {
+    const data = new Float32Array(s.acc.length);
+    for (let i = 0; i < data.length; i++) data[i] = s.acc[i] / steps;
+    return [name, { dims: s.dims, data }];
+  });
   return new ActivationCache(new Map(mean), tracer.ckpt.config);
 }
 

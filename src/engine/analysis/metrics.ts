@@ -6,7 +6,7 @@
  * Patching normalizes them: 0 = the corrupted run, 1 = the clean run.
  */
 import { fail } from '../errors';
-import { logSoftmax } from '../math';
+import { logProbAt } from '../math';
 import type { TensorData } from '../../protocol/tensor';
 
 export type MetricSpec =
@@ -42,13 +42,13 @@ export function metricValues(logits: TensorData, m: MetricSpec, tokens: readonly
         return r[m.answer] - r[m.counterfactual];
       }
       case 'answerProb':
-        return Math.exp(logSoftmax(row(b, at(m.position)))[m.answer]);
+        return Math.exp(logProbAt(row(b, at(m.position)), m.answer));
       case 'loss': {
         const from = Math.max(1, m.from ?? 1);
         const to = Math.min(pos, m.to ?? pos);
         if (to <= from) fail('BAD_INPUT', { field: 'metric' }, `loss range [${from}, ${to}) is empty.`);
         let sum = 0;
-        for (let t = from; t < to; t++) sum -= logSoftmax(row(b, t - 1))[tokens[b][t]];
+        for (let t = from; t < to; t++) sum -= logProbAt(row(b, t - 1), tokens[b][t]);
         return sum / (to - from);
       }
     }

@@ -7,7 +7,7 @@
  * tokens; its outlying norm would dominate them.
  */
 import { fail } from '../errors';
-import { logSoftmax } from '../math';
+import { logProbAt } from '../math';
 import type { Token } from '../tokenizer';
 import type { Tracer } from '../tracer';
 import type { HookPoint } from '../hooks';
@@ -43,7 +43,7 @@ export interface DictionaryCheck {
 function nextTokenLoss(logits: TensorData, tokens: readonly Token[]): { sum: number; count: number } {
   const vocab = logits.dims[2];
   let sum = 0;
-  for (let p = 0; p + 1 < tokens.length; p++) sum -= logSoftmax(logits.data.subarray(p * vocab, (p + 1) * vocab))[tokens[p + 1].id];
+  for (let p = 0; p + 1 < tokens.length; p++) sum -= logProbAt(logits.data.subarray(p * vocab, (p + 1) * vocab), tokens[p + 1].id);
   return { sum, count: tokens.length - 1 };
 }
 
