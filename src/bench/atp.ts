@@ -2,11 +2,12 @@
  * `circuit-lens bench --atp`: attribution patching on GPT-2-small-shaped random weights, 1 x --pos tokens
  * (default 64), one thread. AtP over resid_pre, attn_out, mlp_out and heads_pos from one source forward
  * and one receiving forward + backward, against one plain forward and against the exact activation
- * patching sweep of the same four targets, all measured in this run. Memory: the peak RSS growth of a
- * fresh process running AtP over that of a fresh process running one forward with every hook cached
- * (each measured in its own child process, after the model is loaded).
+ * patching sweep of the same four targets, all measured in this run, with the weights used in place (the
+ * default) and prepacked. Memory (child-memory.ts): the peak growth of anonymous memory after load of a
+ * fresh process running AtP's receiving forward + backward, against the bytes of one forward's full cache
+ * and against a fresh process running that full-cache forward; weights used in place are file pages,
+ * prepacked ones are anonymous memory made when a graph variant's session is created.
  */
-import { fork } from 'node:child_process';
 import * as path from 'node:path';
 import { tokensFromIds } from '../engine/model';
 import type { Token } from '../engine/tokenizer';
@@ -14,6 +15,8 @@ import { attributionPatchingTargets } from '../engine/analysis/attribution-patch
 import { activationPatching, type PatchTarget } from '../engine/analysis/patching';
 import { parse } from '../cli/args';
 import { writeFileAtomic } from '../cli/atomic';
+import type { LoadedModel } from '../worker/loaded-model';
+import { childMeasured, measureChild, type ChildMemory } from './child-memory';
 import { openBenchModel } from './open-model';
 import { medianMs } from './timing';
 import { benchSetup, randomModel } from './setup';
@@ -23,6 +26,8 @@ const ROOT = path.join(__dirname, '..');
 const TARGETS: PatchTarget[] = ['resid_pre', 'attn_out', 'mlp_out', 'heads_pos'];
 const METRIC = { kind: 'logitDiff' as const, answer: 1, counterfactual: 2 };
 const CHILD = '--atp-memory-child';
+type Weights = 'in-place' | 'prepacked';
+const WEIGHTS: Weights[] = ['in-place', 'prepacked'];
 
 /** The clean prompt and its corruption (one token changed, 4 before the end), as the patching bench has. */
 function prompts(ckpt: Parameters<typeof tokensFromIds>[0], pos: number, vocab: number): [Token[], Token[]] {
@@ -34,40 +39,31 @@ function prompts(ckpt: Parameters<typeof tokensFromIds>[0], pos: number, vocab: 
 /** forward: one run caching every hook; backward: AtP's receiving run alone (forward + backward); atp: all of AtP. */
 type MemoryMode = 'forward' | 'backward' | 'atp';
 
-interface MemoryReport {
-  /** RSS once the model is loaded, and the process's peak RSS after the measured work, in bytes. */
-  loadedBytes: number;
-  peakBytes: number;
-}
-
-/** In a child process: load the model, then run one forward with every hook cached, or AtP; report memory. */
-async function memoryChild(modelDir: string, mode: MemoryMode, threads: number, pos: number): Promise<MemoryReport> {
-  const engine = await openBenchModel(modelDir, { threads, prepack: true });
+/** In a child process: load the model, then (measured) run one forward with every hook cached, AtP's receiving run, or AtP. */
+async function memoryChild(modelDir: string, mode: MemoryMode, threads: number, pos: number, prepack: boolean): Promise<void> {
+  const engine = await openBenchModel(modelDir, { threads, prepack });
   const [clean, corrupted] = prompts(engine.ckpt, pos, engine.ckpt.config.dVocab);
-  const loadedBytes = process.memoryUsage().rss;
   const unitHooks = engine.ckpt.hooks.filter((h) => /\.(hook_resid_pre|hook_attn_out|hook_mlp_out|attn\.hook_z)$/.test(h.name));
-  if (mode === 'forward') await engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) });
-  else if (mode === 'backward') await engine.trace([corrupted], { hooks: unitHooks, logits: 'last', grad: { metric: METRIC, hooks: unitHooks } });
-  else await attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC });
-  const peakBytes = process.resourceUsage().maxRSS * 1024;
+  await childMeasured(async () => {
+    if (mode === 'forward') {
+      const t = await engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) });
+      return t.cache.byteSize() + t.logits.data.byteLength;
+    }
+    if (mode === 'backward') await engine.trace([corrupted], { hooks: unitHooks, logits: 'last', grad: { metric: METRIC, hooks: unitHooks } });
+    else await attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC });
+    return 0;
+  });
   await engine.dispose();
-  return { loadedBytes, peakBytes };
 }
 
-function runChild(modelDir: string, mode: MemoryMode, threads: number, pos: number): Promise<MemoryReport> {
-  return new Promise((resolve, reject) => {
-    const child = fork(process.argv[1], ['--atp', CHILD, mode, modelDir, String(threads), String(pos)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m) => resolve(m as MemoryReport));
-    child.once('error', reject);
-    child.once('exit', (code) => code !== 0 && reject(new Error(`the ${mode} memory child exited with ${code}`)));
-  });
-}
+const runChild = (modelDir: string, mode: MemoryMode, threads: number, pos: number, prepack: boolean) =>
+  measureChild<number>(['--atp', CHILD, mode, modelDir, String(threads), String(pos), prepack ? 'prepack' : 'in-place']);
 
 export async function benchAtp(argv: string[]): Promise<void> {
   const at = argv.indexOf(CHILD);
   if (at >= 0) {
-    const [mode, dir, threads, pos] = argv.slice(at + 1);
-    process.send!(await memoryChild(dir, mode as MemoryMode, Number(threads), Number(pos)));
+    const [mode, dir, threads, pos, weights] = argv.slice(at + 1);
+    await memoryChild(dir, mode as MemoryMode, Number(threads), Number(pos), weights === 'prepack');
     return;
   }
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, json: { type: 'string' }, python: { type: 'string' }, sweep: { type: 'string' } }, USAGE);
@@ -77,61 +73,83 @@ export async function benchAtp(argv: string[]): Promise<void> {
   const { threads, repeats, pos } = setup;
   const modelDir = randomModel(setup, 'gpt2-small-random', 'GPT-2-small-shaped', ['--layers', '12', '--d-model', '768', '--heads', '12', '--d-mlp', '3072', '--vocab', '50257', '--ctx', '1024']);
 
-  const engine = await openBenchModel(modelDir, { threads, prepack: true });
-  const [clean, corrupted] = prompts(engine.ckpt, pos, engine.ckpt.config.dVocab);
-  let forwardMs: number;
-  let cachedForwardMs: number;
-  let atpMs: number;
   const sweepMs: Record<string, number> = {};
-  try {
-    forwardMs = await medianMs(repeats, () => engine.trace([clean], { logits: 'last' }));
-    cachedForwardMs = await medianMs(repeats, () => engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) }));
-    atpMs = await medianMs(repeats, () => attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC }));
+  const timings: Record<Weights, WeightsTiming> = { 'in-place': await timeAtp(modelDir, threads, repeats, pos, false), prepacked: await timeAtp(modelDir, threads, repeats, pos, true, async (engine, clean, corrupted) => {
     // layer0: only layer 0's units are patched (the costliest: its runs go through all L blocks) and the
     // sweep's time is extrapolated: layer l's runs go through L - l blocks, so all layers cost
     // sum_l (L - l) / L = (L + 1) / 2 times layer 0's.
     const L = engine.ckpt.config.nLayers;
-    if (sweep !== 'none') {
-      for (const target of TARGETS) {
-        console.log(`exact activation patching sweep of ${target}${sweep === 'layer0' ? ' (layer 0)' : ''} ...`);
-        const t0 = performance.now();
-        await activationPatching(engine, clean, corrupted, { target, metric: METRIC, ...(sweep === 'layer0' ? { layers: [0] } : {}) });
-        sweepMs[target] = (performance.now() - t0) * (sweep === 'layer0' ? (L + 1) / 2 : 1);
-      }
+    if (sweep === 'none') return;
+    for (const target of TARGETS) {
+      console.log(`exact activation patching sweep of ${target}${sweep === 'layer0' ? ' (layer 0)' : ''} ...`);
+      const t0 = performance.now();
+      await activationPatching(engine, clean, corrupted, { target, metric: METRIC, ...(sweep === 'layer0' ? { layers: [0] } : {}) });
+      sweepMs[target] = (performance.now() - t0) * (sweep === 'layer0' ? (L + 1) / 2 : 1);
     }
-  } finally {
-    await engine.dispose();
+  }) };
+  const memory = {} as Record<Weights, Record<MemoryMode, ChildMemory<number>>>;
+  for (const weights of WEIGHTS) {
+    const prepack = weights === 'prepacked';
+    memory[weights] = { forward: await runChild(modelDir, 'forward', threads, pos, prepack), backward: await runChild(modelDir, 'backward', threads, pos, prepack), atp: await runChild(modelDir, 'atp', threads, pos, prepack) };
   }
-  const forwardMem = await runChild(modelDir, 'forward', threads, pos);
-  const backwardMem = await runChild(modelDir, 'backward', threads, pos);
-  const atpMem = await runChild(modelDir, 'atp', threads, pos);
-  const growth = (m: MemoryReport) => Math.max(0, m.peakBytes - m.loadedBytes);
+  const fullCacheBytes = memory['in-place'].forward.result;
+  const anonGrowth = (m: ChildMemory<number>) => Math.max(0, m.peak.pssAnon - m.loaded.pssAnon);
   const sweepTotal = Object.values(sweepMs).reduce((a, b) => a + b, 0);
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
+  const memoryFigures = (weights: Weights) => {
+    const m = memory[weights];
+    return {
+      ...m, fullCacheBytes, forwardAnonGrowthBytes: anonGrowth(m.forward), backwardAnonGrowthBytes: anonGrowth(m.backward), atpAnonGrowthBytes: anonGrowth(m.atp),
+      backwardOverFullCache: anonGrowth(m.backward) / fullCacheBytes, backwardOverForward: anonGrowth(m.backward) / anonGrowth(m.forward), atpOverForward: anonGrowth(m.atp) / anonGrowth(m.forward),
+    };
+  };
   const result = {
-    shape: 'GPT-2-small-shaped, 12 layers x 12 heads, d_model 768', pos, threads, repeats, targets: TARGETS,
-    forwardMs, cachedForwardMs, atpMs, atpOverForward: atpMs / forwardMs, atpOverCachedForward: atpMs / cachedForwardMs,
-    sweep, sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / atpMs : undefined,
-    memory: {
-      forwardFullCache: forwardMem, backward: backwardMem, atp: atpMem,
-      forwardGrowthBytes: growth(forwardMem), backwardGrowthBytes: growth(backwardMem), atpGrowthBytes: growth(atpMem),
-      atpOverForward: growth(atpMem) / growth(forwardMem), backwardOverForward: growth(backwardMem) / growth(forwardMem),
-    },
+    shape: 'GPT-2-small-shaped, 12 layers x 12 heads, d_model 768', pos, threads, repeats, targets: TARGETS, timings,
+    sweep, sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / timings.prepacked.atpMs : undefined,
+    memory: { 'in-place': memoryFigures('in-place'), prepacked: memoryFigures('prepacked') },
   };
   console.log(`\nAtP over ${TARGETS.join(', ')} on 1x${pos} tokens, ${threads} thread(s), medians of ${repeats}:`);
-  console.log(`  one forward (last logits)           ${forwardMs.toFixed(1)} ms`);
-  console.log(`  one forward, every hook cached      ${cachedForwardMs.toFixed(1)} ms`);
-  console.log(`  AtP (2 forwards + 1 backward)       ${atpMs.toFixed(1)} ms = ${result.atpOverForward.toFixed(2)}x one forward (target <= 4x), ${result.atpOverCachedForward.toFixed(2)}x the cached forward`);
+  for (const weights of WEIGHTS) {
+    const t = timings[weights];
+    console.log(`  weights ${weights}${weights === 'in-place' ? ' (the default)' : ''}:`);
+    console.log(`    one forward (last logits)           ${t.forwardMs.toFixed(1)} ms`);
+    console.log(`    one forward, every hook cached      ${t.cachedForwardMs.toFixed(1)} ms`);
+    console.log(`    AtP (2 forwards + 1 backward)       ${t.atpMs.toFixed(1)} ms = ${(t.atpMs / t.forwardMs).toFixed(2)}x one forward (target <= 4x), ${(t.atpMs / t.cachedForwardMs).toFixed(2)}x the cached forward`);
+  }
   if (sweepTotal) {
     if (sweep === 'layer0') console.log('  (sweep times extrapolated from layer 0 x (L + 1) / 2: each later layer runs fewer blocks)');
-    console.log(`  exact patching sweeps               ${TARGETS.map((t) => `${t} ${(sweepMs[t] / 1000).toFixed(1)} s`).join(', ')}; total ${(sweepTotal / 1000).toFixed(1)} s`);
+    console.log(`  exact patching sweeps (prepacked)   ${TARGETS.map((t) => `${t} ${(sweepMs[t] / 1000).toFixed(1)} s`).join(', ')}; total ${(sweepTotal / 1000).toFixed(1)} s`);
     console.log(`  AtP is ${result.sweepOverAtp!.toFixed(0)}x faster than the sweeps (target >= 50x)`);
   }
-  console.log(`  memory (peak RSS growth after load): forward with full cache ${mb(growth(forwardMem))} MB, AtP ${mb(growth(atpMem))} MB = ${result.memory.atpOverForward.toFixed(2)}x (target <= 2x)`);
-  console.log(`  the receiving run alone (forward + backward at ${TARGETS.length} targets' hooks): ${mb(growth(backwardMem))} MB = ${result.memory.backwardOverForward.toFixed(2)}x the full-cache forward`);
-  console.log(`    (loaded RSS ${mb(forwardMem.loadedBytes)} / ${mb(atpMem.loadedBytes)} MB, peak ${mb(forwardMem.peakBytes)} / ${mb(atpMem.peakBytes)} MB)`);
+  console.log(`  memory: peak anonymous PSS growth after load, sampled from outside each child; the full cache of one forward is ${mb(fullCacheBytes)} MB`);
+  for (const weights of WEIGHTS) {
+    const m = result.memory[weights];
+    console.log(`    ${weights}: forward with full cache ${mb(m.forwardAnonGrowthBytes)} MB; receiving forward + backward ${mb(m.backwardAnonGrowthBytes)} MB = ${m.backwardOverFullCache.toFixed(2)}x the full cache (target <= 2x), ${m.backwardOverForward.toFixed(2)}x the full-cache forward's growth; all of AtP ${mb(m.atpAnonGrowthBytes)} MB = ${m.atpOverForward.toFixed(2)}x`);
+    console.log(`      (loaded PSS ${mb(m.atp.loaded.pss)} MB, of it anonymous ${mb(m.atp.loaded.pssAnon)} MB; AtP's peak PSS ${mb(m.atp.peak.pss)} MB, file pages ${mb(m.atp.peak.pssFile)} MB)`);
+  }
   if (values.json) {
     writeFileAtomic(values.json, JSON.stringify(result, null, 1) + '\n');
     console.log(`wrote ${values.json}`);
+  }
+}
+
+interface WeightsTiming {
+  forwardMs: number;
+  cachedForwardMs: number;
+  atpMs: number;
+}
+
+/** One forward, the full-cache forward and AtP, timed on a model opened with its weights in place or prepacked; `more` runs on the same model. */
+async function timeAtp(modelDir: string, threads: number, repeats: number, pos: number, prepack: boolean, more?: (engine: LoadedModel, clean: Token[], corrupted: Token[]) => Promise<void>): Promise<WeightsTiming> {
+  const engine = await openBenchModel(modelDir, { threads, prepack });
+  try {
+    const [clean, corrupted] = prompts(engine.ckpt, pos, engine.ckpt.config.dVocab);
+    const forwardMs = await medianMs(repeats, () => engine.trace([clean], { logits: 'last' }));
+    const cachedForwardMs = await medianMs(repeats, () => engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) }));
+    const atpMs = await medianMs(repeats, () => attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC }));
+    await more?.(engine, clean, corrupted);
+    return { forwardMs, cachedForwardMs, atpMs };
+  } finally {
+    await engine.dispose();
   }
 }

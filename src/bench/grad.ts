@@ -12,7 +12,7 @@ import { tokensFromIds } from '../engine/model';
 import type { GradMetric } from '../engine/analysis/metrics';
 import { parse } from '../cli/args';
 import { openBenchModel } from './open-model';
-import { median } from './timing';
+import { interleavedMedians } from './timing';
 import { benchSetup, randomModel } from './setup';
 
 const USAGE = 'circuit-lens bench --grad [--threads N] [--repeats N] [--pos N] [--in-place] [--python PATH]';
@@ -28,19 +28,6 @@ const SHAPE = ['--layers', '12', '--d-model', '768', '--heads', '12', '--d-mlp',
 function anonMb(): number {
   const m = /RssAnon:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Medians of `repeats` rounds, each timing every case once in turn (two warm-up rounds): ratios within one noisy run. */
-async function interleavedMedians(repeats: number, cases: (() => Promise<unknown>)[]): Promise<number[]> {
-  const times = cases.map(() => [] as number[]);
-  for (let r = 0; r < repeats + 2; r++) {
-    for (const [i, f] of cases.entries()) {
-      const t0 = performance.now();
-      await f();
-      if (r >= 2) times[i].push(performance.now() - t0);
-    }
-  }
-  return times.map(median);
 }
 
 export async function benchGrad(argv: string[]): Promise<void> {

@@ -13,3 +13,16 @@ export async function medianMs(repeats: number, f: () => Promise<unknown>): Prom
   }
   return median(times);
 }
+
+/** Medians of `repeats` rounds, each timing every case once in turn (two warm-up rounds): ratios within one noisy run. */
+export async function interleavedMedians(repeats: number, cases: (() => Promise<unknown>)[]): Promise<number[]> {
+  const times = cases.map(() => [] as number[]);
+  for (let r = 0; r < repeats + 2; r++) {
+    for (const [i, f] of cases.entries()) {
+      const t0 = performance.now();
+      await f();
+      if (r >= 2) times[i].push(performance.now() - t0);
+    }
+  }
+  return times.map(median);
+}

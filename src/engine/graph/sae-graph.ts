@@ -79,16 +79,16 @@ export class SaeGraph {
   }
 
   /** x [batch, pos, in] through a dictionary Linear -> [batch, pos, out] ('out-in' as Gemm with transB on a 2-D view). */
-  private linear(index: number, d: SparseDictionary, x: string, lin: Linear, bias: boolean, width: number): string {
+  private linear(index: number, d: SparseDictionary, x: string, lin: Linear, bias: boolean, width: number, out?: string): string {
     const g = this.g;
     const b = bias && lin.b ? this.W(index, d, lin.b) : undefined;
     if (lin.layout === 'in-out') {
-      const y = g.op('MatMul', [x, this.W(index, d, lin.w)]);
-      return b ? g.op('Add', [y, b]) : y;
+      const w = this.W(index, d, lin.w);
+      return b ? g.op('Add', [g.op('MatMul', [x, w]), b], {}, out) : g.op('MatMul', [x, w], {}, out);
     }
     const flat = g.op('Reshape', [x, g.constI([-1, lin.w.shape[1]])]); // [batch * pos, in]
     const y = g.op('Gemm', b ? [flat, this.W(index, d, lin.w), b] : [flat, this.W(index, d, lin.w)], { transB: 1 }); // [batch * pos, out]
-    return g.op('Reshape', [y, g.op('Concat', [g.op('Shape', [x], { start: 0, end: 2 }), g.constI([width])], { axis: 0 })]);
+    return g.op('Reshape', [y, g.op('Concat', [g.op('Shape', [x], { start: 0, end: 2 }), g.constI([width])], { axis: 0 })], {}, out);
   }
 
   /**
@@ -103,18 +103,16 @@ export class SaeGraph {
     const centred = d.applyBDecToInput && d.decoder.b ? g.op('Sub', [xn, this.W(index, d, d.decoder.b)]) : xn;
     const a = d.activation;
     let gate: string | undefined;
-    let pre: string;
-    if (a.kind === 'gated') {
+    // The pre-activations are written straight to the hook's tensor (no copy of [batch, pos, d_sae]).
+    const actsPre = this.hook(d, 'hook_sae_acts_pre', (o) => {
+      if (a.kind !== 'gated') return this.linear(index, d, centred, d.encoder, true, d.dSae, o);
       gate = this.linear(index, d, centred, d.encoder, true, d.dSae); // [batch, pos, d_sae]
       const scale = g.op('Exp', [this.W(index, d, a.rMag)]); // [d_sae]
       const wMag = g.op('Mul', [this.W(index, d, d.encoder.w), d.encoder.layout === 'in-out' ? scale : g.op('Unsqueeze', [scale, g.constI([1])])]);
       const y = d.encoder.layout === 'in-out' ? g.op('MatMul', [centred, wMag])
         : g.op('Reshape', [g.op('Gemm', [g.op('Reshape', [centred, g.constI([-1, d.dIn])]), wMag], { transB: 1 }), g.op('Concat', [g.op('Shape', [centred], { start: 0, end: 2 }), g.constI([d.dSae])], { axis: 0 })]);
-      pre = g.op('Add', [y, this.W(index, d, a.bMag)]);
-    } else {
-      pre = this.linear(index, d, centred, d.encoder, true, d.dSae);
-    }
-    const actsPre = this.hook(d, 'hook_sae_acts_pre', (o) => g.op('Identity', [pre], {}, o)); // [batch, pos, d_sae]
+      return g.op('Add', [y, this.W(index, d, a.bMag)], {}, o);
+    }); // [batch, pos, d_sae]
     const decNorm = d.rescaleActsByDecoderNorm ? this.decoderNorm(index, d) : undefined; // [d_sae]
     const zero = () => g.constF([0], []);
     let topk: { values: string; indices: string } | undefined;
@@ -167,7 +165,8 @@ export class SaeGraph {
     const g = this.g;
     const scaled = decNorm ? g.op('Div', [values, g.op('Gather', [decNorm, indices], { axis: 0 })]) : values; // [batch, pos, k]
     const rows = g.op('Gather', [this.W(index, d, d.decoder.w), indices], { axis: 0 }); // [batch, pos, k, d_out]
-    const sum = g.op('ReduceSum', [g.op('Mul', [rows, g.op('Unsqueeze', [scaled, g.constI([-1])])]), g.constI([2])], { keepdims: 0 }); // [batch, pos, d_out]
+    const weighted = g.op('MatMul', [g.op('Unsqueeze', [scaled, g.constI([2])]), rows]); // [batch, pos, 1, k] @ [batch, pos, k, d_out] -> [batch, pos, 1, d_out]
+    const sum = g.op('Squeeze', [weighted, g.constI([2])]); // [batch, pos, d_out]
     return d.decoder.b ? g.op('Add', [sum, this.W(index, d, d.decoder.b)]) : sum;
   }
 
