@@ -24,8 +24,6 @@ export interface SessionOptions {
   threads?: number;
   /** Prepack weights at session creation: faster runs, slower load and one more copy of the weights in RAM. */
   prepack?: boolean;
-  /** onnxruntime's CPU memory arena (default off): with it, each session keeps its largest run's memory until released. */
-  memoryArena?: boolean;
   backend?: BackendPreference;
 }
 
@@ -63,7 +61,6 @@ function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend
     ...(memory ? { externalData: memory.map(([path, data]) => ({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })) } : {}),
     executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
     graphOptimizationLevel: 'all',
-    enableCpuMemArena: !!opts.memoryArena,
     intraOpNumThreads: opts.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
