@@ -4,7 +4,7 @@
  * every model hook, each layer's SAE hooks (acts, the full prediction of every target, error, output) and
  * the logits within 1e-4, observing and spliced, and with a few of layer 0's features zeroed (the error
  * term kept), which moves every target 0..n-1. Also: the graph against the CPU definition
- * (crossLayerReconstruct) on the graph's own inputs, the folder attaching whole, and runs that would start
+ * (crossLayerReconstruct) on the graph's own inputs (skip terms included), the folder attaching whole, and runs that would start
  * at a later layer (patching, ablation) running from the tokens while the transcoder is spliced.
  */
 import { before, describe, test } from 'node:test';
@@ -22,6 +22,8 @@ import { SCAN_WORKER } from '../helpers/engine';
 import { makeFamilyCheckpoint } from '../helpers/family-reference';
 import { makeRandomCheckpoint, maxAbsDiff, randomTokens } from '../helpers/reference';
 import { readNpyDir, runReferenceJobs, tmpDir } from '../helpers/sae-reference';
+import { f32Tensor } from '../helpers/sae-fixtures';
+import { writeSafetensors } from '../helpers/safetensors-writer';
 
 const LAYERS = 3;
 const D_SAE = 40;
@@ -136,25 +138,47 @@ describe('cross-layer transcoder hooks and spliced logits match the reference', 
 });
 
 describe('cross-layer transcoder in the graph against the CPU definition', () => {
-  test('each target\'s hook_sae_recons is crossLayerReconstruct on the graph\'s own inputs; error and observed output follow', async () => {
-    const m = await openWith(CASES[0], 0);
-    try {
-      const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks });
-      const n = ids.length * ids[0].length;
-      const inputs = Array.from({ length: LAYERS }, (_, i) => trace.cache.get(`${hookIn(i)}.hook_sae_input`).data);
-      const cpu = crossLayerReconstruct(m.saes.map((s) => s.dict), inputs, n);
-      cpu.forEach((want, j) => {
-        const get = (s: string) => trace.cache.get(`${hookIn(j)}.hook_sae_${s}`);
-        const target = trace.cache.get(hookOut(j));
-        assert.deepEqual(get('recons').dims, target.dims);
-        assert.ok(maxAbsDiff(get('recons').data, want) <= 1e-4, `target ${j}`);
-        assert.ok(maxAbsDiff(get('error').data, target.data.map((v, e) => v - want[e])) <= 1e-4, `error ${j}`);
-        assert.equal(maxAbsDiff(get('output').data, target.data), 0, 'observe: the output is the hook value');
+  /** A CLT with a skip term per layer (W_skip_i [d_out, d_in] beside W_enc_i), written here: the reference's layout has none. */
+  function skipFolder(): string {
+    const dir = path.join(root, 'clt-skip');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: ln2.hook_normalized\nfeature_output_hook: hook_mlp_out\n');
+    const d = shape.dModel;
+    for (let i = 0; i < LAYERS; i++) {
+      writeSafetensors(path.join(dir, `W_enc_${i}.safetensors`), {
+        [`W_enc_${i}`]: f32Tensor([D_SAE, d], (j) => 0.3 * Math.sin(1.7 * j + i)), [`b_enc_${i}`]: f32Tensor([D_SAE], (j) => 0.1 * Math.cos(j + i)),
+        [`b_dec_${i}`]: f32Tensor([d], (j) => 0.05 * Math.sin(j - i)), [`W_skip_${i}`]: f32Tensor([d, d], (j) => 0.02 * Math.cos(3.1 * j + i)),
       });
-    } finally {
-      await m.dispose();
+      writeSafetensors(path.join(dir, `W_dec_${i}.safetensors`), { [`W_dec_${i}`]: f32Tensor([D_SAE, LAYERS - i, d], (j) => 0.15 * Math.sin(0.7 * j + 2 * i)) });
     }
-  });
+    return dir;
+  }
+
+  for (const [what, dir] of [['jumprelu', () => folder(0)], ['with skip terms', skipFolder]] as const) {
+    test(`each target's hook_sae_recons is crossLayerReconstruct on the graph's own inputs; error and observed output follow (${what})`, async () => {
+      const ckpt = openCheckpoint(models.gpt2);
+      const saes = openAttachable(dir(), { modelHooks: ckpt.hooks }).map((dict) => ({ dict, mode: 'observe' as const }));
+      const m = await LoadedModel.open(ckpt, { session: { threads: 1 }, scanWorkerPath: SCAN_WORKER, saes });
+      try {
+        const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks });
+        const n = ids.length * ids[0].length;
+        const inputs = Array.from({ length: LAYERS }, (_, i) => trace.cache.get(`${hookIn(i)}.hook_sae_input`).data);
+        const cpu = crossLayerReconstruct(m.saes.map((s) => s.dict), inputs, n);
+        cpu.forEach((want, j) => {
+          const get = (s: string) => trace.cache.get(`${hookIn(j)}.hook_sae_${s}`);
+          const target = trace.cache.get(hookOut(j));
+          assert.deepEqual(get('recons').dims, target.dims);
+          assert.ok(maxAbsDiff(get('recons').data, want) <= 1e-4, `target ${j}`);
+          assert.ok(maxAbsDiff(get('error').data, target.data.map((v, e) => v - want[e])) <= 1e-4, `error ${j}`);
+          assert.equal(maxAbsDiff(get('output').data, target.data), 0, 'observe: the output is the hook value');
+        });
+        if (what === 'with skip terms') assert.ok(m.saes.every((s) => s.dict.skip), 'the skip terms are read');
+        for (let i = 0; i < LAYERS; i++) assert.ok(trace.cache.get(`${hookIn(i)}.hook_sae_acts_post`).data.some((v) => v !== 0), `layer ${i} has active features`);
+      } finally {
+        await m.dispose();
+      }
+    });
+  }
 
   test('a run reading one layer\'s hooks computes every layer (its prediction needs all earlier sources)', async () => {
     const m = await openWith(CASES[0], 0);
