@@ -21,7 +21,9 @@ export interface TraceOptions {
   logits?: 'all' | 'last';
   /**
    * Start at a block from given residuals (blocks.L.hook_resid_pre, [batch, pos, d_model]) instead of the
-   * tokens' embeddings: earlier layers are not run and their hooks cannot be cached.
+   * tokens' embeddings: earlier layers are not run and their hooks cannot be cached. The residuals are the
+   * tokens' own (a run of the same tokens and dictionaries up to L): a run that computes a cross-layer
+   * transcoder with layers before L, whose features are not in the residual, runs from the tokens instead.
    */
   startAt?: { layer: number; resid: TensorData };
   /** Input hooks of the attached dictionaries to splice in this run (default: those attached in splice mode); the others observe. */

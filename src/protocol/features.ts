@@ -39,8 +39,8 @@ export interface FeatureInfo {
   /**
    * Its logit effects, largest and smallest first: W_dec[f] (centred where the final norm is a LayerNorm),
    * times the final norm's weight, through the unembedding W_U (no bias, no soft-cap, no per-token
-   * scale), as SAE-Vis and Neuronpedia rank them. Empty when the dictionary does not write d_model
-   * vectors (an SAE on hook_z, say).
+   * scale), as SAE-Vis and Neuronpedia rank them; for a cross-layer transcoder, W_dec[f] summed over every
+   * layer it writes to. Empty when the dictionary does not write d_model vectors (an SAE on hook_z, say).
    */
   topLogits: TokenValue[];
   bottomLogits: TokenValue[];
@@ -49,7 +49,7 @@ export interface FeatureInfo {
 /**
  * Direct logit attribution per active feature at one position: the feature's part of the reconstruction,
  * a_f x W_dec[f] (divided by ||W_dec[f]|| for TopK rescaled by decoder norm, times the input
- * normalisation's output scale), centred (LayerNorm), divided by the run's ln_final.hook_scale at that
+ * normalisation's output scale; a cross-layer transcoder's W_dec[f] summed over its targets), centred (LayerNorm), divided by the run's ln_final.hook_scale at that
  * position, dotted with the final norm's weight times W_U[answer] - W_U[counterfactual] (or W_U[answer]).
  * That is TransformerLens' DLA (decompose_resid with apply_ln) applied to each feature's vector.
  */

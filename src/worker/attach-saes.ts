@@ -1,14 +1,15 @@
 /**
  * The dictionaries a ModelRef names, opened against its checkpoint: each folder read in its format, its
- * hook (and d_in) checked against the model's hook points, and described for the reply.
+ * hook (and d_in) checked against the model's hook points, and described for the reply. A cross-layer
+ * transcoder's folder named without a hook attaches all its layers.
  */
 import type { Checkpoint } from '../engine/model';
-import { openDictionary } from '../engine/sae';
+import { openAttachable } from '../engine/sae';
 import type { AttachedSae } from '../engine/sae/attach';
 import type { AttachedSaeInfo, SaeRef } from '../protocol/runner';
 
 export function openAttachedSaes(ckpt: Checkpoint, refs: readonly SaeRef[], baseDir?: string): AttachedSae[] {
-  return refs.map((r) => ({ dict: openDictionary(r.path, { hook: r.hook, baseDir: r.baseDir ?? baseDir, modelDir: ckpt.dir, modelHooks: ckpt.hooks }), mode: r.mode ?? 'observe' }));
+  return refs.flatMap((r) => openAttachable(r.path, { hook: r.hook, baseDir: r.baseDir ?? baseDir, modelDir: ckpt.dir, modelHooks: ckpt.hooks }).map((dict) => ({ dict, mode: r.mode ?? 'observe' })));
 }
 
 export function attachedSaeInfo({ dict: d, mode }: AttachedSae): AttachedSaeInfo {

@@ -10,7 +10,7 @@ import type { Checkpoint } from '../engine/model';
 import { tokenizePrompt } from '../engine/model';
 import { fail } from '../engine/errors';
 import { HookPoint, closestHookName, concreteShape, isSplitInputHook, splitInputHooks } from '../engine/hooks';
-import { AttachedSae, saeOwner, withSaeHooks } from '../engine/sae/attach';
+import { AttachedSae, saeOwner, withSaeHooks, withWholeCrossLayers } from '../engine/sae/attach';
 import { checkMemory, runBytes } from '../engine/memory';
 import { topK } from '../engine/math';
 import { LogitLens, LensRows, decomposedLensInput, residLensInput, summariseLensRows } from '../engine/logit-lens';
@@ -115,6 +115,10 @@ export class LoadedModel implements Tracer {
   async trace(batch: Token[][], opts: TraceOptions = {}): Promise<Trace> {
     const pos = batch[0]?.length ?? 0;
     if (pos === 0 || batch.some((row) => row.length !== pos)) fail('BAD_INPUT', { field: 'tokens' }, 'every sequence of a batch needs the same, non-zero number of tokens.');
+    if (opts.startAt && this.startsPastCrossLayerSources(opts, opts.startAt.layer)) {
+      this.checkStart(opts.startAt, batch.length, pos);
+      return this.trace(batch, { ...opts, startAt: undefined });
+    }
     const hooks = opts.hooks ?? [];
     const interventions = opts.interventions ?? [];
     const gradHooks = opts.grad?.hooks ?? [];
@@ -167,7 +171,18 @@ export class LoadedModel implements Tracer {
     if (lastOnly && (m.kind === 'loss' || m.position !== undefined)) fail('BAD_INPUT', { field: 'logits' }, `the ${m.kind} gradient at this position needs every position's logits.`, "Trace with logits 'all'.");
   }
 
-  /** The dictionaries a run's graph computes: those it splices, and those whose hooks it reads or intervenes on. */
+  /**
+   * Whether a run starting at block `start` would compute a cross-layer transcoder with layers before it:
+   * their features (which feed every later layer's prediction) are not in the residual it starts from, so
+   * such a run starts from the tokens instead (the residuals are the tokens' own: TraceOptions.startAt).
+   */
+  private startsPastCrossLayerSources(opts: TraceOptions, start: number): boolean {
+    const hooks = [...(opts.hooks ?? []), ...(opts.grad?.hooks ?? [])];
+    const computed = this.saeVariant(hooks, opts.interventions ?? [], opts.saeSplice ?? this.sessions.plain.saeSplice ?? []).saes ?? [];
+    return this.saes.some(({ dict: d }) => d.crossLayer && d.layer! < start && computed.includes(d.hookIn));
+  }
+
+  /** The dictionaries a run's graph computes: those it splices, and those whose hooks it reads or intervenes on (a cross-layer transcoder's layers all together). */
   private saeVariant(hooks: readonly HookPoint[], interventions: readonly Intervention[], splice: readonly string[]): Pick<GraphVariant, 'saes' | 'saeSplice'> {
     const attached = new Set(this.saes.map((s) => s.dict.hookIn));
     const unknown = splice.find((h) => !attached.has(h));
@@ -177,7 +192,7 @@ export class LoadedModel implements Tracer {
       const owner = saeOwner(name);
       if (owner !== undefined && attached.has(owner)) used.add(owner);
     }
-    return { saes: [...used], saeSplice: [...splice] };
+    return { saes: withWholeCrossLayers([...used], this.saes), saeSplice: [...splice] };
   }
 
   /** The forward passes of a batch, in chunks of rows; outputs are stitched back into whole tensors. */

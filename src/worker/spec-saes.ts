@@ -15,7 +15,8 @@ import type { SaeSpec } from '../engine/spec/types';
 import type { SaeCheckInfo, SpecProblemInfo } from '../protocol/runner';
 import { openAttachedSaes } from './attach-saes';
 
-type Opened = { sae: AttachedSae } | { message: string };
+/** An entry's dictionaries: one, or every layer of a cross-layer transcoder. */
+type Opened = { saes: AttachedSae[] } | { message: string };
 
 /** When the folder (or file) an entry names last changed: a re-download or an edited cfg.json reopens it. */
 function stampOf(entry: SaeSpec, baseDir: string): string {
@@ -40,7 +41,7 @@ export class SpecSaeProbe {
     if (hit && hit.stamp === stamp) return hit.result;
     let result: Opened;
     try {
-      [result] = openAttachedSaes(ckpt, [{ path: entry.path.value, baseDir, ...(entry.hook ? { hook: entry.hook.value } : {}), mode: entry.mode.value }]).map((sae) => ({ sae }));
+      result = { saes: openAttachedSaes(ckpt, [{ path: entry.path.value, baseDir, ...(entry.hook ? { hook: entry.hook.value } : {}), mode: entry.mode.value }]) };
     } catch (e) {
       if (!isEngineError(e)) throw e;
       result = { message: e.message };
@@ -53,20 +54,20 @@ export class SpecSaeProbe {
   check(ckpt: Checkpoint, entries: readonly SaeSpec[], specPath: string): { problems: SpecProblemInfo[]; hooks: readonly HookPoint[]; attached: { entry: SaeSpec; sae: AttachedSae }[] } {
     const baseDir = path.dirname(specPath);
     const problems: SpecProblemInfo[] = [];
-    const attached: { entry: SaeSpec; sae: AttachedSae }[] = [];
+    const attached: { entry: SaeSpec; saes: AttachedSae[] }[] = [];
     for (const entry of entries) {
       const r = this.open(ckpt, entry, baseDir);
       if ('message' in r) problems.push({ severity: 'error', message: `saes[${entry.index}]: ${r.message}`, range: entry.range });
-      else attached.push({ entry, sae: r.sae });
+      else attached.push({ entry, saes: r.saes });
     }
     // Two entries on one hook: the later one is the problem.
     const kept: AttachedSae[] = [];
     const ok: { entry: SaeSpec; sae: AttachedSae }[] = [];
-    for (const { entry, sae } of attached) {
+    for (const { entry, saes } of attached) {
       try {
-        withSaeHooks(ckpt.hooks, [...kept, sae]);
-        kept.push(sae);
-        ok.push({ entry, sae });
+        withSaeHooks(ckpt.hooks, [...kept, ...saes]);
+        kept.push(...saes);
+        ok.push(...saes.map((sae) => ({ entry, sae })));
       } catch (e) {
         if (!isEngineError(e)) throw e;
         problems.push({ severity: 'error', message: `saes[${entry.index}]: ${e.message}`, range: entry.range });

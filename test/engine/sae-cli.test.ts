@@ -1,7 +1,8 @@
 /**
  * Dictionaries on the CLI: `trace --sae DIR[@HOOK] [--sae-splice] --save-cache OUT` writes every SAE hook
  * as .npy with SAELens' names and shapes, --hooks globs select them, the output lists what was attached,
- * and bad dictionaries (an unknown hook, a d_in that does not match, a pickle) exit 2 with one line.
+ * and bad dictionaries (an unknown hook, a d_in that does not match, a pickle) exit 2 with one line; a
+ * cross-layer transcoder's folder attaches whole, and one of its layers alone is refused.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CLI, makeRandomCheckpoint, maxAbsDiff, readNpyDir, tmpDir } from '../helpers/reference';
 import { f32Tensor, saeLensFolder } from '../helpers/sae-fixtures';
+import { writeSafetensors } from '../helpers/safetensors-writer';
 
 const spec = { layers: 2, dModel: 16, heads: 2, dMlp: 32, vocab: 64, ctx: 16, dtype: 'F32' as const, seed: 3 };
 const model = makeRandomCheckpoint(spec);
@@ -67,4 +69,27 @@ test('bad dictionaries exit 2 with one line', () => {
     assert.match(r.err, message);
     assert.equal(r.err.trim().split('\n').length, 1, r.err);
   }
+});
+
+test('--sae on a cross-layer transcoder\'s folder attaches every layer; DIR@HOOK (one layer) exits 2 naming the fix', () => {
+  const clt = path.join(root, 'clt');
+  fs.mkdirSync(clt, { recursive: true });
+  fs.writeFileSync(path.join(clt, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: ln2.hook_normalized\nfeature_output_hook: hook_mlp_out\n');
+  for (let i = 0; i < 2; i++) {
+    writeSafetensors(path.join(clt, `W_enc_${i}.safetensors`), { [`W_enc_${i}`]: f32Tensor([24, 16], (j) => 0.3 * Math.sin(j + i)), [`b_enc_${i}`]: f32Tensor([24], () => 0.05), [`b_dec_${i}`]: f32Tensor([16], () => 0.01) });
+    writeSafetensors(path.join(clt, `W_dec_${i}.safetensors`), { [`W_dec_${i}`]: f32Tensor([24, 2 - i, 16], (j) => 0.2 * Math.cos(2 * j + i)) });
+  }
+  const out = path.join(root, 'clt-cache');
+  const r = cli('trace', '--model', model, '--tokens', '1,2,3', '--sae', clt, '--sae-splice', '--hooks', '*.hook_sae_*,*.hook_mlp_out', '--save-cache', out, '--threads', '1');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.match(/sae: circuit-tracer-clt transcoder/g)?.length, 2, r.out);
+  const got = readNpyDir(out);
+  for (let j = 0; j < 2; j++) {
+    const h = `blocks.${j}.ln2.hook_normalized`;
+    assert.deepEqual(got.get(`${h}.hook_sae_recons`)?.dims, [1, 3, 16]);
+    assert.equal(maxAbsDiff(got.get(`${h}.hook_sae_output`)!.data, got.get(`${h}.hook_sae_recons`)!.data), 0, 'spliced');
+  }
+  const one = cli('trace', '--model', model, '--tokens', '1,2', '--threads', '1', '--sae', `${clt}@blocks.1.ln2.hook_normalized`);
+  assert.equal(one.code, 2, one.err);
+  assert.match(one.err, /attached with 1 of its 2 layers \(1\).*Attach the whole transcoder: name the folder without a hook/);
 });

@@ -5,7 +5,9 @@
  *   logits match SAELens' use_error_term semantics, observing and spliced;
  * - steering by a feature (coefficient x W_dec[f] at hook_sae_output) and clamping a feature;
  * - the features analysis: top features per token, their top and bottom logits, per-feature DLA;
- * - feature ablation (zero, mean, resample), each feature alone, error term kept.
+ * - feature ablation (zero, mean, resample), each feature alone, error term kept;
+ * - the same for one layer of a whole cross-layer transcoder (clamping, the analysis, ablation), whose
+ *   features write to every later layer; steering by one decoder row is refused there.
  */
 import { before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -13,7 +15,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openCheckpoint, tokensFromIds } from '../../src/engine/model';
-import { openDictionary } from '../../src/engine/sae';
+import { openAttachable, openDictionary } from '../../src/engine/sae';
 import { promptFeatures } from '../../src/engine/analysis/features';
 import { ablateFeatures, featureClamp, featureSteering } from '../../src/engine/analysis/feature-interventions';
 import type { Intervention } from '../../src/protocol/runner';
@@ -172,5 +174,75 @@ describe('feature ablation matches the reference', () => {
         }
       });
     }
+  }
+});
+
+describe('a cross-layer transcoder\'s features (all layers attached, layer 0 picked) match the reference', () => {
+  const dir = path.join(root, 'clt');
+  const pick = 'blocks.0.ln2.hook_normalized';
+  const cltArgs = ['--family', 'gpt2', '--model', models.gpt2, '--format', 'circuit-tracer-clt', '--dir', dir, '--hook', pick];
+  const out = (what: string) => path.join(root, `clt-${what}`);
+  before(() => {
+    runReferenceJobs([
+      ['make-random', '--format', 'circuit-tracer-clt', '--activation', 'jumprelu', '--layers', String(shape.layers), '--d-in', '48', '--d-sae', String(D_SAE), '--out', dir, '--seed', '70'],
+      ['attach', ...cltArgs, '--tokens', rows(ids), '--clamp-feature', String(CLAMP.feature), '--clamp', String(CLAMP.value), '--out', out('clamp')],
+      ['features', ...cltArgs, '--tokens', rows(ids.slice(0, 1)), '--k', '4', '--logits-k', '6', '--answer', String(ANSWER), '--counterfactual', String(COUNTERFACTUAL), '--out', out('features.json')],
+    ]);
+  });
+  const openClt = () => {
+    const ckpt = openCheckpoint(models.gpt2);
+    return LoadedModel.open(ckpt, { session: { threads: 1 }, scanWorkerPath: SCAN_WORKER, saes: openAttachable(dir, { modelHooks: ckpt.hooks }).map((dict) => ({ dict, mode: 'observe' as const })) });
+  };
+
+  test('clamping a feature moves every layer it writes to, error term kept; steering by one decoder row is refused', async () => {
+    const m = await openClt();
+    try {
+      const ref = readNpyDir(out('clamp'));
+      const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks.filter((h) => ref.has(h.name)), interventions: [featureClamp(m, pick, CLAMP.feature, CLAMP.value)] });
+      assert.deepEqual(mismatches(ref, trace), []);
+      assert.ok(ref.has('blocks.1.ln2.hook_normalized.hook_sae_recons'));
+      assert.throws(() => featureSteering(m, pick, STEER.feature, STEER.coefficient), /writes to 2 layers.*Clamp the feature instead/);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  test('the features analysis: top features, logits and DLA of the feature\'s writes summed over its targets', async () => {
+    const ref: RefFeatures = JSON.parse(fs.readFileSync(out('features.json'), 'utf8'));
+    const m = await openClt();
+    try {
+      const r = await promptFeatures(m, tokensFromIds(m.ckpt, ids[0]), { sae: pick, k: 4, logitsK: 6, answer: ANSWER, counterfactual: COUNTERFACTUAL, label: String });
+      r.tokens.forEach((t, p) => assert.deepEqual(t.features.map((f) => f.id), ref.tokens[p].map(([f]) => f), `token ${p} features`));
+      assert.ok(r.features.length > 0);
+      for (const f of r.features) {
+        const want = ref.logits[String(f.id)];
+        assert.deepEqual(f.topLogits.map((t) => t.id), want.top.map(([id]) => id), `F${f.id} top`);
+        assert.ok(maxAbsDiff(Float32Array.from(f.topLogits, (t) => t.value), Float32Array.from(want.top, ([, v]) => v)) <= 1e-4);
+      }
+      const dla = r.attribution!;
+      assert.deepEqual(dla.features.map((f) => String(f.id)).sort(), Object.keys(ref.dla).sort());
+      for (const f of dla.features) assert.ok(Math.abs(f.value - ref.dla[String(f.id)]) <= 1e-4, `DLA F${f.id}: ${f.value} vs ${ref.dla[String(f.id)]}`);
+    } finally {
+      await m.dispose();
+    }
+  });
+
+  for (const kind of ['zero', 'mean'] as const) {
+    test(`feature ablation, ${kind}: each feature's change through every layer it writes to`, async () => {
+      const m = await openClt();
+      try {
+        const r = await ablateFeatures(m, tokensFromIds(m.ckpt, ids[0]), {
+          sae: pick, kind, metric: { kind: 'logitDiff', answer: ANSWER, counterfactual: COUNTERFACTUAL }, reference: refs.map((x) => tokensFromIds(m.ckpt, x)), maxPatchBytes: 4 * 9 * D_SAE * 8,
+        });
+        const got = execFileSync(PYTHON, [SAE_SCRIPT, 'feature-ablate', ...cltArgs, '--tokens', rows(ids.slice(0, 1)), '--features', r.features.join(','), '--kind', kind,
+          '--reference', rows(refs), '--answer', String(ANSWER), '--counterfactual', String(COUNTERFACTUAL)], { env: pyEnv, encoding: 'utf8' });
+        const want = JSON.parse(got) as { baseline: number; changes: number[] };
+        assert.ok(Math.abs(r.baseline - want.baseline) <= 1e-4, 'baseline');
+        assert.ok(maxAbsDiff(r.change, Float32Array.from(want.changes)) <= 1e-4, `${[...r.change]} vs ${want.changes}`);
+        assert.ok(want.changes.some((v) => Math.abs(v) > 1e-3), 'some feature moves the metric');
+      } finally {
+        await m.dispose();
+      }
+    });
   }
 });

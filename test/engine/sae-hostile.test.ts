@@ -1,14 +1,16 @@
 /**
  * Hostile and broken dictionary folders: every one ends in an EngineError that names the file and the
  * field at fault (a d_in that does not match, missing or misshapen tensors, unknown architectures,
- * non-float or oversized npz members, decompression bombs, oversized or deeply nested configs, pickles).
+ * non-float or oversized npz members, decompression bombs, oversized or deeply nested configs, pickles),
+ * and part of a cross-layer transcoder attached.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { zipSync } from 'fflate';
-import { openDictionary } from '../../src/engine/sae/open';
+import { openAttachable, openDictionary } from '../../src/engine/sae/open';
+import { withSaeHooks } from '../../src/engine/sae/attach';
 import { chooseModelProcessing } from '../../src/engine/sae/model-processing';
 import type { HookPoint } from '../../src/engine/hooks';
 import { EngineError } from '../../src/engine/errors';
@@ -222,4 +224,22 @@ test('model_from_pretrained_kwargs that are not an object, or not booleans, name
   const { notes } = chooseModelProcessing(undefined, [withKwargs('kw-refactor', { refactor_factored_attn_matrices: true, device: 'cuda' })]);
   assert.ok(notes.some((n) => /refactor_factored_attn_matrices = true is not applied/.test(n)), JSON.stringify(notes));
   assert.ok(!notes.some((n) => /device/.test(n)), 'device changes no weight');
+});
+
+test('a cross-layer transcoder attaches whole: one layer, or a layer twice, is refused naming the folder and the fix', () => {
+  const dir = fresh('clt');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.yaml'), 'model_kind: cross_layer_transcoder\nfeature_input_hook: hook_resid_pre\nfeature_output_hook: hook_resid_post\n');
+  for (let i = 0; i < 2; i++) {
+    writeSafetensors(path.join(dir, `W_enc_${i}.safetensors`), { [`W_enc_${i}`]: f32Tensor([8, 16]), [`b_enc_${i}`]: f32Tensor([8]), [`b_dec_${i}`]: f32Tensor([16]) });
+    writeSafetensors(path.join(dir, `W_dec_${i}.safetensors`), { [`W_dec_${i}`]: f32Tensor([8, 2 - i, 16]) });
+  }
+  const all = openAttachable(dir, { modelHooks });
+  assert.deepEqual(all.map((d) => d.hookIn), ['blocks.0.hook_resid_pre', 'blocks.1.hook_resid_pre'], 'the folder without a hook attaches every layer');
+  const attach = (dicts: typeof all) => withSaeHooks(modelHooks, dicts.map((dict) => ({ dict, mode: 'observe' as const })));
+  assert.ok(attach(all).some((h) => h.name === 'blocks.1.hook_resid_pre.hook_sae_recons'));
+  const one = openAttachable(dir, { modelHooks, hook: 'blocks.1.hook_resid_pre' });
+  assert.equal(one.length, 1, 'a hook picks one layer');
+  rejects(() => attach(one), 'BAD_INPUT', { file: new RegExp(`${path.basename(dir)}$`), message: /attached with 1 of its 2 layers \(1\).*every layer up to j.*Attach the whole transcoder: name the folder without a hook/ });
+  rejects(() => attach([...all, all[0]]), 'BAD_INPUT', { message: /attached with a layer twice \(layers 0, 1, 0\)/ });
 });

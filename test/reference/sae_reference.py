@@ -9,6 +9,7 @@ with the TypeScript engine.
   sae_reference.py make-random --format saelens --architecture topk --d-in 16 --d-sae 64 --k 8 --out DIR
   sae_reference.py encode --format saelens --dir DIR --input X.npy --out OUT
   sae_reference.py attach --family gpt2 --model MODEL --tokens 1,2;3,4 --format saelens --dir DIR --hook H [--splice] --out OUT
+      (--format circuit-tracer-clt attaches every layer of the cross-layer transcoder; --hook names layer 0's input hook)
       [--intervene HOOK KEEP.npy ADD.npy ...] [--steer-feature F --coefficient C] [--clamp-feature F --clamp V]
   sae_reference.py features --family gpt2 --model MODEL --tokens 1,2,3 --format saelens --dir DIR --hook H [--k 5 --logits-k 10]
       [--answer ID [--counterfactual ID]] --out OUT.json
@@ -410,8 +411,13 @@ def encode(a):
     write_npy(os.path.join(a.out, 'recons.npy'), y)
 
 
-def decoder_matrix(fmt, d):
-    """W_dec [d_sae, d_out] as each format stores it (rows are features)."""
+def decoder_matrix(fmt, d, hook=None):
+    """W_dec [d_sae, d_out] as each format stores it (rows are features); a cross-layer transcoder's layer
+    (the one reading `hook`) writes to every later layer, and its rows are summed over them: what the
+    residual stream receives from each feature."""
+    if fmt == 'circuit-tracer-clt':
+        layer = int(hook.split('.')[1])
+        return read_safetensors(os.path.join(d, f'W_dec_{layer}.safetensors'))[f'W_dec_{layer}'].sum(1)
     if fmt == 'saelens':
         return read_safetensors(os.path.join(d, 'sae_weights.safetensors'))['W_dec']
     if fmt == 'gemma-scope':
@@ -477,6 +483,57 @@ def install_sae(fam, a):
     fam.hook_fn = sae_hook_fn
 
 
+def install_clt(fam, a):
+    """Puts a whole cross-layer transcoder in the family's forward, each source layer's SAE hooks named under
+    its input hook as install_sae names a transcoder's: at blocks.i.<feature_input_hook> the features a_i
+    (hook_sae_input, _acts_pre, _acts_post) and layer i's prediction (hook_sae_recons), the sum over sources
+    k <= i of a_k @ W_dec_k[:, i - k] plus b_dec_i (clt_encode's); at blocks.i.<feature_output_hook>
+    hook_sae_error and hook_sae_output. Interventions on a source's acts_post edit a_k before decoding, with
+    the error term kept at every target it writes to (the error from the unedited features; observing, the
+    model continues with recons(edited) + error wherever an edited source writes); --splice replaces every target."""
+    cfg = read_config_yaml(os.path.join(a.dir, 'config.yaml'))
+    n = sum(1 for f in os.listdir(a.dir) if f.startswith('W_enc_') and f.endswith('.safetensors'))
+    enc = [read_safetensors(os.path.join(a.dir, f'W_enc_{i}.safetensors')) for i in range(n)]
+    dec = [read_safetensors(os.path.join(a.dir, f'W_dec_{i}.safetensors'))[f'W_dec_{i}'] for i in range(n)]  # [d_t, n - i, d_model]
+    hooks_in = [f'blocks.{i}.{cfg["feature_input_hook"]}' for i in range(n)]
+    hooks_out = [f'blocks.{i}.{cfg["feature_output_hook"]}' for i in range(n)]
+    base = fam.__dict__.setdefault('plain_hook_fn', fam.hook_fn)
+
+    def predict(j, acts):
+        y = enc[j][f'b_dec_{j}'].clone()
+        for k in range(j + 1):
+            y = y + acts[k] @ dec[k][:, j - k, :]
+        return y
+
+    def clt_hook_fn(cache, interventions):
+        hp = base(cache, interventions)
+        edited, clean, recons, unedited = [], [], {}, {}
+
+        def with_clt(hook, x):
+            x = hp(hook, x)
+            if hook in hooks_in:
+                i = hooks_in.index(hook)
+                name = lambda k: f'{hook}.hook_sae_{k}'  # noqa: E731
+                hp(name('input'), x)
+                p = enc[i]
+                pre = hp(name('acts_pre'), x @ p[f'W_enc_{i}'].T + p[f'b_enc_{i}'])
+                acts = ct_activation(cfg, pre, p.get(f'threshold_{i}'))
+                clean.append(acts)
+                edited.append(hp(name('acts_post'), acts))
+                recons[i] = hp(name('recons'), predict(i, edited))
+                unedited[i] = predict(i, clean)
+            if hook in hooks_out:
+                j = hooks_out.index(hook)
+                name = lambda k: f'{hooks_in[j]}.hook_sae_{k}'  # noqa: E731
+                err = hp(name('error'), x - unedited[j])
+                moved = any(f'{hooks_in[k]}.hook_sae_acts_post' in interventions for k in range(j + 1))
+                x = hp(name('output'), recons[j] if a.splice else recons[j] + err if moved else x)
+            return x
+        return with_clt
+
+    fam.hook_fn = clt_hook_fn
+
+
 def feature_edits(a, d_sae):
     """--steer-feature F --coefficient C: C x W_dec[f] at hook_sae_output; --clamp-feature F --clamp V: a_f := V."""
     out = {}
@@ -493,7 +550,7 @@ def feature_edits(a, d_sae):
 def attach(a):
     """The reference model with one dictionary at a hook point, observing or spliced, with interventions."""
     fam, m = reference_model(a.family, a.model)
-    install_sae(fam, a)
+    (install_clt if a.format == 'circuit-tracer-clt' else install_sae)(fam, a)
     tokens = parse_tokens(a.tokens)
     probe = {}
     m.forward(tokens[:1], probe)
@@ -523,7 +580,8 @@ def features(a):
     the last position: its part of the reconstruction, decode(a_f e_f) - decode(0), centred, over the run's
     ln_final scale, dotted with the final norm's weight times W_U[answer] - W_U[counterfactual]."""
     fam, m = reference_model(a.family, a.model)
-    install_sae(fam, a)
+    clt = a.format == 'circuit-tracer-clt'
+    (install_clt if clt else install_sae)(fam, a)
     tokens = parse_tokens(a.tokens)[:1]
     cache = {}
     m.forward(tokens, cache, {})
@@ -534,7 +592,7 @@ def features(a):
         rows.append([[int(f), float(x)] for f, x in zip(i, v) if x > 0])
     shown = sorted({f for r in rows for f, _ in r})
     w_ln, centre = final_norm(m)
-    dec = decoder_matrix(a.format, a.dir)
+    dec = decoder_matrix(a.format, a.dir, a.hook)
     out = {'tokens': rows, 'logits': {}, 'dla': {}}
     for f in shown:
         v = dec[f].double()
@@ -543,19 +601,21 @@ def features(a):
         top, bottom = logits.topk(a.logits_k), (-logits).topk(a.logits_k)
         out['logits'][f] = {'top': [[int(i), float(x)] for x, i in zip(*top)], 'bottom': [[int(i), float(-x)] for x, i in zip(*bottom)]}
     if a.answer is not None:
-        enc = encoder_of(a)
         x = cache[f'{a.hook}.hook_sae_input'][0, -1:]  # [1, d_in]
         last = acts[-1]
         u = m.W_U[:, a.answer].double() - (m.W_U[:, a.counterfactual].double() if a.counterfactual is not None else 0)
         direction = w_ln.double() * u
         scale = cache['ln_final.hook_scale'][0, -1, 0].double()
-        zero = enc(x, lambda v: torch.zeros_like(v))[2]
+        if not clt:
+            enc = encoder_of(a)
+            zero = enc(x, lambda v: torch.zeros_like(v))[2]
         for f in (last > 0).nonzero().flatten().tolist():
             def only(v, f=f):
                 o = torch.zeros_like(v)
                 o[..., f] = last[f]
                 return o
-            c = (enc(x, only)[2] - zero)[0].double()
+            # A cross-layer transcoder's feature adds a_f W_dec[f, t] at each target t: a_f times the summed rows in all.
+            c = (last[f] * dec[f]).double() if clt else (enc(x, only)[2] - zero)[0].double()
             c = c - c.mean() if centre else c
             out['dla'][f] = float((c / scale) @ direction)
     with open(a.out, 'w') as fh:
@@ -567,7 +627,7 @@ def feature_ablate(a):
     reference prompt's values with the results averaged), at every position, the error term kept: the change
     of logit(answer) - logit(counterfactual) at the last position. Prints JSON {baseline, changes}."""
     fam, m = reference_model(a.family, a.model)
-    install_sae(fam, a)
+    (install_clt if a.format == 'circuit-tracer-clt' else install_sae)(fam, a)
     tokens = parse_tokens(a.tokens)[:1]
     acts_name = f'{a.hook}.hook_sae_acts_post'
 

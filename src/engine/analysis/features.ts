@@ -1,7 +1,8 @@
 /**
  * The `features` analysis: an attached dictionary's top k features at each token of a prompt (from
- * hook_sae_acts_post), each shown feature's logit effects (its decoder row, centred for a LayerNorm final
- * norm, times the final norm's weight, through W_U: the worker's unembedding session), and, when the
+ * hook_sae_acts_post), each shown feature's logit effects (its decoder row, summed over a cross-layer
+ * transcoder's targets, centred for a LayerNorm final norm, times the final norm's weight, through W_U:
+ * the worker's unembedding session), and, when the
  * prompt has an answer, direct logit attribution per active feature at the last position (protocol
  * FeatureAttribution says exactly what is computed). One forward pass; the logits are one unembedding
  * of the shown features' rows.
@@ -10,7 +11,7 @@ import { fail } from '../errors';
 import { selectHooks } from '../hooks';
 import { topK } from '../math';
 import { saeHookName, targetHook } from '../sae/attach';
-import { contributionScale, decoderRows, pickSae } from '../sae/feature-vectors';
+import { contributionScale, pickSae, residualWrites } from '../sae/feature-vectors';
 import type { SparseDictionary } from '../sae/types';
 import type { Token } from '../tokenizer';
 import type { Tracer } from '../tracer';
@@ -51,7 +52,7 @@ export async function logitEffects(tracer: Tracer, d: SparseDictionary, ids: rea
     fail('BAD_INPUT', { file: d.dir, field: d.hookIn }, `the dictionary writes ${d.dOut}-wide vectors, not d_model (${config.dModel}) ones: its features have no logit effects.`);
   }
   const centred = config.normalization === 'layernorm';
-  const rows = decoderRows(d, ids);
+  const rows = residualWrites(d, ids);
   const flat = new Float32Array(ids.length * config.dModel); // [features, d_model]
   rows.forEach((r, i) => flat.set(centred ? centre(Float32Array.from(r)) : r, i * config.dModel));
   const l = await tracer.directionLogits({ dims: [ids.length, config.dModel], data: flat }, k, signal);
@@ -121,7 +122,7 @@ function featureAttribution(
   const row = acts.subarray(p * d.dSae, (p + 1) * d.dSae);
   const active = [...row.keys()].filter((f) => row[f] > 0);
   const x = saeInput.subarray(p * d.dIn, (p + 1) * d.dIn);
-  const vectors = decoderRows(d, active);
+  const vectors = residualWrites(d, active);
   const centred = config.normalization === 'layernorm';
   const features = active.map((f, i) => {
     const v = Float32Array.from(vectors[i], (w) => w * row[f] * contributionScale(d, vectors[i], x));

@@ -11,6 +11,16 @@
  * error is the hook's value minus the reconstruction of the unintervened activations a, and the model
  * continues with x + (recons(a') - recons(a)) when observing (= recons(a') + error: only the changed
  * features' decoder contributions move the forward) and with recons(a') when spliced.
+ *
+ * A cross-layer transcoder (circuit-tracer's; one dictionary per source layer, attached whole: attach.ts)
+ * names its hooks as per-layer transcoders do. Layer i's hook_sae_input, _acts_pre and _acts_post hang at
+ * its input hook, where its features' contributions to every target it writes to (layers i..n-1) are
+ * computed and queued; hook_sae_recons of layer j hangs at layer j's input hook too and is the full
+ * prediction of its output hook, sum over i <= j of a_i W_dec_i[:, j - i, :] + b_dec_j (+ layer j's skip),
+ * since every source i <= j reads an earlier hook. hook_sae_error and hook_sae_output hang at the output
+ * hook as for any transcoder. An intervention on layer i's hook_sae_acts_post moves every target j >= i
+ * by the same error-term rule: recons_j decodes the intervened features, the error and the observed
+ * output's correction use the unintervened ones.
  */
 import * as path from 'node:path';
 import { fail } from '../errors';
@@ -25,6 +35,8 @@ import { weightInput } from './weight-input';
 export class SaeGraph {
   private readonly atIn = new Map<string, { d: SparseDictionary; index: number }>();
   private readonly atOut = new Map<string, { d: SparseDictionary; index: number }>();
+  /** Cross-layer transcoders: each target hook's contributions from the source layers built so far, in layer order (and from their unintervened features). */
+  private readonly toTarget = new Map<string, { recons: string[]; clean: string[] }>();
   /** Each dictionary's reconstruction once its input hook is built, and (when its activations are intervened on) the unintervened one. */
   private readonly recons = new Map<number, { recons: string; clean: string }>();
   private readonly weights = new Map<string, string>();
@@ -146,10 +158,11 @@ export class SaeGraph {
       if (d.skip) y = g.op('Add', [y, (skip ??= this.linear(index, d, saeIn, d.skip, false, d.dOut))]);
       return d.reshapeActivations === 'hook_z' && d.kind === 'sae' ? g.op('Reshape', [y, g.op('Shape', [x])]) : y;
     };
+    const post = saeHookName(d, 'hook_sae_acts_post');
+    if (d.crossLayer) return this.crossLayerRecons(d, index, { acts, clean: cleanActs, intervened: this.hg.has(post) }, decNorm, decode);
     const dense = (v: string) => decode(this.linear(index, d, decNorm ? g.op('Div', [v, decNorm]) : v, d.decoder, true, d.dOut));
     // TopK decodes its k active rows of W_dec ([d_sae, d_out]) instead of the whole matrix, for the unintervened activations,
     // unless their gradient is asked for (then they feed the decoder, as in SAELens).
-    const post = saeHookName(d, 'hook_sae_acts_post');
     const sparse = topk && d.decoder.layout === 'in-out' && !this.hg.wantsGrad(post) ? topk : undefined;
     const unintervened = () => (sparse ? decode(this.decodeRows(index, d, sparse.values, sparse.indices, decNorm)) : dense(cleanActs));
     if (!this.hg.has(post)) {
@@ -158,6 +171,42 @@ export class SaeGraph {
     }
     const clean = unintervened();
     return { recons: this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [dense(acts)], {}, o)), clean };
+  }
+
+  /**
+   * A cross-layer transcoder's source layer, at its input hook: queues its features' contribution to each
+   * target it writes to (acts @ W_dec[:, t, :], one MatMul over every target, split) and returns the full
+   * prediction of its own target, summed as encode.ts crossLayerReconstruct does: decode(own contribution +
+   * b_dec) (+ skip) plus each earlier layer's contribution; beside it the prediction from unintervened features.
+   */
+  private crossLayerRecons(d: SparseDictionary, index: number, a: { acts: string; clean: string; intervened: boolean }, decNorm: string | undefined, decode: (y: string) => string): { recons: string; clean: string } {
+    const g = this.g;
+    const targets = d.crossLayer!.hooksOut;
+    const w = g.op('Reshape', [this.W(index, d, d.decoder.w), g.constI([d.dSae, targets.length * d.dOut])]); // [d_sae, n_targets * d_out]
+    const contributions = (acts: string): string[] => {
+      const y = g.op('MatMul', [decNorm ? g.op('Div', [acts, decNorm]) : acts, w]); // [batch, pos, n_targets * d_out]
+      if (targets.length === 1) return [y];
+      const parts = targets.map(() => g.tmp('clt_contribution'));
+      g.op('Split', [y, g.constI(targets.map(() => d.dOut))], { axis: 2 }, parts); // n_targets x [batch, pos, d_out]
+      return parts;
+    };
+    const edited = contributions(a.acts);
+    const clean = a.intervened ? contributions(a.clean) : edited;
+    targets.forEach((hook, t) => {
+      const q = this.toTarget.get(hook) ?? { recons: [], clean: [] };
+      q.recons.push(edited[t]);
+      q.clean.push(clean[t]);
+      this.toTarget.set(hook, q);
+    });
+    const q = this.toTarget.get(targets[0])!;
+    if (q.recons.length !== d.layer! + 1) fail('RUNTIME', { file: d.dir, field: d.hookIn }, `the graph reached layer ${d.layer}'s input hook with ${q.recons.length - 1} of the ${d.layer} earlier layers' features computed.`);
+    const b = d.decoder.b ? this.W(index, d, d.decoder.b) : undefined;
+    const predict = (parts: string[]): string => {
+      const own = parts[parts.length - 1];
+      return parts.slice(0, -1).reduce((sum, c) => g.op('Add', [sum, c]), decode(b ? g.op('Add', [own, b]) : own)); // [batch, pos, d_out]
+    };
+    const recons = this.hook(d, 'hook_sae_recons', (o) => g.op('Identity', [predict(q.recons)], {}, o));
+    return { recons, clean: q.recons.every((c, i) => c === q.clean[i]) ? recons : predict(q.clean) };
   }
 
   /** sum_j values[j] / decNorm[f_j] * W_dec[f_j] + b_dec over the k active features f_j: [batch, pos, k] -> [batch, pos, d_out]. */
@@ -173,7 +222,8 @@ export class SaeGraph {
   /** ||W_dec row|| per feature [d_sae] (folded to a constant by onnxruntime). */
   private decoderNorm(index: number, d: SparseDictionary): string {
     const w = this.W(index, d, d.decoder.w);
-    return this.g.op('ReduceL2', [w], { axes: [d.decoder.layout === 'in-out' ? 1 : 0], keepdims: 0 });
+    const axes = d.crossLayer ? [1, 2] : [d.decoder.layout === 'in-out' ? 1 : 0]; // a cross-layer W_dec [d_sae, n_targets, d_out]: over every target
+    return this.g.op('ReduceL2', [w], { axes, keepdims: 0 });
   }
 
   /** The normalised input and the map restoring the output's scale (types.ts InputNormalization). */

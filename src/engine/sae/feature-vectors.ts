@@ -3,7 +3,8 @@
  * the reconstruction at a token, a_f x W_dec[f] / ||W_dec[f]|| (TopK rescaled by decoder norm) times the
  * input normalisation's output scale at that token (types.ts InputNormalization: the restore is affine in
  * the decoded vector, so each feature's part is that scale times its decoded vector; b_dec, the restored
- * mean and a skip term belong to no feature). Also: which attached dictionary a spec's `sae` names.
+ * mean and a skip term belong to no feature); a cross-layer transcoder's feature has one row per layer it
+ * writes to, summed for what it writes into the residual. Also: which attached dictionary a spec's `sae` names.
  */
 import { fail } from '../errors';
 import { readTensor, readWeightRows } from '../weight-reader';
@@ -23,13 +24,37 @@ export function pickSae(saes: readonly AttachedSae[], sel: number | string | und
   return { sae: saes[index], index };
 }
 
+function checkIds(d: SparseDictionary, ids: readonly number[]): void {
+  for (const f of ids) if (!(Number.isInteger(f) && f >= 0 && f < d.dSae)) fail('BAD_INPUT', { field: 'features' }, `feature ${f} is outside [0, ${d.dSae}) of the dictionary at ${d.hookIn}.`);
+}
+
 /** Decoder rows W_dec[f] [d_out] as stored (raw, not divided by their norm). */
 export function decoderRows(d: SparseDictionary, ids: readonly number[]): Float32Array[] {
-  if (d.crossLayer) fail('BAD_INPUT', { file: d.dir }, 'cross-layer transcoders have one decoder per target layer.', 'Use a per-layer transcoder or an SAE.');
-  for (const f of ids) if (!(Number.isInteger(f) && f >= 0 && f < d.dSae)) fail('BAD_INPUT', { field: 'features' }, `feature ${f} is outside [0, ${d.dSae}) of the dictionary at ${d.hookIn}.`);
+  if (d.crossLayer) {
+    fail('BAD_INPUT', { file: d.dir, field: d.hookIn }, `a feature of this cross-layer transcoder writes to ${d.crossLayer.hooksOut.length} layers, one decoder row each, so it has no single decoder row to add at one hook.`,
+      'Clamp the feature instead (its decoded change reaches every layer it writes to), or steer with an SAE or a per-layer transcoder.');
+  }
+  checkIds(d, ids);
   if (d.decoder.layout === 'in-out') return readWeightRows(d.source, d.decoder.w, ids); // [d_sae, d_out]
   const w = readTensor(d.source, d.decoder.w); // [d_out, d_sae]
   return ids.map((f) => Float32Array.from({ length: d.dOut }, (_, j) => w[j * d.dSae + f]));
+}
+
+/**
+ * What each feature writes into the residual stream, [d_out] per feature: its decoder row; for a
+ * cross-layer transcoder, its rows summed over every target (each target is a block's output added to the
+ * residual, so the final residual receives the sum from it directly: its logit effects and attribution).
+ */
+export function residualWrites(d: SparseDictionary, ids: readonly number[]): Float32Array[] {
+  if (!d.crossLayer) return decoderRows(d, ids);
+  checkIds(d, ids);
+  const targets = d.crossLayer.hooksOut.length;
+  const rows = readWeightRows(d.source, { ...d.decoder.w, shape: [d.dSae, targets * d.dOut] }, ids); // [n_targets * d_out] per feature
+  return rows.map((r) => {
+    const sum = new Float32Array(d.dOut); // [d_out]
+    for (let t = 0; t < targets; t++) for (let j = 0; j < d.dOut; j++) sum[j] += r[t * d.dOut + j];
+    return sum;
+  });
 }
 
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));

@@ -101,6 +101,22 @@ export function openDictionaries(ref: string, opts: OpenDictionaryOptions = {}):
 }
 
 /**
+ * The dictionaries one attachment names: every layer of a cross-layer transcoder named without a hook or
+ * layer (its layers predict together), else the one dictionary openDictionary picks.
+ */
+export function openAttachable(ref: string, opts: OpenDictionaryOptions = {}): SparseDictionary[] {
+  if (opts.hook === undefined && opts.layer === undefined) {
+    const { modelHooks, ...readOpts } = opts;
+    const all = openDictionaries(ref, readOpts);
+    if (all.length > 1 && all.every((d) => d.crossLayer)) {
+      if (modelHooks) for (const d of all) checkAgainstModel(d, modelHooks);
+      return all;
+    }
+  }
+  return [openDictionary(ref, opts)];
+}
+
+/**
  * The one dictionary at `ref`. In a per-layer set, `layer` or the user's `hook` (matching a layer's input
  * hook) picks it; a set of one takes the user's hook as an override.
  */
