@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../cli/atomic';
 import type { LoadedModel } from '../worker/loaded-model';
 import { childMeasured, measureChild, type ChildMemory } from './child-memory';
 import { openBenchModel } from './open-model';
-import { medianMs } from './timing';
+import { interleavedMedians } from './timing';
 import { benchSetup, randomModel } from './setup';
 
 const USAGE = 'circuit-lens bench --atp [--threads N] [--repeats N] [--pos N] [--json FILE] [--python PATH] [--sweep full|layer0|none]';
@@ -108,7 +108,7 @@ export async function benchAtp(argv: string[]): Promise<void> {
     sweep, sweepMs, sweepTotalMs: sweepTotal, sweepOverAtp: sweepTotal ? sweepTotal / timings.prepacked.atpMs : undefined,
     memory: { 'in-place': memoryFigures('in-place'), prepacked: memoryFigures('prepacked') },
   };
-  console.log(`\nAtP over ${TARGETS.join(', ')} on 1x${pos} tokens, ${threads} thread(s), medians of ${repeats}:`);
+  console.log(`\nAtP over ${TARGETS.join(', ')} on 1x${pos} tokens, ${threads} thread(s), medians of ${repeats} interleaved rounds:`);
   for (const weights of WEIGHTS) {
     const t = timings[weights];
     console.log(`  weights ${weights}${weights === 'in-place' ? ' (the default)' : ''}:`);
@@ -144,9 +144,11 @@ async function timeAtp(modelDir: string, threads: number, repeats: number, pos: 
   const engine = await openBenchModel(modelDir, { threads, prepack });
   try {
     const [clean, corrupted] = prompts(engine.ckpt, pos, engine.ckpt.config.dVocab);
-    const forwardMs = await medianMs(repeats, () => engine.trace([clean], { logits: 'last' }));
-    const cachedForwardMs = await medianMs(repeats, () => engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) }));
-    const atpMs = await medianMs(repeats, () => attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC }));
+    const [forwardMs, cachedForwardMs, atpMs] = await interleavedMedians(repeats, [
+      () => engine.trace([clean], { logits: 'last' }),
+      () => engine.trace([clean], { hooks: engine.ckpt.hooks.filter((h) => !h.needsAttnResult) }),
+      () => attributionPatchingTargets(engine, clean, corrupted, TARGETS, { metric: METRIC }),
+    ]);
     await more?.(engine, clean, corrupted);
     return { forwardMs, cachedForwardMs, atpMs };
   } finally {
