@@ -20,7 +20,7 @@ import { encodeNpy } from '../../src/protocol/npy';
 import { LoadedModel } from '../../src/worker/loaded-model';
 import { SCAN_WORKER } from '../helpers/engine';
 import { makeFamilyCheckpoint } from '../helpers/family-reference';
-import { makeRandomCheckpoint, maxAbsDiff, randomTokens } from '../helpers/reference';
+import { makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceMismatches } from '../helpers/reference';
 import { readNpyDir, runReferenceJobs, tmpDir } from '../helpers/sae-reference';
 import { f32Tensor } from '../helpers/sae-fixtures';
 import { writeSafetensors } from '../helpers/safetensors-writer';
@@ -96,14 +96,7 @@ async function openWith(c: Case, i: number): Promise<LoadedModel> {
 
 /** Every hook and the logits the reference wrote, against the graph's; returns the names over 1e-4. */
 async function compare(m: LoadedModel, ref: Map<string, TensorData>, interventions: { hook: string; keep: TensorData; add: TensorData }[] = []): Promise<[string, number][]> {
-  const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks.filter((h) => ref.has(h.name)), interventions });
-  const bad: [string, number][] = [];
-  for (const [name, want] of ref) {
-    const mine = name === 'logits' ? trace.logits : trace.cache.has(name) ? trace.cache.get(name) : undefined;
-    const d = mine && mine.dims.join() === want.dims.join() ? maxAbsDiff(mine.data, want.data) : Infinity;
-    if (!(d <= 1e-4)) bad.push([name, d]);
-  }
-  return bad;
+  return referenceMismatches(ref, await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks.filter((h) => ref.has(h.name)), interventions }));
 }
 
 describe('cross-layer transcoder hooks and spliced logits match the reference', () => {

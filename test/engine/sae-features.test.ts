@@ -22,7 +22,7 @@ import type { Intervention } from '../../src/protocol/runner';
 import { LoadedModel } from '../../src/worker/loaded-model';
 import { SCAN_WORKER } from '../helpers/engine';
 import { makeFamilyCheckpoint } from '../helpers/family-reference';
-import { PYTHON, interventionArgs, makeRandomCheckpoint, maxAbsDiff, randomTokens } from '../helpers/reference';
+import { PYTHON, interventionArgs, makeRandomCheckpoint, maxAbsDiff, randomTokens, referenceMismatches } from '../helpers/reference';
 import { SAE_SCRIPT, readNpyDir, runReferenceJobs, tmpDir } from '../helpers/sae-reference';
 import { rng } from '../helpers/fuzz';
 
@@ -83,17 +83,6 @@ before(() => {
   }));
 });
 
-/** Every reference tensor against the trace's (logits included): the names that differ by more than 1e-4. */
-function mismatches(ref: Map<string, { dims: number[]; data: Float32Array }>, trace: { logits: { dims: number[]; data: Float32Array }; cache: { has(n: string): boolean; get(n: string): { dims: number[]; data: Float32Array } } }): [string, number][] {
-  const bad: [string, number][] = [];
-  for (const [name, want] of ref) {
-    const mine = name === 'logits' ? trace.logits : trace.cache.has(name) ? trace.cache.get(name) : undefined;
-    const d = mine && mine.dims.join() === want.dims.join() ? maxAbsDiff(mine.data, want.data) : Infinity;
-    if (!(d <= 1e-4)) bad.push([name, d]);
-  }
-  return bad;
-}
-
 describe('feature interventions keep the error term (SAELens use_error_term)', () => {
   for (const [i, c] of CASES.entries()) {
     test(c.name, async () => {
@@ -103,7 +92,7 @@ describe('feature interventions keep the error term (SAELens use_error_term)', (
         for (const [what, iv] of [['edit', edits[i]], ['steer', featureSteering(m, undefined, STEER.feature, STEER.coefficient)], ['clamp', featureClamp(m, c.hook, CLAMP.feature, CLAMP.value)]] as const) {
           const ref = readNpyDir(attachOut(i, what));
           const trace = await m.trace(batch, { hooks: m.hooks.filter((h) => ref.has(h.name)), interventions: [iv] });
-          assert.deepEqual(mismatches(ref, trace), [], what);
+          assert.deepEqual(referenceMismatches(ref, trace), [], what);
         }
         // The edit moves the logits (the test can fail), and the error is the unedited one.
         const plain = await m.trace(batch, { hooks: m.hooks.filter((h) => h.name.startsWith(`${c.hook}.hook_sae_error`)) });
@@ -199,7 +188,7 @@ describe('a cross-layer transcoder\'s features (all layers attached, layer 0 pic
     try {
       const ref = readNpyDir(out('clamp'));
       const trace = await m.trace(ids.map((r) => tokensFromIds(m.ckpt, r)), { hooks: m.hooks.filter((h) => ref.has(h.name)), interventions: [featureClamp(m, pick, CLAMP.feature, CLAMP.value)] });
-      assert.deepEqual(mismatches(ref, trace), []);
+      assert.deepEqual(referenceMismatches(ref, trace), []);
       assert.ok(ref.has('blocks.1.ln2.hook_normalized.hook_sae_recons'));
       assert.throws(() => featureSteering(m, pick, STEER.feature, STEER.coefficient), /writes to 2 layers.*Clamp the feature instead/);
     } finally {

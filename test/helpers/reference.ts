@@ -92,6 +92,17 @@ export function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   return m;
 }
 
+/** Every reference tensor (logits included) against a trace's: the names that differ by more than 1e-4 (or are missing or misshapen). */
+export function referenceMismatches(ref: Map<string, TensorData>, trace: { logits: TensorData; cache: { has(n: string): boolean; get(n: string): TensorData } }): [string, number][] {
+  const bad: [string, number][] = [];
+  for (const [name, want] of ref) {
+    const mine = name === 'logits' ? trace.logits : trace.cache.has(name) ? trace.cache.get(name) : undefined;
+    const d = mine && mine.dims.join() === want.dims.join() ? maxAbsDiff(mine.data, want.data) : Infinity;
+    if (!(d <= 1e-4)) bad.push([name, d]);
+  }
+  return bad;
+}
+
 /** Seeded token ids in [0, vocab). */
 export function randomTokens(rows: number, len: number, vocab: number, seed: number): number[][] {
   let s = seed >>> 0 || 1;
