@@ -35,8 +35,8 @@ export interface Heatmap {
   textColours?: string[][];
   /** A readable colour bar: thickness and length in pixels, about this many ticks, its top at the cells' top. */
   colorbarStyle?: { thickness: number; length: number; nticks: number };
-  /** Pixels between columns (default 1); 0 when the columns are too narrow for a gap to leave any colour. */
+  /** Pixels between columns (default 1, or 0 when the cells would be under 4 px wide and a gap would hide them). */
   xGap?: number;
-  /** Pixels between rows (default 1); 0 for rows too thin for a gap (hundreds of tokens). */
+  /** Pixels between rows (default 1, or 0 when the rows would be under 4 px high). */
   yGap?: number;
 }

@@ -20,7 +20,12 @@ function axisTitle(text: string | undefined, theme: Theme): object {
   return text ? { title: { text, font: { color: theme.foreground, family: theme.fontFamily, size: 12 }, standoff: 6 } } : {};
 }
 
+/** Cells narrower (or lower) than this many pixels are drawn without the 1-pixel gap between them, which would hide them. */
+const MIN_GAP_CELL_PX = 4;
+
 export async function drawHeatmap(el: HTMLElement, h: Heatmap, theme: Theme, events: PlotEvents = {}): Promise<void> {
+  const cols = h.z[0]?.length ?? 0;
+  const gap = (extentPx: number, cells: number) => (cells > 0 && extentPx / cells < MIN_GAP_CELL_PX ? 0 : 1);
   const trace = {
     type: 'heatmap',
     z: h.z,
@@ -30,8 +35,8 @@ export async function drawHeatmap(el: HTMLElement, h: Heatmap, theme: Theme, eve
     zmin: h.zmin,
     zmax: h.zmax,
     colorscale: h.colorscale,
-    xgap: h.xGap ?? 1,
-    ygap: h.yGap ?? 1,
+    xgap: h.xGap ?? gap((h.width ?? el.clientWidth) - (h.margin?.l ?? 120) - (h.margin?.r ?? 10), cols),
+    ygap: h.yGap ?? gap(h.height - (h.margin?.t ?? 10) - (h.margin?.b ?? 100), h.z.length),
     colorbar: {
       title: { text: h.colorbarTitle ?? '', font: { color: theme.foreground }, ...(h.colorbarStyle ? { side: 'top' } : {}) },
       tickfont: { color: theme.foreground },
