@@ -41,11 +41,6 @@ function readFigures(pid: number): MemoryFigures | undefined {
 
 const maxOf = (a: MemoryFigures, b: MemoryFigures): MemoryFigures => ({ pss: Math.max(a.pss, b.pss), pssAnon: Math.max(a.pssAnon, b.pssAnon), pssFile: Math.max(a.pssFile, b.pssFile) });
 
-/** Whether this kernel reports smaps_rollup (Linux 4.14 and later). */
-export function memorySamplingAvailable(): boolean {
-  return readFigures(process.pid) !== undefined;
-}
-
 /** Runs `node argv[1] ...args` as the child and measures it; the child calls `childMeasured`. */
 export function measureChild<R>(args: string[], everyMs = 2): Promise<ChildMemory<R>> {
   return new Promise((resolve, reject) => {
@@ -60,6 +55,10 @@ export function measureChild<R>(args: string[], everyMs = 2): Promise<ChildMemor
     child.on('message', (m: ChildMessage<R>) => {
       if (m.phase === 'loaded') {
         loaded = readFigures(child.pid!);
+        if (!loaded) {
+          child.kill();
+          return reject(new Error(`cannot read /proc/${child.pid}/smaps_rollup: the memory figures need Linux 4.14 or later.`));
+        }
         peak = loaded;
         timer = setInterval(sample, everyMs);
         child.send('go');
