@@ -82,7 +82,11 @@ export interface RunnerOptions {
   scanWorkerPath?: string;
   /** Where kept-run ids start (a different range for each worker the client starts). */
   firstRunId?: number;
+  /** Milliseconds without model work after which the loaded model's graph sessions are released (default 60 s). */
+  idleReleaseMs?: number;
 }
+
+const IDLE_RELEASE_MS = 60_000;
 
 export class Runner {
   private config: RunnerConfig = DEFAULT_CONFIG;
@@ -92,6 +96,9 @@ export class Runner {
   private loading: { key: string; promise: Promise<LoadedModel> } | undefined;
   /** Model work, one request at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Model requests queued or running, and the timer that releases the sessions once there are none. */
+  private pending = 0;
+  private idleTimer?: NodeJS.Timeout;
   private readonly kept: KeptRuns<KeptRun>;
   private readonly featureLogits = new FeatureLogitCache();
   /** The last spec text validated against each checkpoint: "Run all" asks once per analysis, after the editor's own check. */
@@ -151,9 +158,28 @@ export class Runner {
       if (ctx.signal.aborted) throw cancelledError();
       return job();
     };
+    clearTimeout(this.idleTimer);
+    this.pending++;
     const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
+    this.queue = result.catch(() => undefined).then(() => {
+      if (--this.pending === 0) this.scheduleIdleRelease();
+    });
     return result;
+  }
+
+  /** Graph sessions the loaded model holds now (0 before a load and after an idle release). */
+  sessionsHeld(): number {
+    return this.loaded?.model.sessionCount ?? 0;
+  }
+
+  /** Once no model work has come for a while, the sessions' memory goes back (queued, so never under a run). */
+  private scheduleIdleRelease(): void {
+    this.idleTimer = setTimeout(() => {
+      if (this.pending > 0) return;
+      const model = this.loaded?.model;
+      this.queue = this.queue.then(() => model?.releaseSessions()).catch(() => undefined);
+    }, this.opts.idleReleaseMs ?? IDLE_RELEASE_MS);
+    this.idleTimer.unref(); // a CLI process ends when its work does
   }
 
   private resolveOptions(model: ModelRef) {

@@ -167,8 +167,16 @@ export class ModelSessions {
     this.laterStarts.clear();
   }
 
+  /** Releases every session (each keeps its arena's largest run until then); the next run makes the ones it needs again. */
   async release(): Promise<void> {
-    for (const s of this.sessions.values()) await (await s.catch(() => undefined))?.release();
+    const all = [...this.sessions.values()];
     this.sessions.clear();
+    this.laterStarts.clear();
+    for (const s of all) await (await s.catch(() => undefined))?.release();
+  }
+
+  /** Sessions held now. */
+  get size(): number {
+    return this.sessions.size;
   }
 }
