@@ -8,14 +8,14 @@
  * - clamping a feature to a value at every position (a_f := value; decoded, error kept).
  */
 import { fail } from '../errors';
-import { selectHooks } from '../hooks';
+import { type HookPoint, selectHooks } from '../hooks';
 import { topK } from '../math';
 import { saeHookName } from '../sae/attach';
 import { decoderRows, pickSae } from '../sae/feature-vectors';
 import type { Token } from '../tokenizer';
 import type { Tracer } from '../tracer';
 import type { Intervention } from '../../protocol/runner';
-import { type AblationKind, batchMean } from './ablation';
+import type { AblationKind } from './ablation';
 import { MetricSpec, logitsNeeded, metricName, metricValues } from './metrics';
 import { RowPatch, rowIntervention } from './row-interventions';
 
@@ -69,6 +69,8 @@ export interface FeatureAblationOptions {
   onProgress?: (done: number, total: number) => void;
   /** Upper bound on the bytes of one run's replacement values (default 64 MiB). */
   maxPatchBytes?: number;
+  /** Mean: bytes of reference activations traced per run (default 256 MiB); the mean is summed run by run. */
+  maxReferenceBytes?: number;
 }
 
 export interface FeatureAblationResult {
@@ -93,9 +95,14 @@ export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: Feat
     if (reference.length === 0) fail('BAD_INPUT', { field: 'reference' }, `${opts.kind} ablation needs reference prompts.`, 'List prompts of the same token length.');
     const bad = reference.findIndex((r) => r.length !== prompt.length);
     if (bad >= 0) fail('BAD_INPUT', { field: `reference[${bad}]` }, `has ${reference[bad].length} tokens, the prompt ${prompt.length}.`, 'Use reference prompts of the same token length.');
-    const t = (await tracer.trace(reference, { hooks: selectHooks(tracer.hooks ?? tracer.ckpt.hooks, s.acts), logits: 'last', signal: opts.signal })).cache.get(s.acts); // [n_reference, pos, d_sae]
+    const hooks = selectHooks(tracer.hooks ?? tracer.ckpt.hooks, s.acts);
     const per = prompt.length * dSae;
-    sources = opts.kind === 'mean' ? [batchMean(t)] : reference.map((_, b) => t.data.subarray(b * per, (b + 1) * per));
+    if (opts.kind === 'mean') {
+      sources = [await meanActs(tracer, reference, hooks, s.acts, per, opts.maxReferenceBytes ?? MEAN_RUN_BYTES, opts.signal)];
+    } else {
+      const t = (await tracer.trace(reference, { hooks, logits: 'last', signal: opts.signal })).cache.get(s.acts); // [n_reference, pos, d_sae]
+      sources = reference.map((_, b) => t.data.subarray(b * per, (b + 1) * per));
+    }
   }
   const rows = features.flatMap((f, i) => sources.map((values) => ({ i, patch: { positions: opts.positions, component: f, values } as RowPatch })));
   const rowBytes = prompt.length * dSae * 8; // keep and add, [pos, d_sae] each
@@ -116,6 +123,25 @@ export async function ablateFeatures(tracer: Tracer, prompt: Token[], opts: Feat
     opts.onProgress?.(++done, total);
   }
   return { hook: s.dict.hookIn, kind: opts.kind, metric: metricName(opts.metric), features: [...features], change, baseline };
+}
+
+/** Reference rows traced per run for a mean, by default: their activations [rows, pos, d_sae] stay under this many bytes. */
+const MEAN_RUN_BYTES = 256 * 2 ** 20;
+
+/**
+ * The per-position mean over the reference prompts of one dictionary's activations ([pos, d_sae], `per`
+ * values), summed a bounded number of rows at a time, in row order (the sum batchMean makes of them all).
+ */
+async function meanActs(tracer: Tracer, reference: Token[][], hooks: HookPoint[], acts: string, per: number, maxBytes: number, signal?: AbortSignal): Promise<Float32Array> {
+  const rowsPerRun = Math.max(1, Math.floor(maxBytes / (per * 4)));
+  const sum = new Float32Array(per);
+  for (let first = 0; first < reference.length; first += rowsPerRun) {
+    const rows = reference.slice(first, first + rowsPerRun);
+    const t = (await tracer.trace(rows, { hooks, logits: 'last', signal })).cache.get(acts).data; // [rows, pos, d_sae]
+    for (let r = 0; r < rows.length; r++) for (let i = 0; i < per; i++) sum[i] += t[r * per + i];
+  }
+  for (let i = 0; i < per; i++) sum[i] /= reference.length;
+  return sum;
 }
 
 /** The features with the largest activation at any of `positions` (default all), active ones only, by that activation. */
