@@ -54,13 +54,15 @@ export function cudaProviderInstalled(): boolean {
  * `saes`: the model graph's attached dictionaries (sae-layout.ts): their in-memory tensors join processed
  * weights, and file-backed ones resolve against the folder above the model's and theirs.
  */
-function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend, saes?: { layout: SaeLayout; memory: ReadonlyMap<string, Float32Array> }): OrtModule.InferenceSession.SessionOptions {
+function sessionOptions(ckpt: Checkpoint, opts: SessionOptions, backend: Backend, saes?: { layout: SaeLayout; memory: ReadonlyMap<string, Float32Array> }, arena = true): OrtModule.InferenceSession.SessionOptions {
   const memory = ckpt.memory ? [...ckpt.memory, ...(saes?.memory ?? [])] : undefined;
   return {
     // Processed weights are all in memory (onnxruntime takes external data all from files or all from memory).
     ...(memory ? { externalData: memory.map(([path, data]) => ({ path, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) })) } : {}),
     executionProviders: backend === 'cuda' ? [{ name: 'cuda', deviceId: 0 }] : ['cpu'],
     graphOptimizationLevel: 'all',
+    // The CPU arena keeps a session's largest run's memory until the session is released (faster repeated runs).
+    enableCpuMemArena: arena,
     intraOpNumThreads: opts.threads ?? defaultThreads(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -147,10 +149,14 @@ export class ModelSessions {
       // chunk's session keeps an arena sized for its backward (gigabytes at 512 tokens): keep only the latest.
       const chunk = which.kind === 'model' && !!which.variant.grad && !!which.variant.splitInputs && which.variant.splitInputs.length < this.ckpt.config.nLayers;
       if (chunk) this.releaseAll(this.chunkGradients);
+      // Those chunks' runs and the edge-ablated forward are an analysis' largest runs, and few: without an arena their
+      // memory goes back after each run instead of staying with the session beside the others' (EAP on GPT-2 small
+      // at 512 tokens, prepacked: peak PSS 11.5 GB with arenas, 8.1 GB without; at 64 tokens no slower).
+      const arena = !(chunk || (which.kind === 'model' && which.variant.edgeAblation));
       const { config, params } = this.ckpt;
       const model = which.kind === 'model' ? buildModelGraph(config, params, which.variant, this.saes?.layout)
         : which.kind === 'unembed' ? buildUnembedGraph(config, params) : which.kind === 'contract' ? buildContractGraph() : buildComponentUnembedGraph(config, params);
-      s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend, which.kind === 'model' ? this.saes : undefined));
+      s = this.ort.InferenceSession.create(model, sessionOptions(this.ckpt, this.opts, this.backend, which.kind === 'model' ? this.saes : undefined, arena));
       s.catch(() => this.sessions.delete(key));
       if (later) this.laterStarts.add(key);
       if (chunk) this.chunkGradients.add(key);
