@@ -91,8 +91,8 @@ export function hookPoints(c: ModelConfig): HookPoint[] {
 }
 
 /**
- * TransformerLens' split-input hooks (use_split_qkv_input, use_hook_mlp_in), computed only by the graph
- * variant with split inputs: blocks.L.hook_q_input [batch, pos, head, d_model] (resid_pre copied per query
+ * TransformerLens' split-input hooks (use_split_qkv_input, use_hook_mlp_in), computed only by a graph
+ * variant that splits their layer (GraphVariant.splitInputs): blocks.L.hook_q_input [batch, pos, head, d_model] (resid_pre copied per query
  * head), hook_k_input / hook_v_input with the key/value heads (as TransformerLens under grouped-query
  * attention), each through ln1 on its own, and blocks.L.hook_mlp_in [batch, pos, d_model] before ln2 (the
  * MLP's input: resid_mid, or resid_pre with parallel attention and MLP). Not in the checkpoint's default

@@ -18,7 +18,7 @@ import type { Token } from '../engine/tokenizer';
 import type { DirectionLogits, Trace, TraceOptions, Tracer } from '../engine/tracer';
 import { EDGE_ABLATED_INPUT, edgeMaskInput } from '../engine/graph/edge-ablation';
 import { CONTRACT_A, CONTRACT_B, CONTRACT_OUT } from '../engine/graph/contract-graph';
-import { GraphVariant, START_INPUT, addInput, computedIn, gradOutput, keepInput, outputFor } from '../engine/graph/hooked-graph';
+import { GraphVariant, START_INPUT, addInput, allLayers, computedIn, gradOutput, hookLayer, keepInput, outputFor } from '../engine/graph/hooked-graph';
 import { METRIC_OUTPUT, METRIC_TOKENS } from '../engine/graph/autodiff/metric-seed';
 import type { Backend, Intervention, Limit, NonFiniteTensorInfo } from '../protocol/runner';
 import type { LensMode } from '../protocol/panels';
@@ -56,6 +56,12 @@ export function promptTokens(ckpt: Checkpoint, text: string, prependBos: boolean
     fail('OVER_LIMIT', { field: limit.name }, `the prompt is ${tokens.length} tokens, over the limit of ${limit.value}.`, `Shorten the prompt or raise ${limit.name}.`);
   }
   return tokens;
+}
+
+/** The sorted layers of the split-input hooks a run reads or intervenes on; undefined when none. */
+function splitLayersOf(...names: string[][]): number[] | undefined {
+  const layers = [...new Set(names.flat().map((n) => hookLayer(n)!))].sort((a, b) => a - b);
+  return layers.length ? layers : undefined;
 }
 
 /** Lets queued messages (a cancel, a diagnostics request) be handled between chunks of native work. */
@@ -125,7 +131,7 @@ export class LoadedModel implements Tracer {
     if (opts.grad) this.checkGradMetric(opts.grad.metric, pos, opts.logits === 'last');
     const variant: GraphVariant = {
       attnResult: !!opts.edges || [...hooks, ...gradHooks].some((h) => h.needsAttnResult) || interventions.some((iv) => iv.hook.endsWith('attn.hook_result')),
-      splitInputs: !!opts.edges || [...hooks, ...gradHooks].some((h) => h.needsSplitInputs) || interventions.some((iv) => isSplitInputHook(iv.hook)),
+      splitInputs: opts.edges ? allLayers(this.ckpt.config.nLayers) : splitLayersOf([...hooks, ...gradHooks].filter((h) => h.needsSplitInputs).map((h) => h.name), interventions.map((iv) => iv.hook).filter(isSplitInputHook)),
       edgeAblation: !!opts.edges,
       interventions: interventions.map((iv) => iv.hook),
       lastPositionLogits: opts.logits === 'last',

@@ -11,15 +11,19 @@
  * e_corrupted + (k / steps)(e_clean - e_corrupted), k = 0 .. steps - 1 (Hanna et al. 2024's code).
  *
  * The circuit: the `topN` edges by |score|, or those with |score| >= `threshold`.
+ *
+ * The gradients come a chunk of layers at a time (edge-gradients.ts), so a long prompt's gradient runs
+ * stay within a memory bound; each chunk's scores are accumulated before its gradients are dropped.
  */
-import { ActivationCache } from '../cache';
+import type { ActivationCache } from '../cache';
 import { fail } from '../errors';
-import { concreteShape, selectHooks, splitInputHooks } from '../hooks';
+import { selectHooks } from '../hooks';
 import type { Tracer } from '../tracer';
 import type { Token } from '../tokenizer';
 import { logitsNeeded, normalizeMetric } from './metrics';
-import { EdgeGraph, destinationHook, edgeGraph } from './edge-graph';
-import { accumulateScores, addGradients, sourceHookNames, sourceStack } from './edge-scores';
+import { EdgeGraph, edgeGraph } from './edge-graph';
+import { accumulateScores, differenceRows, sourceHookNames, sourceStack } from './edge-scores';
+import { GRADIENT_RUN_BYTES, chunkDestinations, destinationHooks, gradientsOf, interpolatedGradients, layerChunks } from './edge-gradients';
 import { EdgeAblationKind, EdgeFaithfulness, EdgePair, PairRuns, measureEdgeCircuit, metricOfRun } from './edge-circuit';
 
 export type EdgeMethod = 'eap' | 'eapIg';
@@ -34,6 +38,12 @@ export interface EdgeAttributionOptions {
   ablation: EdgeAblationKind;
   /** Mean ablation: the prompts whose source outputs are averaged per position (default: every clean and corrupted prompt). */
   meanOver?: Token[][];
+  /**
+   * Bound on what one gradient run's split layers hold (edge-gradients.ts; default 1 GiB): the
+   * destinations' gradients come from runs that each split only as many layers as fit (GPT-2 small: all
+   * 12 at 64 tokens, 4 at 512).
+   */
+  gradientRunBytes?: number;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -54,6 +64,8 @@ export interface EdgeAttributionResult {
   backwards: number;
   /** Milliseconds spent on the scores (runs and arithmetic), before the circuit is measured. */
   scoreMs: number;
+  /** The layers each gradient run split (one run per chunk for eap, `steps` for eapIg, per pair). */
+  gradientChunks: number[][];
 }
 
 /** The circuit's edges: top N by |score|, or |score| >= threshold. */
@@ -80,70 +92,72 @@ export async function edgeAttribution(tracer: Tracer, pairs: readonly EdgePair[]
   if (opts.topN === undefined && opts.threshold === undefined) fail('BAD_INPUT', { field: 'topN' }, 'the circuit needs "topN" or "threshold".');
   const steps = opts.method === 'eapIg' ? opts.steps ?? 16 : 1;
   const d = config.dModel;
+  const n = graph.sources.length;
   const sourceHooks = selectHooks(hooks, sourceHookNames(config.nLayers).join(','));
-  const gradNames = [...new Set(graph.destinations.map((dest) => destinationHook(dest, config.nLayers)))];
-  const gradHooks = [...splitInputHooks(config), ...hooks].filter((h) => gradNames.includes(h.name));
-  const total = pairs.length * (2 + (opts.method === 'eapIg' ? steps : 0) + 2);
+  // The longest pair sets the chunks: every pair's gradient runs then fit the bound.
+  const chunks = layerChunks(config, Math.max(...pairs.map((p) => p.clean.length)), opts.gradientRunBytes ?? GRADIENT_RUN_BYTES);
+  const chunkDests = chunks.map((chunk) => chunkDestinations(graph, chunk));
+  const chunkHooks = chunkDests.map((dests) => destinationHooks(tracer, graph, dests));
+  // Per pair: the clean and corrupted runs, then per chunk one gradient run (eap; the first is the clean run itself) or `steps` (eapIg).
+  const gradRuns = opts.method === 'eap' ? chunks.length - 1 : steps * chunks.length;
+  const total = pairs.length * (2 + gradRuns + 2);
   let done = 0;
   const progress = () => opts.onProgress?.(++done, total);
   let forwards = 0;
   let backwards = 0;
+  const onRun = () => (forwards++, backwards++, progress());
 
-  const runs: (PairRuns & { grads: ActivationCache })[] = [];
-  for (const pair of pairs) {
-    const logits = logitsNeeded(pair.metric);
-    const pos = pair.clean.length;
-    const grad = { metric: pair.metric, hooks: gradHooks };
-    const clean = await tracer.trace([pair.clean], { hooks: sourceHooks, logits, signal: opts.signal, ...(opts.method === 'eap' ? { grad } : {}) });
-    const corrupted = await tracer.trace([pair.corrupted], { hooks: sourceHooks, logits, signal: opts.signal });
-    forwards += 2;
-    backwards += opts.method === 'eap' ? 1 : 0;
-    progress();
-    progress();
-    let grads = clean.grads;
-    if (opts.method === 'eapIg') {
-      // Embeddings interpolated from corrupted to clean; the gradients summed, then averaged.
-      const eClean = clean.cache.get('blocks.0.hook_resid_pre').data; // [1, pos, d_model]
-      const eCorrupted = corrupted.cache.get('blocks.0.hook_resid_pre').data;
-      const sum = new Map<string, Float32Array>();
-      for (let k = 0; k < steps; k++) {
-        const add = new Float32Array(eClean.length); // [1, pos, d_model]
-        for (let i = 0; i < add.length; i++) add[i] = eCorrupted[i] + (k / steps) * (eClean[i] - eCorrupted[i]);
-        const run = await tracer.trace([pair.clean], {
-          interventions: [{ hook: 'blocks.0.hook_resid_pre', keep: { dims: [1], data: new Float32Array(1) }, add: { dims: [1, pos, d], data: add } }],
-          logits, signal: opts.signal, grad,
-        });
-        addGradients(sum, run.grads ?? fail('RUNTIME', { field: 'grad' }, 'the tracer returned no gradients.'), gradNames);
-        forwards++;
-        backwards++;
-        progress();
-      }
-      for (const g of sum.values()) for (let i = 0; i < g.length; i++) g[i] /= steps;
-      grads = new ActivationCache(new Map(gradHooks.map((h) => [h.name, { dims: concreteShape(h.shape, 1, pos), data: sum.get(h.name)! }])), config);
-    }
-    runs.push({
-      pair, clean: sourceStack(clean.cache, graph, pos, d), corrupted: sourceStack(corrupted.cache, graph, pos, d),
-      mClean: metricOfRun(clean.logits, pair, pair.clean), mCorrupted: metricOfRun(corrupted.logits, pair, pair.corrupted),
-      grads: grads ?? fail('RUNTIME', { field: 'grad' }, 'the tracer returned no gradients.'),
-    });
-  }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  const cleanMean = mean(runs.map((r) => r.mClean));
-  const corruptedMean = mean(runs.map((r) => r.mCorrupted));
-  normalizeMetric(cleanMean, cleanMean, corruptedMean); // refuses clean == corrupted, with its message
-  const perUnit = 1 / (cleanMean - corruptedMean); // d(normalised metric) / dM
-
+  // Scores are accumulated in units of the raw metric, over the pairs and chunk by chunk (a chunk's
+  // gradients are dropped once scored), and scaled to the normalised metric at the end.
   const scores = new Float64Array(graph.edgeCount);
-  for (const r of runs) {
-    const diff = new Float32Array(r.clean.length); // [pos, n_sources, d_model]
-    for (let i = 0; i < diff.length; i++) diff[i] = r.corrupted[i] - r.clean[i];
-    await accumulateScores(tracer, scores, graph, diff, r.grads, r.pair.clean.length, d, perUnit / runs.length);
+  const runs: (PairRuns & { embeds: { clean: Float32Array; corrupted: Float32Array } })[] = [];
+  for (let c = 0; c < chunks.length; c++) {
+    for (let r = 0; r < pairs.length; r++) {
+      const pair = pairs[r];
+      const pos = pair.clean.length;
+      const logits = logitsNeeded(pair.metric);
+      const grad = { metric: pair.metric, hooks: chunkHooks[c] };
+      let cleanGrads: ActivationCache | undefined;
+      if (c === 0) {
+        const corrupted = await tracer.trace([pair.corrupted], { hooks: sourceHooks, logits, signal: opts.signal });
+        const clean = await tracer.trace([pair.clean], { hooks: sourceHooks, logits, signal: opts.signal, ...(opts.method === 'eap' ? { grad } : {}) });
+        forwards += 2;
+        backwards += opts.method === 'eap' ? 1 : 0;
+        progress();
+        progress();
+        if (opts.method === 'eap') cleanGrads = gradientsOf(clean);
+        runs.push({
+          pair, clean: sourceStack(clean.cache, graph, pos, d), corrupted: sourceStack(corrupted.cache, graph, pos, d),
+          mClean: metricOfRun(clean.logits, pair, pair.clean), mCorrupted: metricOfRun(corrupted.logits, pair, pair.corrupted),
+          embeds: { clean: clean.cache.get('blocks.0.hook_resid_pre').data, corrupted: corrupted.cache.get('blocks.0.hook_resid_pre').data }, // [1, pos, d_model]
+        });
+      }
+      const run = runs[r];
+      const cleanRun = async () => {
+        const t = await tracer.trace([pair.clean], { logits, signal: opts.signal, grad });
+        onRun();
+        return gradientsOf(t);
+      };
+      const grads = opts.method === 'eapIg' ? await interpolatedGradients(tracer, pair, run.embeds, chunkHooks[c], steps, { signal: opts.signal, onRun }) : cleanGrads ?? (await cleanRun());
+      await accumulateScores(tracer, scores, graph, differenceRows(run.clean, run.corrupted, n, pos, d), grads, chunkDests[c], pos, d, 1 / pairs.length);
+    }
+    // Refuses clean == corrupted, with its message, before the other chunks' runs.
+    if (c === 0) normalizeMetric(metricMean(runs, 'mClean'), metricMean(runs, 'mClean'), metricMean(runs, 'mCorrupted'));
   }
+  const cleanMean = metricMean(runs, 'mClean');
+  const corruptedMean = metricMean(runs, 'mCorrupted');
+  const perUnit = 1 / (cleanMean - corruptedMean); // d(normalised metric) / dM
+  for (let e = 0; e < scores.length; e++) scores[e] *= perUnit;
   const scoreMs = performance.now() - t0;
   const kept = pickCircuit(scores, opts);
   const faithfulness = await measureEdgeCircuit(tracer, graph, runs, kept, { ablation: opts.ablation, meanOver: opts.meanOver, signal: opts.signal, onProgress: progress });
   return {
     graph, method: opts.method, steps, scores, clean: cleanMean, corrupted: corruptedMean, kept, faithfulness,
-    forwards: forwards + faithfulness.forwards, backwards, scoreMs,
+    forwards: forwards + faithfulness.forwards, backwards, scoreMs, gradientChunks: chunks,
   };
+}
+
+/** The mean over the pairs of their clean or corrupted metric. */
+function metricMean(runs: readonly PairRuns[], which: 'mClean' | 'mCorrupted'): number {
+  return runs.reduce((a, r) => a + r[which], 0) / runs.length;
 }

@@ -41,18 +41,32 @@ function copyGradient(grads: ActivationCache, dest: Destination, nLayers: number
 }
 
 /**
- * scores[edge] += weight · Σ_{p, i} diff[p, u, i] · g_v[p, i] for every edge u -> v, with diff the
- * [pos, n_sources, d_model] activation difference and g the gradients at the destinations' inputs: per
- * destination group (a layer's q, k and v inputs share their parents), one product
- * G [members, pos * d_model] · D[:parents]ᵀ on the tracer's backend.
+ * corrupted - clean of two source stacks [pos, n_sources, d_model], as rows [n_sources, pos * d_model]:
+ * what accumulateScores contracts with.
  */
-export async function accumulateScores(tracer: Pick<Tracer, 'contract'>, scores: Float64Array, graph: EdgeGraph, diff: Float32Array, grads: ActivationCache, pos: number, d: number, weight: number): Promise<void> {
-  const n = graph.sources.length;
+export function differenceRows(clean: Float32Array, corrupted: Float32Array, n: number, pos: number, d: number): Float32Array {
   const k = pos * d;
   const rows = new Float32Array(n * k); // [n_sources, pos * d_model]
-  for (let p = 0; p < pos; p++) for (let u = 0; u < n; u++) rows.set(diff.subarray((p * n + u) * d, (p * n + u + 1) * d), u * k + p * d);
+  for (let p = 0; p < pos; p++) {
+    for (let u = 0; u < n; u++) {
+      const from = (p * n + u) * d;
+      const to = u * k + p * d;
+      for (let i = 0; i < d; i++) rows[to + i] = corrupted[from + i] - clean[from + i];
+    }
+  }
+  return rows;
+}
+
+/**
+ * scores[edge] += weight · Σ_{p, i} diff[p, u, i] · g_v[p, i] for every edge u -> v into the destinations
+ * `dests` (graph indices; grads holds their inputs' gradients), with `rows` the activation difference
+ * (differenceRows): per destination group (a layer's q, k and v inputs share their parents), one product
+ * G [members, pos * d_model] · D[:parents]ᵀ on the tracer's backend.
+ */
+export async function accumulateScores(tracer: Pick<Tracer, 'contract'>, scores: Float64Array, graph: EdgeGraph, rows: Float32Array, grads: ActivationCache, dests: readonly number[], pos: number, d: number, weight: number): Promise<void> {
+  const k = pos * d;
   const groups = new Map<string, number[]>();
-  graph.destinations.forEach((dest, di) => groups.set(dest.group, [...(groups.get(dest.group) ?? []), di]));
+  for (const di of dests) groups.set(graph.destinations[di].group, [...(groups.get(graph.destinations[di].group) ?? []), di]);
   for (const members of groups.values()) {
     const parents = graph.destinations[members[0]].parents;
     const g = new Float32Array(members.length * k); // [members, pos * d_model]

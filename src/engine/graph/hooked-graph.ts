@@ -14,14 +14,16 @@ export interface GraphVariant {
   /** Also compute `attn.hook_result` (TransformerLens' use_attn_result). */
   attnResult: boolean;
   /**
-   * Split inputs (TransformerLens' use_split_qkv_input and use_hook_mlp_in): each head's query, key and
-   * value input and each MLP's input is a hook of its own (hooks.ts splitInputHooks), so it can be cached,
-   * intervened on and differentiated per destination. Off by default: plain runs do not pay for it.
+   * Split inputs (TransformerLens' use_split_qkv_input and use_hook_mlp_in) at these layers (sorted): each
+   * head's query, key and value input and the MLP's input is a hook of its own (hooks.ts splitInputHooks), so
+   * it can be cached, intervened on and differentiated per destination. Other layers run unsplit (the same
+   * values): a backward through split layers holds a per-head copy of the residual per layer, so a gradient
+   * run splits only the layers it reads (analysis/edge-attribution.ts). None by default: plain runs do not pay for it.
    */
-  splitInputs?: boolean;
+  splitInputs?: readonly number[];
   /**
    * Edge ablation (edge-ablation.ts): destinations' inputs minus their ablated edges' corrections, from
-   * mask and ablated-value inputs. Needs splitInputs and attnResult, and runs from the tokens.
+   * mask and ablated-value inputs. Needs every layer's inputs split and attnResult, and runs from the tokens.
    */
   edgeAblation?: boolean;
   /** Hook names with an intervention input pair. */
@@ -66,11 +68,27 @@ export const START_INPUT = 'resid_start';
 export function computedIn(hookName: string, variant: GraphVariant): boolean {
   const start = variant.startLayer;
   if (start === undefined) return true;
-  const m = /^blocks\.(\d+)\./.exec(hookName);
-  return m ? Number(m[1]) >= start : !hookName.startsWith('hook_');
+  const layer = hookLayer(hookName);
+  return layer !== undefined ? layer >= start : !hookName.startsWith('hook_');
 }
 
 export const PLAIN_VARIANT: GraphVariant = { attnResult: false, interventions: [] };
+
+/** The layer of a hook `blocks.L.…` (undefined for hooks outside the blocks). */
+export function hookLayer(hookName: string): number | undefined {
+  const m = /^blocks\.(\d+)\./.exec(hookName);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Whether a variant splits layer `layer`'s inputs. */
+export function splitsLayer(variant: GraphVariant, layer: number): boolean {
+  return !!variant.splitInputs?.includes(layer);
+}
+
+/** Every layer 0 .. nLayers - 1: the split of the edge-ablated forward. */
+export function allLayers(nLayers: number): number[] {
+  return Array.from({ length: nLayers }, (_, l) => l);
+}
 
 export function keepInput(hook: string): string {
   return `${hook}::keep`;
@@ -99,7 +117,7 @@ export class HookedGraph {
       if (!p) fail('UNKNOWN_HOOK', { field: name }, 'no such hook point for an intervention.');
       if (!isIntervenable(p)) fail('BAD_INPUT', { field: name }, 'interventions on LayerNorm scales are not supported.', 'Intervene on hook_normalized instead.');
       if (p.needsAttnResult && !variant.attnResult) fail('BAD_INPUT', { field: name }, 'needs the per-head result variant.');
-      if (p.needsSplitInputs && !variant.splitInputs) fail('BAD_INPUT', { field: name }, 'needs the split-input variant.');
+      if (p.needsSplitInputs && !splitsLayer(variant, hookLayer(name)!)) fail('BAD_INPUT', { field: name }, `needs the split-input variant with layer ${hookLayer(name)} split.`);
       if (!computedIn(name, variant)) fail('BAD_INPUT', { field: name }, `is before the start layer ${variant.startLayer} of this run.`);
     }
   }

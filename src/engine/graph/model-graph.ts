@@ -7,7 +7,7 @@
  * embedding scale, query scale, soft-caps, per-layer rotary settings) and the params' layouts.
  */
 import { GraphBuilder } from './builder';
-import { GraphVariant, HookedGraph, START_INPUT } from './hooked-graph';
+import { GraphVariant, HookedGraph, START_INPUT, allLayers, hookLayer, splitsLayer } from './hooked-graph';
 import type { ModelConfig } from '../model-config';
 import { hookPoints, splitInputHooks } from '../hooks';
 import { fail } from '../errors';
@@ -56,9 +56,10 @@ type AttnInput = string | [string, string, string];
 export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVariant, saes?: SaeLayout): Uint8Array {
   const g = new GraphBuilder();
   const ctx = new GraphContext(g, saes?.modelPrefix);
-  const points = variant.splitInputs ? [...hookPoints(c), ...splitInputHooks(c)] : hookPoints(c);
+  const split = (l: number) => splitsLayer(variant, l);
+  const points = [...hookPoints(c), ...splitInputHooks(c).filter((p) => split(hookLayer(p.name)!))];
   const hg = new HookedGraph(g, saes ? withSaeHooks(points, saes.saes) : points, variant);
-  const ln1Observes = variant.splitInputs && !c.postNorms && variant.interventions.find((n) => /\.ln1\.hook_/.test(n));
+  const ln1Observes = !c.postNorms && variant.interventions.find((n) => /\.ln1\.hook_/.test(n) && split(hookLayer(n)!));
   if (ln1Observes) fail('BAD_INPUT', { field: ln1Observes }, 'with split inputs, ln1 runs on each query, key and value input on its own, and its hooks only observe the norm of resid_pre.', 'Intervene on hook_q_input, hook_k_input or hook_v_input instead.');
   if (saes && variant.saes?.length) {
     const sg = new SaeGraph(g, hg, saes, variant.saes, variant.saeSplice ?? []);
@@ -68,8 +69,8 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
   const { dModel: d, nHeads: h, nKvHeads: kv, dHead: dh } = c;
 
   const start = variant.startLayer ?? 0;
-  if (variant.edgeAblation && (!variant.splitInputs || !variant.attnResult || variant.startLayer !== undefined || c.postNorms || c.sandwichNorms)) {
-    fail('BAD_INPUT', { field: 'edgeAblation' }, 'edge ablation needs split inputs and per-head results, from the tokens, on a model whose residual is the sum of its heads\' and MLPs\' outputs (no post or sandwich norms).');
+  if (variant.edgeAblation && (allLayers(c.nLayers).some((l) => !split(l)) || !variant.attnResult || variant.startLayer !== undefined || c.postNorms || c.sandwichNorms)) {
+    fail('BAD_INPUT', { field: 'edgeAblation' }, 'edge ablation needs every layer\'s inputs split and per-head results, from the tokens, on a model whose residual is the sum of its heads\' and MLPs\' outputs (no post or sandwich norms).');
   }
   const edges = variant.edgeAblation ? new EdgeAblationGraph(g, 1 + c.nLayers * (h + 1), d) : undefined;
   let resid: string;
@@ -202,15 +203,15 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     c.sandwichNorms ? norm(mlp(x, b, p), b.ln2Post!, p + 'ln2_post', o) : mlp(x, b, p, o));
 
   /**
-   * What attention reads from resid [batch, pos, d_model]: ln1 of it (none with post norms), or with split
-   * inputs hook_q_input / hook_k_input / hook_v_input, each normalised on its own (ln1's hooks then observe
+   * What attention reads from resid [batch, pos, d_model]: ln1 of it (none with post norms), or with the
+   * layer split hook_q_input / hook_k_input / hook_v_input, each normalised on its own (ln1's hooks then observe
    * the norm of resid itself).
    */
   const attnInput = (resid: string, b: BlockParams, p: string): AttnInput => {
     const normed = (x: string) => (c.postNorms ? x : plainNorm(ctx, c.normalization, c.lnEps, x, b.ln1));
-    if (!variant.splitInputs) return c.postNorms ? resid : norm(resid, b.ln1, p + 'ln1');
-    if (!c.postNorms) norm(resid, b.ln1, p + 'ln1');
     const l = Number(p.split('.')[1]);
+    if (!split(l)) return c.postNorms ? resid : norm(resid, b.ln1, p + 'ln1');
+    if (!c.postNorms) norm(resid, b.ln1, p + 'ln1');
     // Edge ablation: q heads, then k and v key/value heads, each its residual minus its ablated edges' corrections.
     const corr = edges?.correction(`${l}.attn`, h + 2 * kv, sourcesBefore(l)); // [batch, pos, h + 2 kv, d_model]
     const bounds = [0, h, h + kv, h + 2 * kv];
@@ -223,11 +224,11 @@ export function buildModelGraph(c: ModelConfig, w: ModelParams, variant: GraphVa
     return parts as [string, string, string];
   };
   /**
-   * What the MLP of layer l reads: x, or with split inputs hook_mlp_in, a copy of it (with edge ablation,
+   * What the MLP of layer l reads: x, or with layer l split hook_mlp_in, a copy of it (with edge ablation,
    * minus its ablated edges' correction; the layer's own heads are sources unless attention and MLP are parallel).
    */
   const mlpInput = (x: string, l: number): string => {
-    if (!variant.splitInputs) return x;
+    if (!split(l)) return x;
     const corr = edges?.correction(`${l}.mlp`, 1, sourcesBefore(l) + (c.parallelAttnMlp ? 0 : h)); // [batch, pos, 1, d_model]
     return hook(`blocks.${l}.hook_mlp_in`, (o) => (corr ? g.op('Sub', [x, g.op('Squeeze', [corr, g.constI([2])])], {}, o) : g.op('Identity', [x], {}, o)));
   };
