@@ -185,6 +185,7 @@ export class ModelSessions {
     const all = [...this.sessions.values()];
     this.sessions.clear();
     this.laterStarts.clear();
+    this.chunkGradients.clear();
     for (const s of all) await (await s.catch(() => undefined))?.release();
   }
 
