@@ -15,15 +15,16 @@ import { benchSetup, randomModel } from './setup';
 import { childMeasured, measureChild } from './child-memory';
 import * as path from 'node:path';
 
-const USAGE = 'circuit-lens bench --eap [--threads N] [--pos N] [--method eap|eapIg] [--steps N] [--gradient-mb N]';
+const USAGE = 'circuit-lens bench --eap [--threads N] [--pos N] [--method eap|eapIg] [--steps N] [--gradient-mb N] [--in-place]';
 const REFERENCE = path.join(__dirname, '..', 'test', 'reference', 'gpt2_reference.py');
 const CHILD = '--eap-child';
 
-interface ChildArgs { dir: string; threads: number; pos: number; method: 'eap' | 'eapIg'; steps: number; gradientRunBytes?: number }
+interface ChildArgs { dir: string; threads: number; pos: number; method: 'eap' | 'eapIg'; steps: number; gradientRunBytes?: number; inPlace: boolean }
 
 /** In the child: open the model, then (measured) the forwards and both edge-attribution runs; returns the report's lines. */
 async function eapChild(a: ChildArgs): Promise<void> {
-  const model = await openBenchModel(a.dir, { threads: a.threads, prepack: true });
+  // Prepacked by default (the fastest runs); --in-place uses the weights as the extension does.
+  const model = await openBenchModel(a.dir, { threads: a.threads, prepack: !a.inPlace });
   await childMeasured(async () => {
     const ids = Array.from({ length: a.pos }, (_, i) => (i * 7919) % 50257);
     const corruptedIds = ids.map((id, i) => (i === Math.floor(a.pos / 2) ? (id + 1) % 50257 : id));
@@ -46,7 +47,7 @@ async function eapChild(a: ChildArgs): Promise<void> {
     const totalCpu = cpuMs(c1);
     const gradRuns = r.backwards;
     return [
-      `GPT-2-small-shaped, 1 x ${a.pos} tokens, ${a.threads} thread(s), ${a.method}${a.method === 'eapIg' ? ` (${r.steps} steps)` : ''}: ${r.graph.edgeCount} edges, ${r.gradientChunks.length} layer chunk(s) ${JSON.stringify(r.gradientChunks)}`,
+      `GPT-2-small-shaped, 1 x ${a.pos} tokens, ${a.threads} thread(s), weights ${a.inPlace ? 'in place' : 'prepacked'}, ${a.method}${a.method === 'eapIg' ? ` (${r.steps} steps)` : ''}: ${r.graph.edgeCount} edges, ${r.gradientChunks.length} layer chunk(s) ${JSON.stringify(r.gradientChunks)}`,
       `  one forward (last-position logits):       ${forwardMs.toFixed(0)} ms (CPU ${forwardCpu.toFixed(0)} ms)`,
       `  first run (sessions of the gradient and edge-ablation graphs built): scores ${cold.scoreMs.toFixed(0)} ms`,
       `  scores (${r.forwards - r.faithfulness.forwards} forwards, ${gradRuns} backward${gradRuns === 1 ? '' : 's'}, ${r.graph.edgeCount} dot products): ${r.scoreMs.toFixed(0)} ms = ${(r.scoreMs / forwardMs).toFixed(1)} x one forward`,
@@ -59,10 +60,10 @@ async function eapChild(a: ChildArgs): Promise<void> {
 export async function benchEap(argv: string[]): Promise<void> {
   const at = argv.indexOf(CHILD);
   if (at >= 0) return eapChild(JSON.parse(argv[at + 1]) as ChildArgs);
-  const { values } = parse(argv, { threads: { type: 'string' }, pos: { type: 'string' }, python: { type: 'string' }, method: { type: 'string' }, steps: { type: 'string' }, 'gradient-mb': { type: 'string' } }, USAGE);
+  const { values } = parse(argv, { threads: { type: 'string' }, pos: { type: 'string' }, python: { type: 'string' }, method: { type: 'string' }, steps: { type: 'string' }, 'gradient-mb': { type: 'string' }, 'in-place': { type: 'boolean' } }, USAGE);
   const setup = benchSetup({ ...values, pos: values.pos ?? '64' }, REFERENCE, 1, 1024);
   const dir = randomModel(setup, 'gpt2-small-random', 'GPT-2-small-shaped', ['--layers', '12', '--d-model', '768', '--heads', '12', '--d-mlp', '3072', '--vocab', '50257', '--ctx', '1024']);
-  const args: ChildArgs = { dir, threads: setup.threads, pos: setup.pos, method: values.method === 'eapIg' ? 'eapIg' : 'eap', steps: Number(values.steps ?? 16),
+  const args: ChildArgs = { dir, threads: setup.threads, pos: setup.pos, method: values.method === 'eapIg' ? 'eapIg' : 'eap', steps: Number(values.steps ?? 16), inPlace: !!values['in-place'],
     ...(values['gradient-mb'] ? { gradientRunBytes: intArg(values['gradient-mb'], '--gradient-mb', 1024, 1, 1 << 20) * 2 ** 20 } : {}) };
   const m = await measureChild<string[]>(['--eap', CHILD, JSON.stringify(args)]);
   const mb = (b: number) => (b / 2 ** 20).toFixed(0);
