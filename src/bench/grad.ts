@@ -3,14 +3,13 @@
  * default 64): one plain forward, the forward caching every hook, and forward + backward with gradients at
  * resid_pre, attn_out, mlp_out and hook_z of every layer (logit difference at the last position, and the
  * loss over every position), measured in one run; the gradients' bytes against the full cache's, and the
- * process's peak RSS after each phase.
+ * peak anonymous memory each run adds, in a child process of its own (child-memory.ts).
  */
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { tokensFromIds } from '../engine/model';
 import type { GradMetric } from '../engine/analysis/metrics';
 import { parse } from '../cli/args';
+import { childMeasured, measureChild } from './child-memory';
 import { openBenchModel } from './open-model';
 import { interleavedMedians } from './timing';
 import { benchSetup, randomModel } from './setup';
@@ -20,15 +19,6 @@ const USAGE = 'circuit-lens bench --grad [--threads N] [--repeats N] [--pos N] [
 const MEMORY_CASES = ['forward, last logits', 'forward, full cache', 'forward + backward, logit difference', 'forward + backward, loss'] as const;
 const REFERENCE = path.join(__dirname, '..', 'test', 'reference', 'gpt2_reference.py');
 const SHAPE = ['--layers', '12', '--d-model', '768', '--heads', '12', '--d-mlp', '3072', '--vocab', '50257', '--ctx', '1024'];
-
-/**
- * Anonymous resident memory (MB): onnxruntime's arena keeps what a run needed at its peak, and weights used
- * in place are file pages, not counted here (each session maps them again, which RSS would count twice).
- */
-function anonMb(): number {
-  const m = /RssAnon:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
 
 export async function benchGrad(argv: string[]): Promise<void> {
   const { values } = parse(argv, { threads: { type: 'string' }, repeats: { type: 'string' }, pos: { type: 'string' }, python: { type: 'string' }, 'in-place': { type: 'boolean' }, 'memory-case': { type: 'string' } }, USAGE);
@@ -48,10 +38,8 @@ export async function benchGrad(argv: string[]): Promise<void> {
       ...metrics.map(([, metric, logits]) => () => engine.trace(batch, { logits, grad: { metric, hooks: gradHooks } })),
     ];
     if (values['memory-case'] !== undefined) {
-      const before = anonMb();
-      await [runs[0], runs[2], runs[3], runs[4]][Number(values['memory-case'])]();
-      console.log(JSON.stringify({ mb: anonMb() - before }));
-      return;
+      const run = [runs[0], runs[2], runs[3], runs[4]][Number(values['memory-case'])];
+      return await childMeasured(async () => void (await run()));
     }
     const full = await runs[2]();
     const gradBytes = await Promise.all(metrics.map(async (_, i) => (await runs[3 + i]()).grads!.byteSize()));
@@ -65,7 +53,11 @@ export async function benchGrad(argv: string[]): Promise<void> {
     await engine.dispose();
   }
   if (values['memory-case'] !== undefined) return;
-  // Each run in a process of its own, weights in place: anonymous memory it added (arena at its peak, outputs).
-  const mb = MEMORY_CASES.map((_, c) => (JSON.parse(execFileSync(process.execPath, [process.argv[1], '--grad', '--memory-case', String(c), '--pos', String(setup.pos), '--threads', String(setup.threads)], { encoding: 'utf8' }).trim().split('\n').pop()!) as { mb: number }).mb);
-  console.log(`memory a run adds (anonymous RSS, one run per process): ${MEMORY_CASES.map((name, i) => `${name} ${mb[i].toFixed(0)} MB`).join(', ')}; forward + backward / full-cache forward ${(mb[2] / mb[1]).toFixed(2)} (logit difference), ${(mb[3] / mb[1]).toFixed(2)} (loss)`);
+  // Each run in a process of its own, weights in place: the peak anonymous memory it added (arena, outputs), sampled from outside.
+  const mb: number[] = [];
+  for (const c of MEMORY_CASES.keys()) {
+    const m = await measureChild(['--grad', '--memory-case', String(c), '--pos', String(setup.pos), '--threads', String(setup.threads)]);
+    mb.push(Math.max(0, m.peak.pssAnon - m.loaded.pssAnon) / 2 ** 20);
+  }
+  console.log(`memory a run adds (peak anonymous PSS growth, one run per process, sampled from outside it): ${MEMORY_CASES.map((name, i) => `${name} ${mb[i].toFixed(0)} MB`).join(', ')}; forward + backward / full-cache forward ${(mb[2] / mb[1]).toFixed(2)} (logit difference), ${(mb[3] / mb[1]).toFixed(2)} (loss)`);
 }
